@@ -1,0 +1,163 @@
+//! Graph nodes. Each differentiable op records one [`Node`] holding its backward rule
+//! (a [`Backward`] value defined next to the op's forward), edges to the nodes of its
+//! inputs, and the tensors its vector-Jacobian product needs.
+
+use super::mode::is_grad_enabled;
+use crate::error::{fmt_shape, Error, Result};
+use crate::tensor::Tensor;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// What a node needs at backward time: the saved tensors, which inputs want a gradient,
+/// and the shapes the inputs had.
+pub struct VjpCtx<'a> {
+    pub saved: Vec<Tensor>,
+    pub needs: &'a [bool],
+    pub input_shapes: Vec<&'a [usize]>,
+}
+
+impl VjpCtx<'_> {
+    pub fn needs(&self, input: usize) -> bool {
+        self.needs.get(input).copied().unwrap_or(false)
+    }
+    pub fn saved(&self, i: usize) -> Result<&Tensor> {
+        self.saved.get(i).ok_or_else(|| Error::autograd("backward: a saved tensor is missing"))
+    }
+}
+
+/// The backward half of an op. `vjp` receives the gradient of the op's output and returns
+/// one gradient per input, at the output's broadcast shape if the op broadcast: the
+/// engine reduces it to the input's shape once, so no rule repeats that.
+pub trait Backward {
+    fn name(&self) -> &'static str;
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>>;
+}
+
+pub enum EdgeTarget {
+    /// The input needs no gradient.
+    None,
+    /// A leaf that requires grad: its gradient is accumulated into `.grad`.
+    Leaf(Tensor),
+    /// An intermediate produced by another node.
+    Node(Rc<Node>),
+}
+
+pub struct Edge {
+    pub target: EdgeTarget,
+    pub shape: Vec<usize>,
+}
+
+/// A tensor kept for backward, with the storage version at the time it was saved, so an
+/// in-place change made afterwards is reported instead of producing wrong gradients.
+/// It holds the data only (no grad_fn), which keeps an op that saves its own output from
+/// forming a reference cycle.
+pub struct SavedTensor {
+    tensor: Tensor,
+    version: u64,
+}
+
+impl SavedTensor {
+    fn new(t: &Tensor) -> SavedTensor {
+        SavedTensor { tensor: t.detach(), version: t.storage().version() }
+    }
+    fn unpack(&self, op: &str) -> Result<Tensor> {
+        let now = self.tensor.storage().version();
+        if now != self.version {
+            return Err(Error::autograd(format!(
+                "backward: a tensor of shape {} needed by {op} was modified by an in-place operation \
+                 (version {now}, expected {}); compute the update out of place or after backward()",
+                fmt_shape(self.tensor.shape()),
+                self.version
+            )));
+        }
+        Ok(self.tensor.clone())
+    }
+}
+
+pub struct Node {
+    pub(crate) op: Box<dyn Backward>,
+    pub(crate) edges: Vec<Edge>,
+    saved: RefCell<Vec<SavedTensor>>,
+    had_saved: bool,
+    released: Cell<bool>,
+}
+
+impl Node {
+    pub fn name(&self) -> &'static str {
+        self.op.name()
+    }
+
+    /// Runs the VJP; with `release`, frees the saved tensors right after they are used.
+    pub(crate) fn apply(&self, grad: &Tensor, release: bool) -> Result<Vec<Option<Tensor>>> {
+        if self.released.get() && self.had_saved {
+            return Err(Error::autograd(format!(
+                "backward: trying to backward through the graph a second time ({} already freed its \
+                 saved tensors); pass {{ retainGraph: true }} to the first backward() if you need to",
+                self.name()
+            )));
+        }
+        let saved = self.saved.borrow().iter().map(|s| s.unpack(self.name())).collect::<Result<Vec<_>>>()?;
+        if release {
+            self.saved.borrow_mut().clear();
+            self.released.set(true);
+        }
+        let needs: Vec<bool> = self.edges.iter().map(|e| !matches!(e.target, EdgeTarget::None)).collect();
+        let ctx = VjpCtx { saved, needs: &needs, input_shapes: self.edges.iter().map(|e| e.shape.as_slice()).collect() };
+        let grads = self.op.vjp(&ctx, grad)?;
+        if grads.len() != self.edges.len() {
+            return Err(Error::autograd(format!("backward: {} returned the wrong number of gradients", self.name())));
+        }
+        Ok(grads)
+    }
+}
+
+impl Drop for Node {
+    /// Long chains (a 10 000-step unrolled loop) would overflow the 1 MiB wasm stack if
+    /// each node's drop dropped the next recursively; unlink them iteratively instead.
+    fn drop(&mut self) {
+        let mut stack: Vec<Rc<Node>> = Vec::new();
+        take_child_nodes(&mut self.edges, &mut stack);
+        while let Some(node) = stack.pop() {
+            if let Ok(mut owned) = Rc::try_unwrap(node) {
+                take_child_nodes(&mut owned.edges, &mut stack);
+            }
+        }
+    }
+}
+
+fn take_child_nodes(edges: &mut Vec<Edge>, stack: &mut Vec<Rc<Node>>) {
+    for edge in edges.drain(..) {
+        if let EdgeTarget::Node(n) = edge.target {
+            stack.push(n);
+        }
+    }
+}
+
+/// Attaches a node to `out` if grad mode is on and any input requires grad; `saved` is
+/// only evaluated then, so ops in inference pay nothing for it.
+pub fn record(
+    out: Tensor,
+    inputs: &[&Tensor],
+    saved: impl FnOnce() -> Vec<Tensor>,
+    op: impl Backward + 'static,
+) -> Tensor {
+    if !is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
+        return out;
+    }
+    let edges = inputs
+        .iter()
+        .map(|t| Edge {
+            target: match t.grad_fn() {
+                Some(node) => EdgeTarget::Node(node),
+                None if t.requires_grad() => EdgeTarget::Leaf((*t).clone()),
+                None => EdgeTarget::None,
+            },
+            shape: t.shape().to_vec(),
+        })
+        .collect();
+    let saved: Vec<SavedTensor> = saved().iter().map(SavedTensor::new).collect();
+    let node = Node { op: Box::new(op), edges, had_saved: !saved.is_empty(), saved: RefCell::new(saved), released: Cell::new(false) };
+    out.0.requires_grad.set(true);
+    *out.0.grad_fn.borrow_mut() = Some(Rc::new(node));
+    out
+}

@@ -1,0 +1,79 @@
+//! Elementwise maps with NumPy broadcasting. The closures are generic parameters, so each
+//! op's loop is monomorphised and vectorised (simd128) rather than called per element.
+
+use crate::error::Result;
+use crate::layout::{broadcast_shapes, checked_numel, contiguous_strides, StridedWalk};
+use crate::storage::{try_alloc, Buffer};
+use crate::tensor::{unreachable_dtype, Tensor};
+
+/// `f(x)` for every element, into a new contiguous tensor.
+pub fn map(op: &str, x: &Tensor, f: impl Fn(f32) -> f32) -> Result<Tensor> {
+    let mut out = try_alloc(op, x.numel(), 0.0f32)?;
+    x.with_f32(op, |src| {
+        for (o, &v) in out.iter_mut().zip(src) {
+            *o = f(v);
+        }
+    })?;
+    Tensor::from_f32(out, x.shape())
+}
+
+/// `f(a, b)` over the broadcast shape of `a` and `b`, into a new contiguous tensor.
+pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Result<Tensor> {
+    a.expect_f32(op)?;
+    b.expect_f32(op)?;
+    let shape = broadcast_shapes(op, a.shape(), b.shape())?;
+    let n = checked_numel(op, &shape)?;
+    let mut out = try_alloc(op, n, 0.0f32)?;
+    {
+        let (ba, bb) = (a.buffer(), b.buffer());
+        let (Buffer::F32(da), Buffer::F32(db)) = (&*ba, &*bb) else { unreachable_dtype() };
+        let (la, lb) = (a.layout().broadcast_to(&shape), b.layout().broadcast_to(&shape));
+        if la.is_contiguous() && lb.is_contiguous() && !la.has_overlap() && !lb.has_overlap() {
+            let (sa, sb) = (&da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n]);
+            for ((o, &x), &y) in out.iter_mut().zip(sa).zip(sb) {
+                *o = f(x, y);
+            }
+        } else if b.numel() == 1 && la.is_contiguous() && !la.has_overlap() {
+            let y = db[b.layout().offset];
+            for (o, &x) in out.iter_mut().zip(&da[la.offset..la.offset + n]) {
+                *o = f(x, y);
+            }
+        } else if a.numel() == 1 && lb.is_contiguous() && !lb.has_overlap() {
+            let x = da[a.layout().offset];
+            for (o, &y) in out.iter_mut().zip(&db[lb.offset..lb.offset + n]) {
+                *o = f(x, y);
+            }
+        } else {
+            let out_strides = contiguous_strides(&shape);
+            let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);
+            walk.for_each_row([0, la.offset, lb.offset], |[o, pa, pb], len, [_, sa, sb]| {
+                let row = &mut out[o..o + len];
+                match (sa, sb) {
+                    (1, 1) => {
+                        for ((r, &x), &y) in row.iter_mut().zip(&da[pa..pa + len]).zip(&db[pb..pb + len]) {
+                            *r = f(x, y);
+                        }
+                    }
+                    (1, 0) => {
+                        let y = db[pb];
+                        for (r, &x) in row.iter_mut().zip(&da[pa..pa + len]) {
+                            *r = f(x, y);
+                        }
+                    }
+                    (0, 1) => {
+                        let x = da[pa];
+                        for (r, &y) in row.iter_mut().zip(&db[pb..pb + len]) {
+                            *r = f(x, y);
+                        }
+                    }
+                    _ => {
+                        for (i, r) in row.iter_mut().enumerate() {
+                            *r = f(da[pa + i * sa], db[pb + i * sb]);
+                        }
+                    }
+                }
+            });
+        }
+    }
+    Tensor::from_f32(out, &shape)
+}

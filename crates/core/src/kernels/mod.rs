@@ -1,0 +1,6 @@
+//! Numeric loops over raw slices and strides. Kernels know nothing about autograd.
+
+pub mod elementwise;
+pub mod matmul;
+pub mod random;
+pub mod reduce;

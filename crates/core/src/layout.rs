@@ -1,0 +1,270 @@
+//! Shapes, strides and offsets, kept apart from storage so that views (reshape, permute,
+//! expand, transpose) share one buffer.
+
+use crate::error::{fmt_shape, Error, Result};
+
+/// Largest element count a tensor may have: 2^30 f32 values are 4 GiB, the whole wasm32
+/// address space, so anything larger can never be allocated and is rejected up front.
+pub const MAX_ELEMENTS: usize = 1 << 30;
+/// Largest rank accepted at the boundary (the FFI scratch area holds this many dims).
+pub const MAX_RANK: usize = 16;
+
+/// Element count of a shape, rejecting overflow and sizes beyond [`MAX_ELEMENTS`].
+pub fn checked_numel(op: &str, shape: &[usize]) -> Result<usize> {
+    if shape.len() > MAX_RANK {
+        return Err(Error::shape(format!("{op}: rank {} exceeds the maximum of {MAX_RANK}", shape.len())));
+    }
+    let mut n: usize = 1;
+    for &d in shape {
+        n = n.checked_mul(d).filter(|&n| n <= MAX_ELEMENTS).ok_or_else(|| {
+            Error::oom(format!("{op}: shape {} has more than {MAX_ELEMENTS} elements", fmt_shape(shape)))
+        })?;
+    }
+    Ok(n)
+}
+
+pub fn numel(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![0; shape.len()];
+    let mut acc = 1;
+    for i in (0..shape.len()).rev() {
+        strides[i] = acc;
+        acc *= shape[i];
+    }
+    strides
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    pub shape: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub offset: usize,
+}
+
+impl Layout {
+    pub fn contiguous(shape: &[usize]) -> Self {
+        Layout { shape: shape.to_vec(), strides: contiguous_strides(shape), offset: 0 }
+    }
+
+    pub fn numel(&self) -> usize {
+        numel(&self.shape)
+    }
+
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// Row-major and gap-free (offset may be non-zero); size-1 dims may have any stride.
+    pub fn is_contiguous(&self) -> bool {
+        let mut expected = 1;
+        for i in (0..self.shape.len()).rev() {
+            if self.shape[i] != 1 && self.strides[i] != expected {
+                return false;
+            }
+            expected *= self.shape[i];
+        }
+        true
+    }
+
+    /// Index one past the last element this layout can touch (0 for empty tensors).
+    pub fn extent(&self) -> usize {
+        if self.numel() == 0 {
+            return self.offset;
+        }
+        self.offset + self.shape.iter().zip(&self.strides).map(|(&d, &s)| (d - 1) * s).sum::<usize>() + 1
+    }
+
+    pub fn permuted(&self, perm: &[usize]) -> Layout {
+        Layout {
+            shape: perm.iter().map(|&p| self.shape[p]).collect(),
+            strides: perm.iter().map(|&p| self.strides[p]).collect(),
+            offset: self.offset,
+        }
+    }
+
+    /// The layout viewed at `shape` under NumPy broadcasting: new leading dims and
+    /// expanded size-1 dims get stride 0. The caller has checked compatibility.
+    pub fn broadcast_to(&self, shape: &[usize]) -> Layout {
+        let lead = shape.len() - self.shape.len();
+        let mut strides = vec![0; shape.len()];
+        for i in 0..self.shape.len() {
+            strides[lead + i] = if self.shape[i] == 1 && shape[lead + i] != 1 { 0 } else { self.strides[i] };
+        }
+        Layout { shape: shape.to_vec(), strides, offset: self.offset }
+    }
+
+    /// More than one index maps to the same element (an expanded view): writing through
+    /// such a layout would be ambiguous.
+    pub fn has_overlap(&self) -> bool {
+        self.shape.iter().zip(&self.strides).any(|(&d, &s)| d > 1 && s == 0)
+    }
+}
+
+/// NumPy broadcasting of two shapes.
+pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            return Err(Error::shape(format!(
+                "{op}: shapes {} and {} cannot be broadcast together (dim {i}: {da} vs {db})",
+                fmt_shape(a),
+                fmt_shape(b)
+            )));
+        };
+    }
+    Ok(out)
+}
+
+/// Whether `from` broadcasts to exactly `to`.
+pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
+    from.len() <= to.len()
+        && from.iter().rev().zip(to.iter().rev()).all(|(&f, &t)| f == t || f == 1)
+}
+
+/// Resolves a possibly negative axis against `ndim`.
+pub fn normalize_axis(op: &str, axis: i64, ndim: usize) -> Result<usize> {
+    let n = ndim as i64;
+    let a = if axis < 0 { axis + n } else { axis };
+    if a < 0 || a >= n.max(1) || (ndim == 0 && a != 0) {
+        return Err(Error::argument(format!(
+            "{op}: dimension {axis} is out of range for a tensor of rank {ndim} (expected {}..{})",
+            -n.max(1),
+            n.max(1) - 1
+        )));
+    }
+    Ok(a as usize)
+}
+
+/// Walks every index of `shape` in row-major order, yielding the offsets of `N` operands
+/// with their own strides. Adjacent dims that are contiguous for every operand are merged
+/// first, so the inner loop runs as long as possible; the walk is an odometer, not a
+/// recursion, so rank never touches the stack.
+pub struct StridedWalk<const N: usize> {
+    pub shape: Vec<usize>,
+    pub strides: [Vec<usize>; N],
+}
+
+impl<const N: usize> StridedWalk<N> {
+    pub fn new(shape: &[usize], strides: [&[usize]; N]) -> Self {
+        let mut dims: Vec<usize> = Vec::with_capacity(shape.len());
+        let mut out: [Vec<usize>; N] = std::array::from_fn(|_| Vec::with_capacity(shape.len()));
+        for (i, &d) in shape.iter().enumerate() {
+            if d == 1 {
+                continue;
+            }
+            if let Some(&last) = dims.last() {
+                let mergeable = (0..N).all(|k| *out[k].last().unwrap_or(&0) == strides[k][i] * d);
+                if mergeable {
+                    *dims.last_mut().unwrap_or(&mut 0) = last * d;
+                    for k in 0..N {
+                        if let Some(s) = out[k].last_mut() {
+                            *s = strides[k][i];
+                        }
+                    }
+                    continue;
+                }
+            }
+            dims.push(d);
+            for k in 0..N {
+                out[k].push(strides[k][i]);
+            }
+        }
+        if dims.is_empty() {
+            dims.push(1);
+            for k in 0..N {
+                out[k].push(0);
+            }
+        }
+        StridedWalk { shape: dims, strides: out }
+    }
+
+    /// Calls `row(offsets, len, inner_strides)` for each innermost row.
+    pub fn for_each_row(&self, base: [usize; N], mut row: impl FnMut([usize; N], usize, [usize; N])) {
+        let rank = self.shape.len();
+        let inner_len = self.shape[rank - 1];
+        let inner: [usize; N] = std::array::from_fn(|k| self.strides[k][rank - 1]);
+        if self.shape.iter().any(|&d| d == 0) {
+            return;
+        }
+        let mut index = vec![0usize; rank - 1];
+        let mut offsets = base;
+        loop {
+            row(offsets, inner_len, inner);
+            // Advance the odometer over the outer dims.
+            let mut d = rank - 1;
+            loop {
+                if d == 0 {
+                    return;
+                }
+                d -= 1;
+                index[d] += 1;
+                for k in 0..N {
+                    offsets[k] += self.strides[k][d];
+                }
+                if index[d] < self.shape[d] {
+                    break;
+                }
+                for k in 0..N {
+                    offsets[k] -= self.strides[k][d] * self.shape[d];
+                }
+                index[d] = 0;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasting_follows_numpy() {
+        assert_eq!(broadcast_shapes("t", &[2, 1, 3], &[4, 1]).unwrap(), vec![2, 4, 3]);
+        assert_eq!(broadcast_shapes("t", &[], &[5]).unwrap(), vec![5]);
+        assert_eq!(broadcast_shapes("t", &[0, 1], &[1, 3]).unwrap(), vec![0, 3]);
+        assert!(broadcast_shapes("t", &[2, 3], &[3, 2]).is_err());
+    }
+
+    #[test]
+    fn walk_merges_contiguous_dims() {
+        let s = contiguous_strides(&[2, 3, 4]);
+        let w = StridedWalk::new(&[2, 3, 4], [&s]);
+        assert_eq!(w.shape, vec![24]);
+        let mut rows = 0;
+        w.for_each_row([0], |_, len, _| {
+            rows += 1;
+            assert_eq!(len, 24);
+        });
+        assert_eq!(rows, 1);
+    }
+
+    #[test]
+    fn walk_visits_transposed_offsets_in_order() {
+        let l = Layout::contiguous(&[2, 3]).permuted(&[1, 0]);
+        let w = StridedWalk::new(&l.shape, [&l.strides]);
+        let mut seen = vec![];
+        w.for_each_row([0], |[o], len, [s]| {
+            for i in 0..len {
+                seen.push(o + i * s);
+            }
+        });
+        assert_eq!(seen, vec![0, 3, 1, 4, 2, 5]);
+    }
+
+    #[test]
+    fn numel_rejects_overflow() {
+        assert!(checked_numel("t", &[usize::MAX, 2]).is_err());
+        assert!(checked_numel("t", &[1 << 20, 1 << 11]).is_err());
+        assert_eq!(checked_numel("t", &[]).unwrap(), 1);
+    }
+}

@@ -1,0 +1,161 @@
+//! Elementwise binary ops with broadcasting: one table row each, forward and backward
+//! side by side. Gradients come back at the broadcast shape; the engine reduces them.
+
+use crate::autograd::graph::{record, Backward, VjpCtx};
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::zip;
+use crate::ops::unary::{unary, UnaryOp};
+use crate::tensor::Tensor;
+
+pub struct BinaryDef {
+    pub op: BinaryOp,
+    pub name: &'static str,
+    pub backward_name: &'static str,
+    pub forward: fn(&Tensor, &Tensor) -> Result<Tensor>,
+    /// Which of (a, b, output) the backward rule reads.
+    pub saves: [bool; 3],
+    /// `vjp(ctx, [a, b, out] as saved, grad) -> [grad_a, grad_b]`, computing only the
+    /// gradients `ctx.needs` asks for.
+    pub vjp: fn(&VjpCtx, &Operands, &Tensor) -> Result<[Option<Tensor>; 2]>,
+}
+
+/// The saved operands of a binary node (only those its row saves are present).
+pub struct Operands {
+    pub a: Option<Tensor>,
+    pub b: Option<Tensor>,
+    pub out: Option<Tensor>,
+}
+
+impl Operands {
+    fn get(t: &Option<Tensor>) -> Result<&Tensor> {
+        t.as_ref().ok_or_else(|| Error::autograd("backward: a saved operand is missing"))
+    }
+    pub fn a(&self) -> Result<&Tensor> {
+        Self::get(&self.a)
+    }
+    pub fn b(&self) -> Result<&Tensor> {
+        Self::get(&self.b)
+    }
+    pub fn out(&self) -> Result<&Tensor> {
+        Self::get(&self.out)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+/// Runs `f` only for inputs that need a gradient.
+fn when(ctx: &VjpCtx, input: usize, f: impl FnOnce() -> Result<Tensor>) -> Result<Option<Tensor>> {
+    if ctx.needs(input) { f().map(Some) } else { Ok(None) }
+}
+
+pub const BINARY: &[BinaryDef] = &[
+    BinaryDef { op: BinaryOp::Add, name: "add", backward_name: "AddBackward0", saves: [false, false, false],
+        forward: |a, b| zip("add", a, b, |x, y| x + y),
+        vjp: |_, _, g| Ok([Some(g.clone()), Some(g.clone())]) },
+    BinaryDef { op: BinaryOp::Sub, name: "sub", backward_name: "SubBackward0", saves: [false, false, false],
+        forward: |a, b| zip("sub", a, b, |x, y| x - y),
+        vjp: |ctx, _, g| Ok([Some(g.clone()), when(ctx, 1, || unary(UnaryOp::Neg, g))?]) },
+    BinaryDef { op: BinaryOp::Mul, name: "mul", backward_name: "MulBackward0", saves: [true, true, false],
+        forward: |a, b| zip("mul", a, b, |x, y| x * y),
+        vjp: |ctx, s, g| Ok([when(ctx, 0, || mul(g, s.b()?))?, when(ctx, 1, || mul(g, s.a()?))?]) },
+    BinaryDef { op: BinaryOp::Div, name: "div", backward_name: "DivBackward0", saves: [false, true, true],
+        forward: |a, b| zip("div", a, b, |x, y| x / y),
+        // d(a/b)/db = -a/b² = -out/b
+        vjp: |ctx, s, g| Ok([
+            when(ctx, 0, || div(g, s.b()?))?,
+            when(ctx, 1, || unary(UnaryOp::Neg, &div(&mul(g, s.out()?)?, s.b()?)?))?,
+        ]) },
+    BinaryDef { op: BinaryOp::Pow, name: "pow", backward_name: "PowBackward0", saves: [true, true, true],
+        forward: |a, b| zip("pow", a, b, f32::powf),
+        // d(a^b)/da = b·a^(b-1); d(a^b)/db = a^b·ln a
+        vjp: |ctx, s, g| Ok([
+            when(ctx, 0, || mul(g, &mul(s.b()?, &pow(s.a()?, &sub_scalar(s.b()?, 1.0)?)?)?))?,
+            when(ctx, 1, || mul(g, &mul(s.out()?, &unary(UnaryOp::Log, s.a()?)?)?))?,
+        ]) },
+];
+
+struct BinaryBackward(&'static BinaryDef);
+
+impl Backward for BinaryBackward {
+    fn name(&self) -> &'static str {
+        self.0.backward_name
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let mut saved = ctx.saved.iter().cloned();
+        let [sa, sb, so] = self.0.saves;
+        let operands = Operands {
+            a: if sa { saved.next() } else { None },
+            b: if sb { saved.next() } else { None },
+            out: if so { saved.next() } else { None },
+        };
+        Ok((self.0.vjp)(ctx, &operands, grad)?.into())
+    }
+}
+
+pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let def = &BINARY[op as usize];
+    let out = (def.forward)(a, b)?;
+    let [sa, sb, so] = def.saves;
+    let keep = |flag: bool, t: &Tensor| if flag { Some(t.clone()) } else { None };
+    let saved = [keep(sa, a), keep(sb, b), keep(so, &out)];
+    Ok(record(out, &[a, b], || saved.into_iter().flatten().collect(), BinaryBackward(def)))
+}
+
+pub fn binary_by_id(id: u32, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    match BINARY.get(id as usize) {
+        Some(def) => binary(def.op, a, b),
+        None => Err(Error::argument(format!("binary: unknown op id {id}"))),
+    }
+}
+
+/// `a op s` (or `s op a` when `reversed`) with a constant scalar operand.
+pub fn binary_scalar(op: BinaryOp, a: &Tensor, s: f64, reversed: bool) -> Result<Tensor> {
+    let s = Tensor::scalar(s as f32);
+    if reversed { binary(op, &s, a) } else { binary(op, a, &s) }
+}
+
+pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(BinaryOp::Add, a, b)
+}
+pub fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(BinaryOp::Sub, a, b)
+}
+pub fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(BinaryOp::Mul, a, b)
+}
+pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(BinaryOp::Div, a, b)
+}
+pub fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(BinaryOp::Pow, a, b)
+}
+pub fn mul_scalar(a: &Tensor, s: f64) -> Result<Tensor> {
+    binary_scalar(BinaryOp::Mul, a, s, false)
+}
+pub fn sub_scalar(a: &Tensor, s: f64) -> Result<Tensor> {
+    binary_scalar(BinaryOp::Sub, a, s, false)
+}
+/// `s - a`.
+pub fn rsub_scalar(a: &Tensor, s: f64) -> Result<Tensor> {
+    binary_scalar(BinaryOp::Sub, a, s, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_order_matches_enum() {
+        for (i, def) in BINARY.iter().enumerate() {
+            assert_eq!(def.op as usize, i, "{} is out of place", def.name);
+        }
+    }
+}

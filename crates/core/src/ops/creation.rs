@@ -1,0 +1,117 @@
+//! Tensors made from nothing: constants, ranges, identity, random. None record a graph.
+
+use crate::error::{Error, Result};
+use crate::kernels::random;
+use crate::layout::{checked_numel, MAX_ELEMENTS};
+use crate::storage::{try_alloc, Buffer, DType};
+use crate::tensor::Tensor;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum CreationOp {
+    Full,
+    Arange,
+    Linspace,
+    Eye,
+    Rand,
+    Randn,
+}
+
+pub const CREATION_NAMES: &[&str] = &["full", "arange", "linspace", "eye", "rand", "randn"];
+
+fn count_arg(op: &str, what: &str, v: f64) -> Result<usize> {
+    if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= MAX_ELEMENTS as f64) {
+        return Err(Error::argument(format!("{op}: {what} must be a non-negative integer, got {v}")));
+    }
+    Ok(v as usize)
+}
+
+fn from_values(dtype: DType, values: Vec<f64>, shape: &[usize]) -> Result<Tensor> {
+    let buffer = match dtype {
+        DType::F32 => Buffer::F32(values.iter().map(|&v| v as f32).collect()),
+        DType::I32 => Buffer::I32(values.iter().map(|&v| v as i32).collect()),
+    };
+    Tensor::from_buffer(buffer, shape)
+}
+
+pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
+    if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
+        return Err(Error::argument(format!("arange: invalid range start={start} end={end} step={step}")));
+    }
+    let count = ((end - start) / step).ceil().max(0.0);
+    let n = count_arg("arange", "the number of elements", count)?;
+    let mut values = try_alloc("arange", n, 0.0f64)?;
+    for (i, v) in values.iter_mut().enumerate() {
+        *v = start + i as f64 * step;
+    }
+    from_values(dtype, values, &[n])
+}
+
+pub fn linspace(start: f64, end: f64, steps: f64) -> Result<Tensor> {
+    let n = count_arg("linspace", "steps", steps)?;
+    let mut values = try_alloc("linspace", n, 0.0f64)?;
+    let step = if n > 1 { (end - start) / (n - 1) as f64 } else { 0.0 };
+    for (i, v) in values.iter_mut().enumerate() {
+        // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
+        *v = if i < n / 2 { start + step * i as f64 } else { end - step * (n - 1 - i) as f64 };
+    }
+    from_values(DType::F32, values, &[n])
+}
+
+pub fn eye(rows: f64, cols: f64, dtype: DType) -> Result<Tensor> {
+    let (r, c) = (count_arg("eye", "n", rows)?, count_arg("eye", "m", cols)?);
+    let t = Tensor::full("eye", &[r, c], 0.0, dtype)?;
+    {
+        let mut buffer = t.storage().buffer_mut();
+        for i in 0..r.min(c) {
+            match &mut *buffer {
+                Buffer::F32(d) => d[i * c + i] = 1.0,
+                Buffer::I32(d) => d[i * c + i] = 1,
+            }
+        }
+    }
+    Ok(t)
+}
+
+pub fn random(op: CreationOp, shape: &[usize]) -> Result<Tensor> {
+    let name = CREATION_NAMES[op as usize];
+    let n = checked_numel(name, shape)?;
+    let mut values = try_alloc(name, n, 0.0f32)?;
+    let draw: fn() -> f32 = if op == CreationOp::Randn { random::normal } else { random::uniform };
+    for v in values.iter_mut() {
+        *v = draw();
+    }
+    Tensor::from_f32(values, shape)
+}
+
+/// `to(dtype)`: a copy converted to `dtype` (float → int truncates toward zero), or the
+/// tensor itself when it already has that dtype, as in PyTorch.
+pub fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
+    if x.dtype() == dtype {
+        return Ok(x.clone());
+    }
+    let c = x.contiguous("to")?;
+    let buffer = c.buffer();
+    let l = c.layout();
+    let range = l.offset..l.offset + l.numel();
+    let out = match (&*buffer, dtype) {
+        (Buffer::F32(d), DType::I32) => Buffer::I32(d[range].iter().map(|&v| v as i32).collect()),
+        (Buffer::I32(d), DType::F32) => Buffer::F32(d[range].iter().map(|&v| v as f32).collect()),
+        (Buffer::F32(d), DType::F32) => Buffer::F32(d[range].to_vec()),
+        (Buffer::I32(d), DType::I32) => Buffer::I32(d[range].to_vec()),
+    };
+    Tensor::from_buffer(out, x.shape())
+}
+
+/// Creation by id with up to three numeric arguments (shape passed separately).
+pub fn create_by_id(id: u32, dtype: DType, shape: &[usize], args: [f64; 3]) -> Result<Tensor> {
+    match id {
+        0 => Tensor::full("full", shape, args[0], dtype),
+        1 => arange(args[0], args[1], args[2], dtype),
+        2 => linspace(args[0], args[1], args[2]),
+        3 => eye(args[0], args[1], dtype),
+        4 => random(CreationOp::Rand, shape),
+        5 => random(CreationOp::Randn, shape),
+        _ => Err(Error::argument(format!("create: unknown op id {id}"))),
+    }
+}

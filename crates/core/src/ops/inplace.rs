@@ -1,0 +1,91 @@
+//! In-place updates (`sub_`, `zero_`, …) for optimizer steps. They are not recorded: on a
+//! tensor that requires grad they are only allowed with grad mode off, and they bump the
+//! storage version so a graph that saved the old values refuses to backward through it.
+
+use super::binary::{binary, BinaryOp};
+use crate::autograd::mode::is_grad_enabled;
+use crate::error::{fmt_shape, Error, Result};
+use crate::layout::broadcasts_to;
+use crate::ops::movement::expand;
+use crate::storage::Buffer;
+use crate::tensor::{scatter, unreachable_dtype, Tensor};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum InplaceOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// Overwrite with the source (`copy_`, and `fill_` with a scalar).
+    Copy,
+}
+
+pub const INPLACE_NAMES: &[&str] = &["add_", "sub_", "mul_", "div_", "copy_"];
+
+impl InplaceOp {
+    fn from_id(id: u32) -> Result<InplaceOp> {
+        Ok(match id {
+            0 => InplaceOp::Add,
+            1 => InplaceOp::Sub,
+            2 => InplaceOp::Mul,
+            3 => InplaceOp::Div,
+            4 => InplaceOp::Copy,
+            _ => return Err(Error::argument(format!("inplace: unknown op id {id}"))),
+        })
+    }
+    fn name(self) -> &'static str {
+        INPLACE_NAMES[self as usize]
+    }
+}
+
+/// `target ← target op source`, with `source` broadcast to `target`'s shape.
+pub fn apply(op: InplaceOp, target: &Tensor, source: &Tensor) -> Result<()> {
+    let name = op.name();
+    target.expect_f32(name)?;
+    source.expect_f32(name)?;
+    if is_grad_enabled() && (target.requires_grad() || source.requires_grad()) {
+        return Err(Error::autograd(format!(
+            "{name}: in-place update of a tensor that requires grad (shape {}) while grad mode is on; \
+             wrap optimizer steps in noGrad(() => …)",
+            fmt_shape(target.shape())
+        )));
+    }
+    if !broadcasts_to(source.shape(), target.shape()) {
+        return Err(Error::shape(format!(
+            "{name}: source of shape {} cannot be broadcast to the target's shape {}",
+            fmt_shape(source.shape()),
+            fmt_shape(target.shape())
+        )));
+    }
+    if target.layout().has_overlap() {
+        return Err(Error::argument(format!(
+            "{name}: the target (shape {}) is an expanded view whose elements share memory; clone it first",
+            fmt_shape(target.shape())
+        )));
+    }
+    let result = match op {
+        InplaceOp::Add => binary(BinaryOp::Add, target, source)?,
+        InplaceOp::Sub => binary(BinaryOp::Sub, target, source)?,
+        InplaceOp::Mul => binary(BinaryOp::Mul, target, source)?,
+        InplaceOp::Div => binary(BinaryOp::Div, target, source)?,
+        // Always a fresh buffer: the source may alias the target's storage.
+        InplaceOp::Copy => expand(source, target.shape())?.contiguous_copy(name)?,
+    };
+    let values = result;
+    let src_buffer = values.buffer();
+    let Buffer::F32(src) = &*src_buffer else { unreachable_dtype() };
+    let src = &src[values.layout().offset..values.layout().offset + values.numel()];
+    let mut dst_buffer = target.storage().buffer_mut();
+    let Buffer::F32(dst) = &mut *dst_buffer else { unreachable_dtype() };
+    scatter(src, dst, target.layout());
+    Ok(())
+}
+
+pub fn apply_by_id(id: u32, target: &Tensor, source: &Tensor) -> Result<()> {
+    apply(InplaceOp::from_id(id)?, target, source)
+}
+
+pub fn apply_scalar_by_id(id: u32, target: &Tensor, value: f64) -> Result<()> {
+    apply(InplaceOp::from_id(id)?, target, &Tensor::scalar(value as f32))
+}

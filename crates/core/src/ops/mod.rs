@@ -1,0 +1,34 @@
+//! The op table. Each family file holds its ops' forward, shape rule and backward side by
+//! side; this module lists the families so the boundary can address ops by numeric id.
+
+pub mod binary;
+pub mod creation;
+pub mod inplace;
+pub mod matmul;
+pub mod movement;
+pub mod reduce;
+pub mod unary;
+
+/// Op ids by family, as `family:name,name;family:…`. The TS layer reads this once at load
+/// and calls ops by id, so a name never crosses the boundary per call and an op's id is
+/// defined in exactly one place (its table position).
+pub fn catalog() -> String {
+    let families: [(&str, Vec<&str>); 6] = [
+        ("unary", unary::UNARY.iter().map(|d| d.name).collect()),
+        ("binary", binary::BINARY.iter().map(|d| d.name).chain(["matmul"]).collect()),
+        ("reduce", reduce::REDUCE_NAMES.to_vec()),
+        ("movement", movement::MOVEMENT_NAMES.to_vec()),
+        ("create", creation::CREATION_NAMES.to_vec()),
+        ("inplace", inplace::INPLACE_NAMES.to_vec()),
+    ];
+    families.iter().map(|(f, names)| format!("{f}:{}", names.join(","))).collect::<Vec<_>>().join(";")
+}
+
+/// Binary-signature ops: the elementwise table, then matmul.
+pub fn binary_by_id(id: u32, a: &crate::Tensor, b: &crate::Tensor) -> crate::Result<crate::Tensor> {
+    if id as usize == binary::BINARY.len() {
+        matmul::matmul(a, b)
+    } else {
+        binary::binary_by_id(id, a, b)
+    }
+}

@@ -1,0 +1,126 @@
+//! Elementwise unary ops: one table row each, forward and backward side by side.
+
+use crate::autograd::graph::{record, Backward, VjpCtx};
+use crate::error::{Error, Result};
+use crate::kernels::elementwise::map;
+use crate::ops::binary::{div, mul, mul_scalar, rsub_scalar};
+use crate::tensor::Tensor;
+
+/// Which tensor the backward rule needs.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Saves {
+    Nothing,
+    Input,
+    Output,
+}
+
+pub struct UnaryDef {
+    pub op: UnaryOp,
+    pub name: &'static str,
+    pub backward_name: &'static str,
+    pub forward: fn(&Tensor) -> Result<Tensor>,
+    pub saves: Saves,
+    /// `vjp(saved, grad)`; `None` marks an op without a gradient (its output is constant).
+    pub vjp: Option<fn(&Tensor, &Tensor) -> Result<Tensor>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum UnaryOp {
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Relu,
+    Sigmoid,
+    Tanh,
+    Sign,
+    Step,
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+pub const UNARY: &[UnaryDef] = &[
+    UnaryDef { op: UnaryOp::Neg, name: "neg", backward_name: "NegBackward0", saves: Saves::Nothing,
+        forward: |x| map("neg", x, |v| -v),
+        vjp: Some(|_, g| mul_scalar(g, -1.0)) },
+    UnaryDef { op: UnaryOp::Exp, name: "exp", backward_name: "ExpBackward0", saves: Saves::Output,
+        forward: |x| map("exp", x, f32::exp),
+        vjp: Some(|y, g| mul(g, y)) },
+    UnaryDef { op: UnaryOp::Log, name: "log", backward_name: "LogBackward0", saves: Saves::Input,
+        forward: |x| map("log", x, f32::ln),
+        vjp: Some(|x, g| div(g, x)) },
+    UnaryDef { op: UnaryOp::Sqrt, name: "sqrt", backward_name: "SqrtBackward0", saves: Saves::Output,
+        forward: |x| map("sqrt", x, f32::sqrt),
+        vjp: Some(|y, g| div(g, &mul_scalar(y, 2.0)?)) },
+    UnaryDef { op: UnaryOp::Abs, name: "abs", backward_name: "AbsBackward0", saves: Saves::Input,
+        forward: |x| map("abs", x, f32::abs),
+        vjp: Some(|x, g| mul(g, &unary(UnaryOp::Sign, x)?)) },
+    UnaryDef { op: UnaryOp::Relu, name: "relu", backward_name: "ReluBackward0", saves: Saves::Output,
+        forward: |x| map("relu", x, |v| if v > 0.0 { v } else { 0.0 }),
+        vjp: Some(|y, g| mul(g, &unary(UnaryOp::Step, y)?)) },
+    UnaryDef { op: UnaryOp::Sigmoid, name: "sigmoid", backward_name: "SigmoidBackward0", saves: Saves::Output,
+        forward: |x| map("sigmoid", x, sigmoid),
+        vjp: Some(|y, g| mul(g, &mul(y, &rsub_scalar(y, 1.0)?)?)) },
+    UnaryDef { op: UnaryOp::Tanh, name: "tanh", backward_name: "TanhBackward0", saves: Saves::Output,
+        forward: |x| map("tanh", x, f32::tanh),
+        vjp: Some(|y, g| mul(g, &rsub_scalar(&mul(y, y)?, 1.0)?)) },
+    UnaryDef { op: UnaryOp::Sign, name: "sign", backward_name: "SignBackward0", saves: Saves::Nothing,
+        forward: |x| map("sign", x, |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { v }),
+        vjp: None },
+    UnaryDef { op: UnaryOp::Step, name: "step", backward_name: "StepBackward0", saves: Saves::Nothing,
+        forward: |x| map("step", x, |v| if v > 0.0 { 1.0 } else { 0.0 }),
+        vjp: None },
+];
+
+struct UnaryBackward(&'static UnaryDef);
+
+impl Backward for UnaryBackward {
+    fn name(&self) -> &'static str {
+        self.0.backward_name
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let saved = match self.0.saves {
+            Saves::Nothing => grad,
+            _ => ctx.saved(0)?,
+        };
+        let vjp = self.0.vjp.ok_or_else(|| Error::autograd(format!("{} has no gradient", self.0.name)))?;
+        Ok(vec![Some(vjp(saved, grad)?)])
+    }
+}
+
+pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
+    let def = &UNARY[op as usize];
+    let out = (def.forward)(x)?;
+    if def.vjp.is_none() {
+        return Ok(out);
+    }
+    let saved = match def.saves {
+        Saves::Nothing => None,
+        Saves::Input => Some(x.clone()),
+        Saves::Output => Some(out.clone()),
+    };
+    Ok(record(out, &[x], || saved.into_iter().collect(), UnaryBackward(def)))
+}
+
+pub fn unary_by_id(id: u32, x: &Tensor) -> Result<Tensor> {
+    match UNARY.get(id as usize) {
+        Some(def) => unary(def.op, x),
+        None => Err(Error::argument(format!("unary: unknown op id {id}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_order_matches_enum() {
+        for (i, def) in UNARY.iter().enumerate() {
+            assert_eq!(def.op as usize, i, "{} is out of place", def.name);
+        }
+    }
+}

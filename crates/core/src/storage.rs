@@ -1,0 +1,119 @@
+//! Reference-counted element buffers with a version counter and live-memory accounting.
+
+use crate::error::{Error, Result};
+use std::cell::{Cell, Ref, RefCell, RefMut};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum DType {
+    F32 = 0,
+    I32 = 1,
+}
+
+impl DType {
+    pub fn from_code(code: u32) -> Result<DType> {
+        match code {
+            0 => Ok(DType::F32),
+            1 => Ok(DType::I32),
+            _ => Err(Error::argument(format!("unknown dtype code {code}"))),
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "float32",
+            DType::I32 => "int32",
+        }
+    }
+    pub fn size_of(self) -> usize {
+        4
+    }
+}
+
+#[derive(Debug)]
+pub enum Buffer {
+    F32(Vec<f32>),
+    I32(Vec<i32>),
+}
+
+impl Buffer {
+    pub fn dtype(&self) -> DType {
+        match self {
+            Buffer::F32(_) => DType::F32,
+            Buffer::I32(_) => DType::I32,
+        }
+    }
+    pub fn len(&self) -> usize {
+        match self {
+            Buffer::F32(v) => v.len(),
+            Buffer::I32(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+thread_local! {
+    static LIVE_BYTES: Cell<usize> = const { Cell::new(0) };
+    static LIVE_BUFFERS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Bytes and buffers currently allocated for tensor data (views share one buffer).
+pub fn live_memory() -> (usize, usize) {
+    (LIVE_BYTES.with(Cell::get), LIVE_BUFFERS.with(Cell::get))
+}
+
+/// Allocates `len` elements, reporting failure as an error instead of aborting.
+pub fn try_alloc<T: Clone>(op: &str, len: usize, fill: T) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::oom(format!(
+            "{op}: out of memory allocating {len} elements ({} bytes)",
+            len.saturating_mul(std::mem::size_of::<T>())
+        ))
+    })?;
+    v.resize(len, fill);
+    Ok(v)
+}
+
+/// One allocation of tensor data. `version` counts in-place writes, so that autograd can
+/// detect that a tensor it saved for backward was modified afterwards.
+#[derive(Debug)]
+pub struct Storage {
+    buffer: RefCell<Buffer>,
+    version: Cell<u64>,
+    bytes: usize,
+}
+
+impl Storage {
+    pub fn new(buffer: Buffer) -> Storage {
+        let bytes = buffer.len() * buffer.dtype().size_of();
+        LIVE_BYTES.with(|b| b.set(b.get() + bytes));
+        LIVE_BUFFERS.with(|b| b.set(b.get() + 1));
+        Storage { buffer: RefCell::new(buffer), version: Cell::new(0), bytes }
+    }
+    pub fn dtype(&self) -> DType {
+        self.buffer.borrow().dtype()
+    }
+    pub fn buffer(&self) -> Ref<'_, Buffer> {
+        self.buffer.borrow()
+    }
+    /// Mutable access for in-place writes; bumps the version.
+    pub fn buffer_mut(&self) -> RefMut<'_, Buffer> {
+        self.version.set(self.version.get() + 1);
+        self.buffer.borrow_mut()
+    }
+    pub fn version(&self) -> u64 {
+        self.version.get()
+    }
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        LIVE_BYTES.with(|b| b.set(b.get() - self.bytes));
+        LIVE_BUFFERS.with(|b| b.set(b.get() - 1));
+    }
+}
