@@ -138,6 +138,7 @@ pub extern "C" fn wg_error_message() -> i32 {
 #[no_mangle]
 pub extern "C" fn wg_memory() {
     with_rt(|rt| {
+        rt.readback = None;
         let (bytes, buffers) = live_memory();
         rt.scratch[0] = rt.registry.live() as i32;
         rt.scratch[1] = bytes as u32 as i32;
@@ -172,9 +173,9 @@ pub extern "C" fn wg_create(op: u32, dtype: u32, ndim: i32, a: f64, b: f64, c: f
 #[no_mangle]
 pub extern "C" fn wg_data_ptr(h: u32) -> usize {
     with_rt(|rt| {
-        let r = rt.get("data", h).and_then(|t| t.contiguous("data"));
+        let r = rt.get("data", h).and_then(|t| Ok((t.layout().is_contiguous(), t.contiguous("data")?)));
         match r {
-            Ok(t) => {
+            Ok((was_contiguous, t)) => {
                 let ptr = {
                     let buffer = t.buffer();
                     let offset = t.layout().offset;
@@ -183,7 +184,9 @@ pub extern "C" fn wg_data_ptr(h: u32) -> usize {
                         Buffer::I32(d) => d[offset..].as_ptr() as usize,
                     }
                 };
-                rt.readback = Some(t);
+                // A copy must outlive this call until JS has read it; the tensor's own
+                // storage already does.
+                rt.readback = if was_contiguous { None } else { Some(t) };
                 ptr
             }
             Err(e) => {

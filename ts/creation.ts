@@ -1,0 +1,188 @@
+/**
+ * Creating tensors: from data, constants, ranges, identity, and seeded random values.
+ * @module
+ */
+import { ArgumentError, ShapeError } from './errors.js';
+import { lib, type Core } from './ffi.js';
+import { DTYPES, Tensor, wrap, type DType, type NestedArray } from './tensor.js';
+
+/** Options shared by the creation functions. */
+export interface TensorOptions {
+  /** Element type; float32 unless the data says otherwise (an Int32Array is int32). */
+  dtype?: DType;
+  /** Make the new tensor a leaf that accumulates gradients. */
+  requiresGrad?: boolean;
+}
+
+/** A shape: one size, or an array of sizes. */
+export type ShapeLike = number | readonly number[];
+
+const MAX_RANK = 16;
+
+function dtypeCode(dtype: DType | undefined, fallback: DType = 'float32'): number {
+  const code = DTYPES.indexOf(dtype ?? fallback);
+  if (code < 0) throw new ArgumentError(`unknown dtype ${String(dtype)}; expected one of ${DTYPES.join(', ')}`);
+  return code;
+}
+
+function toShape(op: string, shape: ShapeLike): readonly number[] {
+  const s = typeof shape === 'number' ? [shape] : shape;
+  if (!Array.isArray(s) || s.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`${op}: shape must be non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+  return s;
+}
+
+function finish(c: Core, h: number, options: TensorOptions): Tensor {
+  const t = wrap(c, h);
+  if (options.requiresGrad) {
+    try {
+      t.requiresGrad = true;
+    } catch (err) {
+      t.dispose();
+      throw err;
+    }
+  }
+  return t;
+}
+
+function create(op: string, id: number, shape: readonly number[], options: TensorOptions, args: [number, number, number]): Tensor {
+  const c = lib();
+  const n = c.putInts(shape, op);
+  return finish(c, c.raw.wg_create(id, dtypeCode(options.dtype), n, ...args), options);
+}
+
+/** Infers the shape of nested arrays and flattens them, rejecting ragged input. */
+function flatten(data: NestedArray): { shape: number[]; values: number[] } {
+  const shape: number[] = [];
+  let probe: NestedArray = data;
+  while (Array.isArray(probe)) {
+    if (shape.length >= MAX_RANK) throw new ShapeError(`tensor: nesting deeper than ${MAX_RANK} levels`);
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0]!;
+  }
+  const values: number[] = [];
+  const visit = (v: NestedArray, depth: number, path: string) => {
+    if (depth === shape.length) {
+      if (typeof v !== 'number') throw new ShapeError(`tensor: expected a number at ${path || 'top level'}, got ${Array.isArray(v) ? 'an array' : typeof v} (ragged nested array?)`);
+      values.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) {
+      throw new ShapeError(`tensor: ragged nested array: expected ${shape[depth]} elements at ${path || 'top level'}, got ${Array.isArray(v) ? v.length : typeof v}`);
+    }
+    for (let i = 0; i < v.length; i++) visit(v[i]!, depth + 1, `${path}[${i}]`);
+  };
+  visit(data, 0, '');
+  return { shape, values };
+}
+
+/**
+ * A tensor from nested arrays, a typed array or a number. `shape` reshapes flat data.
+ *
+ * @example
+ * const a = tensor([2, 3], { requiresGrad: true });
+ * const m = tensor(new Float32Array(6), { shape: [2, 3] });
+ */
+export function tensor(
+  data: NestedArray | Float32Array | Int32Array | readonly number[],
+  options: TensorOptions & { shape?: readonly number[] } = {},
+): Tensor {
+  let values: ArrayLike<number>;
+  let shape: readonly number[];
+  let fallback: DType = 'float32';
+  if (data instanceof Float32Array || data instanceof Int32Array) {
+    values = data;
+    shape = [data.length];
+    if (data instanceof Int32Array) fallback = 'int32';
+  } else if (typeof data === 'number' || Array.isArray(data)) {
+    ({ shape, values } = flatten(data as NestedArray));
+  } else {
+    throw new ArgumentError(`tensor: expected nested arrays of numbers, a Float32Array or an Int32Array, got ${typeof data}`);
+  }
+  if (options.shape !== undefined) {
+    const want = toShape('tensor', options.shape);
+    const n = want.reduce((a, b) => a * b, 1);
+    if (n !== values.length) {
+      throw new ShapeError(`tensor: ${values.length} values cannot fill shape [${want.join(', ')}] (${n} elements)`);
+    }
+    shape = want;
+  }
+  const c = lib();
+  const dtype = options.dtype ?? fallback;
+  const n = c.putInts(shape, 'tensor');
+  const h = c.check(c.raw.wg_create(0, dtypeCode(dtype), n, 0, 0, 0));
+  const ptr = c.raw.wg_data_ptr(h);
+  const view = dtype === 'int32' ? new Int32Array(c.raw.memory.buffer, ptr, values.length) : new Float32Array(c.raw.memory.buffer, ptr, values.length);
+  view.set(values);
+  return finish(c, h, { ...options, dtype });
+}
+
+/** A 0-d tensor holding `value`. */
+export function scalar(value: number, options: TensorOptions = {}): Tensor {
+  return tensor(value, options);
+}
+
+/** A tensor of `shape` filled with `value`. */
+export function full(shape: ShapeLike, value: number, options: TensorOptions = {}): Tensor {
+  return create('full', 0, toShape('full', shape), options, [value, 0, 0]);
+}
+/** A tensor of zeros. */
+export function zeros(shape: ShapeLike, options: TensorOptions = {}): Tensor {
+  return full(shape, 0, options);
+}
+/** A tensor of ones. */
+export function ones(shape: ShapeLike, options: TensorOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
+/** Zeros with the shape (and, by default, dtype) of `t`. */
+export function zerosLike(t: Tensor, options: TensorOptions = {}): Tensor {
+  return full(t.shape, 0, { dtype: t.dtype, ...options });
+}
+/** Ones with the shape (and, by default, dtype) of `t`. */
+export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor {
+  return full(t.shape, 1, { dtype: t.dtype, ...options });
+}
+/** `value` everywhere, with the shape (and, by default, dtype) of `t`. */
+export function fullLike(t: Tensor, value: number, options: TensorOptions = {}): Tensor {
+  return full(t.shape, value, { dtype: t.dtype, ...options });
+}
+
+/**
+ * Values from `start` (inclusive) to `end` (exclusive) by `step`; `arange(n)` is 0…n-1.
+ * float32 unless `dtype: 'int32'` is given.
+ */
+export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  return create('arange', 1, [], options, [start, end, step]);
+}
+
+/** `steps` evenly spaced values from `start` to `end`, both included. */
+export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
+  if (options.dtype !== undefined && options.dtype !== 'float32') throw new ArgumentError('linspace: only float32 is supported');
+  return create('linspace', 2, [], options, [start, end, steps]);
+}
+
+/** An `n`×`m` identity matrix (`m` defaults to `n`). */
+export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
+  return create('eye', 3, [], options, [n, m, 0]);
+}
+
+/** Uniform random values in [0, 1); reproducible after {@link manualSeed}. */
+export function rand(shape: ShapeLike, options: TensorOptions = {}): Tensor {
+  return create('rand', 4, toShape('rand', shape), { ...options, dtype: 'float32' }, [0, 0, 0]);
+}
+
+/** Standard normal random values; reproducible after {@link manualSeed}. */
+export function randn(shape: ShapeLike, options: TensorOptions = {}): Tensor {
+  return create('randn', 5, toShape('randn', shape), { ...options, dtype: 'float32' }, [0, 0, 0]);
+}
+
+/** Seeds the random generator behind `rand`, `randn` (and later dropout and init). */
+export function manualSeed(seed: number): void {
+  if (!Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER) {
+    throw new ArgumentError(`manualSeed: expected a non-negative integer, got ${seed}`);
+  }
+  lib().raw.wg_manual_seed(seed);
+}

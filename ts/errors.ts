@@ -1,0 +1,50 @@
+/**
+ * Typed errors. Every failure inside the wasm core comes back as a status code plus a
+ * message naming the op and the shapes; {@link errorFromCode} turns it into one of these.
+ * @module
+ */
+
+/** Base class of every error wasmgrad throws. */
+export class TensorError extends Error {
+  /** The core's status code (0 for errors raised in TypeScript). */
+  readonly code: number;
+  constructor(message: string, code = 0) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Incompatible or invalid shapes (broadcasting, matmul, reshape, gradients). */
+export class ShapeError extends TensorError {}
+/** A tensor was used after `dispose()` (or after its scope ended). */
+export class DisposedError extends TensorError {}
+/** An op does not support the tensor's dtype (e.g. int32 input to `exp`). */
+export class DTypeError extends TensorError {}
+/** Autograd misuse: backward twice, non-scalar backward, in-place change of a needed tensor. */
+export class AutogradError extends TensorError {}
+/** An allocation failed or a size exceeds what wasm32 memory can hold. */
+export class OutOfMemoryError extends TensorError {}
+/** An invalid argument: an axis out of range, a non-integer count, an unknown option. */
+export class ArgumentError extends TensorError {}
+/**
+ * The WebAssembly instance trapped (a bug in wasmgrad, never expected on bad input). Its
+ * memory can no longer be trusted, so every later call throws this instead of returning
+ * garbage; reload the page or process.
+ */
+export class PoisonedError extends TensorError {}
+
+const BY_CODE: Record<number, new (message: string, code: number) => TensorError> = {
+  1: ShapeError,
+  2: DisposedError,
+  3: DTypeError,
+  4: AutogradError,
+  5: OutOfMemoryError,
+  6: ArgumentError,
+};
+
+/** @internal */
+export function errorFromCode(code: number, message: string): TensorError {
+  const Kind = BY_CODE[code] ?? TensorError;
+  return new Kind(message, code);
+}

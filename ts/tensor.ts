@@ -1,0 +1,385 @@
+/**
+ * The `Tensor` class: an opaque handle to data in the wasm core, with PyTorch's methods.
+ * @module
+ */
+import './polyfill.js';
+import { ArgumentError, ShapeError } from './errors.js';
+import { lib, type Core } from './ffi.js';
+import { formatTensor } from './format.js';
+import { setTensorCheck, track } from './scope.js';
+
+/** Element types. Ops compute in float32; int32 holds indices and labels. */
+export type DType = 'float32' | 'int32';
+/** @internal dtype codes of the core, by position. */
+export const DTYPES: readonly DType[] = ['float32', 'int32'];
+
+/** A tensor or a plain number (a constant that broadcasts like a 0-d tensor). */
+export type Operand = Tensor | number;
+/** Arbitrarily nested arrays of numbers, as `toArray()` returns and `tensor()` accepts. */
+export type NestedArray = number | NestedArray[];
+/** Dims given PyTorch-style as arguments (`reshape(2, 3)`) or as one array (`reshape([2, 3])`). */
+export type DimsArg = number[] | [readonly number[]];
+
+type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh';
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'matmul';
+type InplaceName = 'add_' | 'sub_' | 'mul_' | 'div_' | 'copy_';
+
+const INFO_REQUIRES_GRAD = 1 << 2;
+const INFO_IS_LEAF = 1 << 3;
+
+/** @internal Wraps a handle the core just returned (throwing its error for 0). */
+export function wrap(c: Core, handle: number): Tensor {
+  return new Tensor(c.check(handle));
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? (v.constructor?.name ?? 'an object') : typeof v;
+}
+
+function expectTensor(op: string, v: unknown): Tensor {
+  if (v instanceof Tensor) return v;
+  throw new ArgumentError(`${op}: expected a Tensor, got ${describe(v)}`);
+}
+
+/** @internal */
+export function unaryOp(name: UnaryName, x: Tensor): Tensor {
+  const c = lib();
+  return wrap(c, c.raw.wg_unary(c.opId('unary', name), x.handle));
+}
+
+/** @internal Tensor–tensor, tensor–number and number–tensor forms of a binary op. */
+export function binaryOp(name: BinaryName, a: Operand, b: Operand): Tensor {
+  const c = lib();
+  const id = c.opId('binary', name);
+  if (typeof b === 'number') {
+    if (typeof a === 'number') throw new ArgumentError(`${name}: at least one operand must be a Tensor`);
+    return wrap(c, c.raw.wg_binary_scalar(id, expectTensor(name, a).handle, b, 0));
+  }
+  if (typeof a === 'number') return wrap(c, c.raw.wg_binary_scalar(id, expectTensor(name, b).handle, a, 1));
+  return wrap(c, c.raw.wg_binary(id, expectTensor(name, a).handle, expectTensor(name, b).handle));
+}
+
+function inplaceOp(name: InplaceName, target: Tensor, source: Operand): Tensor {
+  const c = lib();
+  const id = c.opId('inplace', name);
+  c.status(
+    typeof source === 'number'
+      ? c.raw.wg_inplace_scalar(id, target.handle, source)
+      : c.raw.wg_inplace(id, target.handle, expectTensor(name, source).handle),
+  );
+  return target;
+}
+
+function movementOp(name: 'reshape' | 'permute' | 'expand', x: Tensor, args: readonly number[]): Tensor {
+  const c = lib();
+  const n = c.putInts(args, name);
+  return wrap(c, c.raw.wg_movement(c.opId('movement', name), x.handle, n));
+}
+
+function reduceOp(name: 'sum' | 'mean', x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+  const c = lib();
+  const n = dim === undefined ? -1 : c.putInts(typeof dim === 'number' ? [dim] : dim, name);
+  return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), x.handle, n, keepdim ? 1 : 0));
+}
+
+/** @internal Normalises `(2, 3)` and `([2, 3])` to `[2, 3]`. */
+export function dims(args: DimsArg): readonly number[] {
+  return args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as number[]);
+}
+
+function normDim(op: string, dim: number, ndim: number): number {
+  const d = dim < 0 ? dim + ndim : dim;
+  if (!Number.isInteger(dim) || d < 0 || d >= ndim) {
+    throw new ArgumentError(`${op}: dimension ${dim} is out of range for a tensor of rank ${ndim}`);
+  }
+  return d;
+}
+
+/**
+ * An n-dimensional array in wasm memory with PyTorch's autograd semantics.
+ *
+ * Tensors hold memory outside the JS heap: free them with `dispose()`, `using`, or
+ * {@link tidy}. Ops never modify their inputs, except the in-place ones ending in `_`.
+ */
+export class Tensor {
+  /** @internal The core's handle. */
+  readonly handle: number;
+  /** @internal Set by `keep()`: no scope disposes this tensor. */
+  kept = false;
+  private disposed = false;
+  private shapeCache: readonly number[] | undefined;
+  private gradView: Tensor | null = null;
+
+  /** @internal Use the creation functions (`tensor`, `zeros`, …) instead. */
+  constructor(handle: number, tracked = true) {
+    this.handle = handle;
+    if (tracked) track(this);
+  }
+
+  // ---- properties ----------------------------------------------------------------
+
+  /** The size of each dimension. */
+  get shape(): readonly number[] {
+    if (this.shapeCache === undefined) {
+      const c = lib();
+      const ndim = c.raw.wg_shape(this.handle);
+      if (ndim < 0) throw c.lastError();
+      this.shapeCache = Object.freeze(Array.from(c.scratch().subarray(0, ndim)));
+    }
+    return this.shapeCache;
+  }
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+  /** Number of elements. */
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+  /** Element type. */
+  get dtype(): DType {
+    return DTYPES[this.info() & 3]!;
+  }
+  /** Whether gradients flow to (leaf) or through (intermediate) this tensor. */
+  get requiresGrad(): boolean {
+    return (this.info() & INFO_REQUIRES_GRAD) !== 0;
+  }
+  set requiresGrad(flag: boolean) {
+    const c = lib();
+    c.status(c.raw.wg_set_requires_grad(this.handle, flag ? 1 : 0));
+  }
+  /** True for tensors not produced by a recorded op (user-created, or under `noGrad`). */
+  get isLeaf(): boolean {
+    return (this.info() & INFO_IS_LEAF) !== 0;
+  }
+  /** Name of the backward node that produced this tensor (e.g. `"MulBackward0"`), or null. */
+  get gradFn(): string | null {
+    const c = lib();
+    const n = c.raw.wg_grad_fn_name(this.handle);
+    if (n < 0) throw c.lastError();
+    return n === 0 ? null : c.text(n);
+  }
+  /** True once `dispose()` ran (directly, via `using`, or by a scope). */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /**
+   * The gradient accumulated by `backward()` (leaves only), or null. It is owned by this
+   * tensor: freed with it, or when set to null; scopes never free it.
+   */
+  get grad(): Tensor | null {
+    const c = lib();
+    const h = c.raw.wg_grad(this.handle);
+    if (h === 0) {
+      if (c.raw.wg_error_code() !== 0) throw c.lastError();
+      return null;
+    }
+    if (this.gradView === null || this.gradView.handle !== h || this.gradView.disposed) {
+      this.gradView = new Tensor(h, false);
+    }
+    return this.gradView;
+  }
+  set grad(value: Tensor | null) {
+    const c = lib();
+    c.status(c.raw.wg_set_grad(this.handle, value === null ? 0 : expectTensor('grad', value).handle));
+  }
+
+  private info(): number {
+    const c = lib();
+    const bits = c.raw.wg_info(this.handle);
+    if (bits < 0) throw c.lastError();
+    return bits;
+  }
+
+  // ---- elementwise ---------------------------------------------------------------
+
+  /** `this + other`, broadcasting. */
+  add(other: Operand): Tensor { return binaryOp('add', this, other); }
+  /** `this - other`, broadcasting. */
+  sub(other: Operand): Tensor { return binaryOp('sub', this, other); }
+  /** `this * other`, broadcasting. */
+  mul(other: Operand): Tensor { return binaryOp('mul', this, other); }
+  /** `this / other`, broadcasting. */
+  div(other: Operand): Tensor { return binaryOp('div', this, other); }
+  /** `this ** exponent`, broadcasting. */
+  pow(exponent: Operand): Tensor { return binaryOp('pow', this, exponent); }
+  /** `-this`. */
+  neg(): Tensor { return unaryOp('neg', this); }
+  /** `e ** this`. */
+  exp(): Tensor { return unaryOp('exp', this); }
+  /** Natural logarithm. */
+  log(): Tensor { return unaryOp('log', this); }
+  /** Square root. */
+  sqrt(): Tensor { return unaryOp('sqrt', this); }
+  /** Absolute value. */
+  abs(): Tensor { return unaryOp('abs', this); }
+  /** `max(this, 0)`. */
+  relu(): Tensor { return unaryOp('relu', this); }
+  /** `1 / (1 + e ** -this)`. */
+  sigmoid(): Tensor { return unaryOp('sigmoid', this); }
+  /** Hyperbolic tangent. */
+  tanh(): Tensor { return unaryOp('tanh', this); }
+
+  // ---- reductions and products ---------------------------------------------------
+
+  /** Sum over all elements, or over `dim` (a dim or several), keeping reduced dims if `keepdim`. */
+  sum(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('sum', this, dim, keepdim); }
+  /** Mean over all elements, or over `dim`, keeping reduced dims if `keepdim`. */
+  mean(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('mean', this, dim, keepdim); }
+  /** Matrix product with PyTorch's `matmul` rules (1-D, 2-D, batched with broadcasting). */
+  matmul(other: Tensor): Tensor { return binaryOp('matmul', this, other); }
+
+  // ---- shape and movement (views where possible) ---------------------------------
+
+  /** Same data with a new shape; one dim may be -1 (inferred). A view when contiguous. */
+  reshape(...shape: DimsArg): Tensor { return movementOp('reshape', this, dims(shape)); }
+  /** Alias of {@link Tensor.reshape}. */
+  view(...shape: DimsArg): Tensor { return this.reshape(...shape); }
+  /** Flattens to 1-D. */
+  flatten(): Tensor { return this.reshape(-1); }
+  /** Reorders dims: `x.permute(2, 0, 1)`. A view. */
+  permute(...order: DimsArg): Tensor { return movementOp('permute', this, dims(order)); }
+  /** Broadcasts size-1 dims to `shape` (-1 keeps a dim). A view; no data is copied. */
+  expand(...shape: DimsArg): Tensor { return movementOp('expand', this, dims(shape)); }
+  /** Swaps two dims. A view. */
+  transpose(dim0: number, dim1: number): Tensor {
+    const n = this.ndim;
+    const order = Array.from({ length: n }, (_, i) => i);
+    const [a, b] = [normDim('transpose', dim0, n), normDim('transpose', dim1, n)];
+    [order[a], order[b]] = [order[b]!, order[a]!];
+    return this.permute(order);
+  }
+  /** Transpose of a matrix (tensors of rank < 2 are returned as a view unchanged). */
+  t(): Tensor {
+    if (this.ndim > 2) throw new ShapeError(`t: expects a tensor with <= 2 dims, got shape [${this.shape.join(', ')}]`);
+    return this.ndim < 2 ? this.reshape(this.shape) : this.transpose(0, 1);
+  }
+  /** Removes size-1 dims (all, or only `dim`). */
+  squeeze(dim?: number): Tensor {
+    const shape = this.shape;
+    if (dim === undefined) return this.reshape(shape.filter((d) => d !== 1));
+    const d = normDim('squeeze', dim, Math.max(shape.length, 1));
+    return this.reshape(shape.filter((s, i) => i !== d || s !== 1));
+  }
+  /** Inserts a size-1 dim at `dim`. */
+  unsqueeze(dim: number): Tensor {
+    const shape = [...this.shape];
+    shape.splice(normDim('unsqueeze', dim, shape.length + 1), 0, 1);
+    return this.reshape(shape);
+  }
+
+  // ---- autograd ------------------------------------------------------------------
+
+  /**
+   * Computes the gradient of this tensor with respect to every leaf that requires grad,
+   * accumulating into their `.grad`. Non-scalar outputs need `gradient` (same shape).
+   * The graph's saved tensors are freed unless `retainGraph` is set.
+   */
+  backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
+    const c = lib();
+    const g = gradient === undefined ? 0 : expectTensor('backward', gradient).handle;
+    c.status(c.raw.wg_backward(this.handle, g, options.retainGraph ? 1 : 0));
+  }
+  /** A new leaf sharing this tensor's data, cut from the graph. */
+  detach(): Tensor {
+    const c = lib();
+    return wrap(c, c.raw.wg_detach(this.handle));
+  }
+  /** Sets `requiresGrad` in place (leaves only) and returns this tensor. */
+  requiresGrad_(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
+  /** Drops the accumulated gradient (like `optimizer.zero_grad()`); see also `grad.zero_()`. */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  // ---- in-place updates (use under noGrad for parameters) -------------------------
+
+  /** `this += other` in place; returns this. */
+  add_(other: Operand): this { return inplaceOp('add_', this, other) as this; }
+  /** `this -= other` in place; returns this. */
+  sub_(other: Operand): this { return inplaceOp('sub_', this, other) as this; }
+  /** `this *= other` in place; returns this. */
+  mul_(other: Operand): this { return inplaceOp('mul_', this, other) as this; }
+  /** `this /= other` in place; returns this. */
+  div_(other: Operand): this { return inplaceOp('div_', this, other) as this; }
+  /** Copies `source` (broadcast) into this tensor; returns this. */
+  copy_(source: Tensor): this { return inplaceOp('copy_', this, source) as this; }
+  /** Fills with `value`; returns this. */
+  fill_(value: number): this { return inplaceOp('copy_', this, value) as this; }
+  /** Fills with zeros; returns this. */
+  zero_(): this { return this.fill_(0); }
+
+  // ---- conversion and read-back ----------------------------------------------------
+
+  /** A copy converted to `dtype` (float → int truncates), or this tensor if it already is one. */
+  to(dtype: DType): Tensor {
+    const code = DTYPES.indexOf(dtype);
+    if (code < 0) throw new ArgumentError(`to: unknown dtype ${String(dtype)}; expected one of ${DTYPES.join(', ')}`);
+    const c = lib();
+    const h = c.check(c.raw.wg_cast(this.handle, code));
+    return h === this.handle ? this : new Tensor(h);
+  }
+
+  /** A copy of the elements in row-major order. */
+  data(): Float32Array | Int32Array {
+    const c = lib();
+    const n = this.size;
+    const isInt = this.dtype === 'int32';
+    const ptr = c.raw.wg_data_ptr(this.handle);
+    if (ptr === 0) throw c.lastError();
+    return isInt ? new Int32Array(c.raw.memory.buffer, ptr, n).slice() : new Float32Array(c.raw.memory.buffer, ptr, n).slice();
+  }
+  /** The elements as nested arrays (a number for 0-d tensors). */
+  toArray(): NestedArray {
+    const values = Array.from(this.data());
+    const shape = this.shape;
+    if (shape.length === 0) return values[0]!;
+    const build = (dim: number, offset: number, stride: number): NestedArray[] => {
+      const n = shape[dim]!;
+      const inner = stride / Math.max(n, 1);
+      return Array.from({ length: n }, (_, i) =>
+        dim === shape.length - 1 ? values[offset + i]! : build(dim + 1, offset + i * inner, inner),
+      );
+    };
+    return build(0, 0, values.length);
+  }
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new ShapeError(`item: a tensor with ${this.size} elements (shape [${this.shape.join(', ')}]) cannot be converted to a number`);
+    }
+    return this.data()[0]!;
+  }
+  /** PyTorch-style printout. */
+  toString(): string {
+    const parts: string[] = [];
+    if (this.dtype !== 'float32') parts.push(`dtype=${this.dtype}`);
+    const fn = this.gradFn;
+    if (fn !== null) parts.push(`grad_fn=<${fn}>`);
+    else if (this.requiresGrad) parts.push('requires_grad=True');
+    const suffix = parts.map((p) => `, ${p}`).join('');
+    return formatTensor(this.data(), this.shape, this.dtype === 'int32', suffix);
+  }
+
+  // ---- memory --------------------------------------------------------------------
+
+  /**
+   * Frees this tensor's handle (idempotent). Data a recorded graph still needs stays
+   * alive until the graph is freed; a leaf's `.grad` is freed with it.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    lib().raw.wg_dispose(this.handle);
+  }
+  /** `using x = …` disposes at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
