@@ -5,5 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/helpers/setup.ts'],
     testTimeout: 60_000,
+    reporters: ['default', 'json'],
+    outputFile: { json: 'target/vitest-report.json' },
   },
 });

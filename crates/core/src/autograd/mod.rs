@@ -3,3 +3,6 @@
 pub mod engine;
 pub mod graph;
 pub mod mode;
+
+#[cfg(test)]
+mod tests;
