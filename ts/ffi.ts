@@ -42,11 +42,10 @@ export type OpFamily = 'unary' | 'binary' | 'reduce' | 'movement' | 'create' | '
 
 const SCRATCH_WORDS = 64;
 const decoder = new TextDecoder();
-let poisoned: unknown = null;
 
-function poisonedError(): PoisonedError {
+function poisonedError(trap: string): PoisonedError {
   return new PoisonedError(
-    `wasmgrad: the WebAssembly instance trapped earlier (${String(poisoned)}) and can no longer be used; ` +
+    `wasmgrad: the WebAssembly instance trapped earlier (${trap}) and can no longer be used; ` +
       'reload the page or restart the process, and please report this as a bug',
   );
 }
@@ -56,6 +55,7 @@ function poisonedError(): PoisonedError {
  * have half-updated memory, so all later calls fail loudly instead of returning garbage.
  */
 function guard(raw: WebAssembly.Exports): RawExports {
+  let trap: string | null = null;
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(raw)) {
     if (typeof value !== 'function') {
@@ -64,13 +64,13 @@ function guard(raw: WebAssembly.Exports): RawExports {
     }
     const f = value as (...args: number[]) => number;
     out[name] = (a: number, b: number, c: number, d: number, e: number, g: number) => {
-      if (poisoned !== null) throw poisonedError();
+      if (trap !== null) throw poisonedError(trap);
       try {
         return f(a, b, c, d, e, g);
       } catch (err) {
         if (err instanceof WebAssembly.RuntimeError) {
-          poisoned = err.message;
-          throw poisonedError();
+          trap = err.message;
+          throw poisonedError(trap);
         }
         throw err;
       }

@@ -376,6 +376,10 @@ export class Tensor {
     this.disposed = true;
     lib().raw.wg_dispose(this.handle);
   }
+  /** Node's `console.log` shows the PyTorch-style printout. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.disposed ? 'Tensor(disposed)' : this.toString();
+  }
   /** `using x = …` disposes at the end of the block. */
   [Symbol.dispose](): void {
     this.dispose();
