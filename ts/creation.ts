@@ -160,7 +160,6 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
 
 /** `steps` evenly spaced values from `start` to `end`, both included. */
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
-  if (options.dtype !== undefined && options.dtype !== 'float32') throw new ArgumentError('linspace: only float32 is supported');
   return create('linspace', 2, [], options, [start, end, steps]);
 }
 
@@ -171,12 +170,12 @@ export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
 
 /** Uniform random values in [0, 1); reproducible after {@link manualSeed}. */
 export function rand(shape: ShapeLike, options: TensorOptions = {}): Tensor {
-  return create('rand', 4, toShape('rand', shape), { ...options, dtype: 'float32' }, [0, 0, 0]);
+  return create('rand', 4, toShape('rand', shape), options, [0, 0, 0]);
 }
 
 /** Standard normal random values; reproducible after {@link manualSeed}. */
 export function randn(shape: ShapeLike, options: TensorOptions = {}): Tensor {
-  return create('randn', 5, toShape('randn', shape), { ...options, dtype: 'float32' }, [0, 0, 0]);
+  return create('randn', 5, toShape('randn', shape), options, [0, 0, 0]);
 }
 
 /** Seeds the random generator behind `rand`, `randn` (and later dropout and init). */

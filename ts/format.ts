@@ -1,73 +1,113 @@
 /**
- * PyTorch-style printing: `tensor([[1., 2.], [3., 4.]], requires_grad=True)`.
+ * PyTorch-style printing (`torch/_tensor_str.py`'s rules with default print options):
+ * `tensor([[1., 2.], [3., 4.]], requires_grad=True)`.
  * @internal
  * @module
  */
 
-const SUMMARIZE_ABOVE = 1000;
+const THRESHOLD = 1000;
 const EDGE_ITEMS = 3;
+const LINE_WIDTH = 80;
+const PRECISION = 4;
+const PREFIX = 'tensor(';
 
-type Formatter = (v: number) => string;
-
-function numberFormatter(values: ArrayLike<number>, isInt: boolean): Formatter {
-  if (isInt) return (v) => String(v);
-  let allIntegral = true;
-  let maxAbs = 0;
-  let minAbs = Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!Number.isFinite(v)) continue;
-    if (!Number.isInteger(v)) allIntegral = false;
-    const a = Math.abs(v);
-    maxAbs = Math.max(maxAbs, a);
-    if (a > 0) minAbs = Math.min(minAbs, a);
-  }
-  const special = (v: number) => (Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf');
-  const scientific = maxAbs >= 1e8 || (minAbs < 1e-4 && maxAbs / minAbs > 1000);
-  if (scientific) {
-    return (v) => {
-      if (!Number.isFinite(v)) return special(v);
-      const [m, e] = v.toExponential(4).split('e') as [string, string];
-      const exp = Number(e);
-      return `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-    };
-  }
-  if (allIntegral) return (v) => (Number.isFinite(v) ? `${v}.` : special(v));
-  return (v) => (Number.isFinite(v) ? v.toFixed(4) : special(v));
+/** Python's `'{:.4e}'`: a two-digit exponent with its sign. */
+function exponential(v: number): string {
+  const [mantissa, exp] = v.toExponential(PRECISION).split('e') as [string, string];
+  const e = Number(exp);
+  return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
 }
 
-/** Formats `values` (row-major) of `shape` with PyTorch's layout and summarisation. */
-export function formatTensor(values: ArrayLike<number>, shape: readonly number[], isInt: boolean, suffix: string): string {
-  const prefix = 'tensor(';
-  const summarize = values.length > SUMMARIZE_ABOVE;
-  const fmt = numberFormatter(values, isInt);
-  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+function nonFinite(v: number): string {
+  return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+}
 
-  // Element strings, padded to a common width.
-  const visible: number[] = [];
-  const indices = (dim: number) => {
+/**
+ * Picks one number format for all printed values (PyTorch's `_Formatter`): integral floats
+ * print as `3.`, others with 4 decimals, and scientific notation when the magnitudes span
+ * more than 1000× or leave [1e-4, 1e8]. Width comes from the non-zero finite values only.
+ */
+class Formatter {
+  private width = 1;
+  private mode: 'int' | 'fixed' | 'sci' | 'integer-dtype' = 'int';
+
+  constructor(values: readonly number[], isIntDtype: boolean) {
+    if (isIntDtype) {
+      this.mode = 'integer-dtype';
+      for (const v of values) this.width = Math.max(this.width, String(v).length);
+      return;
+    }
+    const finite = values.filter((v) => Number.isFinite(v) && v !== 0);
+    if (finite.length === 0) return;
+    const abs = finite.map(Math.abs);
+    const min = Math.min(...abs);
+    const max = Math.max(...abs);
+    const integral = finite.every((v) => Number.isInteger(v));
+    const sci = max / min > 1000 || max > 1e8 || (!integral && min < 1e-4);
+    this.mode = sci ? 'sci' : integral ? 'int' : 'fixed';
+    for (const v of finite) this.width = Math.max(this.width, this.raw(v).length);
+  }
+
+  private raw(v: number): string {
+    if (this.mode === 'integer-dtype') return String(v);
+    if (!Number.isFinite(v)) return nonFinite(v);
+    if (this.mode === 'sci') return exponential(v);
+    if (this.mode === 'int') return `${v.toFixed(0)}.`;
+    return v.toFixed(PRECISION);
+  }
+
+  get elementWidth(): number {
+    return this.width;
+  }
+
+  format(v: number): string {
+    return this.raw(v).padStart(this.width);
+  }
+}
+
+/** Formats `values` (row-major) of `shape` the way PyTorch prints a tensor. */
+export function formatTensor(values: ArrayLike<number>, shape: readonly number[], isIntDtype: boolean, suffixes: string[]): string {
+  const suffix = [...suffixes];
+  if (values.length === 0) {
+    if (shape.length !== 1) suffix.unshift(`size=(${shape.join(', ')})`);
+    return `${PREFIX}[]${suffix.map((s) => `, ${s}`).join('')})`;
+  }
+  const summarize = values.length > THRESHOLD;
+  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  /** Indices printed along `dim`; -1 marks the elision. */
+  const indices = (dim: number): number[] => {
     const n = shape[dim]!;
     if (!summarize || n <= 2 * EDGE_ITEMS) return Array.from({ length: n }, (_, i) => i);
     return [...Array.from({ length: EDGE_ITEMS }, (_, i) => i), -1, ...Array.from({ length: EDGE_ITEMS }, (_, i) => n - EDGE_ITEMS + i)];
   };
-  const walk = (dim: number, offset: number) => {
+
+  // The format is chosen from the values that will be printed.
+  const printed: number[] = [];
+  const collect = (dim: number, offset: number): void => {
     if (dim === shape.length) {
-      visible.push(offset);
+      printed.push(values[offset]!);
       return;
     }
-    for (const i of indices(dim)) if (i >= 0) walk(dim + 1, offset + i * strides[dim]!);
+    for (const i of indices(dim)) if (i >= 0) collect(dim + 1, offset + i * strides[dim]!);
   };
-  walk(0, 0);
-  const width = visible.reduce((w, o) => Math.max(w, fmt(values[o]!).length), 0);
-  const cell = (o: number) => fmt(values[o]!).padStart(width);
+  collect(0, 0);
+  const fmt = new Formatter(printed, isIntDtype);
 
-  const render = (dim: number, offset: number, indent: number): string => {
-    if (dim === shape.length) return cell(offset);
-    const parts = indices(dim).map((i) => (i < 0 ? '...' : render(dim + 1, offset + i * strides[dim]!, indent + 1)));
-    const depthLeft = shape.length - dim - 1;
-    const sep = depthLeft === 0 ? ', ' : ',' + '\n'.repeat(Math.min(depthLeft, 2)) + ' '.repeat(indent + 1);
-    return `[${parts.join(sep)}]`;
+  const vector = (offset: number, indent: number): string => {
+    const stride = strides[shape.length - 1]!;
+    const items = indices(shape.length - 1).map((i) => (i < 0 ? ' ...' : fmt.format(values[offset + i * stride]!)));
+    const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / (fmt.elementWidth + 2)));
+    const lines: string[] = [];
+    for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(', '));
+    return `[${lines.join(`,\n${' '.repeat(indent + 1)}`)}]`;
   };
-  const body = shape.length === 0 ? cell(0) : render(0, 0, prefix.length);
-  return `${prefix}${body}${suffix})`;
+  const render = (dim: number, offset: number, indent: number): string => {
+    if (dim === shape.length - 1) return vector(offset, indent);
+    const parts = indices(dim).map((i) => (i < 0 ? '...' : render(dim + 1, offset + i * strides[dim]!, indent + 1)));
+    const rank = shape.length - dim;
+    return `[${parts.join(`,${'\n'.repeat(rank - 1)}${' '.repeat(indent + 1)}`)}]`;
+  };
+
+  const body = shape.length === 0 ? fmt.format(values[0]!) : render(0, 0, PREFIX.length);
+  return `${PREFIX}${body}${suffix.map((s) => `, ${s}`).join('')})`;
 }

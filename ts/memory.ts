@@ -23,13 +23,14 @@ export function memory(): MemoryInfo {
   return { numTensors: s[0]!, numBytes: s[1]! >>> 0, numBuffers: s[2]! };
 }
 
-/** Disposes every tensor in `items` (tensors, or arrays / objects containing them). */
+/** Disposes every tensor in `items` (tensors, or arrays, plain objects and Maps containing them). */
 export function dispose(...items: unknown[]): void {
   const stack: unknown[] = [...items];
   while (stack.length > 0) {
     const v = stack.pop();
     if (v instanceof Tensor) v.dispose();
     else if (Array.isArray(v)) stack.push(...v);
+    else if (v instanceof Map) stack.push(...v.values());
     else if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) stack.push(...Object.values(v));
   }
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import './polyfill.js';
-import { ArgumentError, ShapeError } from './errors.js';
+import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { lib, type Core } from './ffi.js';
 import { formatTensor } from './format.js';
 import { setTensorCheck, track } from './scope.js';
@@ -120,6 +120,7 @@ export class Tensor {
 
   /** The size of each dimension. */
   get shape(): readonly number[] {
+    this.assertAlive('shape');
     if (this.shapeCache === undefined) {
       const c = lib();
       const ndim = c.raw.wg_shape(this.handle);
@@ -154,6 +155,7 @@ export class Tensor {
   }
   /** Name of the backward node that produced this tensor (e.g. `"MulBackward0"`), or null. */
   get gradFn(): string | null {
+    this.assertAlive('gradFn');
     const c = lib();
     const n = c.raw.wg_grad_fn_name(this.handle);
     if (n < 0) throw c.lastError();
@@ -169,6 +171,7 @@ export class Tensor {
    * tensor: freed with it, or when set to null; scopes never free it.
    */
   get grad(): Tensor | null {
+    this.assertAlive('grad');
     const c = lib();
     const h = c.raw.wg_grad(this.handle);
     if (h === 0) {
@@ -181,11 +184,20 @@ export class Tensor {
     return this.gradView;
   }
   set grad(value: Tensor | null) {
+    this.assertAlive('grad');
     const c = lib();
     c.status(c.raw.wg_set_grad(this.handle, value === null ? 0 : expectTensor('grad', value).handle));
+    // The core freed the replaced gradient's handle (unless it was re-assigned as is).
+    if (this.gradView !== null && this.gradView !== value) this.gradView.disposed = true;
+    this.gradView = null;
+  }
+
+  private assertAlive(op: string): void {
+    if (this.disposed) throw new DisposedError(`${op}: the tensor was disposed`);
   }
 
   private info(): number {
+    this.assertAlive('info');
     const c = lib();
     const bits = c.raw.wg_info(this.handle);
     if (bits < 0) throw c.lastError();
@@ -277,6 +289,7 @@ export class Tensor {
    * The graph's saved tensors are freed unless `retainGraph` is set.
    */
   backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
+    this.assertAlive('backward');
     const c = lib();
     const g = gradient === undefined ? 0 : expectTensor('backward', gradient).handle;
     c.status(c.raw.wg_backward(this.handle, g, options.retainGraph ? 1 : 0));
@@ -326,6 +339,7 @@ export class Tensor {
 
   /** A copy of the elements in row-major order. */
   data(): Float32Array | Int32Array {
+    this.assertAlive('data');
     const c = lib();
     const n = this.size;
     const isInt = this.dtype === 'int32';
@@ -361,8 +375,7 @@ export class Tensor {
     const fn = this.gradFn;
     if (fn !== null) parts.push(`grad_fn=<${fn}>`);
     else if (this.requiresGrad) parts.push('requires_grad=True');
-    const suffix = parts.map((p) => `, ${p}`).join('');
-    return formatTensor(this.data(), this.shape, this.dtype === 'int32', suffix);
+    return formatTensor(this.data(), this.shape, this.dtype === 'int32', parts);
   }
 
   // ---- memory --------------------------------------------------------------------
@@ -375,6 +388,8 @@ export class Tensor {
     if (this.disposed) return;
     this.disposed = true;
     lib().raw.wg_dispose(this.handle);
+    // A leaf's gradient goes with it.
+    if (this.gradView !== null) this.gradView.disposed = true;
   }
   /** Node's `console.log` shows the PyTorch-style printout. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {

@@ -116,9 +116,8 @@ export function matmul(a: Nd, b: Nd): Nd {
         for (let q = 0; q < k; q++) acc += ea.data[p * m * k + i * k + q]! * eb.data[p * k * n + q * n + j]!;
         out[p * m * n + i * n + j] = acc;
       }
-  let shape = [...batch, m, n];
-  if (b.shape.length === 1) shape = shape.slice(0, -1);
-  if (a.shape.length === 1) shape = [...shape.slice(0, -2), ...shape.slice(-1)];
+  // Drop the dims the 1-D promotion added.
+  const shape = [...batch, ...(a.shape.length === 1 ? [] : [m]), ...(b.shape.length === 1 ? [] : [n])];
   return { shape, data: out };
 }
 

@@ -133,13 +133,14 @@ pub fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
 
 /// Resolves a possibly negative axis against `ndim`.
 pub fn normalize_axis(op: &str, axis: i64, ndim: usize) -> Result<usize> {
-    let n = ndim as i64;
+    // A 0-d tensor accepts dims 0 and -1, as in PyTorch.
+    let n = (ndim as i64).max(1);
     let a = if axis < 0 { axis + n } else { axis };
-    if a < 0 || a >= n.max(1) || (ndim == 0 && a != 0) {
+    if a < 0 || a >= n {
         return Err(Error::argument(format!(
             "{op}: dimension {axis} is out of range for a tensor of rank {ndim} (expected {}..{})",
-            -n.max(1),
-            n.max(1) - 1
+            -n,
+            n - 1
         )));
     }
     Ok(a as usize)

@@ -69,7 +69,7 @@ pub fn try_alloc<T: Clone>(op: &str, len: usize, fill: T) -> Result<Vec<T>> {
     v.try_reserve_exact(len).map_err(|_| {
         Error::oom(format!(
             "{op}: out of memory allocating {len} elements ({} bytes)",
-            len.saturating_mul(std::mem::size_of::<T>())
+            len as u64 * std::mem::size_of::<T>() as u64
         ))
     })?;
     v.resize(len, fill);

@@ -115,9 +115,14 @@ impl Tensor {
     /// PyTorch's `requires_grad_`: only leaves may change the flag, only floats may need grads.
     pub fn set_requires_grad(&self, flag: bool) -> Result<()> {
         if !self.is_leaf() {
-            return Err(Error::autograd(
-                "requiresGrad: you can only change requiresGrad of leaf tensors; use detach() to get a leaf",
-            ));
+            // A non-leaf already requires grad: turning it on is a no-op, as in PyTorch.
+            return if flag {
+                Ok(())
+            } else {
+                Err(Error::autograd(
+                    "requiresGrad: you can only change requiresGrad of leaf tensors; use detach() to get a leaf",
+                ))
+            };
         }
         if flag && self.dtype() != DType::F32 {
             return Err(Error::dtype(format!(

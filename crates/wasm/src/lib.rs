@@ -64,8 +64,10 @@ impl Runtime {
         }
     }
 
+    /// Registers an op's result; a result that is an already registered tensor (e.g.
+    /// `to()` with the same dtype) keeps its handle.
     fn handle(&mut self, r: Result<Tensor>) -> u32 {
-        match r.and_then(|t| self.registry.insert(t)) {
+        match r.and_then(|t| self.registry.handle_of(&t)) {
             Ok(h) => h,
             Err(e) => {
                 self.fail(e);
@@ -274,19 +276,27 @@ pub extern "C" fn wg_grad(h: u32) -> u32 {
     })
 }
 
-/// Sets (`g` ≠ 0) or clears (`g` = 0) a tensor's gradient; a cleared gradient's handle is freed.
+/// Sets (`g` ≠ 0) or clears (`g` = 0) a tensor's gradient. The leaf keeps its own view
+/// of `g`'s data, so disposing the leaf frees only that view, never the caller's `g`;
+/// the replaced gradient's handle is freed.
 #[no_mangle]
 pub extern "C" fn wg_set_grad(h: u32, g: u32) -> u32 {
     with_rt(|rt| {
         let r = rt.get("grad", h).and_then(|t| {
             let new = if g == 0 { None } else { Some(rt.get("grad", g)?) };
-            if let Some(old) = t.grad() {
-                let keeps_old = new.as_ref().is_some_and(|n| n.same(&old));
-                if old.handle() != 0 && !keeps_old {
+            let old = t.grad();
+            if let (Some(old), Some(new)) = (&old, &new) {
+                if old.same(new) {
+                    return Ok(());
+                }
+            }
+            t.set_grad(new.map(|n| n.detach()))?;
+            if let Some(old) = old {
+                if old.handle() != 0 {
                     rt.registry.remove(old.handle());
                 }
             }
-            t.set_grad(new)
+            Ok(())
         });
         rt.status(r)
     })
@@ -328,7 +338,7 @@ pub extern "C" fn wg_cast(h: u32, dtype: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn wg_unary(op: u32, x: u32) -> u32 {
     with_rt(|rt| {
-        let r = rt.get("unary", x).and_then(|x| unary::unary_by_id(op, &x));
+        let r = rt.get(ops::op_name("unary", op), x).and_then(|x| unary::unary_by_id(op, &x));
         rt.handle(r)
     })
 }
@@ -336,7 +346,8 @@ pub extern "C" fn wg_unary(op: u32, x: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn wg_binary(op: u32, a: u32, b: u32) -> u32 {
     with_rt(|rt| {
-        let r = rt.get("binary", a).and_then(|a| ops::binary_by_id(op, &a, &rt.get("binary", b)?));
+        let name = ops::op_name("binary", op);
+        let r = rt.get(name, a).and_then(|a| ops::binary_by_id(op, &a, &rt.get(name, b)?));
         rt.handle(r)
     })
 }
@@ -345,7 +356,7 @@ pub extern "C" fn wg_binary(op: u32, a: u32, b: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn wg_binary_scalar(op: u32, a: u32, s: f64, reversed: u32) -> u32 {
     with_rt(|rt| {
-        let r = rt.get("binary", a).and_then(|a| {
+        let r = rt.get(ops::op_name("binary", op), a).and_then(|a| {
             let s = Tensor::scalar(s as f32);
             if reversed != 0 { ops::binary_by_id(op, &s, &a) } else { ops::binary_by_id(op, &a, &s) }
         });
@@ -357,8 +368,9 @@ pub extern "C" fn wg_binary_scalar(op: u32, a: u32, s: f64, reversed: u32) -> u3
 #[no_mangle]
 pub extern "C" fn wg_reduce(op: u32, x: u32, naxes: i32, keepdim: u32) -> u32 {
     with_rt(|rt| {
-        let r = rt.get("reduce", x).and_then(|x| {
-            let axes = if naxes < 0 { None } else { Some(rt.ints("reduce", naxes)?) };
+        let name = ops::op_name("reduce", op);
+        let r = rt.get(name, x).and_then(|x| {
+            let axes = if naxes < 0 { None } else { Some(rt.ints(name, naxes)?) };
             reduce::reduce_by_id(op, &x, axes.as_deref(), keepdim != 0)
         });
         rt.handle(r)
@@ -369,7 +381,8 @@ pub extern "C" fn wg_reduce(op: u32, x: u32, naxes: i32, keepdim: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn wg_movement(op: u32, x: u32, nargs: i32) -> u32 {
     with_rt(|rt| {
-        let r = rt.get("movement", x).and_then(|x| movement::movement_by_id(op, &x, &rt.ints("movement", nargs)?));
+        let name = ops::op_name("movement", op);
+        let r = rt.get(name, x).and_then(|x| movement::movement_by_id(op, &x, &rt.ints(name, nargs)?));
         rt.handle(r)
     })
 }
@@ -377,7 +390,8 @@ pub extern "C" fn wg_movement(op: u32, x: u32, nargs: i32) -> u32 {
 #[no_mangle]
 pub extern "C" fn wg_inplace(op: u32, target: u32, source: u32) -> u32 {
     with_rt(|rt| {
-        let r = rt.get("inplace", target).and_then(|t| inplace::apply_by_id(op, &t, &rt.get("inplace", source)?));
+        let name = ops::op_name("inplace", op);
+        let r = rt.get(name, target).and_then(|t| inplace::apply_by_id(op, &t, &rt.get(name, source)?));
         rt.status(r)
     })
 }
@@ -385,7 +399,7 @@ pub extern "C" fn wg_inplace(op: u32, target: u32, source: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn wg_inplace_scalar(op: u32, target: u32, s: f64) -> u32 {
     with_rt(|rt| {
-        let r = rt.get("inplace", target).and_then(|t| inplace::apply_scalar_by_id(op, &t, s));
+        let r = rt.get(ops::op_name("inplace", op), target).and_then(|t| inplace::apply_scalar_by_id(op, &t, s));
         rt.status(r)
     })
 }

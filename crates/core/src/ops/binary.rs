@@ -15,8 +15,8 @@ pub struct BinaryDef {
     /// Which of (a, b, output) the backward rule reads.
     pub saves: [bool; 3],
     /// `vjp(ctx, [a, b, out] as saved, grad) -> [grad_a, grad_b]`, computing only the
-    /// gradients `ctx.needs` asks for.
-    pub vjp: fn(&VjpCtx, &Operands, &Tensor) -> Result<[Option<Tensor>; 2]>,
+    /// gradients `ctx.needs` asks for; `None` for helper ops without a gradient.
+    pub vjp: Option<fn(&VjpCtx, &Operands, &Tensor) -> Result<[Option<Tensor>; 2]>>,
 }
 
 /// The saved operands of a binary node (only those its row saves are present).
@@ -49,6 +49,8 @@ pub enum BinaryOp {
     Mul,
     Div,
     Pow,
+    PowGradBase,
+    PowGradExponent,
 }
 
 /// Runs `f` only for inputs that need a gradient.
@@ -59,27 +61,34 @@ fn when(ctx: &VjpCtx, input: usize, f: impl FnOnce() -> Result<Tensor>) -> Resul
 pub const BINARY: &[BinaryDef] = &[
     BinaryDef { op: BinaryOp::Add, name: "add", backward_name: "AddBackward0", saves: [false, false, false],
         forward: |a, b| zip("add", a, b, |x, y| x + y),
-        vjp: |_, _, g| Ok([Some(g.clone()), Some(g.clone())]) },
+        vjp: Some(|_, _, g| Ok([Some(g.clone()), Some(g.clone())])) },
     BinaryDef { op: BinaryOp::Sub, name: "sub", backward_name: "SubBackward0", saves: [false, false, false],
         forward: |a, b| zip("sub", a, b, |x, y| x - y),
-        vjp: |ctx, _, g| Ok([Some(g.clone()), when(ctx, 1, || unary(UnaryOp::Neg, g))?]) },
+        vjp: Some(|ctx, _, g| Ok([Some(g.clone()), when(ctx, 1, || unary(UnaryOp::Neg, g))?])) },
     BinaryDef { op: BinaryOp::Mul, name: "mul", backward_name: "MulBackward0", saves: [true, true, false],
         forward: |a, b| zip("mul", a, b, |x, y| x * y),
-        vjp: |ctx, s, g| Ok([when(ctx, 0, || mul(g, s.b()?))?, when(ctx, 1, || mul(g, s.a()?))?]) },
+        vjp: Some(|ctx, s, g| Ok([when(ctx, 0, || mul(g, s.b()?))?, when(ctx, 1, || mul(g, s.a()?))?])) },
     BinaryDef { op: BinaryOp::Div, name: "div", backward_name: "DivBackward0", saves: [false, true, true],
         forward: |a, b| zip("div", a, b, |x, y| x / y),
         // d(a/b)/db = -a/b² = -out/b
-        vjp: |ctx, s, g| Ok([
+        vjp: Some(|ctx, s, g| Ok([
             when(ctx, 0, || div(g, s.b()?))?,
             when(ctx, 1, || unary(UnaryOp::Neg, &div(&mul(g, s.out()?)?, s.b()?)?))?,
-        ]) },
-    BinaryDef { op: BinaryOp::Pow, name: "pow", backward_name: "PowBackward0", saves: [true, true, true],
+        ])) },
+    BinaryDef { op: BinaryOp::Pow, name: "pow", backward_name: "PowBackward0", saves: [true, true, false],
         forward: |a, b| zip("pow", a, b, f32::powf),
-        // d(a^b)/da = b·a^(b-1); d(a^b)/db = a^b·ln a
-        vjp: |ctx, s, g| Ok([
-            when(ctx, 0, || mul(g, &mul(s.b()?, &pow(s.a()?, &sub_scalar(s.b()?, 1.0)?)?)?))?,
-            when(ctx, 1, || mul(g, &mul(s.out()?, &unary(UnaryOp::Log, s.a()?)?)?))?,
-        ]) },
+        vjp: Some(|ctx, s, g| Ok([
+            when(ctx, 0, || mul(g, &binary(BinaryOp::PowGradBase, s.a()?, s.b()?)?))?,
+            when(ctx, 1, || mul(g, &binary(BinaryOp::PowGradExponent, s.a()?, s.b()?)?))?,
+        ])) },
+    // d(a^b)/da = b·a^(b-1), defined as 0 where b = 0 (PyTorch's convention; avoids 0·∞).
+    BinaryDef { op: BinaryOp::PowGradBase, name: "pow_grad_base", backward_name: "", saves: [false; 3],
+        forward: |a, b| zip("pow", a, b, |x, y| if y == 0.0 { 0.0 } else { y * x.powf(y - 1.0) }),
+        vjp: None },
+    // d(a^b)/db = a^b·ln a, defined as 0 where a = 0 and b ≥ 0 (the limit; avoids 0·-∞).
+    BinaryDef { op: BinaryOp::PowGradExponent, name: "pow_grad_exponent", backward_name: "", saves: [false; 3],
+        forward: |a, b| zip("pow", a, b, |x, y| if x == 0.0 && y >= 0.0 { 0.0 } else { x.powf(y) * x.ln() }),
+        vjp: None },
 ];
 
 struct BinaryBackward(&'static BinaryDef);
@@ -96,13 +105,17 @@ impl Backward for BinaryBackward {
             b: if sb { saved.next() } else { None },
             out: if so { saved.next() } else { None },
         };
-        Ok((self.0.vjp)(ctx, &operands, grad)?.into())
+        let vjp = self.0.vjp.ok_or_else(|| Error::autograd(format!("{} has no gradient", self.0.name)))?;
+        Ok(vjp(ctx, &operands, grad)?.into())
     }
 }
 
 pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let def = &BINARY[op as usize];
     let out = (def.forward)(a, b)?;
+    if def.vjp.is_none() {
+        return Ok(out);
+    }
     let [sa, sb, so] = def.saves;
     let keep = |flag: bool, t: &Tensor| if flag { Some(t.clone()) } else { None };
     let saved = [keep(sa, a), keep(sb, b), keep(so, &out)];
@@ -139,9 +152,6 @@ pub fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 pub fn mul_scalar(a: &Tensor, s: f64) -> Result<Tensor> {
     binary_scalar(BinaryOp::Mul, a, s, false)
-}
-pub fn sub_scalar(a: &Tensor, s: f64) -> Result<Tensor> {
-    binary_scalar(BinaryOp::Sub, a, s, false)
 }
 /// `s - a`.
 pub fn rsub_scalar(a: &Tensor, s: f64) -> Result<Tensor> {

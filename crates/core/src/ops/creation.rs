@@ -38,6 +38,11 @@ pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
     if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
         return Err(Error::argument(format!("arange: invalid range start={start} end={end} step={step}")));
     }
+    if (end - start) * step < 0.0 {
+        return Err(Error::argument(format!(
+            "arange: the range from {start} to {end} is inconsistent with the sign of step {step}"
+        )));
+    }
     let count = ((end - start) / step).ceil().max(0.0);
     let n = count_arg("arange", "the number of elements", count)?;
     let mut values = try_alloc("arange", n, 0.0f64)?;
@@ -53,7 +58,7 @@ pub fn linspace(start: f64, end: f64, steps: f64) -> Result<Tensor> {
     let step = if n > 1 { (end - start) / (n - 1) as f64 } else { 0.0 };
     for (i, v) in values.iter_mut().enumerate() {
         // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
-        *v = if i < n / 2 { start + step * i as f64 } else { end - step * (n - 1 - i) as f64 };
+        *v = if i < n / 2 || n == 1 { start + step * i as f64 } else { end - step * (n - 1 - i) as f64 };
     }
     from_values(DType::F32, values, &[n])
 }
@@ -105,6 +110,10 @@ pub fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
 
 /// Creation by id with up to three numeric arguments (shape passed separately).
 pub fn create_by_id(id: u32, dtype: DType, shape: &[usize], args: [f64; 3]) -> Result<Tensor> {
+    if matches!(id, 2 | 4 | 5) && dtype != DType::F32 {
+        let name = CREATION_NAMES.get(id as usize).copied().unwrap_or("create");
+        return Err(Error::dtype(format!("{name}: only float32 is supported, got {}", dtype.name())));
+    }
     match id {
         0 => Tensor::full("full", shape, args[0], dtype),
         1 => arange(args[0], args[1], args[2], dtype),

@@ -44,11 +44,12 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         )));
     }
     let mut out = matmul_nd(&a2, &b2)?;
-    if b.ndim() == 1 {
-        out = squeeze(&out, -1)?;
-    }
+    // Remove the dims the 1-D promotion added (-2 first: for a dot product both go).
     if a.ndim() == 1 {
         out = squeeze(&out, -2)?;
+    }
+    if b.ndim() == 1 {
+        out = squeeze(&out, -1)?;
     }
     Ok(out)
 }

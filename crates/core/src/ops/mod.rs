@@ -32,3 +32,19 @@ pub fn binary_by_id(id: u32, a: &crate::Tensor, b: &crate::Tensor) -> crate::Res
         binary::binary_by_id(id, a, b)
     }
 }
+
+/// The user-facing name of an op, for error messages ("add: the tensor was disposed").
+pub fn op_name(family: &str, id: u32) -> &'static str {
+    let i = id as usize;
+    let name = match family {
+        "unary" => unary::UNARY.get(i).map(|d| d.name),
+        "binary" if i == binary::BINARY.len() => Some("matmul"),
+        "binary" => binary::BINARY.get(i).map(|d| d.name),
+        "reduce" => reduce::REDUCE_NAMES.get(i).copied(),
+        "movement" => movement::MOVEMENT_NAMES.get(i).copied(),
+        "create" => creation::CREATION_NAMES.get(i).copied(),
+        "inplace" => inplace::INPLACE_NAMES.get(i).copied(),
+        _ => None,
+    };
+    name.unwrap_or("op")
+}

@@ -2,7 +2,9 @@
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{Error, Result};
+use crate::kernels::elementwise::map;
 use crate::kernels::reduce::sum_keepdim;
+use crate::layout::Layout;
 use crate::layout::normalize_axis;
 use crate::ops::binary::mul_scalar;
 use crate::ops::movement::{expand, reshape};
@@ -20,17 +22,16 @@ pub const REDUCE_NAMES: &[&str] = &["sum", "mean"];
 /// Resolves `axes` (all dims when `None`) to a per-dim flag, rejecting repeats.
 pub fn reduced_dims(op: &str, ndim: usize, axes: Option<&[i64]>) -> Result<Vec<bool>> {
     let Some(axes) = axes else { return Ok(vec![true; ndim]) };
-    let mut flags = vec![false; ndim];
+    // A 0-d tensor has one addressable dim (0 or -1) but no flags to set.
+    let mut flags = vec![false; ndim.max(1)];
     for &a in axes {
         let d = normalize_axis(op, a, ndim)?;
-        if ndim == 0 {
-            continue;
-        }
         if flags[d] {
             return Err(Error::argument(format!("{op}: dimension {a} appears more than once in {axes:?}")));
         }
         flags[d] = true;
     }
+    flags.truncate(ndim);
     Ok(flags)
 }
 
@@ -46,33 +47,57 @@ fn output_shape(shape: &[usize], reduced: &[bool], keepdim: bool) -> Vec<usize> 
         .collect()
 }
 
-struct SumBackward {
+/// Sum and mean: the gradient is the incoming one broadcast back over the reduced dims
+/// (scaled by 1/count for the mean).
+struct ReduceBackward {
+    name: &'static str,
     keepdim_shape: Vec<usize>,
+    scale: f64,
 }
 
-impl Backward for SumBackward {
+impl Backward for ReduceBackward {
     fn name(&self) -> &'static str {
-        "SumBackward1"
+        self.name
     }
     fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let g = reshape(grad, &self.keepdim_shape)?;
+        let mut g = reshape(grad, &self.keepdim_shape)?;
+        if self.scale != 1.0 {
+            g = mul_scalar(&g, self.scale)?;
+        }
         Ok(vec![Some(expand(&g, ctx.input_shapes[0])?)])
     }
 }
 
-pub fn sum(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
-    let reduced = reduced_dims("sum", x.ndim(), axes)?;
-    let kept = sum_keepdim("sum", x, &reduced)?;
+fn reduce(op: ReduceOp, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+    let name = REDUCE_NAMES[op as usize];
+    let reduced = reduced_dims(name, x.ndim(), axes)?;
+    let mut kept = sum_keepdim(name, x, &reduced)?;
+    let mut scale = 1.0;
+    if op == ReduceOp::Mean {
+        let count: usize = x.shape().iter().zip(&reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
+        // An empty mean is 0 · ∞ = NaN, as in PyTorch.
+        scale = 1.0 / count as f64;
+        kept = map(name, &kept, |v| (v as f64 * scale) as f32)?;
+    }
     let keepdim_shape = kept.shape().to_vec();
     let out_shape = output_shape(x.shape(), &reduced, keepdim);
-    let out = if keepdim { kept } else { kept.view_with(crate::layout::Layout::contiguous(&out_shape)) };
-    Ok(record(out, &[x], Vec::new, SumBackward { keepdim_shape }))
+    let out = if keepdim { kept } else { kept.view_with(Layout::contiguous(&out_shape)) };
+    // PyTorch names full reductions `…Backward0` and reductions over dims `…Backward1`.
+    let name = match (op, axes.is_none()) {
+        (ReduceOp::Sum, true) => "SumBackward0",
+        (ReduceOp::Sum, false) => "SumBackward1",
+        (ReduceOp::Mean, true) => "MeanBackward0",
+        (ReduceOp::Mean, false) => "MeanBackward1",
+    };
+    Ok(record(out, &[x], Vec::new, ReduceBackward { name, keepdim_shape, scale }))
+}
+
+pub fn sum(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+    reduce(ReduceOp::Sum, x, axes, keepdim)
 }
 
 pub fn mean(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
-    let reduced = reduced_dims("mean", x.ndim(), axes)?;
-    let count: usize = x.shape().iter().zip(&reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
-    mul_scalar(&sum(x, axes, keepdim)?, 1.0 / count as f64)
+    reduce(ReduceOp::Mean, x, axes, keepdim)
 }
 
 pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {

@@ -60,7 +60,7 @@ pub const UNARY: &[UnaryDef] = &[
         forward: |x| map("abs", x, f32::abs),
         vjp: Some(|x, g| mul(g, &unary(UnaryOp::Sign, x)?)) },
     UnaryDef { op: UnaryOp::Relu, name: "relu", backward_name: "ReluBackward0", saves: Saves::Output,
-        forward: |x| map("relu", x, |v| if v > 0.0 { v } else { 0.0 }),
+        forward: |x| map("relu", x, |v| if v < 0.0 { 0.0 } else { v }), // NaN stays NaN
         vjp: Some(|y, g| mul(g, &unary(UnaryOp::Step, y)?)) },
     UnaryDef { op: UnaryOp::Sigmoid, name: "sigmoid", backward_name: "SigmoidBackward0", saves: Saves::Output,
         forward: |x| map("sigmoid", x, sigmoid),

@@ -1,0 +1,307 @@
+// Elementwise binary ops: tensor–tensor, tensor–number and number–tensor forms,
+// broadcasting (including empty and non-contiguous operands), errors, and gradients
+// summed back to the input shapes.
+import { describe, expect, it } from 'vitest';
+import * as wg from '../ts/node.js';
+import { ArgumentError, DTypeError, ShapeError, tensor, tidy, type Operand, type Tensor } from '../ts/node.js';
+import { expectClose, gradcheck } from './helpers/gradcheck.js';
+import { expand, map, numel, permute, randomNd, zip, type Nd } from './helpers/reference.js';
+
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow';
+
+const REF: Record<BinaryName, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+};
+const NAMES = Object.keys(REF) as BinaryName[];
+
+/** Function form, which also accepts numbers on either side. */
+const fn = (name: BinaryName, a: Operand, b: Operand): Tensor => wg[name](a, b);
+/** Method form (`a` must be a tensor). */
+const meth = (name: BinaryName, a: Tensor, b: Operand): Tensor => a[name](b);
+
+const T = (x: Nd): Tensor => tensor(Array.from(x.data), { shape: x.shape });
+
+/**
+ * Inputs suited to `name`: the left operand positive for pow (real-valued result for any
+ * exponent), the right operand bounded away from 0 for div.
+ */
+function operands(name: BinaryName, sa: number[], sb: number[], seed: number): [Nd, Nd] {
+  const a = name === 'pow' ? randomNd(sa, seed, 0.5, 2) : randomNd(sa, seed);
+  let b = randomNd(sb, seed + 1);
+  if (name === 'div') b = map(b, (v) => Math.fround(v >= 0 ? v + 0.5 : v - 0.5));
+  return [a, b];
+}
+
+/** Shape and values of `f()`, disposing everything. */
+function run(f: () => Tensor): { shape: number[]; data: number[] } {
+  return tidy(() => {
+    const t = f();
+    return { shape: [...t.shape], data: Array.from(t.data()) };
+  });
+}
+
+/** The error `f` throws (failing the test if it does not). */
+function thrown(f: () => unknown): Error {
+  try {
+    tidy(() => {
+      f();
+    });
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a throw');
+}
+
+const FWD_ATOL = 1e-6;
+const FWD_RTOL = 1e-5;
+
+describe.each(NAMES)('%s forward', (name) => {
+  const ref = REF[name];
+
+  const checkTT = (sa: number[], sb: number[], seed: number, prep: (a: Tensor, b: Tensor) => [Tensor, Tensor] = (a, b) => [a, b], refPrep: (a: Nd, b: Nd) => [Nd, Nd] = (a, b) => [a, b]) => {
+    const [a, b] = operands(name, sa, sb, seed);
+    const [ra, rb] = refPrep(a, b);
+    const expected = zip(ra, rb, ref);
+    const got = run(() => {
+      const [x, y] = prep(T(a), T(b));
+      return meth(name, x, y);
+    });
+    expect(got.shape, 'shape').toEqual(expected.shape);
+    expectClose(got.data, expected.data, FWD_ATOL, FWD_RTOL, `${name} [${sa}] with [${sb}]`);
+  };
+
+  it('tensor–tensor, same shape', () => checkTT([3, 4], [3, 4], 1));
+  it('0-d tensor with a matrix, both orders', () => {
+    checkTT([], [2, 3], 2);
+    checkTT([2, 3], [], 3);
+  });
+  it('size-1 dims on both sides: [3, 1] with [1, 4] -> [3, 4]', () => {
+    checkTT([3, 1], [1, 4], 4);
+    checkTT([1, 4], [3, 1], 5);
+  });
+  it('rank mismatch: [2, 3, 4] with [4] and [4] with [2, 3, 4]', () => {
+    checkTT([2, 3, 4], [4], 6);
+    checkTT([4], [2, 3, 4], 7);
+    checkTT([2, 1, 4], [3, 1], 8);
+  });
+  it('empty tensors: [0, 3] with [3] -> [0, 3]; [0] with a 0-d tensor -> [0]; [2, 0] with [2, 1]', () => {
+    checkTT([0, 3], [3], 9);
+    checkTT([3], [0, 3], 9);
+    checkTT([0], [], 10);
+    checkTT([], [0], 10);
+    checkTT([2, 0], [2, 1], 11);
+  });
+  it('non-contiguous operands from .t() and .permute()', () => {
+    // a: [4, 3] stored as [3, 4]; b: contiguous [4, 3]
+    checkTT([3, 4], [4, 3], 12, (a, b) => [a.t(), b], (a, b) => [permute(a, [1, 0]), b]);
+    // both transposed
+    checkTT([3, 4], [3, 4], 13, (a, b) => [a.t(), b.t()], (a, b) => [permute(a, [1, 0]), permute(b, [1, 0])]);
+    // 3-D permutation against a contiguous tensor, and with broadcasting
+    checkTT([2, 3, 4], [4, 2, 3], 14, (a, b) => [a.permute(2, 0, 1), b], (a, b) => [permute(a, [2, 0, 1]), b]);
+    checkTT([2, 3, 4], [3], 15, (a, b) => [a.permute(2, 0, 1), b], (a, b) => [permute(a, [2, 0, 1]), b]);
+    // transposed right operand broadcast against a larger left operand
+    checkTT([2, 4, 3], [3, 4], 16, (a, b) => [a, b.t()], (a, b) => [a, permute(b, [1, 0])]);
+  });
+  it('expanded (stride-0) operands', () => {
+    checkTT([3, 1], [3, 4], 17, (a, b) => [a.expand(3, 4), b], (a, b) => [expand(a, [3, 4]), b]);
+    checkTT([1, 4], [1, 4], 18, (a, b) => [a.expand(3, 4), b.expand(3, 4)], (a, b) => [expand(a, [3, 4]), expand(b, [3, 4])]);
+  });
+
+  const scalars = name === 'pow' ? [2, 0.5, -1, 3, 0] : [2.5, -1.5, 0.5, 3];
+  it('tensor–number (method and function form)', () => {
+    const [a] = operands(name, [2, 3], [1], 20);
+    for (const s of scalars) {
+      const expected = map(a, (v) => ref(v, Math.fround(s)));
+      const m = run(() => meth(name, T(a), s));
+      const f = run(() => fn(name, T(a), s));
+      expect(m.shape).toEqual([2, 3]);
+      expectClose(m.data, expected.data, FWD_ATOL, FWD_RTOL, `${name}(x, ${s})`);
+      expect(f.data).toEqual(m.data);
+    }
+  });
+  it('number–tensor (function form, e.g. sub(1, x))', () => {
+    const x = name === 'div' ? operands(name, [1], [2, 3], 21)[1] : randomNd([2, 3], 21, name === 'pow' ? -3 : -2, name === 'pow' ? 3 : 2);
+    for (const s of name === 'pow' ? [2, 0.5, 3] : scalars) {
+      const expected = map(x, (v) => ref(Math.fround(s), v));
+      const got = run(() => fn(name, s, T(x)));
+      expect(got.shape).toEqual([2, 3]);
+      expectClose(got.data, expected.data, FWD_ATOL, FWD_RTOL, `${name}(${s}, x)`);
+    }
+  });
+  it('number operand with a 0-d tensor gives a 0-d result', () => {
+    const got = run(() => fn(name, 2, tensor(1.5)));
+    expect(got.shape).toEqual([]);
+    expectClose(got.data, [ref(2, 1.5)], FWD_ATOL, FWD_RTOL, `${name}(2, 1.5)`);
+  });
+
+  it('incompatible shapes throw ShapeError naming the op and both shapes', () => {
+    for (const [sa, sb] of [[[2, 3], [4, 2]], [[3], [4]], [[2, 3], [3, 2]], [[2, 3, 4], [3, 3]], [[0, 3], [2, 3]]] as const) {
+      const err = thrown(() => meth(name, wg.ones([...sa]), wg.ones([...sb])));
+      expect(err).toBeInstanceOf(ShapeError);
+      expect(err.message).toContain(name);
+      expect(err.message).toContain(`[${sa.join(', ')}]`);
+      expect(err.message).toContain(`[${sb.join(', ')}]`);
+    }
+  });
+  it('int32 operands throw DTypeError', () => {
+    tidy(() => {
+      const i = tensor(new Int32Array([1, 2, 3]));
+      const f = wg.ones([3]);
+      expect(() => meth(name, i, f)).toThrow(DTypeError);
+      expect(() => meth(name, f, i)).toThrow(DTypeError);
+      expect(() => fn(name, i, 2)).toThrow(DTypeError);
+      expect(() => fn(name, 2, i)).toThrow(DTypeError);
+    });
+  });
+  it('two numbers throw ArgumentError', () => {
+    expect(() => fn(name, 1, 2)).toThrow(ArgumentError);
+  });
+  it('does not modify its inputs', () => {
+    const [a, b] = operands(name, [2, 3], [2, 3], 22);
+    const after = tidy(() => {
+      const x = T(a);
+      const y = T(b);
+      meth(name, x, y);
+      return [Array.from(x.data()), Array.from(y.data())];
+    });
+    expect(after).toEqual([Array.from(a.data), Array.from(b.data)]);
+  });
+});
+
+describe('binary special values', () => {
+  it('division by zero gives ±Infinity and 0/0 gives NaN', () => {
+    const got = run(() => wg.div(tensor([1, -1, 0]), tensor([0, 0, 0])));
+    expect(got.data.slice(0, 2)).toEqual([Infinity, -Infinity]);
+    expect(got.data[2]).toBeNaN();
+  });
+  it('pow of a negative base with a non-integer exponent is NaN; x^0 is 1 even for 0 and NaN', () => {
+    const got = run(() => wg.pow(tensor([-2, -2, 0, NaN]), tensor([0.5, 2, 0, 0])));
+    expect(got.data[0]).toBeNaN();
+    expect(got.data.slice(1)).toEqual([4, 1, 1]);
+  });
+  it('NaN propagates through add/sub/mul/div', () => {
+    for (const name of ['add', 'sub', 'mul', 'div'] as const) {
+      const got = run(() => fn(name, tensor([NaN, 1]), tensor([2, NaN])));
+      expect(got.data[0], name).toBeNaN();
+      expect(got.data[1], name).toBeNaN();
+    }
+  });
+});
+
+describe.each(NAMES)('%s gradients', (name) => {
+  const ref = REF[name];
+  const refZip = (a: Nd, b: Nd) => zip(a, b, ref);
+  const check = (sa: number[], sb: number[], seed: number) =>
+    gradcheck((a, b) => meth(name, a!, b!), refZip, operands(name, sa, sb, seed));
+
+  it('same shape', () => check([3, 4], [3, 4], 31));
+  it('broadcast [3, 1] with [1, 4] (both gradients summed back)', () => check([3, 1], [1, 4], 32));
+  it('broadcast [2, 3, 4] with [4] and [4] with [2, 3, 4]', () => {
+    check([2, 3, 4], [4], 33);
+    check([4], [2, 3, 4], 34);
+  });
+  it('broadcast a 0-d tensor with a matrix, both orders', () => {
+    check([], [2, 3], 35);
+    check([2, 3], [], 36);
+  });
+  it('broadcast with a leading size-1 dim: [1, 3] with [2, 1, 3]', () => check([1, 3], [2, 1, 3], 37));
+  it('empty broadcast: [0, 3] with [3] (gradient of [3] is zeros)', () => {
+    check([0, 3], [3], 38);
+    const g = tidy(() => {
+      const x = wg.zeros([0, 3], { requiresGrad: true });
+      const y = wg.ones([3], { requiresGrad: true });
+      meth(name, x, y).sum().backward();
+      return { xs: [...x.grad!.shape], ys: [...y.grad!.shape], y: Array.from(y.grad!.data()) };
+    });
+    expect(g).toEqual({ xs: [0, 3], ys: [3], y: [0, 0, 0] });
+  });
+  it('non-contiguous operands', () => {
+    const [a, b] = operands(name, [3, 4], [4, 3], 39);
+    gradcheck((x, y) => meth(name, x!.t(), y!), (x, y) => refZip(permute(x, [1, 0]), y), [a, b]);
+    const [c, d] = operands(name, [2, 3, 4], [3, 2], 40);
+    gradcheck((x, y) => meth(name, x!.permute(2, 0, 1), y!.t()), (x, y) => refZip(permute(x, [2, 0, 1]), permute(y, [1, 0])), [c, d]);
+  });
+  it('tensor–number and number–tensor', () => {
+    const [a] = operands(name, [2, 3], [1], 41);
+    const s = name === 'pow' ? 3 : 2.5;
+    gradcheck((x) => fn(name, x!, s), (x) => map(x, (v) => ref(v, s)), [a]);
+    const x = name === 'div' ? operands(name, [1], [2, 3], 42)[1] : randomNd([2, 3], 42);
+    const base = name === 'pow' ? 1.5 : -1.5;
+    gradcheck((t) => fn(name, base, t!), (t) => map(t, (v) => ref(base, v)), [x]);
+  });
+  it('the same tensor on both sides accumulates both gradients', () => {
+    const [a] = operands(name, [2, 3], [1], 43);
+    gradcheck((x) => meth(name, x!, x!), (x) => zip(x, x, ref), [a]);
+  });
+});
+
+describe('pow gradients', () => {
+  it('tensor exponent with a positive base: both gradients', () => {
+    const base = randomNd([3, 4], 50, 0.5, 2.5);
+    const exponent = randomNd([3, 4], 51, -2, 2);
+    gradcheck((a, b) => wg.pow(a!, b!), (a, b) => zip(a, b, Math.pow), [base, exponent]);
+  });
+  it('tensor exponent broadcast against the base: [2, 3] ** [3] and [3, 1] ** [1, 4]', () => {
+    gradcheck((a, b) => a!.pow(b!), (a, b) => zip(a, b, Math.pow), [randomNd([2, 3], 52, 0.5, 2.5), randomNd([3], 53, -2, 2)]);
+    gradcheck((a, b) => a!.pow(b!), (a, b) => zip(a, b, Math.pow), [randomNd([3, 1], 54, 0.5, 2.5), randomNd([1, 4], 55, -2, 2)]);
+  });
+  it('integer exponents accept negative bases: x^2, x^3, x^-1', () => {
+    const x = map(randomNd([2, 3], 56), (v) => Math.fround(v >= 0 ? v + 0.5 : v - 0.5));
+    for (const e of [2, 3, -1]) gradcheck((t) => t!.pow(e), (t) => map(t, (v) => Math.pow(v, e)), [x]);
+  });
+  it('fractional exponent of a positive base: x^0.5, x^-1.5', () => {
+    const x = randomNd([2, 3], 57, 0.5, 3);
+    for (const e of [0.5, -1.5]) gradcheck((t) => t!.pow(e), (t) => map(t, (v) => Math.pow(v, e)), [x]);
+  });
+  it('d/dx x^0 is 0 everywhere, including x = 0 (PyTorch masks exponent == 0)', () => {
+    const g = tidy(() => {
+      const x = tensor([0, 1.5, -2], { requiresGrad: true });
+      x.pow(0).sum().backward();
+      const y = tensor([0, 3], { requiresGrad: true });
+      y.pow(tensor([0, 0])).sum().backward();
+      return [...Array.from(x.grad!.data()), ...Array.from(y.grad!.data())];
+    });
+    // `+ 0` folds -0 into +0: the sign of a zero gradient is not what is checked here.
+    expect(g.map((v) => v + 0)).toEqual([0, 0, 0, 0, 0]);
+  });
+  it('d/d(exponent) of 0^b is 0 for b >= 0 (PyTorch masks base == 0), not NaN', () => {
+    const g = tidy(() => {
+      const x = tensor([0, 2], { requiresGrad: true });
+      const e = tensor([2, 2], { requiresGrad: true });
+      x.pow(e).sum().backward();
+      return { x: Array.from(x.grad!.data()), e: Array.from(e.grad!.data()) };
+    });
+    expect(g.x).toEqual([0, 4]);
+    expect(g.e[0]).toBe(0);
+    expectClose([g.e[1]!], [4 * Math.log(2)], 1e-6, 1e-5, 'd/de 2^e');
+  });
+});
+
+describe('broadcast gradient shapes', () => {
+  it('gradients have the shapes of the inputs, not of the output', () => {
+    const shapes = tidy(() => {
+      const a = wg.ones([3, 1], { requiresGrad: true });
+      const b = wg.ones([2, 1, 4], { requiresGrad: true });
+      const c = tensor(2, { requiresGrad: true });
+      wg.mul(wg.add(a, b), c).sum().backward();
+      return [a.grad!.shape, b.grad!.shape, c.grad!.shape].map((s) => [...s]);
+    });
+    expect(shapes).toEqual([[3, 1], [2, 1, 4], []]);
+  });
+  it('the gradient of a broadcast operand is the sum over the broadcast dims', () => {
+    // d/da sum(a * w) for a: [3, 1], w: [2, 3, 4] = sum of w over dims 0 and 2
+    const w = randomNd([2, 3, 4], 60);
+    const expected = new Float64Array(3);
+    for (let i = 0; i < numel(w.shape); i++) expected[Math.floor(i / 4) % 3]! += w.data[i]!;
+    const g = tidy(() => {
+      const a = wg.ones([3, 1], { requiresGrad: true });
+      a.mul(T(w)).sum().backward();
+      return Array.from(a.grad!.data());
+    });
+    expectClose(g, expected, 1e-5, 1e-5, 'grad a');
+  });
+});

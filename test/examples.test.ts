@@ -1,0 +1,93 @@
+// Runs the examples as a user would (`node examples/…`, importing 'wasmgrad' from dist/
+// through the package's self-reference) and checks the numbers they print.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function run(script: string, ...args: string[]): string {
+  return execFileSync(process.execPath, [script, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+}
+
+/** All numbers in a printed tensor such as 'tensor([ 8., 12.])'. */
+function tensorValues(line: string): number[] {
+  const m = /tensor\(\[([^\]]*)\]/.exec(line);
+  expect(m, `no tensor in: ${line}`).not.toBeNull();
+  return m![1]!.split(',').map((s) => Number(s.trim()));
+}
+
+interface EpochLine {
+  epoch: number;
+  w: number;
+  b: number;
+  loss: number;
+}
+
+function parseRegression(stdout: string) {
+  const epochs: EpochLine[] = [];
+  for (const m of stdout.matchAll(/^epoch\s+(\d+): w = (-?[\d.]+), b = (-?[\d.]+), loss = ([\d.e+-]+)$/gm)) {
+    epochs.push({ epoch: Number(m[1]), w: Number(m[2]), b: Number(m[3]), loss: Number(m[4]) });
+  }
+  const after = /^after (\d+) epochs: w = (-?[\d.]+), b = (-?[\d.]+)$/m.exec(stdout);
+  const prediction = /^prediction for x = 8: (-?[\d.]+) \(true value 81\)$/m.exec(stdout);
+  expect(after, stdout).not.toBeNull();
+  expect(prediction, stdout).not.toBeNull();
+  return {
+    epochs,
+    total: Number(after![1]),
+    w: Number(after![2]),
+    b: Number(after![3]),
+    prediction: Number(prediction![1]),
+    predictionText: prediction![1]!,
+  };
+}
+
+describe('examples (node examples/*.mjs)', () => {
+  it('dist/ is built (the examples import it as "wasmgrad")', () => {
+    expect(existsSync(new URL('../dist/node.js', import.meta.url))).toBe(true);
+    expect(existsSync(new URL('../dist/wasmgrad.wasm', import.meta.url))).toBe(true);
+  });
+
+  it('seed-gradients.mjs prints f, a.grad = [8, 12] and b.grad = [12, 8]', () => {
+    const out = run('examples/seed-gradients.mjs');
+    const lines = out.trim().split('\n');
+    const f = lines.find((l) => l.startsWith('f = '));
+    const ga = lines.find((l) => l.startsWith('a.grad = '));
+    const gb = lines.find((l) => l.startsWith('b.grad = '));
+    expect(f).toBeDefined();
+    expect(ga).toBeDefined();
+    expect(gb).toBeDefined();
+    expect(tensorValues(f!)).toEqual([44, 34]);
+    expect(f).toContain('grad_fn=<AddBackward0>');
+    expect(tensorValues(ga!)).toEqual([8, 12]);
+    expect(tensorValues(gb!)).toEqual([12, 8]);
+    expect(ga).toContain('tensor([ 8., 12.])');
+    expect(gb).toContain('tensor([12.,  8.])');
+  });
+
+  it('linear-regression.mjs (500 epochs) prints a loss line every 50 epochs and the fitted line', () => {
+    const r = parseRegression(run('examples/linear-regression.mjs'));
+    expect(r.epochs.map((e) => e.epoch)).toEqual([0, 50, 100, 150, 200, 250, 300, 350, 400, 450]);
+    expect(Math.abs(r.epochs[0]!.loss - 2081.0) / 2081.0).toBeLessThan(1e-4);
+    expect(Math.abs(r.epochs[1]!.loss - 0.13058) / 0.13058).toBeLessThan(1e-4);
+    for (let i = 2; i < r.epochs.length; i++) expect(r.epochs[i]!.loss).toBeLessThan(r.epochs[i - 1]!.loss);
+    expect(r.total).toBe(500);
+    expect(Math.abs(r.w - 9.9712)).toBeLessThanOrEqual(1e-3);
+    expect(Math.abs(r.b - 1.1427)).toBeLessThanOrEqual(1e-3);
+    expect(Math.abs(r.prediction - 80.912)).toBeLessThanOrEqual(1e-3);
+    expect(r.predictionText).toMatch(/^\d+\.\d{3}$/); // printed with 3 decimals
+  });
+
+  it('linear-regression.mjs --epochs 2000 predicts 81.000', () => {
+    const r = parseRegression(run('examples/linear-regression.mjs', '--epochs', '2000'));
+    expect(r.total).toBe(2000);
+    expect(r.epochs).toHaveLength(40);
+    expect(Math.abs(r.epochs[0]!.loss - 2081.0) / 2081.0).toBeLessThan(1e-4);
+    expect(r.epochs[39]!.epoch).toBe(1950);
+    expect(r.predictionText).toBe('81.000');
+    expect(Math.abs(r.prediction - 81)).toBeLessThanOrEqual(0.01);
+    expect(Math.abs(r.w - 10)).toBeLessThan(1e-3);
+  });
+});
