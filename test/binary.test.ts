@@ -6,6 +6,7 @@ import * as wg from '../ts/node.js';
 import { ArgumentError, DTypeError, ShapeError, tensor, tidy, type Operand, type Tensor } from '../ts/node.js';
 import { expectClose, gradcheck } from './helpers/gradcheck.js';
 import { expand, map, numel, permute, randomNd, zip, type Nd } from './helpers/reference.js';
+import { T, run, thrown } from './helpers/snapshot.js';
 
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow';
 
@@ -23,8 +24,6 @@ const fn = (name: BinaryName, a: Operand, b: Operand): Tensor => wg[name](a, b);
 /** Method form (`a` must be a tensor). */
 const meth = (name: BinaryName, a: Tensor, b: Operand): Tensor => a[name](b);
 
-const T = (x: Nd): Tensor => tensor(Array.from(x.data), { shape: x.shape });
-
 /**
  * Inputs suited to `name`: the left operand positive for pow (real-valued result for any
  * exponent), the right operand bounded away from 0 for div.
@@ -34,26 +33,6 @@ function operands(name: BinaryName, sa: number[], sb: number[], seed: number): [
   let b = randomNd(sb, seed + 1);
   if (name === 'div') b = map(b, (v) => Math.fround(v >= 0 ? v + 0.5 : v - 0.5));
   return [a, b];
-}
-
-/** Shape and values of `f()`, disposing everything. */
-function run(f: () => Tensor): { shape: number[]; data: number[] } {
-  return tidy(() => {
-    const t = f();
-    return { shape: [...t.shape], data: Array.from(t.data()) };
-  });
-}
-
-/** The error `f` throws (failing the test if it does not). */
-function thrown(f: () => unknown): Error {
-  try {
-    tidy(() => {
-      f();
-    });
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
 }
 
 const FWD_ATOL = 1e-6;

@@ -5,26 +5,7 @@ import * as wg from '../ts/node.js';
 import { DTypeError, ShapeError, tensor, tidy, type Tensor } from '../ts/node.js';
 import { expectClose, gradcheck } from './helpers/gradcheck.js';
 import { matmul, nd, permute, randomNd, type Nd } from './helpers/reference.js';
-
-const T = (x: Nd): Tensor => tensor(Array.from(x.data), { shape: x.shape });
-
-function run(f: () => Tensor): { shape: number[]; data: number[] } {
-  return tidy(() => {
-    const t = f();
-    return { shape: [...t.shape], data: Array.from(t.data()) };
-  });
-}
-
-function thrown(f: () => unknown): Error {
-  try {
-    tidy(() => {
-      f();
-    });
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { T, run, thrown } from './helpers/snapshot.js';
 
 /** Forward of a·b (method form) vs the float64 reference; also checks the function form. */
 function checkForward(sa: number[], sb: number[], expectedShape: number[], seed: number, atol = 1e-5, rtol = 1e-5): void {
@@ -102,7 +83,6 @@ describe('matmul forward', () => {
 
   it('1-D operands that are strided (expanded) views', () => {
     const m = randomNd([4, 3], 9);
-    const v = randomNd([4], 10);
     const sv = Math.fround(1.25);
     const filled = nd([4], [sv, sv, sv, sv]);
     const mv = run(() => T(m).t().matmul(tensor([sv]).expand(4)));

@@ -5,15 +5,7 @@ import * as wg from '../ts/node.js';
 import { ArgumentError, ShapeError, tensor, tidy, type Tensor } from '../ts/node.js';
 import { expectClose, gradcheck } from './helpers/gradcheck.js';
 import { expand, nd, permute, randomNd, reshape, sum, type Nd } from './helpers/reference.js';
-
-const T = (x: Nd): Tensor => tensor(Array.from(x.data), { shape: x.shape });
-
-function run(f: () => Tensor): { shape: number[]; data: number[] } {
-  return tidy(() => {
-    const t = f();
-    return { shape: [...t.shape], data: Array.from(t.data()) };
-  });
-}
+import { T, run } from './helpers/snapshot.js';
 
 /** Movement ops copy values exactly, so the comparison is exact. */
 function expectSame(f: () => Tensor, expected: Nd, what = 'values'): void {

@@ -5,21 +5,13 @@ import * as wg from '../ts/node.js';
 import { ArgumentError, DTypeError, tensor, tidy, type Tensor } from '../ts/node.js';
 import { expectClose, gradcheck } from './helpers/gradcheck.js';
 import { mean, nd, permute, randomNd, sum, type Nd } from './helpers/reference.js';
+import { T, run } from './helpers/snapshot.js';
 
 type ReduceName = 'sum' | 'mean';
 type Dim = number | number[] | undefined;
 
 const REF: Record<ReduceName, (x: Nd, axes?: number[], keepdim?: boolean) => Nd> = { sum, mean };
 const axesOf = (dim: Dim): number[] | undefined => (dim === undefined ? undefined : typeof dim === 'number' ? [dim] : dim);
-
-const T = (x: Nd): Tensor => tensor(Array.from(x.data), { shape: x.shape });
-
-function run(f: () => Tensor): { shape: number[]; data: number[] } {
-  return tidy(() => {
-    const t = f();
-    return { shape: [...t.shape], data: Array.from(t.data()) };
-  });
-}
 
 interface Case {
   label: string;
