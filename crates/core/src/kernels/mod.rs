@@ -4,3 +4,4 @@ pub mod elementwise;
 pub mod matmul;
 pub mod random;
 pub mod reduce;
+pub mod vector;

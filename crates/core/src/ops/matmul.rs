@@ -3,11 +3,17 @@
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
-use crate::kernels::matmul::{gemm, MatRef};
+use crate::kernels::matmul::{gemm, GemmScratch, MatRef};
 use crate::layout::{broadcast_shapes, checked_numel, StridedWalk};
 use crate::ops::movement::{squeeze, transpose_last, unsqueeze};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
+use std::cell::RefCell;
+
+thread_local! {
+    /// Packing buffers, reused across calls so products allocate nothing per call.
+    static GEMM_SCRATCH: RefCell<GemmScratch> = RefCell::new(GemmScratch::default());
+}
 
 struct MatmulBackward;
 
@@ -65,7 +71,7 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     shape.extend([m, n]);
     let total = checked_numel("matmul", &shape)?;
     let mut out = try_alloc("matmul", total, 0.0f32)?;
-    {
+    GEMM_SCRATCH.with_borrow_mut(|scratch| {
         let (ba, bb) = (a.buffer(), b.buffer());
         let (Buffer::F32(da), Buffer::F32(db)) = (&*ba, &*bb) else { unreachable_dtype() };
         let (la, lb) = (a.layout(), b.layout());
@@ -78,18 +84,17 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 .collect()
         };
         let (sa, sb) = (batch_strides(la), batch_strides(lb));
-        let mut packed = Vec::new();
         let mut index = 0;
         let walk = StridedWalk::new(&batch, [&sa, &sb]);
         walk.for_each_row([la.offset, lb.offset], |[oa, ob], len, [ia, ib]| {
             for i in 0..len {
                 let am = MatRef { data: da, offset: oa + i * ia, row_stride: la.strides[ra - 2], col_stride: la.strides[ra - 1] };
                 let bm = MatRef { data: db, offset: ob + i * ib, row_stride: lb.strides[rb - 2], col_stride: lb.strides[rb - 1] };
-                gemm(m, n, k, am, bm, &mut out[index * m * n..(index + 1) * m * n], &mut packed);
+                gemm(m, n, k, am, bm, &mut out[index * m * n..(index + 1) * m * n], scratch);
                 index += 1;
             }
         });
-    }
+    });
     let out = Tensor::from_f32(out, &shape)?;
     Ok(record(out, &[a, b], || vec![a.clone(), b.clone()], MatmulBackward))
 }
