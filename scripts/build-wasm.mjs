@@ -1,4 +1,6 @@
-// Builds crates/wasm for wasm32 with simd128 into dist/wasmgrad.wasm. Cargo's own
+// Builds crates/wasm for wasm32 into dist/: wasmgrad.wasm (simd128) and
+// wasmgrad-relaxed.wasm (simd128 + relaxed-simd, for FMA). The loader picks one at run
+// time by feature detection. Each variant has its own cargo target dir, so cargo's
 // incremental build makes a run with unchanged sources take about a second.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
@@ -6,21 +8,33 @@ import { fileURLToPath } from 'node:url';
 import { wasmToolchain } from './toolchain.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tc = wasmToolchain();
-const args = [
-  ...tc.preArgs, 'build', '--release', '-p', 'wasmgrad-wasm',
-  '--target', 'wasm32-unknown-unknown', '-Zbuild-std=std,panic_abort', ...tc.extraArgs,
+const VARIANTS = [
+  { file: 'wasmgrad.wasm', features: '+simd128', targetDir: 'target' },
+  { file: 'wasmgrad-relaxed.wasm', features: '+simd128,+relaxed-simd', targetDir: 'target/relaxed' },
 ];
-const r = spawnSync(tc.cargo, args, {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, ...tc.env, RUSTFLAGS: '-C target-feature=+simd128' },
-});
-if (r.status !== 0) {
-  console.error(`wasmgrad: the wasm build failed (${tc.name}: ${tc.cargo} ${args.join(' ')})`);
-  process.exit(r.status ?? 1);
-}
-const built = `${root}target/wasm32-unknown-unknown/release/wasmgrad_wasm.wasm`;
+
+const tc = wasmToolchain();
 mkdirSync(`${root}dist`, { recursive: true });
-copyFileSync(built, `${root}dist/wasmgrad.wasm`);
-console.error(`wasmgrad: built dist/wasmgrad.wasm (${(statSync(built).size / 1024).toFixed(0)} KiB, ${tc.name})`);
+for (const variant of VARIANTS) {
+  const args = [
+    ...tc.preArgs, 'build', '--release', '-p', 'wasmgrad-wasm',
+    '--target', 'wasm32-unknown-unknown', '-Zbuild-std=std,panic_abort', ...tc.extraArgs,
+  ];
+  const r = spawnSync(tc.cargo, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      ...tc.env,
+      CARGO_TARGET_DIR: `${root}${variant.targetDir}`,
+      RUSTFLAGS: `-C target-feature=${variant.features}`,
+    },
+  });
+  if (r.status !== 0) {
+    console.error(`wasmgrad: the wasm build failed (${tc.name}, ${variant.features}: ${tc.cargo} ${args.join(' ')})`);
+    process.exit(r.status ?? 1);
+  }
+  const built = `${root}${variant.targetDir}/wasm32-unknown-unknown/release/wasmgrad_wasm.wasm`;
+  copyFileSync(built, `${root}dist/${variant.file}`);
+  console.error(`wasmgrad: built dist/${variant.file} (${(statSync(built).size / 1024).toFixed(0)} KiB, ${variant.features}, ${tc.name})`);
+}

@@ -2,8 +2,14 @@
  * Browser / bundler entry: call `await init()` once before creating tensors.
  * @module
  */
-import { setDefaultSource } from './ffi.js';
+import { setLocator } from './ffi.js';
 
-setDefaultSource(async () => new URL('../dist/wasmgrad.wasm', import.meta.url));
+setLocator({
+  // Literal URLs so bundlers find and copy both binaries.
+  source: async (variant) =>
+    variant === 'relaxed-simd'
+      ? new URL('../dist/wasmgrad-relaxed.wasm', import.meta.url)
+      : new URL('../dist/wasmgrad.wasm', import.meta.url),
+});
 
 export * from './index.js';

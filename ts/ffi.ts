@@ -154,21 +154,58 @@ function parseCatalog(text: string): Record<OpFamily, Record<string, number>> {
 
 // ---- loading ------------------------------------------------------------------------
 
+/** The two builds of the core: plain simd128, and simd128 + relaxed-simd (fused multiply-add). */
+export type SimdVariant = 'relaxed-simd' | 'simd128';
+
+/** A module whose only function uses `f32x4.relaxed_madd`: it validates iff relaxed-simd works. */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x3d, 0x01, 0x3b, 0x00, ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), 0xfd, 0x85,
+  0x02, 0x0b,
+]);
+
+/** Whether this runtime runs relaxed-simd (Chrome ≥ 114; Node 20 only with --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/** Where an entry point finds each build of the binary. */
+export interface WasmLocator {
+  /** Synchronous compile (Node), so the first op can load the core lazily. */
+  sync?: (variant: SimdVariant) => WebAssembly.Module;
+  /** The default source for `init()`. */
+  source: (variant: SimdVariant) => Promise<WasmSource>;
+  /** A variant forced by the environment (e.g. `WASMGRAD_SIMD`), if any. */
+  forced?: () => SimdVariant | undefined;
+}
+
 let core: Core | null = null;
-let syncSource: (() => WebAssembly.Module) | null = null;
+let loadedVariant: SimdVariant | null = null;
+let locator: WasmLocator | null = null;
 
 /** Where {@link init} may find the wasm binary. */
 export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
 
-/** @internal Registers a synchronous loader (Node), so the first op loads the core lazily. */
-export function setSyncSource(load: () => WebAssembly.Module): void {
-  syncSource = load;
+/** @internal Called once by the entry point (node.ts / browser.ts). */
+export function setLocator(l: WasmLocator): void {
+  locator = l;
 }
 
-let defaultSource: (() => Promise<WasmSource>) | null = null;
-/** @internal The entry point's default location of wasmgrad.wasm. */
-export function setDefaultSource(f: () => Promise<WasmSource>): void {
-  defaultSource = f;
+function chooseVariant(requested: SimdVariant | undefined): SimdVariant {
+  const wanted = requested ?? locator?.forced?.();
+  if (wanted !== undefined && wanted !== 'relaxed-simd' && wanted !== 'simd128') {
+    throw errorFromCode(6, `init: unknown simd variant ${String(wanted)}; expected 'relaxed-simd' or 'simd128'`);
+  }
+  if (wanted === 'relaxed-simd' && !relaxedSimdSupported()) {
+    throw new TensorError(
+      "init: this runtime does not support relaxed-simd (Node 20 needs --experimental-wasm-relaxed-simd); use simd: 'simd128'",
+    );
+  }
+  return wanted ?? (relaxedSimdSupported() ? 'relaxed-simd' : 'simd128');
 }
 
 async function compile(source: WasmSource): Promise<WebAssembly.Module> {
@@ -187,29 +224,46 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
   return WebAssembly.compile(source as BufferSource);
 }
 
-function instantiate(module: WebAssembly.Module): Core {
+function instantiate(module: WebAssembly.Module, variant: SimdVariant): Core {
   const instance = new WebAssembly.Instance(module, {});
   core = new Core(instance);
-  const seed = Math.floor(Math.random() * 2 ** 52);
-  core.raw.wg_manual_seed(seed);
+  loadedVariant = variant;
+  core.raw.wg_manual_seed(Math.floor(Math.random() * 2 ** 52));
   return core;
 }
 
 /**
  * Loads the wasm core. In Node this happens by itself on first use; in browsers call
- * `await init()` once before creating tensors. Pass `wasm` to load the binary from
- * elsewhere (a URL, bytes, a compiled module), e.g. under a strict CSP or from a CDN.
+ * `await init()` once before creating tensors.
+ *
+ * - `simd` forces a build: `'relaxed-simd'` (fused multiply-add, faster matmul) or
+ *   `'simd128'`. By default the faster one the runtime supports is used. In Node the
+ *   environment variable `WASMGRAD_SIMD` does the same.
+ * - `wasm` loads the binary from elsewhere (a URL, bytes, a compiled module), e.g. under a
+ *   strict CSP or from a CDN; it must be the build `simd` names.
  */
-export async function init(options: { wasm?: WasmSource } = {}): Promise<void> {
-  if (core && options.wasm === undefined) return;
-  const source = options.wasm ?? (await defaultSource?.());
+export async function init(options: { wasm?: WasmSource; simd?: SimdVariant } = {}): Promise<void> {
+  const variant = chooseVariant(options.simd);
+  if (core) {
+    if (options.wasm === undefined && (options.simd === undefined || options.simd === loadedVariant)) return;
+    throw new TensorError(`init: wasmgrad is already initialised (${loadedVariant}); call init() before creating any tensor`);
+  }
+  const source = options.wasm ?? (await locator?.source(variant));
   if (source === undefined) throw new TensorError('init: no wasm source is known here; pass { wasm }');
-  instantiate(await compile(source));
+  instantiate(await compile(source), variant);
+}
+
+/** Which build of the core is running, or null before it is loaded. */
+export function simdVariant(): SimdVariant | null {
+  return loadedVariant;
 }
 
 /** The loaded core (loading it synchronously where the platform allows). */
 export function lib(): Core {
   if (core) return core;
-  if (syncSource) return instantiate(syncSource());
+  if (locator?.sync) {
+    const variant = chooseVariant(undefined);
+    return instantiate(locator.sync(variant), variant);
+  }
   throw new TensorError('wasmgrad is not initialised: call `await init()` once before using tensors');
 }

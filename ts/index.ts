@@ -11,7 +11,7 @@ export * from './functional.js';
 export { enableGrad, isGradEnabled, noGrad } from './autograd.js';
 export { keep, tidy } from './scope.js';
 export { dispose, memory, type MemoryInfo } from './memory.js';
-export { init, type WasmSource } from './ffi.js';
+export { init, relaxedSimdSupported, simdVariant, type SimdVariant, type WasmSource } from './ffi.js';
 export {
   ArgumentError, AutogradError, DisposedError, DTypeError, OutOfMemoryError, PoisonedError, ShapeError,
   TensorError,

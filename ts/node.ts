@@ -1,15 +1,21 @@
 /**
- * Node entry: loads `wasmgrad.wasm` from disk synchronously on first use, so no `init()`
- * call is needed (calling it is harmless).
+ * Node entry: loads the wasm core from disk synchronously on first use, so no `init()`
+ * call is needed (calling it first is how to choose a build explicitly).
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { setDefaultSource, setSyncSource } from './ffi.js';
+import { setLocator, type SimdVariant } from './ffi.js';
 
-// Relative to both ts/ (tests) and dist/ (the package): the binary lives in dist/.
-const WASM_URL = new URL('../dist/wasmgrad.wasm', import.meta.url);
+// Relative to both ts/ (tests) and dist/ (the package): the binaries live in dist/.
+const FILES: Record<SimdVariant, URL> = {
+  simd128: new URL('../dist/wasmgrad.wasm', import.meta.url),
+  'relaxed-simd': new URL('../dist/wasmgrad-relaxed.wasm', import.meta.url),
+};
 
-setSyncSource(() => new WebAssembly.Module(readFileSync(WASM_URL)));
-setDefaultSource(async () => readFileSync(WASM_URL));
+setLocator({
+  sync: (variant) => new WebAssembly.Module(readFileSync(FILES[variant])),
+  source: async (variant) => readFileSync(FILES[variant]),
+  forced: () => (process.env.WASMGRAD_SIMD || undefined) as SimdVariant | undefined,
+});
 
 export * from './index.js';
