@@ -36,9 +36,10 @@ export interface RawExports {
   wg_inplace(op: number, target: number, source: number): number;
   wg_inplace_scalar(op: number, target: number, s: number): number;
   wg_backward(root: number, grad: number, retain: number): number;
+  wg_nn(op: number, a: number, b: number, c: number, nints: number, f: number): number;
 }
 
-export type OpFamily = 'unary' | 'binary' | 'reduce' | 'movement' | 'create' | 'inplace';
+export type OpFamily = 'unary' | 'binary' | 'reduce' | 'movement' | 'create' | 'inplace' | 'nn';
 
 const SCRATCH_WORDS = 64;
 const decoder = new TextDecoder();

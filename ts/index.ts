@@ -8,6 +8,7 @@ export {
   zeros, zerosLike, type ShapeLike, type TensorOptions,
 } from './creation.js';
 export * from './functional.js';
+export { crossEntropy, linear, logSoftmax, softmax, type Activation, type CrossEntropyOptions, type Reduction } from './nn.js';
 export { enableGrad, isGradEnabled, noGrad } from './autograd.js';
 export { keep, tidy } from './scope.js';
 export { dispose, memory, type MemoryInfo } from './memory.js';

@@ -82,6 +82,14 @@ function reduceOp(name: 'sum' | 'mean', x: Tensor, dim: number | readonly number
   return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), x.handle, n, keepdim ? 1 : 0));
 }
 
+/** @internal An `nn`-family op: tensor operands (null = absent), integer args, one float. */
+export function nnOp(name: string, a: Tensor, b: Tensor | null, c: Tensor | null, ints: readonly number[], f = 0): Tensor {
+  const core = lib();
+  const n = core.putInts(ints, name);
+  const h = core.raw.wg_nn(core.opId('nn', name), expectTensor(name, a).handle, b === null ? 0 : expectTensor(name, b).handle, c === null ? 0 : expectTensor(name, c).handle, n, f);
+  return wrap(core, h);
+}
+
 /** @internal Normalises `(2, 3)` and `([2, 3])` to `[2, 3]`. */
 export function dims(args: DimsArg): readonly number[] {
   return args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as number[]);
@@ -239,6 +247,10 @@ export class Tensor {
   sum(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('sum', this, dim, keepdim); }
   /** Mean over all elements, or over `dim`, keeping reduced dims if `keepdim`. */
   mean(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('mean', this, dim, keepdim); }
+  /** Softmax along `dim` (numerically stable). */
+  softmax(dim: number): Tensor { return nnOp('softmax', this, null, null, [dim]); }
+  /** Log of the softmax along `dim`, computed stably in one pass. */
+  logSoftmax(dim: number): Tensor { return nnOp('logSoftmax', this, null, null, [dim]); }
   /** Matrix product with PyTorch's `matmul` rules (1-D, 2-D, batched with broadcasting). */
   matmul(other: Tensor): Tensor { return binaryOp('matmul', this, other); }
 

@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use wasmgrad_core::autograd::{engine, mode};
 use wasmgrad_core::kernels::random;
 use wasmgrad_core::layout::MAX_RANK;
-use wasmgrad_core::ops::{self, creation, inplace, movement, reduce, unary};
+use wasmgrad_core::ops::{self, creation, inplace, movement, nn, reduce, unary};
 use wasmgrad_core::registry::Registry;
 use wasmgrad_core::storage::{live_memory, Buffer, DType};
 use wasmgrad_core::{Error, Result, Tensor};
@@ -401,6 +401,21 @@ pub extern "C" fn wg_inplace_scalar(op: u32, target: u32, s: f64) -> u32 {
     with_rt(|rt| {
         let r = rt.get(ops::op_name("inplace", op), target).and_then(|t| inplace::apply_scalar_by_id(op, &t, s));
         rt.status(r)
+    })
+}
+
+/// Neural-network functional ops: tensor operands `a`, `b`, `c` (0 = absent), `nints`
+/// integer arguments in scratch, one float argument.
+#[no_mangle]
+pub extern "C" fn wg_nn(op: u32, a: u32, b: u32, c: u32, nints: i32, f: f64) -> u32 {
+    with_rt(|rt| {
+        let name = ops::op_name("nn", op);
+        let optional = |rt: &Runtime, h: u32| if h == 0 { Ok(None) } else { rt.get(name, h).map(Some) };
+        let r = rt.get(name, a).and_then(|a| {
+            let (b, c) = (optional(rt, b)?, optional(rt, c)?);
+            nn::nn_by_id(op, &a, b.as_ref(), c.as_ref(), &rt.ints(name, nints)?, f)
+        });
+        rt.handle(r)
     })
 }
 

@@ -4,4 +4,5 @@ pub mod elementwise;
 pub mod matmul;
 pub mod random;
 pub mod reduce;
+pub mod softmax;
 pub mod vector;

@@ -6,6 +6,7 @@ pub mod creation;
 pub mod inplace;
 pub mod matmul;
 pub mod movement;
+pub mod nn;
 pub mod reduce;
 pub mod unary;
 
@@ -13,13 +14,14 @@ pub mod unary;
 /// and calls ops by id, so a name never crosses the boundary per call and an op's id is
 /// defined in exactly one place (its table position).
 pub fn catalog() -> String {
-    let families: [(&str, Vec<&str>); 6] = [
+    let families: [(&str, Vec<&str>); 7] = [
         ("unary", unary::UNARY.iter().map(|d| d.name).collect()),
         ("binary", binary::BINARY.iter().map(|d| d.name).chain(["matmul"]).collect()),
         ("reduce", reduce::REDUCE_NAMES.to_vec()),
         ("movement", movement::MOVEMENT_NAMES.to_vec()),
         ("create", creation::CREATION_NAMES.to_vec()),
         ("inplace", inplace::INPLACE_NAMES.to_vec()),
+        ("nn", nn::NN_NAMES.to_vec()),
     ];
     families.iter().map(|(f, names)| format!("{f}:{}", names.join(","))).collect::<Vec<_>>().join(";")
 }
@@ -44,6 +46,7 @@ pub fn op_name(family: &str, id: u32) -> &'static str {
         "movement" => movement::MOVEMENT_NAMES.get(i).copied(),
         "create" => creation::CREATION_NAMES.get(i).copied(),
         "inplace" => inplace::INPLACE_NAMES.get(i).copied(),
+        "nn" => nn::NN_NAMES.get(i).copied(),
         _ => None,
     };
     name.unwrap_or("op")

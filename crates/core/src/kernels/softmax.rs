@@ -1,0 +1,65 @@
+//! Softmax and log-softmax over the middle axis of a contiguous `[outer, n, inner]` block,
+//! stabilised by subtracting each row's maximum.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SoftmaxKind {
+    Softmax,
+    Log,
+}
+
+pub fn softmax_rows(src: &[f32], out: &mut [f32], outer: usize, n: usize, inner: usize, kind: SoftmaxKind) {
+    if n == 0 || inner == 0 {
+        return;
+    }
+    if inner == 1 {
+        for (x, y) in src.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+            row(x, y, kind);
+        }
+        return;
+    }
+    // Rows run across `inner` columns: keep per-column running values so every pass
+    // streams through memory in order.
+    let mut max = vec![0.0f32; inner];
+    let mut total = vec![0.0f32; inner];
+    for (x, y) in src.chunks_exact(n * inner).zip(out.chunks_exact_mut(n * inner)).take(outer) {
+        max.fill(f32::NEG_INFINITY);
+        total.fill(0.0);
+        for xr in x.chunks_exact(inner) {
+            for (m, &v) in max.iter_mut().zip(xr) {
+                *m = m.max(v);
+            }
+        }
+        for (xr, yr) in x.chunks_exact(inner).zip(y.chunks_exact_mut(inner)) {
+            for (((o, &v), &m), t) in yr.iter_mut().zip(xr).zip(&max).zip(total.iter_mut()) {
+                let e = (v - m).exp();
+                *t += e;
+                *o = if kind == SoftmaxKind::Softmax { e } else { v - m };
+            }
+        }
+        for yr in y.chunks_exact_mut(inner) {
+            for (o, &t) in yr.iter_mut().zip(&total) {
+                *o = if kind == SoftmaxKind::Softmax { *o / t } else { *o - t.ln() };
+            }
+        }
+    }
+}
+
+fn row(x: &[f32], y: &mut [f32], kind: SoftmaxKind) {
+    let m = x.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    let mut total = 0.0f32;
+    for (o, &v) in y.iter_mut().zip(x) {
+        let e = (v - m).exp();
+        total += e;
+        *o = if kind == SoftmaxKind::Softmax { e } else { v - m };
+    }
+    match kind {
+        SoftmaxKind::Softmax => {
+            let inv = 1.0 / total;
+            y.iter_mut().for_each(|o| *o *= inv);
+        }
+        SoftmaxKind::Log => {
+            let log_total = total.ln();
+            y.iter_mut().for_each(|o| *o -= log_total);
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Neural-network functional ops with fused kernels: softmax, log-softmax, cross-entropy
+//! (forward and backward in one pass each) and linear (GEMM with bias and activation
+//! applied in the same pass over the output).
+
+use crate::autograd::graph::{record, Backward, VjpCtx};
+use crate::autograd::mode::NoGradGuard;
+use crate::error::{fmt_shape, Error, Result};
+use crate::kernels::softmax::{softmax_rows, SoftmaxKind};
+use crate::layout::{checked_numel, normalize_axis};
+use crate::ops::binary::{mul, sub};
+use crate::ops::matmul::matmul;
+use crate::ops::movement::{reshape, transpose_last};
+use crate::ops::reduce::sum;
+use crate::ops::unary::{unary, UnaryOp};
+use crate::storage::{try_alloc, Buffer, DType};
+use crate::tensor::{unreachable_dtype, Tensor};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum NnOp {
+    Softmax,
+    LogSoftmax,
+    CrossEntropy,
+    Linear,
+}
+
+pub const NN_NAMES: &[&str] = &["softmax", "logSoftmax", "crossEntropy", "linear"];
+
+/// `(outer, n, inner)` of a shape split around `dim`.
+fn split_at(shape: &[usize], dim: usize) -> (usize, usize, usize) {
+    (shape[..dim].iter().product(), shape[dim], shape[dim + 1..].iter().product())
+}
+
+// ---- softmax / logSoftmax -------------------------------------------------------------
+
+struct SoftmaxBackward {
+    kind: SoftmaxKind,
+    dim: i64,
+}
+
+impl Backward for SoftmaxBackward {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            SoftmaxKind::Softmax => "SoftmaxBackward0",
+            SoftmaxKind::Log => "LogSoftmaxBackward0",
+        }
+    }
+    /// softmax: dx = y·(g − Σ g·y); log-softmax: dx = g − exp(y)·Σ g.
+    fn vjp(&self, ctx: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let y = ctx.saved(0)?;
+        let dims = [self.dim];
+        let dx = match self.kind {
+            SoftmaxKind::Softmax => mul(y, &sub(g, &sum(&mul(g, y)?, Some(&dims), true)?)?)?,
+            SoftmaxKind::Log => sub(g, &mul(&unary(UnaryOp::Exp, y)?, &sum(g, Some(&dims), true)?)?)?,
+        };
+        Ok(vec![Some(dx)])
+    }
+}
+
+/// Softmax (or log-softmax) along `dim`, numerically stable (the row max is subtracted).
+pub fn softmax(x: &Tensor, dim: i64, kind: SoftmaxKind) -> Result<Tensor> {
+    let name = if kind == SoftmaxKind::Softmax { "softmax" } else { "logSoftmax" };
+    let d = normalize_axis(name, dim, x.ndim())?;
+    let shape = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
+    let (outer, n, inner) = split_at(&shape, d);
+    let mut out = try_alloc(name, x.numel(), 0.0f32)?;
+    x.with_f32(name, |src| softmax_rows(src, &mut out, outer, n, inner, kind))?;
+    let y = Tensor::from_f32(out, x.shape())?;
+    Ok(record(y.clone(), &[x], || vec![y], SoftmaxBackward { kind, dim: d as i64 }))
+}
+
+// ---- cross-entropy --------------------------------------------------------------------
+
+/// How per-element losses are combined, PyTorch's `reduction`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reduction {
+    None,
+    Mean,
+    Sum,
+}
+
+impl Reduction {
+    pub fn from_code(op: &str, code: i64) -> Result<Reduction> {
+        match code {
+            0 => Ok(Reduction::None),
+            1 => Ok(Reduction::Mean),
+            2 => Ok(Reduction::Sum),
+            _ => Err(Error::argument(format!("{op}: unknown reduction code {code}"))),
+        }
+    }
+}
+
+/// Cross-entropy settings.
+#[derive(Clone, Copy, Debug)]
+pub struct CrossEntropyOptions {
+    pub reduction: Reduction,
+    pub ignore_index: i32,
+    pub label_smoothing: f32,
+}
+
+/// The target, normalised: class indices (`[N, S]`) or probabilities (`[N, C, S]`).
+enum Target {
+    Indices(Vec<i32>),
+    Probabilities(Vec<f32>),
+}
+
+struct CeGeometry {
+    n: usize,
+    c: usize,
+    s: usize,
+}
+
+impl CeGeometry {
+    fn logp(&self, i: usize, class: usize, j: usize) -> usize {
+        (i * self.c + class) * self.s + j
+    }
+}
+
+/// The smoothed target weight of `class` at row (i, j), and whether the row counts.
+fn target_weight(t: &Target, g: &CeGeometry, o: &CrossEntropyOptions, i: usize, class: usize, j: usize) -> (f32, bool) {
+    let eps = o.label_smoothing;
+    let uniform = eps / g.c as f32;
+    match t {
+        Target::Indices(idx) => {
+            let label = idx[i * g.s + j];
+            if label == o.ignore_index {
+                (0.0, false)
+            } else {
+                ((1.0 - eps) * (class as i32 == label) as u8 as f32 + uniform, true)
+            }
+        }
+        Target::Probabilities(p) => ((1.0 - eps) * p[g.logp(i, class, j)] + uniform, true),
+    }
+}
+
+struct CrossEntropyBackward {
+    target: Target,
+    geometry: CeGeometry,
+    options: CrossEntropyOptions,
+    /// Rows that count (for the mean).
+    count: usize,
+}
+
+impl Backward for CrossEntropyBackward {
+    fn name(&self) -> &'static str {
+        "CrossEntropyBackward0"
+    }
+    /// dlogits = w · (softmax · Σ t′ − t′), in one pass; w is the upstream gradient of the
+    /// row (divided by the count for the mean), 0 for ignored rows.
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let logp = ctx.saved(0)?;
+        let g = &self.geometry;
+        let upstream = grad.contiguous("crossEntropy")?.to_f64_vec()?;
+        let mut dx = try_alloc("crossEntropy", g.n * g.c * g.s, 0.0f32)?;
+        logp.with_f32("crossEntropy", |lp| {
+            for i in 0..g.n {
+                for j in 0..g.s {
+                    let w = match self.options.reduction {
+                        Reduction::None => upstream[i * g.s + j],
+                        Reduction::Sum => upstream[0],
+                        Reduction::Mean => upstream[0] / self.count as f64,
+                    } as f32;
+                    let weights: Vec<(f32, bool)> =
+                        (0..g.c).map(|c| target_weight(&self.target, g, &self.options, i, c, j)).collect();
+                    if !weights[0].1 {
+                        continue;
+                    }
+                    let total: f32 = weights.iter().map(|&(t, _)| t).sum();
+                    for (c, &(t, _)) in weights.iter().enumerate() {
+                        let k = g.logp(i, c, j);
+                        dx[k] = w * (lp[k].exp() * total - t);
+                    }
+                }
+            }
+        })?;
+        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?), None])
+    }
+}
+
+/// PyTorch's `cross_entropy`: logits `[N, C, d…]` (or `[C]`), target class indices
+/// (int32, `[N, d…]`) or probabilities (float32, the logits' shape).
+pub fn cross_entropy(logits: &Tensor, target: &Tensor, options: CrossEntropyOptions) -> Result<Tensor> {
+    const OP: &str = "crossEntropy";
+    logits.expect_f32(OP)?;
+    if logits.ndim() == 0 {
+        return Err(Error::shape(format!("{OP}: logits need at least 1 dimension (classes), got a 0-d tensor")));
+    }
+    if !(0.0..=1.0).contains(&options.label_smoothing) {
+        return Err(Error::argument(format!("{OP}: labelSmoothing must be in [0, 1], got {}", options.label_smoothing)));
+    }
+    let batched = logits.ndim() > 1;
+    let shape = logits.shape();
+    let geometry = if batched {
+        CeGeometry { n: shape[0], c: shape[1], s: shape[2..].iter().product() }
+    } else {
+        CeGeometry { n: 1, c: shape[0], s: 1 }
+    };
+    let row_shape: Vec<usize> = if batched { [&shape[..1], &shape[2..]].concat() } else { vec![] };
+    let target_values = match target.dtype() {
+        DType::I32 => {
+            if target.shape() != row_shape.as_slice() {
+                return Err(Error::shape(format!(
+                    "{OP}: class-index target of shape {} does not match logits of shape {} (expected {})",
+                    fmt_shape(target.shape()),
+                    fmt_shape(shape),
+                    fmt_shape(&row_shape)
+                )));
+            }
+            let labels = target.to_f64_vec()?.into_iter().map(|v| v as i32).collect::<Vec<_>>();
+            if let Some(bad) = labels.iter().find(|&&l| l != options.ignore_index && (l < 0 || l as usize >= geometry.c)) {
+                return Err(Error::argument(format!(
+                    "{OP}: target {bad} is out of bounds for {} classes (ignoreIndex is {})",
+                    geometry.c, options.ignore_index
+                )));
+            }
+            Target::Indices(labels)
+        }
+        DType::F32 => {
+            if target.shape() != shape {
+                return Err(Error::shape(format!(
+                    "{OP}: probability target of shape {} must match logits of shape {}",
+                    fmt_shape(target.shape()),
+                    fmt_shape(shape)
+                )));
+            }
+            Target::Probabilities(target.to_f64_vec()?.into_iter().map(|v| v as f32).collect())
+        }
+    };
+
+    let logp = {
+        let _no_grad = NoGradGuard::new();
+        softmax(logits, if batched { 1 } else { 0 }, SoftmaxKind::Log)?
+    };
+    let g = &geometry;
+    let mut losses = try_alloc(OP, g.n * g.s, 0.0f64)?;
+    let mut count = 0usize;
+    logp.with_f32(OP, |lp| {
+        for i in 0..g.n {
+            for j in 0..g.s {
+                let mut loss = 0.0f64;
+                for c in 0..g.c {
+                    let (t, counts) = target_weight(&target_values, g, &options, i, c, j);
+                    if !counts {
+                        break;
+                    }
+                    if t != 0.0 {
+                        loss -= t as f64 * lp[g.logp(i, c, j)] as f64;
+                    }
+                }
+                let counts = g.c > 0 && target_weight(&target_values, g, &options, i, 0, j).1;
+                count += counts as usize;
+                losses[i * g.s + j] = loss;
+            }
+        }
+    })?;
+    let out = match options.reduction {
+        Reduction::None => Tensor::from_f32(losses.iter().map(|&v| v as f32).collect(), &row_shape)?,
+        Reduction::Sum => Tensor::scalar(losses.iter().sum::<f64>() as f32),
+        // An all-ignored batch gives 0/0 = NaN, as in PyTorch.
+        Reduction::Mean => Tensor::scalar((losses.iter().sum::<f64>() / count as f64) as f32),
+    };
+    let node = CrossEntropyBackward { target: target_values, geometry, options, count };
+    Ok(record(out, &[logits, target], || vec![logp], node))
+}
+
+// ---- linear ---------------------------------------------------------------------------
+
+/// An activation fused into `linear`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    None,
+    Relu,
+}
+
+struct LinearBackward {
+    activation: Activation,
+    has_bias: bool,
+}
+
+impl Backward for LinearBackward {
+    fn name(&self) -> &'static str {
+        "AddmmBackward0"
+    }
+    fn vjp(&self, ctx: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let (x, w) = (ctx.saved(0)?, ctx.saved(1)?);
+        let g = match self.activation {
+            Activation::None => g.clone(),
+            Activation::Relu => mul(g, &unary(UnaryOp::Step, ctx.saved(2)?)?)?,
+        };
+        let out_features = w.shape()[0];
+        let in_features = w.shape()[1];
+        let gx = if ctx.needs(0) { Some(matmul(&g, w)?) } else { None };
+        let g2 = reshape(&g, &[g.numel() / out_features.max(1), out_features])?;
+        let gw = if ctx.needs(1) {
+            let x2 = reshape(x, &[x.numel() / in_features.max(1), in_features])?;
+            Some(matmul(&transpose_last(&g2)?, &x2)?)
+        } else {
+            None
+        };
+        let gb = if self.has_bias && ctx.needs(2) { Some(sum(&g2, Some(&[0]), false)?) } else { None };
+        Ok(if self.has_bias { vec![gx, gw, gb] } else { vec![gx, gw] })
+    }
+}
+
+/// `act(x · wᵀ + b)` with `x` `[…, in]`, `w` `[out, in]`, `b` `[out]`: one GEMM, then
+/// bias and activation in a single pass over the output.
+pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>, activation: Activation) -> Result<Tensor> {
+    const OP: &str = "linear";
+    for t in [Some(x), Some(w), b].into_iter().flatten() {
+        t.expect_f32(OP)?;
+    }
+    let in_features = x.shape().last().copied().unwrap_or(0);
+    if x.ndim() == 0 || w.ndim() != 2 || w.shape()[1] != in_features {
+        return Err(Error::shape(format!(
+            "{OP}: input of shape {} and weight of shape {} do not fit (expected weight [out, {in_features}])",
+            fmt_shape(x.shape()),
+            fmt_shape(w.shape())
+        )));
+    }
+    let out_features = w.shape()[0];
+    if let Some(b) = b {
+        if b.shape() != [out_features] {
+            return Err(Error::shape(format!(
+                "{OP}: bias of shape {} does not match {out_features} output features",
+                fmt_shape(b.shape())
+            )));
+        }
+    }
+    let product = {
+        let _no_grad = NoGradGuard::new();
+        matmul(x, &transpose_last(w)?)?
+    };
+    checked_numel(OP, product.shape())?;
+    {
+        let bias = b.map(|b| b.to_f64_vec()).transpose()?.map(|v| v.into_iter().map(|x| x as f32).collect::<Vec<_>>());
+        let mut buffer = product.storage().buffer_mut();
+        let Buffer::F32(out) = &mut *buffer else { unreachable_dtype() };
+        for row in out.chunks_exact_mut(out_features.max(1)) {
+            if let Some(bias) = &bias {
+                for (o, &bv) in row.iter_mut().zip(bias) {
+                    *o += bv;
+                }
+            }
+            if activation == Activation::Relu {
+                for o in row.iter_mut() {
+                    if *o < 0.0 {
+                        *o = 0.0;
+                    }
+                }
+            }
+        }
+    }
+    let out = product;
+    let node = LinearBackward { activation, has_bias: b.is_some() };
+    let saved = || {
+        let mut s = vec![x.clone(), w.clone()];
+        if activation == Activation::Relu {
+            s.push(out.clone());
+        }
+        s
+    };
+    let inputs: Vec<&Tensor> = [Some(x), Some(w), b].into_iter().flatten().collect();
+    Ok(record(out.clone(), &inputs, saved, node))
+}
+
+/// The `nn` family at the boundary: tensor operands `a`, `b`, `c` (0 = absent), small
+/// integer arguments and one float.
+pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, ints: &[i64], f: f64) -> Result<Tensor> {
+    let name = NN_NAMES.get(id as usize).copied().unwrap_or("nn");
+    let int = |i: usize| {
+        ints.get(i).copied().ok_or_else(|| Error::argument(format!("{name}: missing integer argument {i}")))
+    };
+    let need = |t: Option<&Tensor>, what: &str| {
+        t.cloned().ok_or_else(|| Error::argument(format!("{name}: missing {what}")))
+    };
+    match id {
+        0 => softmax(a, int(0)?, SoftmaxKind::Softmax),
+        1 => softmax(a, int(0)?, SoftmaxKind::Log),
+        2 => {
+            let ignore_index = i32::try_from(int(1)?).map_err(|_| Error::argument(format!("{name}: ignoreIndex out of range")))?;
+            let options = CrossEntropyOptions {
+                reduction: Reduction::from_code(name, int(0)?)?,
+                ignore_index,
+                label_smoothing: f as f32,
+            };
+            cross_entropy(a, &need(b, "target")?, options)
+        }
+        3 => {
+            let activation = match int(0)? {
+                0 => Activation::None,
+                1 => Activation::Relu,
+                other => return Err(Error::argument(format!("{name}: unknown activation code {other}"))),
+            };
+            linear(a, &need(b, "weight")?, c, activation)
+        }
+        _ => Err(Error::argument(format!("nn: unknown op id {id}"))),
+    }
+}
