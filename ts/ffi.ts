@@ -10,6 +10,7 @@ import { errorFromCode, PoisonedError, TensorError } from './errors.js';
 export interface RawExports {
   memory: WebAssembly.Memory;
   wg_scratch(): number;
+  wg_fscratch(): number;
   wg_text_ptr(): number;
   wg_catalog(): number;
   wg_error_code(): number;
@@ -37,11 +38,13 @@ export interface RawExports {
   wg_inplace_scalar(op: number, target: number, s: number): number;
   wg_backward(root: number, grad: number, retain: number): number;
   wg_nn(op: number, a: number, b: number, c: number, nints: number, f: number): number;
+  wg_optim(op: number, param: number, grad: number, state0: number, state1: number, nfloats: number): number;
 }
 
-export type OpFamily = 'unary' | 'binary' | 'reduce' | 'movement' | 'create' | 'inplace' | 'nn';
+export type OpFamily = 'unary' | 'binary' | 'reduce' | 'movement' | 'create' | 'inplace' | 'nn' | 'optim';
 
 const SCRATCH_WORDS = 64;
+const FSCRATCH_WORDS = 16;
 const decoder = new TextDecoder();
 
 function poisonedError(trap: string): PoisonedError {
@@ -86,6 +89,7 @@ export class Core {
   readonly ops: Record<OpFamily, Record<string, number>>;
   private readonly scratchPtr: number;
   private scratchView: Int32Array;
+  private fscratchView: Float64Array | null = null;
 
   constructor(instance: WebAssembly.Instance) {
     this.raw = guard(instance.exports);
@@ -111,6 +115,24 @@ export class Core {
       if (!Number.isInteger(v) || v > 0x7fffffff || v < -0x80000000) {
         throw errorFromCode(6, `${what}: expected integers, got ${JSON.stringify(values)}`);
       }
+      s[i] = v;
+    }
+    return values.length;
+  }
+
+  /** Writes a small list of floats (hyper-parameters) into the f64 scratch; returns its length. */
+  putFloats(values: readonly number[], what: string): number {
+    if (values.length > FSCRATCH_WORDS) {
+      throw errorFromCode(6, `${what}: at most ${FSCRATCH_WORDS} float arguments are supported, got ${values.length}`);
+    }
+    // Viewed on first use (and again if memory grew, which detaches old views).
+    if (this.fscratchView === null || this.fscratchView.buffer !== this.raw.memory.buffer) {
+      this.fscratchView = new Float64Array(this.raw.memory.buffer, this.raw.wg_fscratch(), FSCRATCH_WORDS);
+    }
+    const s = this.fscratchView;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'number') throw errorFromCode(6, `${what}: expected numbers, got ${String(v)}`);
       s[i] = v;
     }
     return values.length;

@@ -58,3 +58,186 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   if (act < 0) throw new ArgumentError(`linear: activation must be one of ${ACTIVATIONS.join(', ')}, got ${String(options.activation)}`);
   return nnOp('linear', x, weight, bias ?? null, [act]);
 }
+
+// ---- convolution and pooling ---------------------------------------------------------
+
+/** A size given once for both spatial dims, or as `[h, w]`. */
+export type Pair = number | readonly [number, number];
+
+/** `[h, w]` from a number or a pair; `what` names the option in errors. */
+function pair(op: string, what: string, v: Pair): [number, number] {
+  if (typeof v === 'number') return [v, v];
+  if (Array.isArray(v) && v.length === 2) return [v[0], v[1]];
+  throw new ArgumentError(`${op}: ${what} must be a number or a pair [h, w], got ${JSON.stringify(v)}`);
+}
+
+/** One spatial size from a number or a one-element array (conv1d accepts both, as PyTorch). */
+function single(op: string, what: string, v: number | readonly [number]): number {
+  if (typeof v === 'number') return v;
+  if (Array.isArray(v) && v.length === 1) return v[0];
+  throw new ArgumentError(`${op}: ${what} must be a number or a one-element array, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * Padding before and after one spatial dim: a number pads both sides; `'valid'` is no
+ * padding; `'same'` keeps the input size (stride 1 only) and, as PyTorch does, puts the
+ * odd one of an even dilated kernel after.
+ */
+function padSpan(op: string, pad: number | 'same' | 'valid', kernel: number, dilation: number, stride: number): [number, number] {
+  if (pad === 'valid') return [0, 0];
+  if (pad === 'same') {
+    if (stride !== 1) throw new ArgumentError(`${op}: padding='same' is not supported for strided convolutions (stride ${stride})`);
+    const total = Number.isInteger(kernel) && Number.isInteger(dilation) && kernel > 0 ? dilation * (kernel - 1) : 0;
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  }
+  return [pad, pad];
+}
+
+const checkPadding = (op: string, padding: unknown): void => {
+  if (typeof padding === 'string' && padding !== 'same' && padding !== 'valid') {
+    throw new ArgumentError(`${op}: padding must be a number, a pair, 'same' or 'valid', got '${padding}'`);
+  }
+};
+
+/** Options of {@link conv2d}, as in PyTorch's `F.conv2d`. */
+export interface Conv2dOptions {
+  /** Step of the kernel, default 1. */
+  stride?: Pair;
+  /** Zero padding on both sides of each spatial dim (default 0), `'valid'` (none) or `'same'` (output size = input size; stride 1 only). */
+  padding?: Pair | 'same' | 'valid';
+  /** Spacing between kernel taps, default 1. */
+  dilation?: Pair;
+  /** Input and output channels are split into `groups` independent convolutions (default 1; `groups = C` is depthwise). */
+  groups?: number;
+}
+
+/**
+ * 2-D convolution (cross-correlation, like PyTorch's `F.conv2d`) of `input`
+ * `[N, C, H, W]` (or unbatched `[C, H, W]`) with `weight` `[O, C/groups, kH, kW]`, plus
+ * `bias` `[O]`. The output is `[N, O, OH, OW]` with
+ * `OH = floor((H + 2·padH − dilationH·(kH − 1) − 1) / strideH) + 1` (likewise OW).
+ * Computed as im2col and a packed SIMD GEMM; the gradient node is `ConvolutionBackward0`.
+ *
+ * @example
+ * const y = conv2d(x, w, b, { stride: 2, padding: 1 });   // x [8, 3, 32, 32], w [16, 3, 3, 3]
+ */
+export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  const stride = pair(op, 'stride', options.stride ?? 1);
+  const dilation = pair(op, 'dilation', options.dilation ?? 1);
+  const padding = options.padding ?? 0;
+  checkPadding(op, padding);
+  const pads = typeof padding === 'string' ? ([padding, padding] as const) : pair(op, 'padding', padding);
+  const k = weight.ndim === 4 ? weight.shape.slice(2) : [1, 1];
+  const [h, w] = [0, 1].map((d) => padSpan(op, pads[d]!, k[d]!, dilation[d]!, stride[d]!)) as [[number, number], [number, number]];
+  return nnOp(op, input, weight, bias ?? null, [...stride, h[0], w[0], h[1], w[1], ...dilation, options.groups ?? 1]);
+}
+
+/** Options of {@link conv1d}, as in PyTorch's `F.conv1d`. */
+export interface Conv1dOptions {
+  /** Step of the kernel, default 1. */
+  stride?: number | readonly [number];
+  /** Zero padding on both ends (default 0), `'valid'` (none) or `'same'` (output length = input length; stride 1 only). */
+  padding?: number | readonly [number] | 'same' | 'valid';
+  /** Spacing between kernel taps, default 1. */
+  dilation?: number | readonly [number];
+  /** Channel groups, default 1. */
+  groups?: number;
+}
+
+/**
+ * 1-D convolution (PyTorch's `F.conv1d`) of `input` `[N, C, L]` (or unbatched `[C, L]`)
+ * with `weight` `[O, C/groups, k]`, plus `bias` `[O]`: output `[N, O, L_out]`. It runs as
+ * {@link conv2d} with height 1 (no data is copied); the gradient node is
+ * `ConvolutionBackward0`.
+ */
+export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv1dOptions = {}): Tensor {
+  const op = 'conv1d';
+  const stride = single(op, 'stride', options.stride ?? 1);
+  const dilation = single(op, 'dilation', options.dilation ?? 1);
+  const padding = options.padding ?? 0;
+  checkPadding(op, padding);
+  const pad = typeof padding === 'string' ? padding : single(op, 'padding', padding);
+  const [begin, end] = padSpan(op, pad, weight.ndim === 3 ? weight.shape[2]! : 1, dilation, stride);
+  return nnOp(op, input, weight, bias ?? null, [stride, begin, end, dilation, options.groups ?? 1]);
+}
+
+/** Options of {@link maxPool2d}, as in PyTorch's `F.max_pool2d`. */
+export interface MaxPool2dOptions {
+  /** Step of the window; defaults to the kernel size. */
+  stride?: Pair;
+  /** Implicit −∞ padding on both sides, at most half the kernel size (default 0). */
+  padding?: Pair;
+  /** Spacing between window taps, default 1. */
+  dilation?: Pair;
+  /** Round the output size up instead of down, so a partial last window counts (default false). */
+  ceilMode?: boolean;
+}
+
+/**
+ * 2-D max pooling (PyTorch's `F.max_pool2d`) of `input` `[N, C, H, W]` or `[C, H, W]`.
+ * The gradient goes to each window's maximum; among equal maxima, the first in
+ * row-major order (as PyTorch's CPU kernel). Gradient node: `MaxPool2DWithIndicesBackward0`.
+ *
+ * @example
+ * const y = maxPool2d(x, 2);   // halves H and W
+ */
+export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions = {}): Tensor {
+  const op = 'maxPool2d';
+  const kernel = pair(op, 'kernelSize', kernelSize);
+  const stride = pair(op, 'stride', options.stride ?? kernel);
+  const padding = pair(op, 'padding', options.padding ?? 0);
+  const dilation = pair(op, 'dilation', options.dilation ?? 1);
+  return nnOp(op, input, null, null, [...kernel, ...stride, ...padding, ...dilation, options.ceilMode ? 1 : 0]);
+}
+
+/** Options of {@link avgPool2d}, as in PyTorch's `F.avg_pool2d`. */
+export interface AvgPool2dOptions {
+  /** Step of the window; defaults to the kernel size. */
+  stride?: Pair;
+  /** Implicit zero padding on both sides, at most half the kernel size (default 0). */
+  padding?: Pair;
+  /** Round the output size up instead of down (default false). */
+  ceilMode?: boolean;
+  /** Count padded zeros in the divisor (default true). */
+  countIncludePad?: boolean;
+  /** Divide every window's sum by this instead (a positive integer). */
+  divisorOverride?: number;
+}
+
+/**
+ * 2-D average pooling (PyTorch's `F.avg_pool2d`) of `input` `[N, C, H, W]` or
+ * `[C, H, W]`. Gradient node: `AvgPool2DBackward0`.
+ */
+export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor {
+  const op = 'avgPool2d';
+  const kernel = pair(op, 'kernelSize', kernelSize);
+  const stride = pair(op, 'stride', options.stride ?? kernel);
+  const padding = pair(op, 'padding', options.padding ?? 0);
+  const divisor = options.divisorOverride;
+  if (divisor !== undefined && !(Number.isInteger(divisor) && divisor > 0)) {
+    throw new ArgumentError(`${op}: divisorOverride must be a positive integer, got ${divisor}`);
+  }
+  const flags = [options.ceilMode ? 1 : 0, options.countIncludePad ?? true ? 1 : 0, divisor ?? 0];
+  return nnOp(op, input, null, null, [...kernel, ...stride, ...padding, ...flags]);
+}
+
+/**
+ * Adaptive 2-D average pooling (PyTorch's `F.adaptive_avg_pool2d`) of `input`
+ * `[N, C, H, W]` or `[C, H, W]` to `outputSize` (a number, or `[h, w]` where `null`
+ * keeps that input size). Output `(i, j)` averages rows `floor(i·H/h) … ceil((i+1)·H/h) − 1`
+ * and the matching columns. Gradient node: `AdaptiveAvgPool2DBackward0`.
+ *
+ * @example
+ * const pooled = adaptiveAvgPool2d(features, 1);   // global average pooling: [N, C, 1, 1]
+ */
+export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly [number | null, number | null]): Tensor {
+  const op = 'adaptiveAvgPool2d';
+  const size = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
+  if (!Array.isArray(size) || size.length !== 2) {
+    throw new ArgumentError(`${op}: outputSize must be a number or a pair [h, w], got ${JSON.stringify(outputSize)}`);
+  }
+  const n = input.ndim;
+  const out = size.map((s: number | null, d: number) => s ?? (n >= 2 ? input.shape[n - 2 + d]! : 1));
+  return nnOp(op, input, null, null, out);
+}

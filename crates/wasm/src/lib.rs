@@ -5,7 +5,9 @@
 //! - An export that only acts returns a status: 0 on success, else an error code.
 //! - After a failure, `wg_error_code` and `wg_error_message` (text buffer) describe it.
 //! - Shapes, axes and other small integer lists travel through a fixed scratch area of
-//!   `SCRATCH_WORDS` i32s (`wg_scratch`), so no call allocates to pass them.
+//!   `SCRATCH_WORDS` i32s (`wg_scratch`), so no call allocates to pass them. Float
+//!   argument lists (optimizer hyper-parameters) use a second one of `FSCRATCH_WORDS`
+//!   f64s (`wg_fscratch`).
 //! - Strings (catalog, messages, names) are returned through a text buffer
 //!   (`wg_text_ptr` + the returned length).
 //!
@@ -15,16 +17,18 @@ use std::cell::RefCell;
 use wasmgrad_core::autograd::{engine, mode};
 use wasmgrad_core::kernels::random;
 use wasmgrad_core::layout::MAX_RANK;
-use wasmgrad_core::ops::{self, creation, inplace, movement, nn, reduce, unary};
+use wasmgrad_core::ops::{self, creation, inplace, movement, nn, optim, reduce, unary};
 use wasmgrad_core::registry::Registry;
 use wasmgrad_core::storage::{live_memory, Buffer, DType};
 use wasmgrad_core::{Error, Result, Tensor};
 
 const SCRATCH_WORDS: usize = 64;
+const FSCRATCH_WORDS: usize = 16;
 
 struct Runtime {
     registry: Registry,
     scratch: Box<[i32; SCRATCH_WORDS]>,
+    fscratch: Box<[f64; FSCRATCH_WORDS]>,
     text: String,
     error_code: u32,
     error_message: String,
@@ -36,6 +40,7 @@ thread_local! {
     static RUNTIME: RefCell<Runtime> = RefCell::new(Runtime {
         registry: Registry::new(),
         scratch: Box::new([0; SCRATCH_WORDS]),
+        fscratch: Box::new([0.0; FSCRATCH_WORDS]),
         text: String::new(),
         error_code: 0,
         error_message: String::new(),
@@ -87,6 +92,13 @@ impl Runtime {
         Ok(self.scratch[..n as usize].iter().map(|&v| v as i64).collect())
     }
 
+    fn floats(&self, op: &str, n: i32) -> Result<Vec<f64>> {
+        if n < 0 || n as usize > FSCRATCH_WORDS {
+            return Err(Error::argument(format!("{op}: {n} float arguments given; at most {FSCRATCH_WORDS} fit")));
+        }
+        Ok(self.fscratch[..n as usize].to_vec())
+    }
+
     fn shape(&self, op: &str, n: i32) -> Result<Vec<usize>> {
         self.ints(op, n)?
             .into_iter()
@@ -108,6 +120,12 @@ impl Runtime {
 #[no_mangle]
 pub extern "C" fn wg_scratch() -> *mut i32 {
     with_rt(|rt| rt.scratch.as_mut_ptr())
+}
+
+/// The f64 scratch area (`FSCRATCH_WORDS` values) for float argument lists.
+#[no_mangle]
+pub extern "C" fn wg_fscratch() -> *mut f64 {
+    with_rt(|rt| rt.fscratch.as_mut_ptr())
 }
 
 #[no_mangle]
@@ -431,3 +449,19 @@ pub extern "C" fn wg_backward(root: u32, grad: u32, retain_graph: u32) -> u32 {
     })
 }
 
+/// A fused optimizer step (`optim` family): updates `param` and its state tensors
+/// (`state0`, `state1`; 0 = absent) in place from `grad`, with `nfloats` hyper-parameters
+/// in the f64 scratch (layouts in `ops::optim::optim_by_id`). Returns a status.
+#[no_mangle]
+pub extern "C" fn wg_optim(op: u32, param: u32, grad: u32, state0: u32, state1: u32, nfloats: i32) -> u32 {
+    with_rt(|rt| {
+        let name = ops::op_name("optim", op);
+        let optional = |rt: &Runtime, h: u32| if h == 0 { Ok(None) } else { rt.get(name, h).map(Some) };
+        let r = rt.get(name, param).and_then(|p| {
+            let g = rt.get(name, grad)?;
+            let (s0, s1) = (optional(rt, state0)?, optional(rt, state1)?);
+            optim::optim_by_id(op, &p, &g, s0.as_ref(), s1.as_ref(), &rt.floats(name, nfloats)?)
+        });
+        rt.status(r)
+    })
+}

@@ -1,5 +1,6 @@
 //! Numeric loops over raw slices and strides. Kernels know nothing about autograd.
 
+pub mod conv;
 pub mod elementwise;
 pub mod matmul;
 pub mod random;

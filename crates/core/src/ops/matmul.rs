@@ -12,7 +12,7 @@ use std::cell::RefCell;
 
 thread_local! {
     /// Packing buffers, reused across calls so products allocate nothing per call.
-    static GEMM_SCRATCH: RefCell<GemmScratch> = RefCell::new(GemmScratch::default());
+    pub(crate) static GEMM_SCRATCH: RefCell<GemmScratch> = RefCell::new(GemmScratch::default());
 }
 
 struct MatmulBackward;

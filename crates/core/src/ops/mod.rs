@@ -2,11 +2,13 @@
 //! side; this module lists the families so the boundary can address ops by numeric id.
 
 pub mod binary;
+pub mod conv;
 pub mod creation;
 pub mod inplace;
 pub mod matmul;
 pub mod movement;
 pub mod nn;
+pub mod optim;
 pub mod reduce;
 pub mod unary;
 
@@ -14,7 +16,7 @@ pub mod unary;
 /// and calls ops by id, so a name never crosses the boundary per call and an op's id is
 /// defined in exactly one place (its table position).
 pub fn catalog() -> String {
-    let families: [(&str, Vec<&str>); 7] = [
+    let families: &[(&str, Vec<&str>)] = &[
         ("unary", unary::UNARY.iter().map(|d| d.name).collect()),
         ("binary", binary::BINARY.iter().map(|d| d.name).chain(["matmul"]).collect()),
         ("reduce", reduce::REDUCE_NAMES.to_vec()),
@@ -22,6 +24,7 @@ pub fn catalog() -> String {
         ("create", creation::CREATION_NAMES.to_vec()),
         ("inplace", inplace::INPLACE_NAMES.to_vec()),
         ("nn", nn::NN_NAMES.to_vec()),
+        ("optim", optim::OPTIM_NAMES.to_vec()),
     ];
     families.iter().map(|(f, names)| format!("{f}:{}", names.join(","))).collect::<Vec<_>>().join(";")
 }
@@ -47,6 +50,7 @@ pub fn op_name(family: &str, id: u32) -> &'static str {
         "create" => creation::CREATION_NAMES.get(i).copied(),
         "inplace" => inplace::INPLACE_NAMES.get(i).copied(),
         "nn" => nn::NN_NAMES.get(i).copied(),
+        "optim" => optim::OPTIM_NAMES.get(i).copied(),
         _ => None,
     };
     name.unwrap_or("op")

@@ -24,7 +24,17 @@ pub enum NnOp {
     Linear,
 }
 
-pub const NN_NAMES: &[&str] = &["softmax", "logSoftmax", "crossEntropy", "linear"];
+pub const NN_NAMES: &[&str] = &[
+    "softmax",
+    "logSoftmax",
+    "crossEntropy",
+    "linear",
+    "conv2d",
+    "conv1d",
+    "maxPool2d",
+    "avgPool2d",
+    "adaptiveAvgPool2d",
+];
 
 /// `(outer, n, inner)` of a shape split around `dim`.
 fn split_at(shape: &[usize], dim: usize) -> (usize, usize, usize) {
@@ -393,6 +403,11 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
             };
             linear(a, &need(b, "weight")?, c, activation)
         }
+        4 => crate::ops::conv::conv2d_by_ints(a, &need(b, "weight")?, c, ints),
+        5 => crate::ops::conv::conv1d_by_ints(a, &need(b, "weight")?, c, ints),
+        6 => crate::ops::conv::max_pool2d_by_ints(a, ints),
+        7 => crate::ops::conv::avg_pool2d_by_ints(a, ints),
+        8 => crate::ops::conv::adaptive_avg_pool2d_by_ints(a, ints),
         _ => Err(Error::argument(format!("nn: unknown op id {id}"))),
     }
 }

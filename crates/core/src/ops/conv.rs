@@ -1,0 +1,521 @@
+//! Convolution and pooling (PyTorch's `conv1d`, `conv2d`, `max_pool2d`, `avg_pool2d`,
+//! `adaptive_avg_pool2d`) on NCHW float32 tensors, 3-D unbatched inputs included.
+//!
+//! Every argument is validated here, before any kernel runs, so bad shapes and sizes come
+//! back as typed errors instead of a trap. The forward and backward passes are kernels
+//! (`kernels::conv`): convolution is `im2col` plus the packed GEMM, each backward a
+//! [`Backward`] node whose VJP calls the kernels directly. `conv1d` is `conv2d` with
+//! `H = kH = 1` (the `[N, C, L]` data already is `[N, C, 1, L]`, so nothing is copied and
+//! the graph records a single `ConvolutionBackward0` node).
+
+use crate::autograd::graph::{record, Backward, VjpCtx};
+use crate::error::{fmt_shape, Error, Result};
+use crate::kernels::conv::{self as k, AvgPoolMode, ConvGeom, PoolGeom};
+use crate::layout::{checked_numel, MAX_ELEMENTS};
+use crate::ops::matmul::GEMM_SCRATCH;
+use crate::storage::{try_alloc, Buffer};
+use crate::tensor::{unreachable_dtype, Tensor};
+
+/// The f32 elements of a contiguous tensor.
+fn f32s<'a>(buffer: &'a Buffer, t: &Tensor) -> &'a [f32] {
+    let Buffer::F32(d) = buffer else { unreachable_dtype() };
+    let l = t.layout();
+    &d[l.offset..l.offset + l.numel()]
+}
+
+/// Integer argument `i` of `ints`.
+fn int(op: &str, ints: &[i64], i: usize) -> Result<i64> {
+    ints.get(i).copied().ok_or_else(|| Error::argument(format!("{op}: missing integer argument {i}")))
+}
+
+fn at_least(op: &str, what: &str, values: &[i64], min: i64) -> Result<()> {
+    if values.iter().any(|&v| v < min) {
+        let rule = if min == 0 { "non-negative" } else { "positive" };
+        return Err(Error::argument(format!("{op}: {what} must be {rule}, got {values:?}")));
+    }
+    Ok(())
+}
+
+/// Splits an input of rank `spatial + 2` (batched) or `spatial + 1` (unbatched) into
+/// `(n, c, spatial dims, batched)`.
+fn split_input<'a>(op: &str, x: &'a Tensor, spatial: usize) -> Result<(usize, usize, &'a [usize], bool)> {
+    let s = x.shape();
+    if s.len() == spatial + 2 {
+        Ok((s[0], s[1], &s[2..], true))
+    } else if s.len() == spatial + 1 {
+        Ok((1, s[0], &s[1..], false))
+    } else {
+        Err(Error::shape(format!(
+            "{op}: expected a {}-D (unbatched) or {}-D (batched) input, got shape {}",
+            spatial + 1,
+            spatial + 2,
+            fmt_shape(s)
+        )))
+    }
+}
+
+// ---- convolution ----------------------------------------------------------------------
+
+/// Convolution hyper-parameters per spatial dim (H then W; a 1-D convolution uses one).
+#[derive(Clone, Debug)]
+pub struct ConvParams {
+    pub stride: Vec<i64>,
+    /// Padding before and after each spatial dim (PyTorch pads symmetrically, except for
+    /// `padding='same'` with an even dilated kernel, where the extra one goes after).
+    pub pad_begin: Vec<i64>,
+    pub pad_end: Vec<i64>,
+    pub dilation: Vec<i64>,
+    pub groups: i64,
+}
+
+impl ConvParams {
+    /// Ints `[stride…, padBegin…, padEnd…, dilation…, groups]`, `spatial` values each.
+    pub fn from_ints(op: &str, ints: &[i64], spatial: usize) -> Result<ConvParams> {
+        let take = |block: usize| (0..spatial).map(|i| int(op, ints, block * spatial + i)).collect::<Result<Vec<_>>>();
+        Ok(ConvParams {
+            stride: take(0)?,
+            pad_begin: take(1)?,
+            pad_end: take(2)?,
+            dilation: take(3)?,
+            groups: int(op, ints, 4 * spatial)?,
+        })
+    }
+}
+
+/// Validates a convolution and returns its geometry (1-D mapped to `H = kH = 1`) and
+/// the output shape.
+fn conv_geometry(op: &str, spatial: usize, x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvParams) -> Result<(ConvGeom, Vec<usize>)> {
+    for t in [Some(x), Some(w), b].into_iter().flatten() {
+        t.expect_f32(op)?;
+    }
+    let (n, c, sizes, batched) = split_input(op, x, spatial)?;
+    if w.ndim() != spatial + 2 {
+        return Err(Error::shape(format!(
+            "{op}: expected a {}-D weight [out, in/groups, {}], got shape {}",
+            spatial + 2,
+            if spatial == 1 { "k" } else { "kH, kW" },
+            fmt_shape(w.shape())
+        )));
+    }
+    at_least(op, "stride", &p.stride, 1)?;
+    at_least(op, "dilation", &p.dilation, 1)?;
+    at_least(op, "padding", &p.pad_begin, 0)?;
+    at_least(op, "padding", &p.pad_end, 0)?;
+    at_least(op, "groups", &[p.groups], 1)?;
+    let (o, cg, kernel) = (w.shape()[0], w.shape()[1], &w.shape()[2..]);
+    let groups = p.groups as usize;
+    if o % groups != 0 {
+        return Err(Error::shape(format!(
+            "{op}: weight of shape {} has {o} output channels, which groups={groups} does not divide",
+            fmt_shape(w.shape())
+        )));
+    }
+    if cg.checked_mul(groups) != Some(c) {
+        return Err(Error::shape(format!(
+            "{op}: given groups={groups}, weight of shape {} expects input with {} channels, but got input of shape {} ({c} channels)",
+            fmt_shape(w.shape()),
+            cg as u128 * groups as u128,
+            fmt_shape(x.shape())
+        )));
+    }
+    if let Some(b) = b {
+        if b.shape() != [o] {
+            return Err(Error::shape(format!("{op}: bias of shape {} does not match {o} output channels (expected [{o}])", fmt_shape(b.shape()))));
+        }
+    }
+    if kernel.contains(&0) {
+        return Err(Error::shape(format!("{op}: weight of shape {} has an empty kernel", fmt_shape(w.shape()))));
+    }
+    let mut out_sizes = Vec::with_capacity(spatial);
+    for d in 0..spatial {
+        let padded = sizes[d] as i64 + p.pad_begin[d] + p.pad_end[d];
+        if padded > MAX_ELEMENTS as i64 {
+            return Err(Error::argument(format!(
+                "{op}: padding {:?} + {:?} of input shape {} exceeds the maximum size {MAX_ELEMENTS}",
+                p.pad_begin,
+                p.pad_end,
+                fmt_shape(x.shape())
+            )));
+        }
+        let effective = p.dilation[d] * (kernel[d] as i64 - 1) + 1;
+        if padded < effective {
+            return Err(Error::shape(format!(
+                "{op}: input of shape {} padded to {:?} per channel is smaller than the kernel {:?} (dilated: {:?})",
+                fmt_shape(x.shape()),
+                (0..spatial).map(|i| sizes[i] as i64 + p.pad_begin[i] + p.pad_end[i]).collect::<Vec<_>>(),
+                kernel,
+                (0..spatial).map(|i| p.dilation[i] * (kernel[i] as i64 - 1) + 1).collect::<Vec<_>>()
+            )));
+        }
+        out_sizes.push(((padded - effective) / p.stride[d] + 1) as usize);
+    }
+    let mut out_shape = if batched { vec![n, o] } else { vec![o] };
+    out_shape.extend(&out_sizes);
+    checked_numel(op, &out_shape)?;
+    // Every padded size is at most MAX_ELEMENTS, so the casts below are exact and the
+    // kernels' index arithmetic stays below it.
+    let usz = |v: &[i64]| -> Vec<usize> { v.iter().map(|&v| v as usize).collect() };
+    let (stride, pad, dilation) = (usz(&p.stride), usz(&p.pad_begin), usz(&p.dilation));
+    let geom = if spatial == 1 {
+        ConvGeom {
+            n,
+            c,
+            h: 1,
+            w: sizes[0],
+            o,
+            kh: 1,
+            kw: kernel[0],
+            oh: 1,
+            ow: out_sizes[0],
+            sh: 1,
+            sw: stride[0],
+            ph: 0,
+            pw: pad[0],
+            dh: 1,
+            dw: dilation[0],
+            groups,
+        }
+    } else {
+        ConvGeom {
+            n,
+            c,
+            h: sizes[0],
+            w: sizes[1],
+            o,
+            kh: kernel[0],
+            kw: kernel[1],
+            oh: out_sizes[0],
+            ow: out_sizes[1],
+            sh: stride[0],
+            sw: stride[1],
+            ph: pad[0],
+            pw: pad[1],
+            dh: dilation[0],
+            dw: dilation[1],
+            groups,
+        }
+    };
+    // The column matrix of one image must be allocatable.
+    checked_numel(op, &[c, geom.kh, geom.kw, geom.oh, geom.ow])?;
+    Ok((geom, out_shape))
+}
+
+/// The column-matrix buffer (empty for pointwise convolutions).
+fn cols_buffer(op: &str, g: &ConvGeom) -> Result<Vec<f32>> {
+    try_alloc(op, g.cols_len(), 0.0f32)
+}
+
+struct ConvolutionBackward {
+    op: &'static str,
+    geom: ConvGeom,
+    has_bias: bool,
+}
+
+impl Backward for ConvolutionBackward {
+    fn name(&self) -> &'static str {
+        "ConvolutionBackward0"
+    }
+    /// dX = col2im(Wᵀ·G), dW = G·colsᵀ, db = Σ G over batch and space; kernels only.
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let (op, g) = (self.op, &self.geom);
+        let (x, w) = (ctx.saved(0)?, ctx.saved(1)?);
+        let gc = grad.contiguous(op)?;
+        let (gb, xb, wb) = (gc.buffer(), x.buffer(), w.buffer());
+        let (gd, xd, wd) = (f32s(&gb, &gc), f32s(&xb, x), f32s(&wb, w));
+        let mut cols = if ctx.needs(0) || ctx.needs(1) { cols_buffer(op, g)? } else { Vec::new() };
+        let dx = if ctx.needs(0) {
+            let mut dx = try_alloc(op, xd.len(), 0.0f32)?;
+            GEMM_SCRATCH.with_borrow_mut(|s| k::conv2d_backward_input(gd, wd, g, &mut dx, &mut cols, s));
+            Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)
+        } else {
+            None
+        };
+        let dw = if ctx.needs(1) {
+            let mut dw = try_alloc(op, wd.len(), 0.0f32)?;
+            let mut tmp = try_alloc(op, g.og() * g.kg(), 0.0f32)?;
+            GEMM_SCRATCH.with_borrow_mut(|s| k::conv2d_backward_weight(gd, xd, g, &mut dw, &mut cols, &mut tmp, s));
+            Some(Tensor::from_f32(dw, ctx.input_shapes[1])?)
+        } else {
+            None
+        };
+        let mut grads = vec![dx, dw];
+        if self.has_bias {
+            grads.push(if ctx.needs(2) {
+                let mut db = try_alloc(op, g.o, 0.0f32)?;
+                k::conv2d_backward_bias(gd, g, &mut db);
+                Some(Tensor::from_f32(db, &[g.o])?)
+            } else {
+                None
+            });
+        }
+        Ok(grads)
+    }
+}
+
+fn convolution(op: &'static str, spatial: usize, x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
+    let (geom, out_shape) = conv_geometry(op, spatial, x, w, b, p)?;
+    let (xc, wc) = (x.contiguous(op)?, w.contiguous(op)?);
+    let bias = b.map(|b| b.to_f64_vec()).transpose()?.map(|v| v.into_iter().map(|v| v as f32).collect::<Vec<_>>());
+    let mut out = try_alloc(op, geom.n * geom.o * geom.ohw(), 0.0f32)?;
+    let mut cols = cols_buffer(op, &geom)?;
+    {
+        let (xb, wb) = (xc.buffer(), wc.buffer());
+        let (xd, wd) = (f32s(&xb, &xc), f32s(&wb, &wc));
+        GEMM_SCRATCH.with_borrow_mut(|s| k::conv2d_forward(xd, wd, bias.as_deref(), &geom, &mut out, &mut cols, s));
+    }
+    drop(cols);
+    let y = Tensor::from_f32(out, &out_shape)?;
+    let inputs: Vec<&Tensor> = [Some(x), Some(w), b].into_iter().flatten().collect();
+    let node = ConvolutionBackward { op, geom, has_bias: b.is_some() };
+    Ok(record(y, &inputs, || vec![xc, wc], node))
+}
+
+/// PyTorch's `conv2d`: input `[N, C, H, W]` or `[C, H, W]`, weight `[O, C/groups, kH, kW]`,
+/// bias `[O]`.
+pub fn conv2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
+    convolution("conv2d", 2, x, w, b, p)
+}
+
+/// PyTorch's `conv1d`: input `[N, C, L]` or `[C, L]`, weight `[O, C/groups, k]`, bias `[O]`.
+pub fn conv1d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
+    convolution("conv1d", 1, x, w, b, p)
+}
+
+// ---- pooling --------------------------------------------------------------------------
+
+/// Pooling hyper-parameters, `[h, w]` each.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolParams {
+    pub kernel: [i64; 2],
+    pub stride: [i64; 2],
+    pub padding: [i64; 2],
+    pub dilation: [i64; 2],
+    pub ceil_mode: bool,
+}
+
+/// PyTorch's `pooling_output_shape`.
+fn pooled_size(size: i64, k: i64, pad: i64, stride: i64, dilation: i64, ceil: bool) -> i64 {
+    let span = size + 2 * pad - dilation * (k - 1) - 1 + if ceil { stride - 1 } else { 0 };
+    let mut out = span.div_euclid(stride) + 1;
+    if ceil && (out - 1) * stride >= size + pad {
+        out -= 1;
+    }
+    out
+}
+
+/// Validates a 3-D or 4-D pooling input: `(planes, [h, w], batched)`.
+fn pool_input(op: &str, x: &Tensor) -> Result<(usize, [usize; 2], Vec<usize>)> {
+    x.expect_f32(op)?;
+    let (n, c, sizes, batched) = split_input(op, x, 2)?;
+    if c == 0 || sizes.contains(&0) {
+        return Err(Error::shape(format!(
+            "{op}: expected an input with non-zero channels, height and width (only the batch may be empty), got shape {}",
+            fmt_shape(x.shape())
+        )));
+    }
+    let lead = if batched { vec![n, c] } else { vec![c] };
+    Ok((n * c, [sizes[0], sizes[1]], lead))
+}
+
+fn pool_geometry(op: &str, x: &Tensor, p: &PoolParams) -> Result<(PoolGeom, Vec<usize>)> {
+    let (planes, [h, w], mut out_shape) = pool_input(op, x)?;
+    at_least(op, "kernel size", &p.kernel, 1)?;
+    at_least(op, "stride", &p.stride, 1)?;
+    at_least(op, "padding", &p.padding, 0)?;
+    at_least(op, "dilation", &p.dilation, 1)?;
+    for d in 0..2 {
+        if p.padding[d] > p.kernel[d] / 2 {
+            return Err(Error::argument(format!(
+                "{op}: padding should be at most half of the kernel size, but got padding={:?} and kernel size={:?}",
+                p.padding, p.kernel
+            )));
+        }
+    }
+    let oh = pooled_size(h as i64, p.kernel[0], p.padding[0], p.stride[0], p.dilation[0], p.ceil_mode);
+    let ow = pooled_size(w as i64, p.kernel[1], p.padding[1], p.stride[1], p.dilation[1], p.ceil_mode);
+    if oh < 1 || ow < 1 {
+        return Err(Error::shape(format!(
+            "{op}: input of shape {} gives output size {oh}x{ow}, which is too small (kernel {:?}, stride {:?}, padding {:?}, dilation {:?})",
+            fmt_shape(x.shape()),
+            p.kernel,
+            p.stride,
+            p.padding,
+            p.dilation
+        )));
+    }
+    // Kernel, stride, padding and dilation now fit the input (padding ≤ kernel/2, and a
+    // kernel larger than the padded input gives no output), so the casts are exact.
+    out_shape.extend([oh as usize, ow as usize]);
+    checked_numel(op, &out_shape)?;
+    let geom = PoolGeom {
+        planes,
+        h,
+        w,
+        oh: oh as usize,
+        ow: ow as usize,
+        kh: p.kernel[0] as usize,
+        kw: p.kernel[1] as usize,
+        sh: p.stride[0] as usize,
+        sw: p.stride[1] as usize,
+        ph: p.padding[0] as usize,
+        pw: p.padding[1] as usize,
+        dh: p.dilation[0] as usize,
+        dw: p.dilation[1] as usize,
+    };
+    Ok((geom, out_shape))
+}
+
+struct MaxPool2dBackward {
+    geom: PoolGeom,
+}
+
+impl Backward for MaxPool2dBackward {
+    fn name(&self) -> &'static str {
+        "MaxPool2DWithIndicesBackward0"
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        const OP: &str = "maxPool2d";
+        let indices = ctx.saved(0)?;
+        let gc = grad.contiguous(OP)?;
+        let (gb, ib) = (gc.buffer(), indices.buffer());
+        let Buffer::I32(idx) = &*ib else { unreachable_dtype() };
+        let mut dx = try_alloc(OP, self.geom.planes * self.geom.h * self.geom.w, 0.0f32)?;
+        k::max_pool2d_backward(f32s(&gb, &gc), idx, &self.geom, &mut dx);
+        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
+    }
+}
+
+/// PyTorch's `max_pool2d` (padding counts as −∞; ties keep the first max).
+pub fn max_pool2d(x: &Tensor, p: &PoolParams) -> Result<Tensor> {
+    const OP: &str = "maxPool2d";
+    let (geom, out_shape) = pool_geometry(OP, x, p)?;
+    let len = geom.planes * geom.oh * geom.ow;
+    let mut out = try_alloc(OP, len, 0.0f32)?;
+    let mut idx = try_alloc(OP, len, 0i32)?;
+    let xc = x.contiguous(OP)?;
+    {
+        let xb = xc.buffer();
+        k::max_pool2d(f32s(&xb, &xc), &geom, &mut out, &mut idx);
+    }
+    let y = Tensor::from_f32(out, &out_shape)?;
+    let indices = Tensor::from_buffer(Buffer::I32(idx), &out_shape)?;
+    Ok(record(y, &[x], || vec![indices], MaxPool2dBackward { geom }))
+}
+
+struct AvgPool2dBackward {
+    geom: PoolGeom,
+    mode: AvgPoolMode,
+}
+
+impl Backward for AvgPool2dBackward {
+    fn name(&self) -> &'static str {
+        "AvgPool2DBackward0"
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        const OP: &str = "avgPool2d";
+        let gc = grad.contiguous(OP)?;
+        let gb = gc.buffer();
+        let mut dx = try_alloc(OP, self.geom.planes * self.geom.h * self.geom.w, 0.0f32)?;
+        let mut share = try_alloc(OP, self.geom.ow, 0.0f32)?;
+        k::avg_pool2d_backward(f32s(&gb, &gc), &self.geom, self.mode, &mut dx, &mut share);
+        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
+    }
+}
+
+/// PyTorch's `avg_pool2d` (`divisor_override` 0 = none).
+pub fn avg_pool2d(x: &Tensor, p: &PoolParams, count_include_pad: bool, divisor_override: i64) -> Result<Tensor> {
+    const OP: &str = "avgPool2d";
+    let (geom, out_shape) = pool_geometry(OP, x, p)?;
+    if divisor_override < 0 {
+        return Err(Error::argument(format!("{OP}: divisorOverride must be a positive integer, got {divisor_override}")));
+    }
+    let mode = AvgPoolMode { count_include_pad, divisor_override: divisor_override as usize };
+    let mut out = try_alloc(OP, geom.planes * geom.oh * geom.ow, 0.0f32)?;
+    let xc = x.contiguous(OP)?;
+    {
+        let xb = xc.buffer();
+        k::avg_pool2d(f32s(&xb, &xc), &geom, mode, &mut out);
+    }
+    let y = Tensor::from_f32(out, &out_shape)?;
+    Ok(record(y, &[x], Vec::new, AvgPool2dBackward { geom, mode }))
+}
+
+struct AdaptiveAvgPool2dBackward {
+    planes: usize,
+    input: [usize; 2],
+    output: [usize; 2],
+}
+
+impl Backward for AdaptiveAvgPool2dBackward {
+    fn name(&self) -> &'static str {
+        "AdaptiveAvgPool2DBackward0"
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        const OP: &str = "adaptiveAvgPool2d";
+        let gc = grad.contiguous(OP)?;
+        let gb = gc.buffer();
+        let ([h, w], [oh, ow]) = (self.input, self.output);
+        let mut dx = try_alloc(OP, self.planes * h * w, 0.0f32)?;
+        k::adaptive_avg_pool2d_backward(f32s(&gb, &gc), self.planes, h, w, oh, ow, &mut dx);
+        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
+    }
+}
+
+/// PyTorch's `adaptive_avg_pool2d` to `[oh, ow]`: output (i, j) averages rows
+/// `floor(i·H/oh) .. ceil((i+1)·H/oh)` and the matching columns.
+pub fn adaptive_avg_pool2d(x: &Tensor, output: [i64; 2]) -> Result<Tensor> {
+    const OP: &str = "adaptiveAvgPool2d";
+    let (planes, [h, w], mut out_shape) = pool_input(OP, x)?;
+    at_least(OP, "output size", &output, 0)?;
+    let [oh, ow] = output.map(|v| v as usize);
+    out_shape.extend([oh, ow]);
+    checked_numel(OP, &out_shape)?;
+    let mut out = try_alloc(OP, planes * oh * ow, 0.0f32)?;
+    let xc = x.contiguous(OP)?;
+    {
+        let xb = xc.buffer();
+        k::adaptive_avg_pool2d(f32s(&xb, &xc), planes, h, w, oh, ow, &mut out);
+    }
+    let y = Tensor::from_f32(out, &out_shape)?;
+    Ok(record(y, &[x], Vec::new, AdaptiveAvgPool2dBackward { planes, input: [h, w], output: [oh, ow] }))
+}
+
+// ---- the boundary ---------------------------------------------------------------------
+
+/// `conv2d` with ints `[sH, sW, padTop, padLeft, padBottom, padRight, dH, dW, groups]`.
+pub fn conv2d_by_ints(x: &Tensor, w: &Tensor, b: Option<&Tensor>, ints: &[i64]) -> Result<Tensor> {
+    conv2d(x, w, b, &ConvParams::from_ints("conv2d", ints, 2)?)
+}
+
+/// `conv1d` with ints `[stride, padBegin, padEnd, dilation, groups]`.
+pub fn conv1d_by_ints(x: &Tensor, w: &Tensor, b: Option<&Tensor>, ints: &[i64]) -> Result<Tensor> {
+    conv1d(x, w, b, &ConvParams::from_ints("conv1d", ints, 1)?)
+}
+
+fn pool_params(op: &str, ints: &[i64], dilation: bool) -> Result<PoolParams> {
+    let pair = |i: usize| Ok::<_, Error>([int(op, ints, i)?, int(op, ints, i + 1)?]);
+    Ok(PoolParams {
+        kernel: pair(0)?,
+        stride: pair(2)?,
+        padding: pair(4)?,
+        dilation: if dilation { pair(6)? } else { [1, 1] },
+        ceil_mode: int(op, ints, if dilation { 8 } else { 6 })? != 0,
+    })
+}
+
+/// `maxPool2d` with ints `[kH, kW, sH, sW, padH, padW, dH, dW, ceilMode]`.
+pub fn max_pool2d_by_ints(x: &Tensor, ints: &[i64]) -> Result<Tensor> {
+    max_pool2d(x, &pool_params("maxPool2d", ints, true)?)
+}
+
+/// `avgPool2d` with ints `[kH, kW, sH, sW, padH, padW, ceilMode, countIncludePad, divisorOverride]`.
+pub fn avg_pool2d_by_ints(x: &Tensor, ints: &[i64]) -> Result<Tensor> {
+    const OP: &str = "avgPool2d";
+    avg_pool2d(x, &pool_params(OP, ints, false)?, int(OP, ints, 7)? != 0, int(OP, ints, 8)?)
+}
+
+/// `adaptiveAvgPool2d` with ints `[outH, outW]`.
+pub fn adaptive_avg_pool2d_by_ints(x: &Tensor, ints: &[i64]) -> Result<Tensor> {
+    const OP: &str = "adaptiveAvgPool2d";
+    adaptive_avg_pool2d(x, [int(OP, ints, 0)?, int(OP, ints, 1)?])
+}
