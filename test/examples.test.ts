@@ -91,3 +91,15 @@ describe('examples (node examples/*.mjs)', () => {
     expect(Math.abs(r.w - 10)).toBeLessThan(1e-3);
   });
 });
+
+describe('examples/mlp-classifier.mjs', () => {
+  it('trains the MLP with crossEntropy and Adam: the loss falls and accuracy is high', () => {
+    const out = run('examples/mlp-classifier.mjs');
+    const losses = [...out.matchAll(/^epoch\s+\d+: loss = ([\d.]+)$/gm)].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(5);
+    expect(losses[0]!).toBeGreaterThan(1);
+    expect(losses[4]!).toBeLessThan(0.2);
+    const accuracy = Number(/training accuracy: ([\d.]+)%/.exec(out)?.[1]);
+    expect(accuracy).toBeGreaterThanOrEqual(90);
+  });
+});
