@@ -17,6 +17,15 @@ pub fn map(op: &str, x: &Tensor, f: impl Fn(f32) -> f32) -> Result<Tensor> {
     Tensor::from_f32(out, x.shape())
 }
 
+/// `kernel(src, out)` over the elements in row-major order, into a new contiguous tensor:
+/// for kernels that take a whole slice at a time, such as the SIMD functions of
+/// [`crate::kernels::math`] (four lanes per step, the tail one by one).
+pub fn map_slice(op: &str, x: &Tensor, kernel: impl Fn(&[f32], &mut [f32])) -> Result<Tensor> {
+    let mut out = try_alloc(op, x.numel(), 0.0f32)?;
+    x.with_f32(op, |src| kernel(src, &mut out))?;
+    Tensor::from_f32(out, x.shape())
+}
+
 /// `f(a, b)` over the broadcast shape of `a` and `b`, into a new contiguous tensor.
 pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Result<Tensor> {
     a.expect_f32(op)?;
@@ -42,6 +51,21 @@ pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Res
             let x = da[a.layout().offset];
             for (o, &y) in out.iter_mut().zip(&db[lb.offset..lb.offset + n]) {
                 *o = f(x, y);
+            }
+        } else if let (Some(m), true) = (trailing_block(&shape, b), la.is_contiguous() && !la.has_overlap()) {
+            // [.., N] op [N] (a bias add): every row of `a` against the whole of `b`.
+            let (sa, sb) = (&da[la.offset..la.offset + n], &db[b.layout().offset..b.layout().offset + m]);
+            for (orow, arow) in out.chunks_exact_mut(m).zip(sa.chunks_exact(m)) {
+                for ((o, &x), &y) in orow.iter_mut().zip(arow).zip(sb) {
+                    *o = f(x, y);
+                }
+            }
+        } else if let (Some(m), true) = (trailing_block(&shape, a), lb.is_contiguous() && !lb.has_overlap()) {
+            let (sa, sb) = (&da[a.layout().offset..a.layout().offset + m], &db[lb.offset..lb.offset + n]);
+            for (orow, brow) in out.chunks_exact_mut(m).zip(sb.chunks_exact(m)) {
+                for ((o, &x), &y) in orow.iter_mut().zip(sa).zip(brow) {
+                    *o = f(x, y);
+                }
             }
         } else {
             let out_strides = contiguous_strides(&shape);
@@ -76,4 +100,13 @@ pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Res
         }
     }
     Tensor::from_f32(out, &shape)
+}
+
+/// `Some(t.numel())` when `t` is contiguous, has more than one element, and its shape
+/// (leading 1s aside) is a suffix of `shape`: broadcast to `shape`, it repeats whole.
+fn trailing_block(shape: &[usize], t: &Tensor) -> Option<usize> {
+    let own = t.shape();
+    let own = &own[own.iter().position(|&d| d != 1).unwrap_or(own.len())..];
+    let m = t.numel();
+    (m > 1 && t.layout().is_contiguous() && shape.ends_with(own)).then_some(m)
 }

@@ -2,6 +2,7 @@
 
 pub mod conv;
 pub mod elementwise;
+pub mod math;
 pub mod matmul;
 pub mod random;
 pub mod reduce;

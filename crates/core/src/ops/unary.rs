@@ -2,7 +2,8 @@
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{Error, Result};
-use crate::kernels::elementwise::map;
+use crate::kernels::elementwise::{map, map_slice};
+use crate::kernels::math;
 use crate::ops::binary::{div, mul, mul_scalar, rsub_scalar};
 use crate::tensor::Tensor;
 
@@ -39,19 +40,15 @@ pub enum UnaryOp {
     Step,
 }
 
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
 pub const UNARY: &[UnaryDef] = &[
     UnaryDef { op: UnaryOp::Neg, name: "neg", backward_name: "NegBackward0", saves: Saves::Nothing,
         forward: |x| map("neg", x, |v| -v),
         vjp: Some(|_, g| mul_scalar(g, -1.0)) },
     UnaryDef { op: UnaryOp::Exp, name: "exp", backward_name: "ExpBackward0", saves: Saves::Output,
-        forward: |x| map("exp", x, f32::exp),
+        forward: |x| map_slice("exp", x, math::exp_slice),
         vjp: Some(|y, g| mul(g, y)) },
     UnaryDef { op: UnaryOp::Log, name: "log", backward_name: "LogBackward0", saves: Saves::Input,
-        forward: |x| map("log", x, f32::ln),
+        forward: |x| map_slice("log", x, math::log_slice),
         vjp: Some(|x, g| div(g, x)) },
     UnaryDef { op: UnaryOp::Sqrt, name: "sqrt", backward_name: "SqrtBackward0", saves: Saves::Output,
         forward: |x| map("sqrt", x, f32::sqrt),
@@ -63,10 +60,10 @@ pub const UNARY: &[UnaryDef] = &[
         forward: |x| map("relu", x, |v| if v < 0.0 { 0.0 } else { v }), // NaN stays NaN
         vjp: Some(|y, g| mul(g, &unary(UnaryOp::Step, y)?)) },
     UnaryDef { op: UnaryOp::Sigmoid, name: "sigmoid", backward_name: "SigmoidBackward0", saves: Saves::Output,
-        forward: |x| map("sigmoid", x, sigmoid),
+        forward: |x| map_slice("sigmoid", x, math::sigmoid_slice),
         vjp: Some(|y, g| mul(g, &mul(y, &rsub_scalar(y, 1.0)?)?)) },
     UnaryDef { op: UnaryOp::Tanh, name: "tanh", backward_name: "TanhBackward0", saves: Saves::Output,
-        forward: |x| map("tanh", x, f32::tanh),
+        forward: |x| map_slice("tanh", x, math::tanh_slice),
         vjp: Some(|y, g| mul(g, &rsub_scalar(&mul(y, y)?, 1.0)?)) },
     UnaryDef { op: UnaryOp::Sign, name: "sign", backward_name: "SignBackward0", saves: Saves::Nothing,
         forward: |x| map("sign", x, |v| if v > 0.0 { 1.0 } else if v < 0.0 { -1.0 } else { v }),
