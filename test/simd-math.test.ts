@@ -4,6 +4,7 @@
 // the per-block fast path vs its general form, and non-contiguous input.
 import { describe, expect, it } from 'vitest';
 import { tensor, tidy, type Tensor } from '../ts/node.js';
+import { rng } from './helpers/reference.js';
 
 type Op = 'exp' | 'log' | 'tanh' | 'sigmoid';
 
@@ -46,17 +47,6 @@ const fromBits = (bits: number): number => {
   return f32[0]!;
 };
 
-/** A deterministic uniform generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIAL = [
   0, -0, 1, -1, NaN, Infinity, -Infinity, fromBits(1), fromBits(0x807fffff), 1.1754943508222875e-38,
