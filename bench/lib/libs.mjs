@@ -1,0 +1,75 @@
+// The three contenders, loaded into this one Node process: wasmgrad (from the repo's dist/)
+// and TensorFlow.js with its wasm and cpu backends.
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { register } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as wg from '../../dist/node.js';
+
+export { tf, wg };
+
+// tfjs-core's Node build registers no gradients: load its register_all_gradients module
+// (see tfjs-esm-hooks.mjs for why this needs a hook).
+register('./tfjs-esm-hooks.mjs', import.meta.url);
+await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+
+export const LIBS = ['wasmgrad', 'tfjs-wasm', 'tfjs-cpu'];
+const BACKEND = { 'tfjs-wasm': 'wasm', 'tfjs-cpu': 'cpu' };
+
+const WASM_DIR = fileURLToPath(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
+const WASM_BINARIES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+/**
+ * Initialises TF.js's wasm backend (one thread) and reports what it loaded. The binaries are
+ * given as a file map wrapped in a Proxy, so the name the backend looks up at init is the
+ * binary it instantiates.
+ */
+export async function initLibs() {
+  tf.enableProdMode(); // only silences TF.js's console warnings; no effect on kernels
+  const requested = [];
+  let recording = false;
+  const map = Object.fromEntries(WASM_BINARIES.map((n) => [n, WASM_DIR + n]));
+  setWasmPaths(
+    new Proxy(map, {
+      get(target, key) {
+        if (recording && typeof key === 'string' && key.endsWith('.wasm')) requested.push(key);
+        return target[key];
+      },
+    }),
+  );
+  recording = true;
+  setThreadsCount(1);
+  if (!(await tf.setBackend('wasm'))) throw new Error('TF.js wasm backend failed to initialise');
+  await tf.ready();
+  recording = false;
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
+  const binary = [...new Set(requested)].join(', ') || 'unknown';
+  if (!(await tf.setBackend('cpu'))) throw new Error('TF.js cpu backend failed to initialise');
+  await tf.ready();
+  // Make sure wasmgrad's module is loaded before anything is timed.
+  wg.tidy(() => wg.scalar(1).add(1).item());
+  return { tfjsWasm: { binary, simd, threads }, tfjsVersion: tf.version_core, wasmgradBuild: wasmgradBuild() };
+}
+
+/** Switches TF.js to the backend of `lib` (wasmgrad needs nothing). */
+export async function useLib(lib) {
+  const backend = BACKEND[lib];
+  if (backend === undefined) return;
+  if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) throw new Error(`cannot switch TF.js to ${backend}`);
+}
+
+/** Live tensors of `lib`, to catch a workload that leaks (and would slow down later ones). */
+export function liveTensors(lib) {
+  return lib === 'wasmgrad' ? wg.memory().numTensors : tf.memory().numTensors;
+}
+
+/** Which build of dist/wasmgrad.wasm was measured (others rebuild it while they work). */
+function wasmgradBuild() {
+  const file = new URL('../../dist/wasmgrad.wasm', import.meta.url);
+  const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
+  return { wasmSha256: sha256, wasmModified: statSync(file).mtime.toISOString() };
+}
