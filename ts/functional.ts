@@ -34,6 +34,8 @@ export const relu = (x: Tensor): Tensor => unaryOp('relu', x);
 export const sigmoid = (x: Tensor): Tensor => unaryOp('sigmoid', x);
 /** Hyperbolic tangent. */
 export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x);
+/** GELU, `x·Φ(x)` (or its tanh approximation). */
+export const gelu = (x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): Tensor => x.gelu(options);
 
 /** Sum over all elements or over `dim`. */
 export const sum = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.sum(dim, keepdim);

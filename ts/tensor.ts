@@ -20,7 +20,7 @@ export type NestedArray = number | NestedArray[];
 /** Dims given PyTorch-style as arguments (`reshape(2, 3)`) or as one array (`reshape([2, 3])`). */
 export type DimsArg = number[] | [readonly number[]];
 
-type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh';
+type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh';
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'matmul';
 type InplaceName = 'add_' | 'sub_' | 'mul_' | 'div_' | 'copy_';
 
@@ -240,6 +240,14 @@ export class Tensor {
   sigmoid(): Tensor { return unaryOp('sigmoid', this); }
   /** Hyperbolic tangent. */
   tanh(): Tensor { return unaryOp('tanh', this); }
+  /** GELU, `x·Φ(x)`; `{ approximate: 'tanh' }` uses the tanh approximation (PyTorch's `F.gelu`). */
+  gelu(options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+    const approximate = options.approximate ?? 'none';
+    if (approximate !== 'none' && approximate !== 'tanh') {
+      throw new ArgumentError(`gelu: approximate must be 'none' or 'tanh', got ${String(approximate)}`);
+    }
+    return unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', this);
+  }
 
   // ---- reductions and products ---------------------------------------------------
 

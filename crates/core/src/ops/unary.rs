@@ -38,6 +38,27 @@ pub enum UnaryOp {
     Tanh,
     Sign,
     Step,
+    Gelu,
+    GeluTanh,
+    GeluGrad,
+    GeluTanhGrad,
+}
+
+/// √(2/π), the tanh-approximation's scale.
+const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+
+/// d/dx x·Φ(x) = Φ(x) + x·φ(x); Φ comes from the vectorised gelu as gelu(x)/x, which
+/// keeps its relative accuracy in the negative tail.
+fn gelu_grad(x: f32) -> f32 {
+    let cdf = if x.abs() < 1e-20 { 0.5 } else { math::gelu_erf(x) / x };
+    let pdf = (-0.5 * x * x).exp() * 0.398_942_3;
+    if x.is_nan() { x } else { cdf + x * pdf }
+}
+
+/// d/dx ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³).
+fn gelu_tanh_grad(x: f32) -> f32 {
+    let t = math::tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+    0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x)
 }
 
 pub const UNARY: &[UnaryDef] = &[
@@ -70,6 +91,19 @@ pub const UNARY: &[UnaryDef] = &[
         vjp: None },
     UnaryDef { op: UnaryOp::Step, name: "step", backward_name: "StepBackward0", saves: Saves::Nothing,
         forward: |x| map("step", x, |v| if v > 0.0 { 1.0 } else { 0.0 }),
+        vjp: None },
+    UnaryDef { op: UnaryOp::Gelu, name: "gelu", backward_name: "GeluBackward0", saves: Saves::Input,
+        forward: |x| map_slice("gelu", x, math::gelu_erf_slice),
+        vjp: Some(|x, g| mul(g, &unary(UnaryOp::GeluGrad, x)?)) },
+    UnaryDef { op: UnaryOp::GeluTanh, name: "geluTanh", backward_name: "GeluBackward0", saves: Saves::Input,
+        forward: |x| map_slice("gelu", x, math::gelu_tanh_slice),
+        vjp: Some(|x, g| mul(g, &unary(UnaryOp::GeluTanhGrad, x)?)) },
+    // Derivatives used by the gelu rules (no gradient of their own yet).
+    UnaryDef { op: UnaryOp::GeluGrad, name: "gelu_grad", backward_name: "", saves: Saves::Nothing,
+        forward: |x| map("gelu", x, gelu_grad),
+        vjp: None },
+    UnaryDef { op: UnaryOp::GeluTanhGrad, name: "gelu_tanh_grad", backward_name: "", saves: Saves::Nothing,
+        forward: |x| map("gelu", x, gelu_tanh_grad),
         vjp: None },
 ];
 
