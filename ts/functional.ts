@@ -34,6 +34,32 @@ export const relu = (x: Tensor): Tensor => unaryOp('relu', x);
 export const sigmoid = (x: Tensor): Tensor => unaryOp('sigmoid', x);
 /** Hyperbolic tangent. */
 export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x);
+/** `log(1 + x)`. */
+export const log1p = (x: Tensor): Tensor => unaryOp('log1p', x);
+/** `exp(x) − 1`. */
+export const expm1 = (x: Tensor): Tensor => unaryOp('expm1', x);
+/** `1 / sqrt(x)`. */
+export const rsqrt = (x: Tensor): Tensor => unaryOp('rsqrt', x);
+/** `1 / x`. */
+export const reciprocal = (x: Tensor): Tensor => unaryOp('reciprocal', x);
+/** `x²`. */
+export const square = (x: Tensor): Tensor => unaryOp('square', x);
+/** Sine. */
+export const sin = (x: Tensor): Tensor => unaryOp('sin', x);
+/** Cosine. */
+export const cos = (x: Tensor): Tensor => unaryOp('cos', x);
+/** Tangent. */
+export const tan = (x: Tensor): Tensor => unaryOp('tan', x);
+/** SiLU (swish), `x·sigmoid(x)`. */
+export const silu = (x: Tensor): Tensor => unaryOp('silu', x);
+/** `log(1 + eˣ)`. */
+export const softplus = (x: Tensor): Tensor => unaryOp('softplus', x);
+/** Rounds down. */
+export const floor = (x: Tensor): Tensor => unaryOp('floor', x);
+/** Rounds up. */
+export const ceil = (x: Tensor): Tensor => unaryOp('ceil', x);
+/** Rounds half to even. */
+export const round = (x: Tensor): Tensor => unaryOp('round', x);
 /** GELU, `x·Φ(x)` (or its tanh approximation). */
 export const gelu = (x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): Tensor => x.gelu(options);
 

@@ -20,7 +20,9 @@ export type NestedArray = number | NestedArray[];
 /** Dims given PyTorch-style as arguments (`reshape(2, 3)`) or as one array (`reshape([2, 3])`). */
 export type DimsArg = number[] | [readonly number[]];
 
-type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh';
+type UnaryName =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh' | 'log1p' | 'expm1'
+  | 'rsqrt' | 'reciprocal' | 'square' | 'sin' | 'cos' | 'tan' | 'silu' | 'softplus' | 'floor' | 'ceil' | 'round';
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'matmul';
 type InplaceName = 'add_' | 'sub_' | 'mul_' | 'div_' | 'copy_';
 
@@ -240,6 +242,32 @@ export class Tensor {
   sigmoid(): Tensor { return unaryOp('sigmoid', this); }
   /** Hyperbolic tangent. */
   tanh(): Tensor { return unaryOp('tanh', this); }
+  /** `log(1 + x)`, accurate for small x. */
+  log1p(): Tensor { return unaryOp('log1p', this); }
+  /** `exp(x) − 1`, accurate for small x. */
+  expm1(): Tensor { return unaryOp('expm1', this); }
+  /** `1 / sqrt(x)`. */
+  rsqrt(): Tensor { return unaryOp('rsqrt', this); }
+  /** `1 / x`. */
+  reciprocal(): Tensor { return unaryOp('reciprocal', this); }
+  /** `x²`. */
+  square(): Tensor { return unaryOp('square', this); }
+  /** Sine. */
+  sin(): Tensor { return unaryOp('sin', this); }
+  /** Cosine. */
+  cos(): Tensor { return unaryOp('cos', this); }
+  /** Tangent. */
+  tan(): Tensor { return unaryOp('tan', this); }
+  /** SiLU (swish), `x·sigmoid(x)`. */
+  silu(): Tensor { return unaryOp('silu', this); }
+  /** `log(1 + eˣ)` (PyTorch's softplus with beta 1, threshold 20). */
+  softplus(): Tensor { return unaryOp('softplus', this); }
+  /** Rounds down (gradient 0). */
+  floor(): Tensor { return unaryOp('floor', this); }
+  /** Rounds up (gradient 0). */
+  ceil(): Tensor { return unaryOp('ceil', this); }
+  /** Rounds to the nearest integer, halves to even (gradient 0). */
+  round(): Tensor { return unaryOp('round', this); }
   /** GELU, `x·Φ(x)`; `{ approximate: 'tanh' }` uses the tanh approximation (PyTorch's `F.gelu`). */
   gelu(options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
     const approximate = options.approximate ?? 'none';

@@ -150,6 +150,9 @@ pub fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 pub fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     binary(BinaryOp::Pow, a, b)
 }
+pub fn add_scalar(a: &Tensor, s: f64) -> Result<Tensor> {
+    binary_scalar(BinaryOp::Add, a, s, false)
+}
 pub fn mul_scalar(a: &Tensor, s: f64) -> Result<Tensor> {
     binary_scalar(BinaryOp::Mul, a, s, false)
 }

@@ -4,7 +4,7 @@ use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{map, map_slice};
 use crate::kernels::math;
-use crate::ops::binary::{div, mul, mul_scalar, rsub_scalar};
+use crate::ops::binary::{add_scalar, div, mul, mul_scalar, rsub_scalar};
 use crate::tensor::Tensor;
 
 /// Which tensor the backward rule needs.
@@ -42,6 +42,27 @@ pub enum UnaryOp {
     GeluTanh,
     GeluGrad,
     GeluTanhGrad,
+    Log1p,
+    Expm1,
+    Rsqrt,
+    Reciprocal,
+    Square,
+    Sin,
+    Cos,
+    Tan,
+    Silu,
+    Softplus,
+    Floor,
+    Ceil,
+    Round,
+}
+
+/// PyTorch's softplus threshold: above it, softplus(x) = x to float precision.
+const SOFTPLUS_THRESHOLD: f32 = 20.0;
+
+/// Zero gradient, for piecewise-constant ops (as PyTorch defines floor/ceil/round).
+fn zero_grad(_: &Tensor, g: &Tensor) -> Result<Tensor> {
+    mul_scalar(g, 0.0)
 }
 
 /// √(2/π), the tanh-approximation's scale.
@@ -105,6 +126,51 @@ pub const UNARY: &[UnaryDef] = &[
     UnaryDef { op: UnaryOp::GeluTanhGrad, name: "gelu_tanh_grad", backward_name: "", saves: Saves::Nothing,
         forward: |x| map("gelu", x, gelu_tanh_grad),
         vjp: None },
+    UnaryDef { op: UnaryOp::Log1p, name: "log1p", backward_name: "Log1PBackward0", saves: Saves::Input,
+        forward: |x| map("log1p", x, f32::ln_1p),
+        vjp: Some(|x, g| div(g, &add_scalar(x, 1.0)?)) },
+    UnaryDef { op: UnaryOp::Expm1, name: "expm1", backward_name: "Expm1Backward0", saves: Saves::Output,
+        forward: |x| map("expm1", x, f32::exp_m1),
+        vjp: Some(|y, g| mul(g, &add_scalar(y, 1.0)?)) },
+    UnaryDef { op: UnaryOp::Rsqrt, name: "rsqrt", backward_name: "RsqrtBackward0", saves: Saves::Output,
+        forward: |x| map("rsqrt", x, |v| 1.0 / v.sqrt()),
+        // d(x^-½)/dx = -½·y³
+        vjp: Some(|y, g| mul(g, &mul_scalar(&mul(y, &mul(y, y)?)?, -0.5)?)) },
+    UnaryDef { op: UnaryOp::Reciprocal, name: "reciprocal", backward_name: "ReciprocalBackward0", saves: Saves::Output,
+        forward: |x| map("reciprocal", x, |v| 1.0 / v),
+        vjp: Some(|y, g| mul(g, &mul_scalar(&mul(y, y)?, -1.0)?)) },
+    UnaryDef { op: UnaryOp::Square, name: "square", backward_name: "PowBackward0", saves: Saves::Input,
+        forward: |x| map("square", x, |v| v * v),
+        vjp: Some(|x, g| mul(g, &mul_scalar(x, 2.0)?)) },
+    UnaryDef { op: UnaryOp::Sin, name: "sin", backward_name: "SinBackward0", saves: Saves::Input,
+        forward: |x| map("sin", x, f32::sin),
+        vjp: Some(|x, g| mul(g, &unary(UnaryOp::Cos, x)?)) },
+    UnaryDef { op: UnaryOp::Cos, name: "cos", backward_name: "CosBackward0", saves: Saves::Input,
+        forward: |x| map("cos", x, f32::cos),
+        vjp: Some(|x, g| mul(g, &mul_scalar(&unary(UnaryOp::Sin, x)?, -1.0)?)) },
+    UnaryDef { op: UnaryOp::Tan, name: "tan", backward_name: "TanBackward0", saves: Saves::Output,
+        forward: |x| map("tan", x, f32::tan),
+        vjp: Some(|y, g| mul(g, &add_scalar(&mul(y, y)?, 1.0)?)) },
+    UnaryDef { op: UnaryOp::Silu, name: "silu", backward_name: "SiluBackward0", saves: Saves::Input,
+        forward: |x| map("silu", x, |v| v * math::sigmoid(v)),
+        // d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x)))
+        vjp: Some(|x, g| {
+            let s = unary(UnaryOp::Sigmoid, x)?;
+            mul(g, &mul(&s, &add_scalar(&mul(x, &rsub_scalar(&s, 1.0)?)?, 1.0)?)?)
+        }) },
+    UnaryDef { op: UnaryOp::Softplus, name: "softplus", backward_name: "SoftplusBackward0", saves: Saves::Input,
+        forward: |x| map("softplus", x, |v| if v > SOFTPLUS_THRESHOLD { v } else { v.exp().ln_1p() }),
+        vjp: Some(|x, g| mul(g, &unary(UnaryOp::Sigmoid, x)?)) },
+    UnaryDef { op: UnaryOp::Floor, name: "floor", backward_name: "FloorBackward0", saves: Saves::Nothing,
+        forward: |x| map("floor", x, f32::floor),
+        vjp: Some(zero_grad) },
+    UnaryDef { op: UnaryOp::Ceil, name: "ceil", backward_name: "CeilBackward0", saves: Saves::Nothing,
+        forward: |x| map("ceil", x, f32::ceil),
+        vjp: Some(zero_grad) },
+    UnaryDef { op: UnaryOp::Round, name: "round", backward_name: "RoundBackward0", saves: Saves::Nothing,
+        // Halves to even, as torch.round does.
+        forward: |x| map("round", x, f32::round_ties_even),
+        vjp: Some(zero_grad) },
 ];
 
 struct UnaryBackward(&'static UnaryDef);
