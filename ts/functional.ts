@@ -15,6 +15,14 @@ export const mul = (a: Operand, b: Operand): Tensor => binaryOp('mul', a, b);
 export const div = (a: Operand, b: Operand): Tensor => binaryOp('div', a, b);
 /** `a ** b`, broadcasting. */
 export const pow = (a: Operand, b: Operand): Tensor => binaryOp('pow', a, b);
+/** Elementwise maximum, broadcasting. */
+export const maximum = (a: Operand, b: Operand): Tensor => binaryOp('maximum', a, b);
+/** Elementwise minimum, broadcasting. */
+export const minimum = (a: Operand, b: Operand): Tensor => binaryOp('minimum', a, b);
+/** `x` limited to `[min, max]` (either bound may be null). */
+export const clamp = (x: Tensor, min: Operand | null, max: Operand | null = null): Tensor => x.clamp(min, max);
+/** Alias of {@link clamp}. */
+export const clip = clamp;
 /** Matrix product with PyTorch's `matmul` rules. */
 export const matmul = (a: Tensor, b: Tensor): Tensor => binaryOp('matmul', a, b);
 

@@ -6,7 +6,7 @@ import './polyfill.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { lib, type Core } from './ffi.js';
 import { formatTensor } from './format.js';
-import { setTensorCheck, track } from './scope.js';
+import { setTensorCheck, tidy, track } from './scope.js';
 
 /** Element types. Ops compute in float32; int32 holds indices and labels. */
 export type DType = 'float32' | 'int32';
@@ -23,7 +23,7 @@ export type DimsArg = number[] | [readonly number[]];
 type UnaryName =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh' | 'log1p' | 'expm1'
   | 'rsqrt' | 'reciprocal' | 'square' | 'sin' | 'cos' | 'tan' | 'silu' | 'softplus' | 'floor' | 'ceil' | 'round';
-type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'matmul';
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'matmul';
 type InplaceName = 'add_' | 'sub_' | 'mul_' | 'div_' | 'copy_';
 
 const INFO_REQUIRES_GRAD = 1 << 2;
@@ -226,6 +226,19 @@ export class Tensor {
   div(other: Operand): Tensor { return binaryOp('div', this, other); }
   /** `this ** exponent`, broadcasting. */
   pow(exponent: Operand): Tensor { return binaryOp('pow', this, exponent); }
+  /** Elementwise maximum (NaN propagates; ties split the gradient), broadcasting. */
+  maximum(other: Operand): Tensor { return binaryOp('maximum', this, other); }
+  /** Elementwise minimum (NaN propagates; ties split the gradient), broadcasting. */
+  minimum(other: Operand): Tensor { return binaryOp('minimum', this, other); }
+  /** Limits values to `[min, max]` (either bound may be omitted with null). */
+  clamp(min: Operand | null, max: Operand | null = null): Tensor {
+    if (min === null && max === null) throw new ArgumentError('clamp: at least one of min and max must be given');
+    if (max === null) return this.maximum(min!);
+    if (min === null) return this.minimum(max);
+    return tidy(() => this.maximum(min).minimum(max));
+  }
+  /** Alias of {@link Tensor.clamp}. */
+  clip(min: Operand | null, max: Operand | null = null): Tensor { return this.clamp(min, max); }
   /** `-this`. */
   neg(): Tensor { return unaryOp('neg', this); }
   /** `e ** this`. */

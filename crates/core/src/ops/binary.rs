@@ -51,6 +51,28 @@ pub enum BinaryOp {
     Pow,
     PowGradBase,
     PowGradExponent,
+    Maximum,
+    Minimum,
+    MaxGradMask,
+}
+
+/// Where `a` wins a maximum against `b`: 1, ½ on ties (PyTorch splits the gradient), 0.
+fn max_grad_mask(a: f32, b: f32) -> f32 {
+    if a > b {
+        1.0
+    } else if a == b {
+        0.5
+    } else {
+        0.0
+    }
+}
+
+/// max/min that propagate NaN, as torch.maximum/minimum do (f32::max would drop it).
+fn nan_max(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
+}
+fn nan_min(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }
 }
 
 /// Runs `f` only for inputs that need a gradient.
@@ -88,6 +110,21 @@ pub const BINARY: &[BinaryDef] = &[
     // d(a^b)/db = a^b·ln a, defined as 0 where a = 0 and b ≥ 0 (the limit; avoids 0·-∞).
     BinaryDef { op: BinaryOp::PowGradExponent, name: "pow_grad_exponent", backward_name: "", saves: [false; 3],
         forward: |a, b| zip("pow", a, b, |x, y| if x == 0.0 && y >= 0.0 { 0.0 } else { x.powf(y) * x.ln() }),
+        vjp: None },
+    BinaryDef { op: BinaryOp::Maximum, name: "maximum", backward_name: "MaximumBackward0", saves: [true, true, false],
+        forward: |a, b| zip("maximum", a, b, nan_max),
+        vjp: Some(|ctx, s, g| Ok([
+            when(ctx, 0, || mul(g, &binary(BinaryOp::MaxGradMask, s.a()?, s.b()?)?))?,
+            when(ctx, 1, || mul(g, &binary(BinaryOp::MaxGradMask, s.b()?, s.a()?)?))?,
+        ])) },
+    BinaryDef { op: BinaryOp::Minimum, name: "minimum", backward_name: "MinimumBackward0", saves: [true, true, false],
+        forward: |a, b| zip("minimum", a, b, nan_min),
+        vjp: Some(|ctx, s, g| Ok([
+            when(ctx, 0, || mul(g, &binary(BinaryOp::MaxGradMask, s.b()?, s.a()?)?))?,
+            when(ctx, 1, || mul(g, &binary(BinaryOp::MaxGradMask, s.a()?, s.b()?)?))?,
+        ])) },
+    BinaryDef { op: BinaryOp::MaxGradMask, name: "max_grad_mask", backward_name: "", saves: [false; 3],
+        forward: |a, b| zip("maximum", a, b, max_grad_mask),
         vjp: None },
 ];
 

@@ -1,0 +1,53 @@
+// maximum, minimum, clamp/clip: forward vs float64 references with broadcasting, NaN
+// propagation, gradients (ties split as in PyTorch 1.13), bounds handling.
+import { describe, expect, it } from 'vitest';
+import { ArgumentError, clamp, maximum, minimum, tensor, tidy } from '../ts/node.js';
+import { gradcheck } from './helpers/gradcheck.js';
+import { map, randomNd, zip } from './helpers/reference.js';
+import { run, thrown } from './helpers/snapshot.js';
+
+describe('maximum and minimum', () => {
+  it('broadcast and match the reference; gradients go to the larger (smaller) operand', () => {
+    gradcheck((a, b) => a.maximum(b), (a, b) => zip(a, b, Math.max), [randomNd([3, 4], 51), randomNd([4], 52)]);
+    gradcheck((a, b) => minimum(a, b), (a, b) => zip(a, b, Math.min), [randomNd([2, 1, 3], 53), randomNd([4, 1], 54)]);
+  });
+  it('accept numbers on either side', () => {
+    expect(run(() => maximum(tensor([-1, 2]), 0)).data).toEqual([0, 2]);
+    expect(run(() => minimum(1, tensor([-1, 2]))).data).toEqual([-1, 1]);
+  });
+  it('propagate NaN like torch.maximum', () => {
+    const got = run(() => maximum(tensor([NaN, 1]), tensor([0, NaN]))).data;
+    expect(got.every(Number.isNaN)).toBe(true);
+    expect(run(() => minimum(tensor([NaN]), 0)).data.every(Number.isNaN)).toBe(true);
+  });
+  it('split the gradient on ties (PyTorch: a.grad [0.5, 1, 0], b.grad [0.5, 0, 1])', () => {
+    const grads = tidy(() => {
+      const a = tensor([1, 2, 3], { requiresGrad: true });
+      const b = tensor([1, 0, 5], { requiresGrad: true });
+      maximum(a, b).sum().backward();
+      return [Array.from(a.grad!.data()), Array.from(b.grad!.data())];
+    });
+    expect(grads).toEqual([[0.5, 1, 0], [0.5, 0, 1]]);
+  });
+});
+
+describe('clamp', () => {
+  it('limits to [min, max], either bound optional, tensors or numbers', () => {
+    expect(run(() => tensor([-2, 0.5, 3]).clamp(0, 1)).data).toEqual([0, 0.5, 1]);
+    expect(run(() => tensor([-2, 0.5, 3]).clamp(0)).data).toEqual([0, 0.5, 3]);
+    expect(run(() => tensor([-2, 0.5, 3]).clip(null, 1)).data).toEqual([-2, 0.5, 1]);
+    expect(run(() => clamp(tensor([[-2, 5]]), tensor([-1, 0]), tensor([[1], [2]]))).data).toEqual([-1, 1, -1, 2]);
+  });
+  it('passes the gradient inside the range only (PyTorch: [0, 1, 0])', () => {
+    const g = tidy(() => {
+      const x = tensor([-2, 0.5, 3], { requiresGrad: true });
+      x.clamp(0, 1).sum().backward();
+      return Array.from(x.grad!.data());
+    });
+    expect(g).toEqual([0, 1, 0]);
+    gradcheck((x) => x.clamp(-0.5, 0.7), (x) => map(x, (v) => Math.min(Math.max(v, -0.5), 0.7)), [randomNd([8], 55)]);
+  });
+  it('needs at least one bound', () => {
+    expect(thrown(() => tensor([1]).clamp(null))).toBeInstanceOf(ArgumentError);
+  });
+});
