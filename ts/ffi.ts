@@ -37,6 +37,7 @@ export interface RawExports {
   wg_inplace(op: number, target: number, source: number): number;
   wg_inplace_scalar(op: number, target: number, s: number): number;
   wg_backward(root: number, grad: number, retain: number): number;
+  wg_cat(n: number, dim: number): number;
   wg_nn(op: number, a: number, b: number, c: number, nints: number, f: number): number;
   wg_optim(op: number, param: number, grad: number, state0: number, state1: number, nfloats: number): number;
 }
@@ -136,6 +137,14 @@ export class Core {
       s[i] = v;
     }
     return values.length;
+  }
+
+  /** Writes tensor handles into scratch (at most 64); returns how many. */
+  putHandles(handles: readonly number[]): number {
+    const s = this.scratch();
+    if (handles.length > s.length) throw errorFromCode(6, `at most ${s.length} handles fit in one call`);
+    handles.forEach((h, i) => (s[i] = h | 0));
+    return handles.length;
   }
 
   text(len: number): string {

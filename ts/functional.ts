@@ -3,7 +3,8 @@
  * either side of binary ops (`sub(1, x)`).
  * @module
  */
-import { binaryOp, Tensor, unaryOp, type Operand } from './tensor.js';
+import { binaryOp, catOp, Tensor, unaryOp, type Operand } from './tensor.js';
+import { tidy } from './scope.js';
 
 /** `a + b`, broadcasting. */
 export const add = (a: Operand, b: Operand): Tensor => binaryOp('add', a, b);
@@ -90,3 +91,21 @@ export const squeeze = (x: Tensor, dim?: number): Tensor => x.squeeze(dim);
 export const unsqueeze = (x: Tensor, dim: number): Tensor => x.unsqueeze(dim);
 /** `x` broadcast to `shape` (a view). */
 export const expand = (x: Tensor, shape: readonly number[]): Tensor => x.expand(shape);
+
+/** Concatenates tensors along an existing dim (`torch.cat`). */
+export const cat = (tensors: readonly Tensor[], dim = 0): Tensor => catOp(tensors, dim);
+/** Stacks same-shaped tensors along a new dim (`torch.stack`). */
+export const stack = (tensors: readonly Tensor[], dim = 0): Tensor =>
+  tidy(() => {
+    const rank = (tensors[0]?.ndim ?? 0) + 1;
+    const d = dim < 0 ? dim + rank : dim;
+    return catOp(tensors.map((t) => t.unsqueeze(d)), d);
+  });
+/** Elements along `dim` from `start` to `end` by `step` (a view). */
+export const slice = (x: Tensor, dim: number, start?: number, end?: number, step?: number): Tensor => x.slice(dim, start, end, step);
+/** `length` elements of `x` from `start` along `dim` (a view). */
+export const narrow = (x: Tensor, dim: number, start: number, length: number): Tensor => x.narrow(dim, start, length);
+/** Splits `x` into pieces of `size` (or the given sizes) along `dim`. */
+export const split = (x: Tensor, size: number | readonly number[], dim = 0): Tensor[] => x.split(size, dim);
+/** Splits `x` into `chunks` nearly equal pieces along `dim`. */
+export const chunk = (x: Tensor, chunks: number, dim = 0): Tensor[] => x.chunk(chunks, dim);

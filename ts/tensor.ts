@@ -72,7 +72,7 @@ function inplaceOp(name: InplaceName, target: Tensor, source: Operand): Tensor {
   return target;
 }
 
-function movementOp(name: 'reshape' | 'permute' | 'expand', x: Tensor, args: readonly number[]): Tensor {
+function movementOp(name: 'reshape' | 'permute' | 'expand' | 'slice', x: Tensor, args: readonly number[]): Tensor {
   const c = lib();
   const n = c.putInts(args, name);
   return wrap(c, c.raw.wg_movement(c.opId('movement', name), x.handle, n));
@@ -90,6 +90,28 @@ export function nnOp(name: string, a: Tensor, b: Tensor | null, c: Tensor | null
   const n = core.putInts(ints, name);
   const h = core.raw.wg_nn(core.opId('nn', name), expectTensor(name, a).handle, b === null ? 0 : expectTensor(name, b).handle, c === null ? 0 : expectTensor(name, c).handle, n, f);
   return wrap(core, h);
+}
+
+function splitSizes(n: number, size: number): number[] {
+  if (!Number.isInteger(size) || size < 1) throw new ArgumentError(`split: size must be a positive integer, got ${size}`);
+  const sizes: number[] = [];
+  for (let s = 0; s < n; s += size) sizes.push(Math.min(size, n - s));
+  return sizes.length > 0 ? sizes : [0];
+}
+
+/** @internal Concatenates along `dim`, 64 tensors per core call. */
+export function catOp(tensors: readonly Tensor[], dim: number): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new ArgumentError('cat: expected a non-empty array of tensors');
+  const c = lib();
+  if (tensors.length <= 64) {
+    const n = c.putHandles(tensors.map((t) => expectTensor('cat', t).handle));
+    return wrap(c, c.raw.wg_cat(n, dim));
+  }
+  const parts: Tensor[] = [];
+  for (let i = 0; i < tensors.length; i += 64) parts.push(catOp(tensors.slice(i, i + 64), dim));
+  const out = catOp(parts, dim);
+  for (const p of parts) p.dispose();
+  return out;
 }
 
 /** @internal Normalises `(2, 3)` and `([2, 3])` to `[2, 3]`. */
@@ -315,6 +337,39 @@ export class Tensor {
   permute(...order: DimsArg): Tensor { return movementOp('permute', this, dims(order)); }
   /** Broadcasts size-1 dims to `shape` (-1 keeps a dim). A view; no data is copied. */
   expand(...shape: DimsArg): Tensor { return movementOp('expand', this, dims(shape)); }
+  /**
+   * Elements `start, start+step, …` below `end` along `dim` (Python's `x[start:end:step]`;
+   * negative indices count from the end, bounds are clamped). A view.
+   */
+  slice(dim: number, start = 0, end = Number.MAX_SAFE_INTEGER, step = 1): Tensor {
+    const clampI32 = (v: number) => Math.max(-0x80000000, Math.min(0x7fffffff, v));
+    return movementOp('slice', this, [dim, clampI32(start), clampI32(end), step]);
+  }
+  /** `length` elements from `start` along `dim`. A view. */
+  narrow(dim: number, start: number, length: number): Tensor {
+    const n = this.shape[normDim('narrow', dim, this.ndim)]!;
+    const s = start < 0 ? start + n : start;
+    if (!Number.isInteger(length) || length < 0 || s < 0 || s + length > n) {
+      throw new ArgumentError(`narrow: start ${start} and length ${length} exceed dimension ${dim} of size ${n}`);
+    }
+    return this.slice(dim, s, s + length);
+  }
+  /** Splits into pieces of `size` along `dim` (the last may be smaller), or of the given sizes. Views. */
+  split(size: number | readonly number[], dim = 0): Tensor[] {
+    const n = this.shape[normDim('split', dim, this.ndim)]!;
+    const sizes = typeof size === 'number' ? splitSizes(n, size) : [...size];
+    if (sizes.reduce((a, b) => a + b, 0) !== n || sizes.some((v) => !Number.isInteger(v) || v < 0)) {
+      throw new ArgumentError(`split: sizes [${sizes.join(', ')}] do not add up to dimension ${dim} of size ${n}`);
+    }
+    let start = 0;
+    return sizes.map((len) => this.slice(dim, start, (start += len)));
+  }
+  /** Splits into `chunks` nearly equal pieces along `dim` (PyTorch's `chunk`). Views. */
+  chunk(chunks: number, dim = 0): Tensor[] {
+    if (!Number.isInteger(chunks) || chunks < 1) throw new ArgumentError(`chunk: expected a positive number of chunks, got ${chunks}`);
+    const n = this.shape[normDim('chunk', dim, this.ndim)]!;
+    return this.split(Math.max(1, Math.ceil(n / chunks)), dim);
+  }
   /** Swaps two dims. A view. */
   transpose(dim0: number, dim1: number): Tensor {
     const n = this.ndim;

@@ -422,6 +422,23 @@ pub extern "C" fn wg_inplace_scalar(op: u32, target: u32, s: f64) -> u32 {
     })
 }
 
+/// Concatenation of `n` ≤ `SCRATCH_WORDS` tensors (handles in scratch) along `dim`.
+#[no_mangle]
+pub extern "C" fn wg_cat(n: i32, dim: i32) -> u32 {
+    with_rt(|rt| {
+        let r = if n < 1 || n as usize > SCRATCH_WORDS {
+            Err(Error::argument(format!("cat: {n} tensors given in one call; 1 to {SCRATCH_WORDS} are supported")))
+        } else {
+            Ok(rt.scratch[..n as usize].to_vec())
+        };
+        let r = r.and_then(|handles| {
+            let tensors = handles.iter().map(|&h| rt.get("cat", h as u32)).collect::<Result<Vec<_>>>()?;
+            ops::join::cat(&tensors, dim as i64)
+        });
+        rt.handle(r)
+    })
+}
+
 /// Neural-network functional ops: tensor operands `a`, `b`, `c` (0 = absent), `nints`
 /// integer arguments in scratch, one float argument.
 #[no_mangle]

@@ -5,6 +5,7 @@ pub mod binary;
 pub mod conv;
 pub mod creation;
 pub mod inplace;
+pub mod join;
 pub mod matmul;
 pub mod movement;
 pub mod nn;

@@ -11,9 +11,10 @@ pub enum MovementOp {
     Reshape,
     Permute,
     Expand,
+    Slice,
 }
 
-pub const MOVEMENT_NAMES: &[&str] = &["reshape", "permute", "expand"];
+pub const MOVEMENT_NAMES: &[&str] = &["reshape", "permute", "expand", "slice"];
 
 struct ReshapeBackward;
 impl Backward for ReshapeBackward {
@@ -170,6 +171,10 @@ pub fn movement_by_id(id: u32, x: &Tensor, args: &[i64]) -> Result<Tensor> {
         0 => reshape_spec(x, args),
         1 => permute_spec(x, args),
         2 => expand_spec(x, args),
+        3 => match args {
+            &[dim, start, end, step] => super::join::slice(x, dim, start, end, step),
+            _ => Err(Error::argument("slice: expected dim, start, end and step")),
+        },
         _ => Err(Error::argument(format!("movement: unknown op id {id}"))),
     }
 }

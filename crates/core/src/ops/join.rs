@@ -1,0 +1,126 @@
+//! Slicing (a strided view) and concatenation. Each is the other's gradient: a slice's
+//! gradient is the incoming one written into zeros at the sliced positions, and a
+//! concatenation's gradient is sliced back into its inputs.
+
+use crate::autograd::graph::{record, Backward, VjpCtx};
+use crate::error::{fmt_shape, Error, Result};
+use crate::layout::{checked_numel, normalize_axis, Layout};
+use crate::storage::{Buffer, DType};
+use crate::tensor::{scatter, unreachable_dtype, Tensor};
+
+/// The view of `x` along `dim` from `start` to `end` (exclusive) by `step`, with Python's
+/// rules: negative indices count from the end, out-of-range bounds are clamped.
+pub fn slice(x: &Tensor, dim: i64, start: i64, end: i64, step: i64) -> Result<Tensor> {
+    if x.ndim() == 0 {
+        return Err(Error::shape("slice: a 0-d tensor cannot be sliced".to_string()));
+    }
+    if step <= 0 {
+        return Err(Error::argument(format!("slice: step must be positive, got {step}")));
+    }
+    let d = normalize_axis("slice", dim, x.ndim())?;
+    let n = x.shape()[d] as i64;
+    let clampi = |i: i64| (if i < 0 { i + n } else { i }).clamp(0, n);
+    let (s, e) = (clampi(start), clampi(end).max(clampi(start)));
+    let len = ((e - s) + step - 1) / step;
+    let l = x.layout();
+    let mut layout = l.clone();
+    layout.offset = l.offset + s as usize * l.strides[d];
+    layout.shape[d] = len as usize;
+    layout.strides[d] = l.strides[d] * step as usize;
+    let out = x.view_with(layout);
+    let node = SliceBackward { dim: d, start: s as usize, step: step as usize };
+    Ok(record(out, &[x], Vec::new, node))
+}
+
+struct SliceBackward {
+    dim: usize,
+    start: usize,
+    step: usize,
+}
+
+impl Backward for SliceBackward {
+    fn name(&self) -> &'static str {
+        "SliceBackward0"
+    }
+    fn vjp(&self, ctx: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let full = Tensor::full("slice", ctx.input_shapes[0], 0.0, DType::F32)?;
+        let base = Layout::contiguous(ctx.input_shapes[0]);
+        let mut layout = base.clone();
+        layout.offset = self.start * base.strides[self.dim];
+        layout.shape[self.dim] = g.shape()[self.dim];
+        layout.strides[self.dim] = base.strides[self.dim] * self.step;
+        write_through(&full, &layout, g)?;
+        Ok(vec![Some(full)])
+    }
+}
+
+/// Writes `values` (any layout, `layout`'s shape) into `target`'s storage through `layout`.
+fn write_through(target: &Tensor, layout: &Layout, values: &Tensor) -> Result<()> {
+    let src = values.contiguous_copy("cat")?;
+    let src_buffer = src.buffer();
+    let Buffer::F32(s) = &*src_buffer else { unreachable_dtype() };
+    let mut dst_buffer = target.storage().buffer_mut();
+    let Buffer::F32(d) = &mut *dst_buffer else { unreachable_dtype() };
+    scatter(s, d, layout);
+    Ok(())
+}
+
+struct CatBackward {
+    dim: usize,
+}
+
+impl Backward for CatBackward {
+    fn name(&self) -> &'static str {
+        "CatBackward0"
+    }
+    fn vjp(&self, ctx: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let mut start = 0;
+        let mut grads = Vec::with_capacity(ctx.input_shapes.len());
+        for (i, shape) in ctx.input_shapes.iter().enumerate() {
+            let len = shape[self.dim];
+            grads.push(if ctx.needs(i) {
+                Some(slice(g, self.dim as i64, start as i64, (start + len) as i64, 1)?)
+            } else {
+                None
+            });
+            start += len;
+        }
+        Ok(grads)
+    }
+}
+
+/// Concatenates float32 tensors along `dim`; all other dims must match.
+pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
+    let first = tensors.first().ok_or_else(|| Error::argument("cat: expected a non-empty list of tensors"))?;
+    if first.ndim() == 0 {
+        return Err(Error::shape("cat: zero-dimensional tensors cannot be concatenated; unsqueeze them or use stack".to_string()));
+    }
+    let d = normalize_axis("cat", dim, first.ndim())?;
+    let mut shape = first.shape().to_vec();
+    shape[d] = 0;
+    for t in tensors {
+        t.expect_f32("cat")?;
+        let same = t.ndim() == first.ndim() && t.shape().iter().zip(first.shape()).enumerate().all(|(i, (a, b))| i == d || a == b);
+        if !same {
+            return Err(Error::shape(format!(
+                "cat: tensors of shapes {} and {} differ outside dimension {d}",
+                fmt_shape(first.shape()),
+                fmt_shape(t.shape())
+            )));
+        }
+        shape[d] += t.shape()[d];
+    }
+    checked_numel("cat", &shape)?;
+    let out = Tensor::full("cat", &shape, 0.0, DType::F32)?;
+    let base = Layout::contiguous(&shape);
+    let mut start = 0;
+    for t in tensors {
+        let mut layout = base.clone();
+        layout.offset = start * base.strides[d];
+        layout.shape[d] = t.shape()[d];
+        write_through(&out, &layout, t)?;
+        start += t.shape()[d];
+    }
+    let inputs: Vec<&Tensor> = tensors.iter().collect();
+    Ok(record(out, &inputs, Vec::new, CatBackward { dim: d }))
+}
