@@ -74,6 +74,22 @@ export const gelu = (x: Tensor, options: { approximate?: 'none' | 'tanh' } = {})
 
 /** Sum over all elements or over `dim`. */
 export const sum = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.sum(dim, keepdim);
+/** Largest value over all elements or over `dim`. */
+export const amax = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.amax(dim, keepdim);
+/** Smallest value over all elements or over `dim`. */
+export const amin = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.amin(dim, keepdim);
+/** Index (int32) of the first maximum, flattened or along `dim`. */
+export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor => x.argmax(dim, keepdim);
+/** Index (int32) of the first minimum, flattened or along `dim`. */
+export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => x.argmin(dim, keepdim);
+/** Variance (unbiased by default). */
+export const variance = (x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor => x.var(dim, unbiased, keepdim);
+/** Standard deviation (unbiased by default). */
+export const std = (x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor => x.std(dim, unbiased, keepdim);
+/** `log(Σ exp(x))` over `dim`, stably. */
+export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => x.logsumexp(dim, keepdim);
+/** The p-norm (1, 2 or Infinity). */
+export const norm = (x: Tensor, p: number = 2, dim?: number | readonly number[], keepdim = false): Tensor => x.norm(p, dim, keepdim);
 /** Mean over all elements or over `dim`. */
 export const mean = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.mean(dim, keepdim);
 

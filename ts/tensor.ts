@@ -27,6 +27,7 @@ type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' 
 type InplaceName = 'add_' | 'sub_' | 'mul_' | 'div_' | 'copy_';
 
 const INFO_REQUIRES_GRAD = 1 << 2;
+const F32_MAX = 3.4028234663852886e38;
 const INFO_IS_LEAF = 1 << 3;
 
 /** @internal Wraps a handle the core just returned (throwing its error for 0). */
@@ -78,7 +79,7 @@ function movementOp(name: 'reshape' | 'permute' | 'expand' | 'slice', x: Tensor,
   return wrap(c, c.raw.wg_movement(c.opId('movement', name), x.handle, n));
 }
 
-function reduceOp(name: 'sum' | 'mean', x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+function reduceOp(name: 'sum' | 'mean' | 'amax' | 'amin' | 'argmax' | 'argmin', x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
   const c = lib();
   const n = dim === undefined ? -1 : c.putInts(typeof dim === 'number' ? [dim] : dim, name);
   return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), x.handle, n, keepdim ? 1 : 0));
@@ -322,6 +323,52 @@ export class Tensor {
   softmax(dim: number): Tensor { return nnOp('softmax', this, null, null, [dim]); }
   /** Log of the softmax along `dim`, computed stably in one pass. */
   logSoftmax(dim: number): Tensor { return nnOp('logSoftmax', this, null, null, [dim]); }
+  /** Largest value over all elements or over `dim` (ties share the gradient; NaN propagates). */
+  amax(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('amax', this, dim, keepdim); }
+  /** Smallest value over all elements or over `dim`. */
+  amin(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('amin', this, dim, keepdim); }
+  /** Index (int32) of the first maximum over the flattened tensor, or along `dim`. */
+  argmax(dim?: number, keepdim = false): Tensor { return reduceOp('argmax', this, dim, keepdim); }
+  /** Index (int32) of the first minimum over the flattened tensor, or along `dim`. */
+  argmin(dim?: number, keepdim = false): Tensor { return reduceOp('argmin', this, dim, keepdim); }
+  /** The maximum of all elements; with `dim`, `{ values, indices }` along it (PyTorch's `max`). */
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+    return dim === undefined ? this.amax() : { values: this.amax(dim, keepdim), indices: this.argmax(dim, keepdim) };
+  }
+  /** The minimum of all elements; with `dim`, `{ values, indices }` along it. */
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  min(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+    return dim === undefined ? this.amin() : { values: this.amin(dim, keepdim), indices: this.argmin(dim, keepdim) };
+  }
+  /** Variance over all elements or `dim`; `unbiased` divides by n − 1 (PyTorch's default). */
+  var(dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {
+    return tidy(() => {
+      const squares = this.sub(this.mean(dim, true)).square().sum(dim, keepdim);
+      const n = this.size / Math.max(squares.size, 1);
+      return squares.div(unbiased ? n - 1 : n);
+    });
+  }
+  /** Standard deviation: `sqrt(var(…))`. */
+  std(dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {
+    return tidy(() => this.var(dim, unbiased, keepdim).sqrt());
+  }
+  /** `log(Σ exp(x))` over `dim`, computed stably (the max is factored out). */
+  logsumexp(dim: number | readonly number[], keepdim = false): Tensor {
+    // The max is a constant for the gradient; clamping it keeps all-±inf rows from
+    // turning into inf − inf = NaN.
+    const shift = (keep: boolean) => this.amax(dim, keep).detach().clamp(-F32_MAX, F32_MAX);
+    return tidy(() => this.sub(shift(true)).exp().sum(dim, keepdim).log().add(shift(keepdim)));
+  }
+  /** The p-norm (p = 1, 2 or Infinity) over all elements or `dim`. */
+  norm(p: 1 | 2 | number = 2, dim?: number | readonly number[], keepdim = false): Tensor {
+    if (p === 2) return tidy(() => this.square().sum(dim, keepdim).sqrt());
+    if (p === 1) return tidy(() => this.abs().sum(dim, keepdim));
+    if (p === Infinity) return tidy(() => this.abs().amax(dim, keepdim));
+    throw new ArgumentError(`norm: p must be 1, 2 or Infinity, got ${p}`);
+  }
   /** Matrix product with PyTorch's `matmul` rules (1-D, 2-D, batched with broadcasting). */
   matmul(other: Tensor): Tensor { return binaryOp('matmul', this, other); }
 

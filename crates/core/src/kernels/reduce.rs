@@ -58,3 +58,59 @@ fn row_sum(data: &[f32], start: usize, len: usize, stride: usize) -> f64 {
         (0..len).map(|i| data[start + i * stride] as f64).sum()
     }
 }
+
+/// Max (`largest`) or min over the axes flagged in `reduced`, NaN propagating; the result
+/// keeps reduced dims as 1. Empty reductions are an error the caller reports first.
+pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) -> Result<Tensor> {
+    x.expect_f32(op)?;
+    let shape: Vec<usize> = x.shape().iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
+    let n = checked_numel(op, &shape)?;
+    let init = if largest { f32::NEG_INFINITY } else { f32::INFINITY };
+    let mut acc = try_alloc(op, n, init)?;
+    let mut out_strides = contiguous_strides(&shape);
+    for (s, &r) in out_strides.iter_mut().zip(reduced) {
+        if r {
+            *s = 0;
+        }
+    }
+    let better = |v: f32, cur: f32| v.is_nan() || (!cur.is_nan() && if largest { v > cur } else { v < cur });
+    {
+        let buffer = x.buffer();
+        let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
+        let l = x.layout();
+        let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
+        walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
+            for i in 0..len {
+                let v = data[pi + i * si];
+                let cur = &mut acc[po + i * so];
+                if better(v, *cur) {
+                    *cur = v;
+                }
+            }
+        });
+    }
+    Tensor::from_f32(acc, &shape)
+}
+
+/// Index of the first max (`largest`) or min along one axis of a contiguous `[outer, n,
+/// inner]` block (a NaN counts as the extreme, as in PyTorch).
+pub fn arg_extreme(src: &[f32], outer: usize, n: usize, inner: usize, largest: bool) -> Vec<i32> {
+    let mut out = vec![0i32; outer * inner];
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| src[(o * n + k) * inner + i];
+            let mut best = 0;
+            for k in 1..n {
+                let (v, b) = (at(k), at(best));
+                if b.is_nan() {
+                    break;
+                }
+                if v.is_nan() || (largest && v > b) || (!largest && v < b) {
+                    best = k;
+                }
+            }
+            out[o * inner + i] = best as i32;
+        }
+    }
+    out
+}

@@ -54,6 +54,7 @@ pub enum BinaryOp {
     Maximum,
     Minimum,
     MaxGradMask,
+    EqMask,
 }
 
 /// Where `a` wins a maximum against `b`: 1, ½ on ties (PyTorch splits the gradient), 0.
@@ -125,6 +126,10 @@ pub const BINARY: &[BinaryDef] = &[
         ])) },
     BinaryDef { op: BinaryOp::MaxGradMask, name: "max_grad_mask", backward_name: "", saves: [false; 3],
         forward: |a, b| zip("maximum", a, b, max_grad_mask),
+        vjp: None },
+    // 1 where a == b (also where both are NaN), else 0: amax/amin route gradients with it.
+    BinaryDef { op: BinaryOp::EqMask, name: "eq_mask", backward_name: "", saves: [false; 3],
+        forward: |a, b| zip("amax", a, b, |x, y| (x == y || (x.is_nan() && y.is_nan())) as u8 as f32),
         vjp: None },
 ];
 

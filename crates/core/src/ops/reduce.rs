@@ -1,12 +1,13 @@
-//! Reductions. `sum` is the primitive; `mean` is composed from it.
+//! Reductions: sum and mean (one node), amax/amin (ties share the gradient) and
+//! argmax/argmin (int32 indices, no gradient).
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::map;
-use crate::kernels::reduce::sum_keepdim;
+use crate::kernels::reduce::{arg_extreme, extreme_keepdim, sum_keepdim};
 use crate::layout::Layout;
 use crate::layout::normalize_axis;
-use crate::ops::binary::mul_scalar;
+use crate::ops::binary::{binary, div, mul, mul_scalar, BinaryOp};
 use crate::ops::movement::{expand, reshape};
 use crate::tensor::Tensor;
 
@@ -17,7 +18,8 @@ pub enum ReduceOp {
     Mean,
 }
 
-pub const REDUCE_NAMES: &[&str] = &["sum", "mean"];
+/// Ids at the boundary: sum and mean share [`ReduceOp`]'s kernel path; the others follow.
+pub const REDUCE_NAMES: &[&str] = &["sum", "mean", "amax", "amin", "argmax", "argmin"];
 
 /// Resolves `axes` (all dims when `None`) to a per-dim flag, rejecting repeats.
 pub fn reduced_dims(op: &str, ndim: usize, axes: Option<&[i64]>) -> Result<Vec<bool>> {
@@ -104,6 +106,9 @@ pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) ->
     match id {
         0 => sum(x, axes, keepdim),
         1 => mean(x, axes, keepdim),
+        2 => extreme(x, axes, keepdim, true),
+        3 => extreme(x, axes, keepdim, false),
+        4 | 5 => arg_extreme_op(x, axes, keepdim, id == 4),
         _ => Err(Error::argument(format!("reduce: unknown op id {id}"))),
     }
 }
@@ -117,4 +122,64 @@ pub fn sum_to_shape(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
         g.shape().iter().enumerate().map(|(i, &d)| i < lead || (shape[i - lead] == 1 && d != 1)).collect();
     let kept = sum_keepdim("backward", g, &reduced)?;
     reshape(&kept, shape)
+}
+
+/// amax/amin: the gradient is shared evenly by the elements equal to the extreme.
+struct ExtremeBackward {
+    name: &'static str,
+    keepdim_shape: Vec<usize>,
+    axes: Vec<i64>,
+}
+
+impl Backward for ExtremeBackward {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let (x, out) = (ctx.saved(0)?, ctx.saved(1)?);
+        let out = reshape(out, &self.keepdim_shape)?;
+        let mask = binary(BinaryOp::EqMask, x, &out)?;
+        let count = sum(&mask, Some(&self.axes), true)?;
+        let g = reshape(grad, &self.keepdim_shape)?;
+        Ok(vec![Some(mul(&mask, &div(&g, &count)?)?)])
+    }
+}
+
+fn extreme(x: &Tensor, axes: Option<&[i64]>, keepdim: bool, largest: bool) -> Result<Tensor> {
+    let name = if largest { "amax" } else { "amin" };
+    let reduced = reduced_dims(name, x.ndim(), axes)?;
+    if x.shape().iter().zip(&reduced).any(|(&d, &r)| r && d == 0) {
+        return Err(Error::shape(format!("{name}: cannot reduce an empty dimension of shape {:?} (no identity)", x.shape())));
+    }
+    let kept = extreme_keepdim(name, x, &reduced, largest)?;
+    let keepdim_shape = kept.shape().to_vec();
+    let out = if keepdim { kept } else { kept.view_with(Layout::contiguous(&output_shape(x.shape(), &reduced, keepdim))) };
+    let axes: Vec<i64> = (0..x.ndim() as i64).filter(|&d| reduced[d as usize]).collect();
+    let node = ExtremeBackward { name: if largest { "AmaxBackward0" } else { "AminBackward0" }, keepdim_shape, axes };
+    Ok(record(out.clone(), &[x], || vec![x.clone(), out], node))
+}
+
+/// argmax/argmin over one dim, or over the flattened tensor when `axes` is `None`.
+fn arg_extreme_op(x: &Tensor, axes: Option<&[i64]>, keepdim: bool, largest: bool) -> Result<Tensor> {
+    let name = if largest { "argmax" } else { "argmin" };
+    x.expect_f32(name)?;
+    let (dim, shape): (Option<usize>, Vec<usize>) = match axes {
+        None => (None, x.shape().to_vec()),
+        Some([a]) => (Some(normalize_axis(name, *a, x.ndim())?), x.shape().to_vec()),
+        Some(other) => return Err(Error::argument(format!("{name}: expected one dim, got {other:?}"))),
+    };
+    let (outer, n, inner, out_shape) = match dim {
+        None => (1, x.numel(), 1, if keepdim { vec![1; x.ndim()] } else { vec![] }),
+        Some(_) if x.ndim() == 0 => (1, 1, 1, vec![]),
+        Some(d) => {
+            let kept: Vec<usize> = shape.iter().enumerate().map(|(i, &s)| if i == d { 1 } else { s }).collect();
+            let out = if keepdim { kept } else { shape.iter().enumerate().filter(|&(i, _)| i != d).map(|(_, &s)| s).collect() };
+            (shape[..d].iter().product(), shape[d], shape[d + 1..].iter().product(), out)
+        }
+    };
+    if n == 0 {
+        return Err(Error::shape(format!("{name}: cannot take the {name} of an empty dimension (shape {:?})", x.shape())));
+    }
+    let indices = x.with_f32(name, |src| arg_extreme(src, outer, n, inner, largest))?;
+    Tensor::from_buffer(crate::storage::Buffer::I32(indices), &out_shape)
 }

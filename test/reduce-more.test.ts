@@ -1,0 +1,90 @@
+// amax/amin, argmax/argmin, max/min with dim, var/std, logsumexp, norm: values vs float64
+// references, gradients through gradcheck, ties, NaN, empty inputs.
+import { describe, expect, it } from 'vitest';
+import { logsumexp, norm, ShapeError, std, tensor, tidy, variance } from '../ts/node.js';
+import { gradcheck } from './helpers/gradcheck.js';
+import { map, nd, randomNd, sum, zip, type Nd } from './helpers/reference.js';
+import { run, T, thrown } from './helpers/snapshot.js';
+
+/** Reference reduction of `x` over `dims` with `f` folding each group's values. */
+function fold(x: Nd, dims: number[] | undefined, keepdim: boolean, f: (vs: number[]) => number): Nd {
+  const all = x.shape.map((_, i) => i);
+  const ds = (dims ?? all).map((d) => (d < 0 ? d + x.shape.length : d));
+  const keptShape = x.shape.map((s, i) => (ds.includes(i) ? 1 : s));
+  const groups = new Map<number, number[]>();
+  const kst = keptShape.map((_, i) => keptShape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const xst = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  for (let i = 0; i < x.data.length; i++) {
+    const key = x.shape.reduce((o, _, d) => o + (ds.includes(d) ? 0 : Math.floor(i / xst[d]!) % x.shape[d]!) * kst[d]!, 0);
+    groups.set(key, [...(groups.get(key) ?? []), x.data[i]!]);
+  }
+  const data = [...groups.keys()].sort((a, b) => a - b).map((k) => f(groups.get(k)!));
+  return nd(keepdim ? keptShape : x.shape.filter((_, i) => !ds.includes(i)), data);
+}
+const varOf = (unbiased: boolean) => (vs: number[]) => {
+  const m = vs.reduce((a, b) => a + b, 0) / vs.length;
+  return vs.reduce((a, v) => a + (v - m) ** 2, 0) / (vs.length - (unbiased ? 1 : 0));
+};
+
+describe('amax and amin', () => {
+  it('over all elements and over dims, with gradients', () => {
+    gradcheck((x) => x.amax(), (x) => fold(x, undefined, false, (v) => Math.max(...v)), [randomNd([3, 4], 71)]);
+    gradcheck((x) => x.amin(1, true), (x) => fold(x, [1], true, (v) => Math.min(...v)), [randomNd([3, 4], 72)]);
+    gradcheck((x) => x.amax([0, 2]), (x) => fold(x, [0, 2], false, (v) => Math.max(...v)), [randomNd([2, 3, 2], 73)]);
+  });
+  it('share the gradient between ties (PyTorch: amax([1, 3, 3]) grad [0, 0.5, 0.5])', () => {
+    const g = tidy(() => {
+      const x = tensor([1, 3, 3], { requiresGrad: true });
+      x.amax().backward();
+      return Array.from(x.grad!.data());
+    });
+    expect(g).toEqual([0, 0.5, 0.5]);
+  });
+  it('propagate NaN and reject empty reductions', () => {
+    expect(Number.isNaN(tidy(() => tensor([1, NaN, 3]).amax().item()))).toBe(true);
+    expect(thrown(() => tensor([]).amax())).toBeInstanceOf(ShapeError);
+  });
+});
+
+describe('argmax, argmin and max/min with a dim', () => {
+  it('give int32 indices of the first extreme', () => {
+    const x = tensor([[1, 5, 5], [7, 0, 7]]);
+    expect(tidy(() => [x.argmax().item(), x.argmin().item(), x.argmax().dtype])).toEqual([3, 4, 'int32']);
+    expect(run(() => x.argmax(1)).data).toEqual([1, 0]);
+    expect(run(() => x.argmin(0, true))).toEqual({ shape: [1, 3], data: [0, 1, 0] });
+    const { values, indices } = tidy(() => {
+      const r = x.max(1);
+      return { values: Array.from(r.values.data()), indices: Array.from(r.indices.data()) };
+    });
+    expect(values).toEqual([5, 7]);
+    expect(indices).toEqual([1, 0]);
+    expect(tidy(() => x.min().item())).toBe(0);
+    x.dispose();
+  });
+  it('indices never require grad', () => {
+    expect(tidy(() => tensor([1, 2], { requiresGrad: true }).argmax().requiresGrad)).toBe(false);
+  });
+});
+
+describe('var, std, logsumexp, norm', () => {
+  for (const unbiased of [true, false]) {
+    it(`var and std (unbiased ${unbiased})`, () => {
+      gradcheck((x) => x.var(undefined, unbiased), (x) => fold(x, undefined, false, varOf(unbiased)), [randomNd([3, 4], 74)]);
+      gradcheck((x) => std(x, 1, unbiased, true), (x) => map(fold(x, [1], true, varOf(unbiased)), Math.sqrt), [randomNd([3, 4], 75)]);
+      gradcheck((x) => variance(x, [0], unbiased), (x) => fold(x, [0], false, varOf(unbiased)), [randomNd([5, 2], 76)]);
+    });
+  }
+  it('logsumexp is stable and differentiable', () => {
+    const lse = (vs: number[]) => Math.log(vs.reduce((a, v) => a + Math.exp(v), 0));
+    gradcheck((x) => logsumexp(x, 1), (x) => fold(x, [1], false, lse), [randomNd([3, 4], 77)]);
+    gradcheck((x) => x.logsumexp([0, 1], true), (x) => fold(x, undefined, true, lse), [randomNd([2, 3], 78)]);
+    expect(run(() => tensor([[1000, 1000], [-Infinity, -Infinity]]).logsumexp(1)).data).toEqual([Math.fround(1000 + Math.log(2)), -Infinity]);
+  });
+  it('norm with p = 1, 2, Infinity', () => {
+    const x = randomNd([3, 4], 79);
+    gradcheck((t) => t.norm(), (t) => map(sum(zip(t, t, (a, b) => a * b)), Math.sqrt), [x]);
+    gradcheck((t) => norm(t, 1, 1), (t) => sum(map(t, Math.abs), [1]), [x]);
+    gradcheck((t) => t.norm(Infinity, 0, true), (t) => fold(map(t, Math.abs), [0], true, (v) => Math.max(...v)), [x]);
+    expect(run(() => T(x).norm()).shape).toEqual([]);
+  });
+});
