@@ -3,6 +3,7 @@
  * @module
  */
 import { ArgumentError } from './errors.js';
+import { tidy } from './scope.js';
 import { nnOp, type Tensor } from './tensor.js';
 
 /** How per-element losses are combined. */
@@ -240,4 +241,61 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly [
   const n = input.ndim;
   const out = size.map((s: number | null, d: number) => s ?? (n >= 2 ? input.shape[n - 2 + d]! : 1));
   return nnOp(op, input, null, null, out);
+}
+
+// ---- losses composed from differentiable primitives -----------------------------------
+
+function reduce(op: string, loss: Tensor, reduction: Reduction | undefined): Tensor {
+  const code = reductionCode(op, reduction);
+  return code === 0 ? loss : code === 1 ? loss.mean() : loss.sum();
+}
+
+function composed(op: string, reduction: Reduction | undefined, f: () => Tensor): Tensor {
+  reductionCode(op, reduction);
+  return tidy(() => reduce(op, f(), reduction));
+}
+
+/** Mean squared error `(input − target)²` (PyTorch's `mse_loss`). */
+export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  return composed('mseLoss', options.reduction, () => input.sub(target).square());
+}
+
+/** Mean absolute error `|input − target|` (PyTorch's `l1_loss`). */
+export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  return composed('l1Loss', options.reduction, () => input.sub(target).abs());
+}
+
+/** Huber-style loss: `½d²/β` where `|d| < β`, else `|d| − ½β` (PyTorch's `smooth_l1_loss`). */
+export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction; beta?: number } = {}): Tensor {
+  const beta = options.beta ?? 1;
+  if (!(beta >= 0)) throw new ArgumentError(`smoothL1Loss: beta must be >= 0, got ${beta}`);
+  return composed('smoothL1Loss', options.reduction, () => {
+    const d = input.sub(target).abs();
+    if (beta === 0) return d;
+    // min(|d|, β) selects the branch without a `where`: ½m²/β + (|d| − m).
+    const m = d.minimum(beta);
+    return m.square().mul(0.5 / beta).add(d.sub(m));
+  });
+}
+
+/**
+ * Binary cross-entropy of probabilities `input` in [0, 1] against `target`, with log terms
+ * clamped at −100 as PyTorch does (PyTorch's `binary_cross_entropy`).
+ */
+export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  return composed('binaryCrossEntropy', options.reduction, () => {
+    const logP = input.log().clamp(-100);
+    const log1mP = input.neg().log1p().clamp(-100);
+    return target.mul(logP).add(target.neg().add(1).mul(log1mP)).neg();
+  });
+}
+
+/**
+ * Binary cross-entropy on logits, computed stably as `relu(x) − x·t + log(1 + e^−|x|)`
+ * (PyTorch's `binary_cross_entropy_with_logits`).
+ */
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  return composed('binaryCrossEntropyWithLogits', options.reduction, () =>
+    input.relu().sub(input.mul(target)).add(input.abs().neg().exp().log1p()),
+  );
 }
