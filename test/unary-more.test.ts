@@ -67,3 +67,12 @@ describe('special values', () => {
     expect(Number.isNaN(d('silu', NaN))).toBe(true);
   });
 });
+
+describe('leakyRelu and elu', () => {
+  it('match the references away from the kink, with gradients', () => {
+    const x = map(randomNd([2, 6], 43, -3, 3), (v) => (Math.abs(v) < 0.05 ? v + 0.1 : v));
+    gradcheck((t) => wg.leakyRelu(t, 0.2), (t) => map(t, (v) => (v > 0 ? v : 0.2 * v)), [x]);
+    gradcheck((t) => t.leakyRelu(), (t) => map(t, (v) => (v > 0 ? v : 0.01 * v)), [x]);
+    gradcheck((t) => wg.elu(t, 1.5), (t) => map(t, (v) => (v > 0 ? v : 1.5 * Math.expm1(v))), [x]);
+  });
+});

@@ -59,6 +59,10 @@ export const sin = (x: Tensor): Tensor => unaryOp('sin', x);
 export const cos = (x: Tensor): Tensor => unaryOp('cos', x);
 /** Tangent. */
 export const tan = (x: Tensor): Tensor => unaryOp('tan', x);
+/** Leaky ReLU with `negativeSlope` (default 0.01). */
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => x.leakyRelu(negativeSlope);
+/** ELU with `alpha` (default 1). */
+export const elu = (x: Tensor, alpha = 1): Tensor => x.elu(alpha);
 /** SiLU (swish), `x·sigmoid(x)`. */
 export const silu = (x: Tensor): Tensor => unaryOp('silu', x);
 /** `log(1 + eˣ)`. */

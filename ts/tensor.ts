@@ -294,6 +294,14 @@ export class Tensor {
   cos(): Tensor { return unaryOp('cos', this); }
   /** Tangent. */
   tan(): Tensor { return unaryOp('tan', this); }
+  /** `x` where positive, else `negativeSlope·x` (PyTorch's `leaky_relu`, slope 0.01). */
+  leakyRelu(negativeSlope = 0.01): Tensor {
+    return tidy(() => this.relu().sub(this.neg().relu().mul(negativeSlope)));
+  }
+  /** `x` where positive, else `alpha·(eˣ − 1)` (PyTorch's `elu`, alpha 1). */
+  elu(alpha = 1): Tensor {
+    return tidy(() => this.relu().add(this.minimum(0).expm1().mul(alpha)));
+  }
   /** SiLU (swish), `x·sigmoid(x)`. */
   silu(): Tensor { return unaryOp('silu', this); }
   /** `log(1 + eˣ)` (PyTorch's softplus with beta 1, threshold 20). */
