@@ -4,6 +4,7 @@
  * @module
  */
 import { binaryOp, catOp, Tensor, unaryOp, type Operand } from './tensor.js';
+import { ShapeError } from './errors.js';
 import { tidy } from './scope.js';
 
 /** `a + b`, broadcasting. */
@@ -16,6 +17,27 @@ export const mul = (a: Operand, b: Operand): Tensor => binaryOp('mul', a, b);
 export const div = (a: Operand, b: Operand): Tensor => binaryOp('div', a, b);
 /** `a ** b`, broadcasting. */
 export const pow = (a: Operand, b: Operand): Tensor => binaryOp('pow', a, b);
+/** Batched matrix product of two 3-D tensors (`torch.bmm`). */
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim !== 3 || b.ndim !== 3) {
+    throw new ShapeError(`bmm: expects two 3-D tensors, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+  }
+  return binaryOp('matmul', a, b);
+}
+/** Dot product of two 1-D tensors (0-d result). */
+export function dot(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim !== 1 || b.ndim !== 1) {
+    throw new ShapeError(`dot: expects two 1-D tensors, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+  }
+  return binaryOp('matmul', a, b);
+}
+/** Outer product of two 1-D tensors: `[n] × [m] → [n, m]`. */
+export function outer(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim !== 1 || b.ndim !== 1) {
+    throw new ShapeError(`outer: expects two 1-D tensors, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+  }
+  return tidy(() => a.unsqueeze(1).mul(b.unsqueeze(0)));
+}
 /** Elementwise maximum, broadcasting. */
 export const maximum = (a: Operand, b: Operand): Tensor => binaryOp('maximum', a, b);
 /** Elementwise minimum, broadcasting. */
@@ -49,6 +71,8 @@ export const log1p = (x: Tensor): Tensor => unaryOp('log1p', x);
 export const expm1 = (x: Tensor): Tensor => unaryOp('expm1', x);
 /** `1 / sqrt(x)`. */
 export const rsqrt = (x: Tensor): Tensor => unaryOp('rsqrt', x);
+/** −1, 0 or 1 by the sign of x. */
+export const sign = (x: Tensor): Tensor => unaryOp('sign', x);
 /** `1 / x`. */
 export const reciprocal = (x: Tensor): Tensor => unaryOp('reciprocal', x);
 /** `x²`. */
@@ -129,3 +153,13 @@ export const narrow = (x: Tensor, dim: number, start: number, length: number): T
 export const split = (x: Tensor, size: number | readonly number[], dim = 0): Tensor[] => x.split(size, dim);
 /** Splits `x` into `chunks` nearly equal pieces along `dim`. */
 export const chunk = (x: Tensor, chunks: number, dim = 0): Tensor[] => x.chunk(chunks, dim);
+/** `x` tiled `repeats` times per dim (`torch.Tensor.repeat`). */
+export const repeat = (x: Tensor, repeats: readonly number[]): Tensor => x.repeat(repeats);
+/** `x` tiled, missing leading counts 1 (`torch.tile`). */
+export const tile = (x: Tensor, repeats: readonly number[]): Tensor => x.tile(repeats);
+/** Lower triangle of the last two dims. */
+export const tril = (x: Tensor, diagonal = 0): Tensor => x.tril(diagonal);
+/** Upper triangle of the last two dims. */
+export const triu = (x: Tensor, diagonal = 0): Tensor => x.triu(diagonal);
+/** `x` broadcast to `shape` (a view). */
+export const broadcastTo = (x: Tensor, shape: readonly number[]): Tensor => x.broadcastTo(shape);

@@ -2,7 +2,8 @@
  * Neural-network functional ops (PyTorch's `torch.nn.functional`), with fused kernels.
  * @module
  */
-import { ArgumentError } from './errors.js';
+import { rand, tensor } from './creation.js';
+import { ArgumentError, DTypeError, ShapeError } from './errors.js';
 import { tidy } from './scope.js';
 import { nnOp, type Tensor } from './tensor.js';
 
@@ -298,4 +299,85 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
   return composed('binaryCrossEntropyWithLogits', options.reduction, () =>
     input.relu().sub(input.mul(target)).add(input.abs().neg().exp().log1p()),
   );
+}
+
+// ---- normalisation, attention, dropout, one-hot (composed from primitives) ------------
+
+/**
+ * Layer normalisation over the last `normalizedShape.length` dims (biased variance, as
+ * PyTorch), then `· weight + bias` when given.
+ */
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: readonly number[],
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
+): Tensor {
+  const k = normalizedShape.length;
+  const tail = x.shape.slice(x.ndim - k);
+  if (k === 0 || k > x.ndim || tail.some((d, i) => d !== normalizedShape[i])) {
+    throw new ShapeError(`layerNorm: normalizedShape [${normalizedShape.join(', ')}] does not match the end of shape [${x.shape.join(', ')}]`);
+  }
+  const dims = normalizedShape.map((_, i) => x.ndim - k + i);
+  return tidy(() => {
+    const centred = x.sub(x.mean(dims, true));
+    let y = centred.div(centred.square().mean(dims, true).add(eps).sqrt());
+    if (weight) y = y.mul(weight);
+    if (bias) y = y.add(bias);
+    return y;
+  });
+}
+
+/**
+ * `softmax(q·kᵀ / √d + mask) · v` over the last two dims (PyTorch's
+ * `scaled_dot_product_attention`); `isCausal` hides keys after each query, `attnMask` is
+ * added to the scores.
+ */
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  options: { attnMask?: Tensor; isCausal?: boolean; scale?: number } = {},
+): Tensor {
+  const d = q.shape[q.ndim - 1]!;
+  const scale = options.scale ?? 1 / Math.sqrt(d);
+  return tidy(() => {
+    let scores = q.matmul(k.transpose(-2, -1)).mul(scale);
+    if (options.isCausal) {
+      const [l, s] = [q.shape[q.ndim - 2]!, k.shape[k.ndim - 2]!];
+      const causal = new Float32Array(l * s).map((_, i) => (i % s > Math.floor(i / s) ? -Infinity : 0));
+      scores = scores.add(tensor(causal, { shape: [l, s] }));
+    }
+    if (options.attnMask) scores = scores.add(options.attnMask);
+    return scores.softmax(-1).matmul(v);
+  });
+}
+
+/**
+ * Zeroes each element with probability `p` and scales the rest by `1/(1 − p)` while
+ * `training` (default); identity otherwise. Reproducible after `manualSeed`.
+ */
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new ArgumentError(`dropout: p must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x.mul(1);
+  if (p === 1) return x.mul(0);
+  return tidy(() => {
+    // rand ≥ p → 1, else 0 (sign of rand − p, negatives cut by relu).
+    const keep = rand(x.shape).sub(p).sign().relu();
+    return x.mul(keep).mul(1 / (1 - p));
+  });
+}
+
+/** One-hot float32 rows for int32 class indices (`numClasses` defaults to max + 1). */
+export function oneHot(indices: Tensor, numClasses = -1): Tensor {
+  if (indices.dtype !== 'int32') throw new DTypeError(`oneHot: expects int32 class indices, got ${indices.dtype}`);
+  const labels = Array.from(indices.data());
+  const n = numClasses >= 0 ? numClasses : labels.reduce((m, v) => Math.max(m, v + 1), 0);
+  const out = new Float32Array(labels.length * n);
+  labels.forEach((label, i) => {
+    if (label < 0 || label >= n) throw new ArgumentError(`oneHot: class ${label} is outside [0, ${n})`);
+    out[i * n + label] = 1;
+  });
+  return tensor(out, { shape: [...indices.shape, n] });
 }

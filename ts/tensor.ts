@@ -22,7 +22,7 @@ export type DimsArg = number[] | [readonly number[]];
 
 type UnaryName =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh' | 'log1p' | 'expm1'
-  | 'rsqrt' | 'reciprocal' | 'square' | 'sin' | 'cos' | 'tan' | 'silu' | 'softplus' | 'floor' | 'ceil' | 'round';
+  | 'rsqrt' | 'sign' | 'reciprocal' | 'square' | 'sin' | 'cos' | 'tan' | 'silu' | 'softplus' | 'floor' | 'ceil' | 'round';
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'matmul';
 type InplaceName = 'add_' | 'sub_' | 'mul_' | 'div_' | 'copy_';
 
@@ -91,6 +91,26 @@ export function nnOp(name: string, a: Tensor, b: Tensor | null, c: Tensor | null
   const n = core.putInts(ints, name);
   const h = core.raw.wg_nn(core.opId('nn', name), expectTensor(name, a).handle, b === null ? 0 : expectTensor(name, b).handle, c === null ? 0 : expectTensor(name, c).handle, n, f);
   return wrap(core, h);
+}
+
+function triangle(x: Tensor, diagonal: number, lower: boolean): Tensor {
+  const op = lower ? 'tril' : 'triu';
+  if (x.ndim < 2) throw new ShapeError(`${op}: expects at least 2 dims, got shape [${x.shape.join(', ')}]`);
+  const [rows, cols] = x.shape.slice(-2) as [number, number];
+  const mask = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) mask[r * cols + c] = (lower ? c - r <= diagonal : c - r >= diagonal) ? 1 : 0;
+  }
+  const c = lib();
+  const n = c.putInts([rows, cols], op);
+  const h = c.check(c.raw.wg_create(0, 0, n, 0, 0, 0));
+  new Float32Array(c.raw.memory.buffer, c.raw.wg_data_ptr(h), mask.length).set(mask);
+  const m = new Tensor(h, false);
+  try {
+    return x.mul(m);
+  } finally {
+    m.dispose();
+  }
 }
 
 function splitSizes(n: number, size: number): number[] {
@@ -284,6 +304,8 @@ export class Tensor {
   expm1(): Tensor { return unaryOp('expm1', this); }
   /** `1 / sqrt(x)`. */
   rsqrt(): Tensor { return unaryOp('rsqrt', this); }
+  /** −1, 0 or 1 by the sign of x (no gradient). */
+  sign(): Tensor { return unaryOp('sign', this); }
   /** `1 / x`. */
   reciprocal(): Tensor { return unaryOp('reciprocal', this); }
   /** `x²`. */
@@ -425,6 +447,37 @@ export class Tensor {
     const n = this.shape[normDim('chunk', dim, this.ndim)]!;
     return this.split(Math.max(1, Math.ceil(n / chunks)), dim);
   }
+  /** Broadcasts to `shape` (PyTorch's `broadcast_to`); a view. */
+  broadcastTo(...shape: DimsArg): Tensor { return this.expand(...shape); }
+  /** Splits dim `dim` into `sizes` (one may be -1). */
+  unflatten(dim: number, sizes: readonly number[]): Tensor {
+    const shape = [...this.shape];
+    const d = normDim('unflatten', dim, shape.length);
+    shape.splice(d, 1, ...sizes);
+    return this.reshape(shape);
+  }
+  /** Tiles the tensor `repeats[i]` times along each dim (PyTorch's `repeat`). */
+  repeat(...repeats: DimsArg): Tensor {
+    const reps = dims(repeats);
+    if (reps.length < this.ndim) {
+      throw new ArgumentError(`repeat: ${reps.length} repeat counts for a tensor of rank ${this.ndim}; give at least one per dim`);
+    }
+    const shape = [...Array<number>(reps.length - this.ndim).fill(1), ...this.shape];
+    return tidy(() =>
+      this.reshape(shape.flatMap((d) => [1, d]))
+        .expand(shape.flatMap((d, i) => [reps[i]!, d]))
+        .reshape(shape.map((d, i) => d * reps[i]!)),
+    );
+  }
+  /** Like {@link Tensor.repeat}, but missing leading counts are 1 (NumPy's and PyTorch's `tile`). */
+  tile(...repeats: DimsArg): Tensor {
+    const reps = dims(repeats);
+    return this.repeat([...Array<number>(Math.max(0, this.ndim - reps.length)).fill(1), ...reps]);
+  }
+  /** The lower triangle of the last two dims (elements with `col − row ≤ diagonal`); the rest 0. */
+  tril(diagonal = 0): Tensor { return triangle(this, diagonal, true); }
+  /** The upper triangle of the last two dims (elements with `col − row ≥ diagonal`); the rest 0. */
+  triu(diagonal = 0): Tensor { return triangle(this, diagonal, false); }
   /** Swaps two dims. A view. */
   transpose(dim0: number, dim1: number): Tensor {
     const n = this.ndim;
