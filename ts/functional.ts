@@ -3,7 +3,7 @@
  * either side of binary ops (`sub(1, x)`).
  * @module
  */
-import { binaryOp, catOp, Tensor, unaryOp, type Operand } from './tensor.js';
+import { binaryOp, catOp, Tensor, unaryOp, whereOp, type Operand } from './tensor.js';
 import { ShapeError } from './errors.js';
 import { tidy } from './scope.js';
 
@@ -163,3 +163,19 @@ export const tril = (x: Tensor, diagonal = 0): Tensor => x.tril(diagonal);
 export const triu = (x: Tensor, diagonal = 0): Tensor => x.triu(diagonal);
 /** `x` broadcast to `shape` (a view). */
 export const broadcastTo = (x: Tensor, shape: readonly number[]): Tensor => x.broadcastTo(shape);
+/** Elements of `a` where `cond` is non-zero, else of `b` (all broadcast; numbers allowed). */
+export const where = (cond: Tensor, a: Operand, b: Operand): Tensor => whereOp(cond, a, b);
+/** `value` where `mask` is non-zero, else `x`. */
+export const maskedFill = (x: Tensor, mask: Tensor, value: number): Tensor => x.maskedFill(mask, value);
+/** `a == b` as int32 0/1. */
+export const eq = (a: Operand, b: Operand): Tensor => binaryOp('eq', a, b);
+/** `a != b` as int32 0/1. */
+export const ne = (a: Operand, b: Operand): Tensor => binaryOp('ne', a, b);
+/** `a < b` as int32 0/1. */
+export const lt = (a: Operand, b: Operand): Tensor => binaryOp('lt', a, b);
+/** `a <= b` as int32 0/1. */
+export const le = (a: Operand, b: Operand): Tensor => binaryOp('le', a, b);
+/** `a > b` as int32 0/1. */
+export const gt = (a: Operand, b: Operand): Tensor => binaryOp('gt', a, b);
+/** `a >= b` as int32 0/1. */
+export const ge = (a: Operand, b: Operand): Tensor => binaryOp('ge', a, b);

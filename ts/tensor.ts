@@ -23,7 +23,7 @@ export type DimsArg = number[] | [readonly number[]];
 type UnaryName =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh' | 'log1p' | 'expm1'
   | 'rsqrt' | 'sign' | 'reciprocal' | 'square' | 'sin' | 'cos' | 'tan' | 'silu' | 'softplus' | 'floor' | 'ceil' | 'round';
-type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'matmul';
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'matmul';
 type InplaceName = 'add_' | 'sub_' | 'mul_' | 'div_' | 'copy_';
 
 const INFO_REQUIRES_GRAD = 1 << 2;
@@ -91,6 +91,18 @@ export function nnOp(name: string, a: Tensor, b: Tensor | null, c: Tensor | null
   const n = core.putInts(ints, name);
   const h = core.raw.wg_nn(core.opId('nn', name), expectTensor(name, a).handle, b === null ? 0 : expectTensor(name, b).handle, c === null ? 0 : expectTensor(name, c).handle, n, f);
   return wrap(core, h);
+}
+
+/** @internal `where(cond, a, b)` through the core. */
+export function whereOp(cond: Tensor, a: Operand, b: Operand): Tensor {
+  return tidy(() => nnOp('where', cond, typeof a === 'number' ? tensorOf(a) : a, typeof b === 'number' ? tensorOf(b) : b, []));
+}
+
+/** A 0-d float32 tensor (for a number operand of a tensor-only op). */
+function tensorOf(value: number): Tensor {
+  const c = lib();
+  const h = c.check(c.raw.wg_create(0, 0, 0, value, 0, 0));
+  return new Tensor(h);
 }
 
 function triangle(x: Tensor, diagonal: number, lower: boolean): Tensor {
@@ -269,6 +281,22 @@ export class Tensor {
   div(other: Operand): Tensor { return binaryOp('div', this, other); }
   /** `this ** exponent`, broadcasting. */
   pow(exponent: Operand): Tensor { return binaryOp('pow', this, exponent); }
+  /** `this == other` as int32 0/1 (no gradient), broadcasting; usable in `where` and as a mask. */
+  eq(other: Operand): Tensor { return binaryOp('eq', this, other); }
+  /** `this != other` as int32 0/1. */
+  ne(other: Operand): Tensor { return binaryOp('ne', this, other); }
+  /** `this < other` as int32 0/1. */
+  lt(other: Operand): Tensor { return binaryOp('lt', this, other); }
+  /** `this <= other` as int32 0/1. */
+  le(other: Operand): Tensor { return binaryOp('le', this, other); }
+  /** `this > other` as int32 0/1. */
+  gt(other: Operand): Tensor { return binaryOp('gt', this, other); }
+  /** `this >= other` as int32 0/1. */
+  ge(other: Operand): Tensor { return binaryOp('ge', this, other); }
+  /** `value` where `mask` is non-zero, else this tensor's elements (PyTorch's `masked_fill`). */
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return tidy(() => whereOp(mask, tensorOf(value), this));
+  }
   /** Elementwise maximum (NaN propagates; ties split the gradient), broadcasting. */
   maximum(other: Operand): Tensor { return binaryOp('maximum', this, other); }
   /** Elementwise minimum (NaN propagates; ties split the gradient), broadcasting. */

@@ -28,11 +28,18 @@ pub fn map_slice(op: &str, x: &Tensor, kernel: impl Fn(&[f32], &mut [f32])) -> R
 
 /// `f(a, b)` over the broadcast shape of `a` and `b`, into a new contiguous tensor.
 pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Result<Tensor> {
+    let (out, shape) = zip_values(op, a, b, f)?;
+    Tensor::from_f32(out, &shape)
+}
+
+/// `f(a, b)` over the broadcast shape, as row-major values of any element type (f32
+/// results, or int32 flags for comparisons) and that shape.
+pub fn zip_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> T) -> Result<(Vec<T>, Vec<usize>)> {
     a.expect_f32(op)?;
     b.expect_f32(op)?;
     let shape = broadcast_shapes(op, a.shape(), b.shape())?;
     let n = checked_numel(op, &shape)?;
-    let mut out = try_alloc(op, n, 0.0f32)?;
+    let mut out = try_alloc(op, n, T::default())?;
     {
         let (ba, bb) = (a.buffer(), b.buffer());
         let (Buffer::F32(da), Buffer::F32(db)) = (&*ba, &*bb) else { unreachable_dtype() };
@@ -99,7 +106,7 @@ pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Res
             });
         }
     }
-    Tensor::from_f32(out, &shape)
+    Ok((out, shape))
 }
 
 /// `Some(t.numel())` when `t` is contiguous, has more than one element, and its shape

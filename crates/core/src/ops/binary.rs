@@ -5,6 +5,7 @@ use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::zip;
 use crate::ops::unary::{unary, UnaryOp};
+use crate::storage::DType;
 use crate::tensor::Tensor;
 
 pub struct BinaryDef {
@@ -54,7 +55,21 @@ pub enum BinaryOp {
     Maximum,
     Minimum,
     MaxGradMask,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
     EqMask,
+}
+
+/// A comparison: int32 1 where `f` holds, else 0 (no gradient), for masks and `where`.
+/// int32 operands (labels, argmax indices) are compared as floats, exact below 2^24.
+fn compare(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> bool) -> Result<Tensor> {
+    let (a, b) = (crate::ops::creation::cast(a, DType::F32)?, crate::ops::creation::cast(b, DType::F32)?);
+    let (values, shape) = crate::kernels::elementwise::zip_values(op, &a, &b, |x, y| f(x, y) as i32)?;
+    Tensor::from_buffer(crate::storage::Buffer::I32(values), &shape)
 }
 
 /// Where `a` wins a maximum against `b`: 1, ½ on ties (PyTorch splits the gradient), 0.
@@ -128,6 +143,18 @@ pub const BINARY: &[BinaryDef] = &[
         forward: |a, b| zip("maximum", a, b, max_grad_mask),
         vjp: None },
     // 1 where a == b (also where both are NaN), else 0: amax/amin route gradients with it.
+    BinaryDef { op: BinaryOp::Eq, name: "eq", backward_name: "", saves: [false; 3],
+        forward: |a, b| compare("eq", a, b, |x, y| x == y), vjp: None },
+    BinaryDef { op: BinaryOp::Ne, name: "ne", backward_name: "", saves: [false; 3],
+        forward: |a, b| compare("ne", a, b, |x, y| x != y), vjp: None },
+    BinaryDef { op: BinaryOp::Lt, name: "lt", backward_name: "", saves: [false; 3],
+        forward: |a, b| compare("lt", a, b, |x, y| x < y), vjp: None },
+    BinaryDef { op: BinaryOp::Le, name: "le", backward_name: "", saves: [false; 3],
+        forward: |a, b| compare("le", a, b, |x, y| x <= y), vjp: None },
+    BinaryDef { op: BinaryOp::Gt, name: "gt", backward_name: "", saves: [false; 3],
+        forward: |a, b| compare("gt", a, b, |x, y| x > y), vjp: None },
+    BinaryDef { op: BinaryOp::Ge, name: "ge", backward_name: "", saves: [false; 3],
+        forward: |a, b| compare("ge", a, b, |x, y| x >= y), vjp: None },
     BinaryDef { op: BinaryOp::EqMask, name: "eq_mask", backward_name: "", saves: [false; 3],
         forward: |a, b| zip("amax", a, b, |x, y| (x == y || (x.is_nan() && y.is_nan())) as u8 as f32),
         vjp: None },

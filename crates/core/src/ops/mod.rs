@@ -11,6 +11,7 @@ pub mod movement;
 pub mod nn;
 pub mod optim;
 pub mod reduce;
+pub mod select;
 pub mod unary;
 
 /// Op ids by family, as `family:name,name;family:…`. The TS layer reads this once at load

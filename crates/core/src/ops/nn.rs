@@ -34,6 +34,7 @@ pub const NN_NAMES: &[&str] = &[
     "maxPool2d",
     "avgPool2d",
     "adaptiveAvgPool2d",
+    "where",
 ];
 
 /// `(outer, n, inner)` of a shape split around `dim`.
@@ -408,6 +409,7 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
         6 => crate::ops::conv::max_pool2d_by_ints(a, ints),
         7 => crate::ops::conv::avg_pool2d_by_ints(a, ints),
         8 => crate::ops::conv::adaptive_avg_pool2d_by_ints(a, ints),
+        9 => crate::ops::select::where_(a, &need(b, "a")?, &need(c, "b")?),
         _ => Err(Error::argument(format!("nn: unknown op id {id}"))),
     }
 }
