@@ -18,3 +18,4 @@ export {
   ArgumentError, AutogradError, DisposedError, DTypeError, OutOfMemoryError, PoisonedError, ShapeError,
   TensorError,
 } from './errors.js';
+export { gradcheck, type GradcheckOptions } from './gradcheck.js';
