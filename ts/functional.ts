@@ -179,3 +179,5 @@ export const le = (a: Operand, b: Operand): Tensor => binaryOp('le', a, b);
 export const gt = (a: Operand, b: Operand): Tensor => binaryOp('gt', a, b);
 /** `a >= b` as int32 0/1. */
 export const ge = (a: Operand, b: Operand): Tensor => binaryOp('ge', a, b);
+/** Slices of `x` along `dim` at int32 `index`. */
+export const indexSelect = (x: Tensor, dim: number, index: Tensor): Tensor => x.indexSelect(dim, index);

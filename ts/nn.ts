@@ -381,3 +381,9 @@ export function oneHot(indices: Tensor, numClasses = -1): Tensor {
   });
   return tensor(out, { shape: [...indices.shape, n] });
 }
+
+/** Rows of `weight` `[num, dim]` for int32 `indices` of any shape → `[…indices, dim]` (PyTorch's `embedding`). */
+export function embedding(indices: Tensor, weight: Tensor): Tensor {
+  if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be 2-D [num, dim], got [${weight.shape.join(', ')}]`);
+  return tidy(() => weight.indexSelect(0, indices.flatten()).reshape([...indices.shape, weight.shape[1]!]));
+}

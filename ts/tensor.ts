@@ -293,6 +293,8 @@ export class Tensor {
   gt(other: Operand): Tensor { return binaryOp('gt', this, other); }
   /** `this >= other` as int32 0/1. */
   ge(other: Operand): Tensor { return binaryOp('ge', this, other); }
+  /** The slices along `dim` at int32 `index` (PyTorch's `index_select`); repeats allowed. */
+  indexSelect(dim: number, index: Tensor): Tensor { return nnOp('indexSelect', this, index, null, [dim]); }
   /** `value` where `mask` is non-zero, else this tensor's elements (PyTorch's `masked_fill`). */
   maskedFill(mask: Tensor, value: number): Tensor {
     return tidy(() => whereOp(mask, tensorOf(value), this));

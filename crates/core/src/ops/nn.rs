@@ -35,6 +35,7 @@ pub const NN_NAMES: &[&str] = &[
     "avgPool2d",
     "adaptiveAvgPool2d",
     "where",
+    "indexSelect",
 ];
 
 /// `(outer, n, inner)` of a shape split around `dim`.
@@ -410,6 +411,7 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
         7 => crate::ops::conv::avg_pool2d_by_ints(a, ints),
         8 => crate::ops::conv::adaptive_avg_pool2d_by_ints(a, ints),
         9 => crate::ops::select::where_(a, &need(b, "a")?, &need(c, "b")?),
+        10 => crate::ops::select::index_select(a, int(0)?, &need(b, "index")?),
         _ => Err(Error::argument(format!("nn: unknown op id {id}"))),
     }
 }

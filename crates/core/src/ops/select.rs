@@ -48,3 +48,79 @@ pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let saved_cond = if cond.dtype() == DType::I32 { cond.clone() } else { cond.detach() };
     Ok(record(out, &[cond, a, b], || vec![saved_cond], WhereBackward))
 }
+
+/// Rows (slices along `dim`) of `x` picked by int32 `index` (PyTorch's `index_select`);
+/// the gradient adds each picked slice back at its index (repeats accumulate).
+pub fn index_select(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
+    const OP: &str = "indexSelect";
+    x.expect_f32(OP)?;
+    if index.dtype() != DType::I32 || index.ndim() > 1 {
+        return Err(crate::error::Error::dtype(format!(
+            "{OP}: index must be a 0-d or 1-d int32 tensor, got {} of shape {:?}",
+            index.dtype().name(),
+            index.shape()
+        )));
+    }
+    let d = crate::layout::normalize_axis(OP, dim, x.ndim())?;
+    let shape = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
+    let n = shape[d];
+    let picks: Vec<usize> = index
+        .to_f64_vec()?
+        .into_iter()
+        .map(|v| {
+            let i = v as i64;
+            let i = if i < 0 { i + n as i64 } else { i };
+            usize::try_from(i).ok().filter(|&i| i < n).ok_or_else(|| {
+                crate::error::Error::argument(format!("{OP}: index {v} is out of range for dimension {d} of size {n}"))
+            })
+        })
+        .collect::<Result<_>>()?;
+    let (outer, inner): (usize, usize) = (shape[..d].iter().product(), shape[d + 1..].iter().product());
+    let mut out_shape = shape.clone();
+    out_shape[d] = picks.len();
+    let total = checked_numel(OP, &out_shape)?;
+    let mut out = try_alloc(OP, total, 0.0f32)?;
+    x.with_f32(OP, |src| {
+        for o in 0..outer {
+            for (k, &p) in picks.iter().enumerate() {
+                let from = (o * n + p) * inner;
+                let to = (o * picks.len() + k) * inner;
+                out[to..to + inner].copy_from_slice(&src[from..from + inner]);
+            }
+        }
+    })?;
+    if x.ndim() == 0 {
+        out_shape.clear();
+    }
+    let out = Tensor::from_f32(out, &out_shape)?;
+    let node = IndexSelectBackward { picks, outer, n, inner };
+    Ok(record(out, &[x, index], Vec::new, node))
+}
+
+struct IndexSelectBackward {
+    picks: Vec<usize>,
+    outer: usize,
+    n: usize,
+    inner: usize,
+}
+
+impl Backward for IndexSelectBackward {
+    fn name(&self) -> &'static str {
+        "IndexSelectBackward0"
+    }
+    fn vjp(&self, ctx: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let mut dx = try_alloc("indexSelect", self.outer * self.n * self.inner, 0.0f32)?;
+        g.with_f32("indexSelect", |gv| {
+            for o in 0..self.outer {
+                for (k, &p) in self.picks.iter().enumerate() {
+                    let from = (o * self.picks.len() + k) * self.inner;
+                    let to = (o * self.n + p) * self.inner;
+                    for (d, &s) in dx[to..to + self.inner].iter_mut().zip(&gv[from..from + self.inner]) {
+                        *d += s;
+                    }
+                }
+            }
+        })?;
+        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?), None])
+    }
+}
