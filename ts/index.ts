@@ -8,7 +8,7 @@ export {
   zeros, zerosLike, type ShapeLike, type TensorOptions,
 } from './creation.js';
 export * from './functional.js';
-export { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, crossEntropy, linear, logSoftmax, maxPool2d, softmax, type Activation, type AvgPool2dOptions, type Conv1dOptions, type Conv2dOptions, type CrossEntropyOptions, type MaxPool2dOptions, type Pair, type Reduction, binaryCrossEntropy, binaryCrossEntropyWithLogits, dropout, embedding, l1Loss, layerNorm, mseLoss, oneHot, scaledDotProductAttention, smoothL1Loss } from './nn.js';
+export { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, crossEntropy, linear, logSoftmax, maxPool2d, softmax, type Activation, type AvgPool2dOptions, type Conv1dOptions, type Conv2dOptions, type CrossEntropyOptions, type MaxPool2dOptions, type Pair, type Reduction, binaryCrossEntropy, binaryCrossEntropyWithLogits, batchNorm, dropout, embedding, groupNorm, l1Loss, layerNorm, nllLoss, pad, mseLoss, oneHot, scaledDotProductAttention, smoothL1Loss } from './nn.js';
 export { enableGrad, isGradEnabled, noGrad } from './autograd.js';
 export { Adam, AdamW, Optimizer, SGD, type AdamHyper, type AdamOptions, type ParamGroup, type ParamGroupInput, type ParamState, type Params, type SGDHyper, type SGDOptions } from './optim.js';
 export { keep, tidy } from './scope.js';

@@ -2,7 +2,9 @@
  * Neural-network functional ops (PyTorch's `torch.nn.functional`), with fused kernels.
  * @module
  */
-import { rand, tensor } from './creation.js';
+import { noGrad } from './autograd.js';
+import { full, rand, tensor } from './creation.js';
+import { cat } from './functional.js';
 import { ArgumentError, DTypeError, ShapeError } from './errors.js';
 import { tidy } from './scope.js';
 import { nnOp, type Tensor } from './tensor.js';
@@ -386,4 +388,102 @@ export function oneHot(indices: Tensor, numClasses = -1): Tensor {
 export function embedding(indices: Tensor, weight: Tensor): Tensor {
   if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be 2-D [num, dim], got [${weight.shape.join(', ')}]`);
   return tidy(() => weight.indexSelect(0, indices.flatten()).reshape([...indices.shape, weight.shape[1]!]));
+}
+
+/**
+ * Negative log-likelihood of log-probabilities `[N, C]` (or `[C]`) at int32 class
+ * indices, skipping `ignoreIndex` (PyTorch's `nll_loss`).
+ */
+export function nllLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
+  const code = reductionCode('nllLoss', options.reduction);
+  if (target.dtype !== 'int32') throw new DTypeError(`nllLoss: target must hold int32 class indices, got ${target.dtype}`);
+  const ignore = options.ignoreIndex ?? -100;
+  const classes = input.shape[input.ndim > 1 ? 1 : 0]!;
+  if (input.ndim > 2 || input.ndim === 0) throw new ShapeError(`nllLoss: expects input [N, C] or [C], got [${input.shape.join(', ')}]`);
+  const labels = Array.from(target.data());
+  const keep: number[] = labels.map((l) => (l === ignore ? 0 : 1));
+  const safe = labels.map((l) => (l === ignore ? 0 : l));
+  return tidy(() => {
+    const picked = input.mul(oneHot(tensor(safe, { dtype: 'int32', shape: target.shape }), classes)).sum(-1);
+    const losses = picked.neg().mul(tensor(keep, { shape: target.shape }));
+    if (code === 0) return losses;
+    const total = losses.sum();
+    return code === 2 ? total : total.div(keep.reduce((a, b) => a + b, 0));
+  });
+}
+
+/**
+ * Pads the last dims with `value` (PyTorch's `F.pad`, constant mode): `padding` is
+ * `[left, right]` for the last dim, then `[top, bottom]` for the one before, and so on.
+ */
+export function pad(x: Tensor, padding: readonly number[], value = 0): Tensor {
+  if (padding.length % 2 !== 0 || padding.length / 2 > x.ndim || padding.some((p) => !Number.isInteger(p) || p < 0)) {
+    throw new ArgumentError(`pad: padding must be non-negative pairs for at most ${x.ndim} dims, got [${padding.join(', ')}]`);
+  }
+  return tidy(() => {
+    let y = x;
+    for (let i = 0; i < padding.length / 2; i++) {
+      const dim = x.ndim - 1 - i;
+      const [before, after] = [padding[2 * i]!, padding[2 * i + 1]!];
+      const block = (n: number) => full(y.shape.map((d, k) => (k === dim ? n : d)), value);
+      y = cat([...(before > 0 ? [block(before)] : []), y, ...(after > 0 ? [block(after)] : [])], dim);
+    }
+    return y === x ? x.mul(1) : y;
+  });
+}
+
+/**
+ * Batch normalisation over all dims but the channel dim 1. Training: batch statistics,
+ * and `runningMean`/`runningVar` (if given) updated in place with `momentum` (unbiased
+ * variance, as PyTorch). Evaluation: the running statistics.
+ */
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  options: { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number } = {},
+): Tensor {
+  const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = options;
+  if (x.ndim < 2) throw new ShapeError(`batchNorm: expects [N, C, …], got [${x.shape.join(', ')}]`);
+  const dims = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
+  const channelShape = [1, x.shape[1]!, ...Array<number>(x.ndim - 2).fill(1)];
+  return tidy(() => {
+    let mean: Tensor;
+    let variance: Tensor;
+    if (training || runningMean === null || runningVar === null) {
+      mean = x.mean(dims, true);
+      variance = x.sub(mean).square().mean(dims, true);
+      if (training && runningMean && runningVar) {
+        const n = x.size / x.shape[1]!;
+        noGrad(() => {
+          runningMean.mul_(1 - momentum).add_(mean.detach().reshape(runningMean.shape).mul(momentum));
+          runningVar.mul_(1 - momentum).add_(variance.detach().reshape(runningVar.shape).mul((momentum * n) / Math.max(n - 1, 1)));
+        });
+      }
+    } else {
+      mean = runningMean.reshape(channelShape);
+      variance = runningVar.reshape(channelShape);
+    }
+    let y = x.sub(mean).div(variance.add(eps).sqrt());
+    if (weight) y = y.mul(weight.reshape(channelShape));
+    if (bias) y = y.add(bias.reshape(channelShape));
+    return y;
+  });
+}
+
+/** Group normalisation: channels split into `numGroups`, each normalised over its channels and positions. */
+export function groupNorm(x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  const [n, c] = [x.shape[0]!, x.shape[1]!];
+  if (x.ndim < 2 || !Number.isInteger(numGroups) || numGroups < 1 || c % numGroups !== 0) {
+    throw new ShapeError(`groupNorm: ${c} channels cannot be split into ${numGroups} groups (shape [${x.shape.join(', ')}])`);
+  }
+  const channelShape = [1, c, ...Array<number>(x.ndim - 2).fill(1)];
+  return tidy(() => {
+    const g = x.reshape(n, numGroups, -1);
+    const centred = g.sub(g.mean(-1, true));
+    let y = centred.div(centred.square().mean(-1, true).add(eps).sqrt()).reshape(x.shape);
+    if (weight) y = y.mul(weight.reshape(channelShape));
+    if (bias) y = y.add(bias.reshape(channelShape));
+    return y;
+  });
 }
