@@ -148,18 +148,24 @@ pub fn col2im(cols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
                 for oy in oy0..oy1 {
                     let iy = oy * g.sh + i * g.dh - g.ph;
                     let s = &src[oy * g.ow + ox0..oy * g.ow + ox1];
-                    let d = &mut plane[iy * g.w..(iy + 1) * g.w];
-                    if g.sw == 1 {
-                        for (dv, &sv) in d[ix0..ix0 + s.len()].iter_mut().zip(s) {
-                            *dv += sv;
-                        }
-                    } else {
-                        for (k, &sv) in s.iter().enumerate() {
-                            d[ix0 + k * g.sw] += sv;
-                        }
-                    }
+                    add_scaled_row(&mut plane[iy * g.w..(iy + 1) * g.w], ix0, g.sw, s, 1.0);
                 }
             }
+        }
+    }
+}
+
+/// `row[ix0 + k·stride] += scale · src[k]`: one output row's contribution to an input row
+/// (a contiguous, vectorised update for stride 1).
+#[inline(always)]
+fn add_scaled_row(row: &mut [f32], ix0: usize, stride: usize, src: &[f32], scale: f32) {
+    if stride == 1 {
+        for (dv, &sv) in row[ix0..ix0 + src.len()].iter_mut().zip(src) {
+            *dv += scale * sv;
+        }
+    } else {
+        for (k, &sv) in src.iter().enumerate() {
+            row[ix0 + k * stride] += scale * sv;
         }
     }
 }
@@ -221,18 +227,8 @@ fn direct_backward_input(gout: &[f32], w: &[f32], g: &ConvGeom, dx: &mut [f32]) 
             let src = &gout[(n * g.o + o) * ohw..][..ohw];
             let wo = &w[o * taps..(o + 1) * taps];
             for_each_tap_row(g, |t, oy, iy, ox0, ox1, ix0| {
-                let wv = wo[t];
                 let s = &src[oy * g.ow + ox0..oy * g.ow + ox1];
-                let d = &mut plane[iy * g.w..(iy + 1) * g.w];
-                if g.sw == 1 {
-                    for (dv, &sv) in d[ix0..ix0 + s.len()].iter_mut().zip(s) {
-                        *dv += wv * sv;
-                    }
-                } else {
-                    for (k, &sv) in s.iter().enumerate() {
-                        d[ix0 + k * g.sw] += wv * sv;
-                    }
-                }
+                add_scaled_row(&mut plane[iy * g.w..(iy + 1) * g.w], ix0, g.sw, s, wo[t]);
             });
         }
     }
