@@ -1,8 +1,11 @@
 /**
- * Grad mode: `noGrad`, `enableGrad`, `isGradEnabled`.
+ * Grad mode (`noGrad`, `enableGrad`, `isGradEnabled`) and `grad()`, PyTorch's
+ * `torch.autograd.grad`.
  * @module
  */
+import { ArgumentError } from './errors.js';
 import { lib } from './ffi.js';
+import { expectTensor, passFlags, Tensor, type BackwardOptions } from './tensor.js';
 
 function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const raw = lib().raw;
@@ -43,4 +46,45 @@ export function isGradEnabled(): boolean {
   const current = raw.wg_set_grad_enabled(1);
   raw.wg_set_grad_enabled(current);
   return current !== 0;
+}
+
+/** Options of {@link grad}. */
+export interface GradOptions extends BackwardOptions {
+  /** The gradient of each output (`null` = ones, for single-element outputs). */
+  gradOutputs?: Tensor | readonly (Tensor | null)[];
+  /** Return `null` for inputs the outputs do not depend on, instead of throwing. */
+  allowUnused?: boolean;
+}
+
+/**
+ * The gradients of `outputs` with respect to `inputs` (PyTorch's `torch.autograd.grad`),
+ * returned rather than accumulated into `.grad`. Inputs may be leaves or intermediate
+ * tensors. With `createGraph` the result is differentiable again: second derivatives,
+ * Hessian-vector products, gradient penalties.
+ *
+ * @example
+ * const x = tensor([1, 2, 3], { requiresGrad: true });
+ * const [dy] = grad(x.pow(3).sum(), x, { createGraph: true }); // 3x²
+ * const [d2y] = grad(dy!.sum(), x);                            // 6x
+ */
+export function grad(
+  outputs: Tensor | readonly Tensor[],
+  inputs: Tensor | readonly Tensor[],
+  options: GradOptions = {},
+): (Tensor | null)[] {
+  const outs = toList('grad', outputs);
+  const ins = toList('grad', inputs);
+  const gradOutputs = options.gradOutputs === undefined ? outs.map(() => null) : toList('grad', options.gradOutputs, true);
+  if (gradOutputs.length !== outs.length) {
+    throw new ArgumentError(`grad: ${gradOutputs.length} gradOutputs given for ${outs.length} outputs`);
+  }
+  const c = lib();
+  c.putList([...outs, ...gradOutputs, ...ins].map((t) => (t === null ? 0 : t.handle)));
+  c.status(c.raw.wg_autograd_grad(outs.length, ins.length, passFlags(options) | (options.allowUnused ? 4 : 0)));
+  return c.readList(ins.length).map((h) => (h === 0 ? null : new Tensor(h)));
+}
+
+function toList(op: string, v: Tensor | readonly (Tensor | null)[], nullable = false): (Tensor | null)[] {
+  const list = Array.isArray(v) ? (v as readonly (Tensor | null)[]) : [v as Tensor];
+  return list.map((t) => (t === null && nullable ? null : expectTensor(op, t)));
 }

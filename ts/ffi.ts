@@ -36,7 +36,13 @@ export interface RawExports {
   wg_movement(op: number, x: number, nargs: number): number;
   wg_inplace(op: number, target: number, source: number): number;
   wg_inplace_scalar(op: number, target: number, s: number): number;
-  wg_backward(root: number, grad: number, retain: number): number;
+  wg_backward(root: number, grad: number, flags: number): number;
+  wg_autograd_grad(nOut: number, nIn: number, flags: number): number;
+  wg_register_hook(h: number, id: number): number;
+  wg_custom(callback: number, nIn: number, nSaved: number, output: number, nameLen: number): number;
+  wg_list(n: number): number;
+  wg_text_in(n: number): number;
+  wg_host_return(n: number): number;
   wg_cat(n: number, dim: number): number;
   wg_nn(op: number, a: number, b: number, c: number, nints: number, f: number): number;
   wg_optim(op: number, param: number, grad: number, state0: number, state1: number, nfloats: number): number;
@@ -47,6 +53,14 @@ export type OpFamily = 'unary' | 'binary' | 'reduce' | 'movement' | 'create' | '
 const SCRATCH_WORDS = 64;
 const FSCRATCH_WORDS = 16;
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * A JS function the core calls during backward (a gradient hook or a custom function's
+ * backward). It receives handles it owns and must dispose, and hands its results back
+ * with {@link Core.hostReturn} before returning.
+ */
+export type HostCallback = (args: number[]) => void;
 
 function poisonedError(trap: string): PoisonedError {
   return new PoisonedError(
@@ -91,6 +105,10 @@ export class Core {
   private readonly scratchPtr: number;
   private scratchView: Int32Array;
   private fscratchView: Float64Array | null = null;
+  private readonly callbacks = new Map<number, HostCallback>();
+  private nextCallback = 1;
+  /** What a callback threw; rethrown in place of the core's generic error. */
+  private callbackError: Error | null = null;
 
   constructor(instance: WebAssembly.Instance) {
     this.raw = guard(instance.exports);
@@ -147,12 +165,72 @@ export class Core {
     return handles.length;
   }
 
+  /** Writes handles into the core's growable handle list; returns how many. */
+  putList(handles: readonly number[]): number {
+    new Uint32Array(this.raw.memory.buffer, this.raw.wg_list(handles.length), handles.length).set(handles);
+    return handles.length;
+  }
+
+  /** The first `n` handles of the core's handle list. */
+  readList(n: number): number[] {
+    return Array.from(new Uint32Array(this.raw.memory.buffer, this.raw.wg_list(n), n));
+  }
+
+  /** Copies a string into the core's text input; returns its length in bytes. */
+  putText(s: string): number {
+    const bytes = encoder.encode(s).subarray(0, 4096);
+    new Uint8Array(this.raw.memory.buffer, this.raw.wg_text_in(bytes.length), bytes.length).set(bytes);
+    return bytes.length;
+  }
+
+  /** Registers a callback the core may call during backward; returns its id. */
+  addCallback(fn: HostCallback): number {
+    const id = this.nextCallback++;
+    this.callbacks.set(id, fn);
+    return id;
+  }
+
+  /** Forgets a callback (the core calls it no more, or it was removed). */
+  removeCallback(id: number): void {
+    this.callbacks.delete(id);
+  }
+
+  /** Called by a callback before it returns: its results (0 = none). */
+  hostReturn(handles: readonly number[]): void {
+    this.status(this.raw.wg_host_return(this.putList(handles)));
+  }
+
+  /** @internal The `wasmgrad.wg_host_call` import. Never lets an exception unwind into wasm. */
+  hostCall(id: number, nargs: number): number {
+    let args: number[] = [];
+    try {
+      args = this.readList(nargs);
+      const fn = this.callbacks.get(id);
+      if (fn === undefined) {
+        // A removed hook: leave the gradient as it is.
+        for (const h of args) this.raw.wg_dispose(h);
+        this.hostReturn([]);
+        return 0;
+      }
+      fn(args);
+      return 0;
+    } catch (err) {
+      this.callbackError = err instanceof Error ? err : new Error(String(err));
+      return -1;
+    }
+  }
+
   text(len: number): string {
     return decoder.decode(new Uint8Array(this.raw.memory.buffer, this.raw.wg_text_ptr(), len).slice());
   }
 
-  /** The core's last error as a typed error. */
-  lastError(): TensorError {
+  /** The core's last error as a typed error (or what a JS callback threw during it). */
+  lastError(): Error {
+    const thrown = this.callbackError;
+    if (thrown !== null) {
+      this.callbackError = null;
+      return thrown;
+    }
     const code = this.raw.wg_error_code();
     return errorFromCode(code, this.text(this.raw.wg_error_message()));
   }
@@ -257,7 +335,14 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
 }
 
 function instantiate(module: WebAssembly.Module, variant: SimdVariant): Core {
-  const instance = new WebAssembly.Instance(module, {});
+  // The imports are called only after `core` is set (during backward).
+  const imports = {
+    wasmgrad: {
+      wg_host_call: (id: number, nargs: number): number => core!.hostCall(id, nargs),
+      wg_host_release: (id: number): void => core!.removeCallback(id),
+    },
+  };
+  const instance = new WebAssembly.Instance(module, imports);
   core = new Core(instance);
   loadedVariant = variant;
   core.raw.wg_manual_seed(Math.floor(Math.random() * 2 ** 52));

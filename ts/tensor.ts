@@ -4,7 +4,7 @@
  */
 import './polyfill.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
-import { lib, type Core } from './ffi.js';
+import { lib, type Core, type HostCallback } from './ffi.js';
 import { formatTensor } from './format.js';
 import { setTensorCheck, tidy, track } from './scope.js';
 
@@ -30,6 +30,33 @@ const INFO_REQUIRES_GRAD = 1 << 2;
 const F32_MAX = 3.4028234663852886e38;
 const INFO_IS_LEAF = 1 << 3;
 
+/** Options of {@link Tensor.backward} and `grad()`. */
+export interface BackwardOptions {
+  /** Keep the graph's saved tensors so it can be walked again (default: `createGraph`). */
+  retainGraph?: boolean;
+  /** Record the backward pass, for higher-order derivatives (default false). */
+  createGraph?: boolean;
+}
+
+/** @internal The core's pass flags: 1 retain graph, 2 create graph. */
+export function passFlags(options: BackwardOptions): number {
+  const create = options.createGraph ?? false;
+  return ((options.retainGraph ?? create) ? 1 : 0) | (create ? 2 : 0);
+}
+
+/**
+ * @internal Adapts a tensor-level function to a core callback: the argument handles are
+ * wrapped (and disposed afterwards, with everything else the function made that it did
+ * not `keep()`), and the results handed back before they are.
+ */
+export function hostCallback(c: Core, fn: (args: Tensor[]) => readonly (Tensor | null | undefined)[]): HostCallback {
+  return (handles) =>
+    tidy(() => {
+      const results = fn(handles.map((h) => new Tensor(h)));
+      c.hostReturn(results.map((r) => (r === null || r === undefined ? 0 : expectTensor('backward', r).handle)));
+    });
+}
+
 /** @internal Wraps a handle the core just returned (throwing its error for 0). */
 export function wrap(c: Core, handle: number): Tensor {
   return new Tensor(c.check(handle));
@@ -39,7 +66,8 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? (v.constructor?.name ?? 'an object') : typeof v;
 }
 
-function expectTensor(op: string, v: unknown): Tensor {
+/** @internal */
+export function expectTensor(op: string, v: unknown): Tensor {
   if (v instanceof Tensor) return v;
   throw new ArgumentError(`${op}: expected a Tensor, got ${describe(v)}`);
 }
@@ -174,6 +202,7 @@ export class Tensor {
   private disposed = false;
   private shapeCache: readonly number[] | undefined;
   private gradView: Tensor | null = null;
+  private retainsGrad = false;
 
   /** @internal Use the creation functions (`tensor`, `zeros`, …) instead. */
   constructor(handle: number, tracked = true) {
@@ -540,13 +569,47 @@ export class Tensor {
   /**
    * Computes the gradient of this tensor with respect to every leaf that requires grad,
    * accumulating into their `.grad`. Non-scalar outputs need `gradient` (same shape).
-   * The graph's saved tensors are freed unless `retainGraph` is set.
+   * The graph's saved tensors are freed unless `retainGraph` is set. With `createGraph`
+   * the backward pass is itself recorded, so the gradients can be differentiated again
+   * (`retainGraph` then defaults to true).
    */
-  backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
+  backward(gradient?: Tensor, options: BackwardOptions = {}): void {
     this.assertAlive('backward');
     const c = lib();
     const g = gradient === undefined ? 0 : expectTensor('backward', gradient).handle;
-    c.status(c.raw.wg_backward(this.handle, g, options.retainGraph ? 1 : 0));
+    c.status(c.raw.wg_backward(this.handle, g, passFlags(options)));
+  }
+  /**
+   * Calls `hook` with this tensor's gradient whenever one is computed (by `backward()` or
+   * `grad()`), before it is used; a returned tensor (same shape) replaces the gradient.
+   * The gradient passed in is disposed after the call: `keep()` a clone to hold on to it.
+   * Returns a handle whose `remove()` unregisters the hook.
+   *
+   * @example
+   * const h = y.registerHook((g) => g.mul(2)); // doubles the gradient flowing through y
+   */
+  registerHook(hook: (grad: Tensor) => Tensor | null | undefined | void): { remove(): void } {
+    this.assertAlive('registerHook');
+    const c = lib();
+    const id = c.addCallback(hostCallback(c, ([g]) => [hook(g!) ?? null]));
+    const status = c.raw.wg_register_hook(this.handle, id);
+    if (status !== 0) {
+      c.removeCallback(id);
+      c.status(status);
+    }
+    return { remove: () => c.removeCallback(id) };
+  }
+  /**
+   * Makes `.grad` of this non-leaf tensor hold its gradient after `backward()` (leaves
+   * always do), accumulating across calls like a leaf's.
+   */
+  retainGrad(): void {
+    if (this.isLeaf || this.retainsGrad) return;
+    this.retainsGrad = true;
+    this.registerHook((g) => {
+      const previous = this.grad;
+      this.grad = previous === null ? g.detach() : previous.add(g).detach();
+    });
   }
   /** A new leaf sharing this tensor's data, cut from the graph. */
   detach(): Tensor {

@@ -18,6 +18,16 @@ pub struct TensorInner {
     /// The handle this tensor is registered under, so the same grad tensor is handed out
     /// under one stable handle (0 while unregistered).
     pub(crate) handle: Cell<u32>,
+    /// Host gradient hooks of a leaf (a non-leaf's hooks live on its node).
+    pub(crate) hooks: RefCell<Vec<u32>>,
+}
+
+impl Drop for TensorInner {
+    fn drop(&mut self) {
+        if !self.hooks.get_mut().is_empty() {
+            crate::autograd::host::release(self.hooks.take());
+        }
+    }
 }
 
 /// A cheap, reference-counted tensor. Cloning shares everything; views share storage.
@@ -39,6 +49,7 @@ impl Tensor {
             grad: RefCell::new(None),
             grad_fn: RefCell::new(None),
             handle: Cell::new(0),
+            hooks: RefCell::new(Vec::new()),
         }))
     }
 
@@ -152,6 +163,42 @@ impl Tensor {
     /// A new leaf sharing this tensor's data, outside any graph.
     pub fn detach(&self) -> Tensor {
         Tensor::from_parts(self.0.storage.clone(), self.0.layout.clone())
+    }
+
+    /// This tensor's data as a non-leaf produced by `node` (restores a saved output's link).
+    pub(crate) fn with_grad_fn(&self, node: Rc<Node>) -> Tensor {
+        let t = self.detach();
+        t.0.requires_grad.set(true);
+        *t.0.grad_fn.borrow_mut() = Some(node);
+        t
+    }
+
+    /// A second tensor object for the same data and graph position (handed to host code
+    /// that will dispose it, so the original keeps its handle).
+    pub fn alias(&self) -> Tensor {
+        let t = self.detach();
+        t.0.requires_grad.set(self.requires_grad());
+        *t.0.grad_fn.borrow_mut() = self.grad_fn();
+        t
+    }
+
+    /// Registers host gradient hook `id`: on the producing node for a non-leaf, on the
+    /// tensor itself for a leaf.
+    pub fn add_hook(&self, id: u32) -> Result<()> {
+        if !self.requires_grad() {
+            return Err(Error::autograd(
+                "registerHook: cannot register a hook on a tensor that doesn't require gradient",
+            ));
+        }
+        match self.grad_fn() {
+            Some(node) => node.hooks.borrow_mut().push(id),
+            None => self.0.hooks.borrow_mut().push(id),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn leaf_hooks(&self) -> Vec<u32> {
+        self.0.hooks.borrow().clone()
     }
 
     /// A view of the same storage with another layout (no autograd recording).

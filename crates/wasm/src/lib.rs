@@ -13,8 +13,10 @@
 //!
 //! No export panics on user input; the core validates everything before kernels run.
 
+mod autograd;
+
 use std::cell::RefCell;
-use wasmgrad_core::autograd::{engine, mode};
+use wasmgrad_core::autograd::mode;
 use wasmgrad_core::kernels::random;
 use wasmgrad_core::layout::MAX_RANK;
 use wasmgrad_core::ops::{self, creation, inplace, movement, nn, optim, reduce, unary};
@@ -34,10 +36,16 @@ struct Runtime {
     error_message: String,
     /// Contiguous copy of the last non-contiguous tensor read through `wg_data_ptr`.
     readback: Option<Tensor>,
+    /// Handle lists of any length (`wg_list`): autograd.grad's tensors, host-call arguments.
+    list: Vec<u32>,
+    /// UTF-8 text from JS (`wg_text_in`), e.g. a custom function's name.
+    text_in: Vec<u8>,
+    /// What the last host callback returned (`wg_host_return`).
+    host_results: Vec<Option<Tensor>>,
 }
 
 thread_local! {
-    static RUNTIME: RefCell<Runtime> = RefCell::new(Runtime {
+    static RUNTIME: RefCell<Runtime> = RefCell::new({ autograd::install_host(); Runtime {
         registry: Registry::new(),
         scratch: Box::new([0; SCRATCH_WORDS]),
         fscratch: Box::new([0.0; FSCRATCH_WORDS]),
@@ -45,9 +53,14 @@ thread_local! {
         error_code: 0,
         error_message: String::new(),
         readback: None,
-    });
+        list: Vec::new(),
+        text_in: Vec::new(),
+        host_results: Vec::new(),
+    }});
 }
 
+/// Runs `f` with the runtime borrowed. Never hold it across code that may call back into
+/// JS (backward with hooks or custom functions): JS would re-enter and find it borrowed.
 fn with_rt<R>(f: impl FnOnce(&mut Runtime) -> R) -> R {
     RUNTIME.with(|rt| f(&mut rt.borrow_mut()))
 }
@@ -451,18 +464,6 @@ pub extern "C" fn wg_nn(op: u32, a: u32, b: u32, c: u32, nints: i32, f: f64) -> 
             nn::nn_by_id(op, &a, b.as_ref(), c.as_ref(), &rt.ints(name, nints)?, f)
         });
         rt.handle(r)
-    })
-}
-
-/// `grad` = 0 means "implicit ones" (scalar outputs only).
-#[no_mangle]
-pub extern "C" fn wg_backward(root: u32, grad: u32, retain_graph: u32) -> u32 {
-    with_rt(|rt| {
-        let r = rt.get("backward", root).and_then(|root| {
-            let g = if grad == 0 { None } else { Some(rt.get("backward", grad)?) };
-            engine::backward(&root, g.as_ref(), retain_graph != 0)
-        });
-        rt.status(r)
     })
 }
 

@@ -1,104 +1,237 @@
-//! `backward()`: walks the graph from an output in dependency order, without recursion.
+//! Reverse-mode passes over the graph, without recursion: `backward()` accumulates into
+//! the leaves' `.grad`, `grad()` returns the gradients of chosen tensors (PyTorch's
+//! `torch.autograd.grad`). With `create_graph` the pass itself is recorded, so its
+//! results can be differentiated again.
 
 use super::graph::{EdgeTarget, Node};
-use super::mode::NoGradGuard;
+use super::host;
+use super::mode::GradModeGuard;
 use crate::error::{fmt_shape, Error, Result};
 use crate::ops::{binary, inplace, reduce};
-use crate::tensor::Tensor;
-use std::collections::HashMap;
+use crate::tensor::{Tensor, TensorInner};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 type NodeKey = *const Node;
+type LeafKey = *const TensorInner;
 
 fn key(node: &Rc<Node>) -> NodeKey {
     Rc::as_ptr(node)
 }
 
+fn leaf_key(t: &Tensor) -> LeafKey {
+    Rc::as_ptr(&t.0)
+}
+
+#[derive(Clone, Copy, Default)]
+pub struct PassOptions {
+    /// Keep the saved tensors so the graph can be walked again.
+    pub retain_graph: bool,
+    /// Record the pass (grad mode on), for higher derivatives.
+    pub create_graph: bool,
+}
+
 /// Computes the gradient of `root` with respect to every leaf that requires grad and
 /// accumulates it into their `.grad`. `grad` defaults to 1 for single-element outputs.
-pub fn backward(root: &Tensor, grad: Option<&Tensor>, retain_graph: bool) -> Result<()> {
-    if !root.requires_grad() {
-        return Err(Error::autograd(
-            "backward: the tensor does not require grad and has no grad_fn; create its inputs with \
-             requiresGrad: true (and not under noGrad)",
-        ));
+/// Returns the gradient tensors that were replaced rather than updated in place (with
+/// `create_graph` a leaf's new `.grad` is `old + g`, recorded), so the caller can release
+/// whatever it holds of them.
+pub fn backward(root: &Tensor, grad: Option<&Tensor>, options: PassOptions) -> Result<Vec<Tensor>> {
+    let seed = seed_for("backward", root, grad)?;
+    let _mode = GradModeGuard::new(options.create_graph);
+    let leaves = run(&[(root.clone(), seed)], None, options)?;
+    let mut replaced = Vec::new();
+    for (leaf, g) in leaves {
+        let g = host::run_hooks(&leaf.leaf_hooks(), g)?;
+        if let Some(old) = accumulate_into_leaf(&leaf, g, options.create_graph)? {
+            replaced.push(old);
+        }
     }
-    let _guard = NoGradGuard::new();
-    let seed = match grad {
+    Ok(replaced)
+}
+
+/// The gradients of `outputs` (weighted by `grad_outputs`, ones for scalars) with respect
+/// to `inputs`, which may be leaves or intermediates. Nothing is accumulated into `.grad`.
+/// An input the outputs do not depend on is an error unless `allow_unused` (then `None`).
+pub fn grad(
+    outputs: &[Tensor],
+    grad_outputs: &[Option<Tensor>],
+    inputs: &[Tensor],
+    options: PassOptions,
+    allow_unused: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    if outputs.is_empty() || inputs.is_empty() {
+        return Err(Error::argument("grad: expected at least one output and one input"));
+    }
+    if grad_outputs.len() != outputs.len() {
+        return Err(Error::argument(format!(
+            "grad: {} gradOutputs given for {} outputs",
+            grad_outputs.len(),
+            outputs.len()
+        )));
+    }
+    if let Some(i) = inputs.iter().position(|t| !t.requires_grad()) {
+        return Err(Error::autograd(format!(
+            "grad: input {i} (shape {}) does not require grad, so it has no gradient",
+            fmt_shape(inputs[i].shape())
+        )));
+    }
+    let roots = outputs
+        .iter()
+        .zip(grad_outputs)
+        .map(|(o, g)| Ok((o.clone(), seed_for("grad", o, g.as_ref())?)))
+        .collect::<Result<Vec<_>>>()?;
+    let _mode = GradModeGuard::new(options.create_graph);
+    let mut grads = run(&roots, Some(inputs), options)?;
+    // A leaf's hooks see its gradient here too, as in PyTorch (a non-leaf's ran in `run`).
+    for (t, g) in grads.iter_mut() {
+        if t.is_leaf() {
+            *g = host::run_hooks(&t.leaf_hooks(), g.clone())?;
+        }
+    }
+    let mut result = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        match grads.iter().find(|(t, _)| t.same(input)) {
+            Some((_, g)) => result.push(Some(g.clone())),
+            None if allow_unused => result.push(None),
+            None => {
+                return Err(Error::autograd(format!(
+                    "grad: input {i} (shape {}) was not used to compute the outputs; pass \
+                     {{ allowUnused: true }} to get null for it",
+                    fmt_shape(input.shape())
+                )))
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// The gradient a pass starts from at `root`.
+fn seed_for(op: &str, root: &Tensor, grad: Option<&Tensor>) -> Result<Tensor> {
+    if !root.requires_grad() {
+        return Err(Error::autograd(format!(
+            "{op}: the tensor does not require grad and has no grad_fn; create its inputs with \
+             requiresGrad: true (and not under noGrad)"
+        )));
+    }
+    match grad {
         Some(g) => {
-            g.expect_f32("backward")?;
+            g.expect_f32(op)?;
             if g.shape() != root.shape() {
                 return Err(Error::shape(format!(
-                    "backward: gradient of shape {} does not match the output's shape {}",
+                    "{op}: gradient of shape {} does not match the output's shape {}",
                     fmt_shape(g.shape()),
                     fmt_shape(root.shape())
                 )));
             }
-            g.clone()
+            Ok(g.clone())
         }
-        None if root.numel() == 1 => Tensor::full("backward", root.shape(), 1.0, crate::storage::DType::F32)?,
-        None => {
-            return Err(Error::autograd(format!(
-                "backward: grad can be implicitly created only for scalar outputs, but the output has shape {}; \
-                 pass a gradient of the same shape, e.g. y.backward(onesLike(y))",
-                fmt_shape(root.shape())
-            )))
-        }
-    };
-    let Some(root_node) = root.grad_fn() else {
-        return accumulate_into_leaf(root, seed);
-    };
+        None if root.numel() == 1 => Tensor::full(op, root.shape(), 1.0, crate::storage::DType::F32),
+        None => Err(Error::autograd(format!(
+            "{op}: grad can be implicitly created only for scalar outputs, but the output has shape {}; \
+             pass a gradient of the same shape, e.g. y.backward(onesLike(y))",
+            fmt_shape(root.shape())
+        ))),
+    }
+}
 
-    let dependencies = count_dependencies(&root_node);
-    let mut pending: HashMap<NodeKey, Tensor> = HashMap::new();
-    let mut remaining = dependencies;
-    pending.insert(key(&root_node), seed);
-    let mut ready = vec![root_node];
+/// Sums gradients arriving at the same place, in arrival order.
+#[derive(Default)]
+struct Pending<K> {
+    grads: HashMap<K, Tensor>,
+}
 
-    while let Some(node) = ready.pop() {
-        let input_grads = match pending.remove(&key(&node)) {
-            Some(g) => node.apply(&g, !retain_graph)?,
-            None => vec![None; node.edges.len()],
+impl<K: std::hash::Hash + Eq> Pending<K> {
+    fn add(&mut self, k: K, g: Tensor) -> Result<()> {
+        let merged = match self.grads.remove(&k) {
+            Some(prev) => binary::add(&prev, &g)?,
+            None => g,
         };
+        self.grads.insert(k, merged);
+        Ok(())
+    }
+}
+
+/// Walks the graph from `roots` (each with its seed gradient). Without `targets`, every
+/// node runs and the result is each reached leaf with its summed gradient. With targets,
+/// only nodes leading to one run, and the result holds each reached target's gradient.
+fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>, options: PassOptions) -> Result<Vec<(Tensor, Tensor)>> {
+    let mut node_grads: Pending<NodeKey> = Pending::default();
+    let mut leaf_grads: Pending<LeafKey> = Pending::default();
+    let mut leaves: Vec<Tensor> = Vec::new();
+    let mut root_nodes = Vec::new();
+    let is_leaf_target = |t: &Tensor| targets.map_or(true, |ts| ts.iter().any(|x| x.same(t)));
+    for (root, seed) in roots {
+        match root.grad_fn() {
+            Some(node) => {
+                if !root_nodes.iter().any(|n: &Rc<Node>| Rc::ptr_eq(n, &node)) {
+                    root_nodes.push(node.clone());
+                }
+                node_grads.add(key(&node), seed.clone())?;
+            }
+            None if is_leaf_target(root) => {
+                if !leaves.iter().any(|l| l.same(root)) {
+                    leaves.push(root.clone());
+                }
+                leaf_grads.add(leaf_key(root), seed.clone())?;
+            }
+            None => {}
+        }
+    }
+    let order = topological_order(&root_nodes);
+    let target_nodes: HashMap<NodeKey, Tensor> = targets
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|t| t.grad_fn().map(|n| (key(&n), t.clone())))
+        .collect();
+    let needed = targets.map(|_| nodes_leading_to_targets(&order, &target_nodes, &is_leaf_target));
+    let mut captured: Vec<(Tensor, Tensor)> = Vec::new();
+
+    for node in &order {
+        let k = key(node);
+        let Some(mut g) = node_grads.grads.remove(&k) else { continue };
+        let hooks = node.hooks.borrow().clone();
+        if !hooks.is_empty() {
+            g = host::run_hooks(&hooks, g)?;
+        }
+        if let Some(t) = target_nodes.get(&k) {
+            captured.push((t.clone(), g.clone()));
+        }
+        if needed.as_ref().is_some_and(|n| !n.contains(&k)) {
+            continue;
+        }
+        let input_grads = node.apply(&g, !options.retain_graph)?;
+        drop(g);
         for (edge, g) in node.edges.iter().zip(input_grads) {
-            let g = match g {
-                Some(g) if g.shape() != edge.shape.as_slice() => Some(reduce::sum_to_shape(&g, &edge.shape)?),
-                other => other,
-            };
+            let Some(g) = g else { continue };
+            let g = if g.shape() != edge.shape.as_slice() { reduce::sum_to_shape(&g, &edge.shape)? } else { g };
             match &edge.target {
                 EdgeTarget::None => {}
-                EdgeTarget::Leaf(leaf) => {
-                    if let Some(g) = g {
-                        accumulate_into_leaf(leaf, g)?;
+                EdgeTarget::Leaf(leaf) if is_leaf_target(leaf) => {
+                    if !leaves.iter().any(|l| l.same(leaf)) {
+                        leaves.push(leaf.clone());
                     }
+                    leaf_grads.add(leaf_key(leaf), g)?;
                 }
-                EdgeTarget::Node(child) => {
-                    let k = key(child);
-                    if let Some(g) = g {
-                        let merged = match pending.remove(&k) {
-                            Some(prev) => binary::add(&prev, &g)?,
-                            None => g,
-                        };
-                        pending.insert(k, merged);
-                    }
-                    let left = remaining.entry(k).or_insert(1);
-                    *left -= 1;
-                    if *left == 0 {
-                        ready.push(child.clone());
-                    }
-                }
+                EdgeTarget::Leaf(_) => {}
+                EdgeTarget::Node(child) => node_grads.add(key(child), g)?,
             }
         }
     }
-    Ok(())
+    for leaf in leaves {
+        if let Some(g) = leaf_grads.grads.remove(&leaf_key(&leaf)) {
+            captured.push((leaf, g));
+        }
+    }
+    Ok(captured)
 }
 
-/// How many edges point at each node reachable from `root` (iterative DFS).
-fn count_dependencies(root: &Rc<Node>) -> HashMap<NodeKey, usize> {
+/// The nodes reachable from `roots`, each after every node that feeds it a gradient
+/// (Kahn's algorithm over dependency counts; iterative, as the wasm stack is small).
+fn topological_order(roots: &[Rc<Node>]) -> Vec<Rc<Node>> {
     let mut deps: HashMap<NodeKey, usize> = HashMap::new();
-    let mut stack = vec![root.clone()];
-    let mut seen = std::collections::HashSet::new();
-    seen.insert(key(root));
+    let mut stack: Vec<Rc<Node>> = roots.to_vec();
+    let mut seen: HashSet<NodeKey> = roots.iter().map(key).collect();
     while let Some(node) = stack.pop() {
         for edge in &node.edges {
             if let EdgeTarget::Node(child) = &edge.target {
@@ -109,21 +242,63 @@ fn count_dependencies(root: &Rc<Node>) -> HashMap<NodeKey, usize> {
             }
         }
     }
-    deps
+    let mut ready: Vec<Rc<Node>> = roots.iter().filter(|n| !deps.contains_key(&key(n))).cloned().collect();
+    let mut order = Vec::with_capacity(seen.len());
+    while let Some(node) = ready.pop() {
+        for edge in &node.edges {
+            if let EdgeTarget::Node(child) = &edge.target {
+                let left = deps.get_mut(&key(child)).expect("counted above");
+                *left -= 1;
+                if *left == 0 {
+                    ready.push(child.clone());
+                }
+            }
+        }
+        order.push(node);
+    }
+    order
 }
 
-/// Adds `grad` into a leaf's `.grad`: in place when a gradient exists (so a handle to it
-/// stays valid), else stores it, copying unless `grad` is a fresh buffer nobody else holds.
-fn accumulate_into_leaf(leaf: &Tensor, grad: Tensor) -> Result<()> {
+/// Nodes whose backward contributes to a target (visited inputs-first, so each node's
+/// children are decided before it).
+fn nodes_leading_to_targets(
+    order: &[Rc<Node>],
+    target_nodes: &HashMap<NodeKey, Tensor>,
+    is_leaf_target: &dyn Fn(&Tensor) -> bool,
+) -> HashSet<NodeKey> {
+    let mut needed = HashSet::new();
+    for node in order.iter().rev() {
+        let leads = node.edges.iter().any(|e| match &e.target {
+            EdgeTarget::None => false,
+            EdgeTarget::Leaf(t) => is_leaf_target(t),
+            EdgeTarget::Node(c) => needed.contains(&key(c)) || target_nodes.contains_key(&key(c)),
+        });
+        if leads {
+            needed.insert(key(node));
+        }
+    }
+    needed
+}
+
+/// Adds `grad` into a leaf's `.grad`. Without `recorded`: in place when a gradient exists
+/// (so a handle to it stays valid), else stores it, copying unless `grad` is a fresh
+/// buffer nobody else holds. With `recorded` (`create_graph`), `.grad` becomes the
+/// recorded `old + grad` and the old tensor is returned.
+fn accumulate_into_leaf(leaf: &Tensor, grad: Tensor, recorded: bool) -> Result<Option<Tensor>> {
+    let exclusive = Rc::strong_count(&grad.0) == 1
+        && Rc::strong_count(grad.storage()) == 1
+        && grad.layout().is_contiguous()
+        && grad.layout().offset == 0;
     match leaf.grad() {
-        Some(existing) => inplace::apply(inplace::InplaceOp::Add, &existing, &grad),
+        Some(existing) if recorded => {
+            leaf.set_grad(Some(binary::add(&existing, &grad)?))?;
+            Ok(Some(existing))
+        }
+        Some(existing) => inplace::apply(inplace::InplaceOp::Add, &existing, &grad).map(|()| None),
+        None if recorded => leaf.set_grad(Some(if exclusive { grad } else { grad.alias() })).map(|()| None),
         None => {
-            let exclusive = Rc::strong_count(&grad.0) == 1
-                && Rc::strong_count(grad.storage()) == 1
-                && grad.layout().is_contiguous()
-                && grad.layout().offset == 0;
             let owned = if exclusive { grad } else { grad.contiguous_copy("backward")? };
-            leaf.set_grad(Some(owned))
+            leaf.set_grad(Some(owned)).map(|()| None)
         }
     }
 }

@@ -6,7 +6,7 @@ use super::mode::is_grad_enabled;
 use crate::error::{fmt_shape, Error, Result};
 use crate::tensor::Tensor;
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// What a node needs at backward time: the saved tensors, which inputs want a gradient,
 /// and the shapes the inputs had.
@@ -31,6 +31,11 @@ impl VjpCtx<'_> {
 pub trait Backward {
     fn name(&self) -> &'static str;
     fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>>;
+    /// False for rules computed by a kernel instead of tensor ops: under `createGraph`
+    /// their results then refuse to be differentiated again (a clear error, not zeros).
+    fn differentiable(&self) -> bool {
+        true
+    }
 }
 
 pub enum EdgeTarget {
@@ -49,17 +54,18 @@ pub struct Edge {
 
 /// A tensor kept for backward, with the storage version at the time it was saved, so an
 /// in-place change made afterwards is reported instead of producing wrong gradients.
-/// It holds the data only (no grad_fn), which keeps an op that saves its own output from
-/// forming a reference cycle.
+///
+/// An input is kept as itself, graph and all, so a backward run with grad mode on
+/// (`createGraph`) differentiates through it. The op's own output is kept as its data plus
+/// a weak link to the node: a strong one would be a reference cycle (node → output →
+/// node); the link is restored on unpack for as long as the node lives.
 pub struct SavedTensor {
     tensor: Tensor,
     version: u64,
+    output_of: Option<Weak<Node>>,
 }
 
 impl SavedTensor {
-    fn new(t: &Tensor) -> SavedTensor {
-        SavedTensor { tensor: t.detach(), version: t.storage().version() }
-    }
     fn unpack(&self, op: &str) -> Result<Tensor> {
         let now = self.tensor.storage().version();
         if now != self.version {
@@ -70,7 +76,10 @@ impl SavedTensor {
                 self.version
             )));
         }
-        Ok(self.tensor.clone())
+        match self.output_of.as_ref().and_then(Weak::upgrade) {
+            Some(node) if is_grad_enabled() => Ok(self.tensor.with_grad_fn(node)),
+            _ => Ok(self.tensor.clone()),
+        }
     }
 }
 
@@ -80,6 +89,8 @@ pub struct Node {
     saved: RefCell<Vec<SavedTensor>>,
     had_saved: bool,
     released: Cell<bool>,
+    /// Host gradient hooks registered on the tensor this node produced.
+    pub(crate) hooks: RefCell<Vec<u32>>,
 }
 
 impl Node {
@@ -103,9 +114,13 @@ impl Node {
         }
         let needs: Vec<bool> = self.edges.iter().map(|e| !matches!(e.target, EdgeTarget::None)).collect();
         let ctx = VjpCtx { saved, needs: &needs, input_shapes: self.edges.iter().map(|e| e.shape.as_slice()).collect() };
-        let grads = self.op.vjp(&ctx, grad)?;
+        let mut grads = self.op.vjp(&ctx, grad)?;
         if grads.len() != self.edges.len() {
             return Err(Error::autograd(format!("backward: {} returned the wrong number of gradients", self.name())));
+        }
+        if !self.op.differentiable() && is_grad_enabled() {
+            let depends_on: Vec<&Tensor> = std::iter::once(grad).chain(&ctx.saved).collect();
+            grads = grads.into_iter().map(|g| g.map(|g| first_order_only(self.name(), g, &depends_on))).collect();
         }
         Ok(grads)
     }
@@ -115,11 +130,13 @@ impl Drop for Node {
     /// Long chains (a 10 000-step unrolled loop) would overflow the 1 MiB wasm stack if
     /// each node's drop dropped the next recursively; unlink them iteratively instead.
     fn drop(&mut self) {
+        super::host::release(self.hooks.take());
         let mut stack: Vec<Rc<Node>> = Vec::new();
         take_child_nodes(&mut self.edges, &mut stack);
         while let Some(node) = stack.pop() {
             if let Ok(mut owned) = Rc::try_unwrap(node) {
                 take_child_nodes(&mut owned.edges, &mut stack);
+                super::host::release(owned.hooks.take());
             }
         }
     }
@@ -155,9 +172,51 @@ pub fn record(
             shape: t.shape().to_vec(),
         })
         .collect();
-    let saved: Vec<SavedTensor> = saved().iter().map(SavedTensor::new).collect();
-    let node = Node { op: Box::new(op), edges, had_saved: !saved.is_empty(), saved: RefCell::new(saved), released: Cell::new(false) };
+    let saved = saved();
+    let node = Rc::new_cyclic(|weak| Node {
+        op: Box::new(op),
+        edges,
+        had_saved: !saved.is_empty(),
+        saved: RefCell::new(
+            saved
+                .iter()
+                .map(|t| {
+                    let is_output = t.same(&out);
+                    SavedTensor {
+                        tensor: if is_output { t.detach() } else { t.clone() },
+                        version: t.storage().version(),
+                        output_of: is_output.then(|| weak.clone()),
+                    }
+                })
+                .collect(),
+        ),
+        released: Cell::new(false),
+        hooks: RefCell::new(Vec::new()),
+    });
     out.0.requires_grad.set(true);
-    *out.0.grad_fn.borrow_mut() = Some(Rc::new(node));
+    *out.0.grad_fn.borrow_mut() = Some(node);
     out
+}
+
+/// For backward rules computed by a kernel rather than by tensor ops: when the backward
+/// itself is being recorded (`createGraph`), the result gets a node that refuses to be
+/// differentiated, so a second derivative through `op` is a clear error rather than a
+/// silent zero.
+pub fn first_order_only(op: &'static str, result: Tensor, depends_on: &[&Tensor]) -> Tensor {
+    record(result, depends_on, Vec::new, FirstOrderOnly(op))
+}
+
+struct FirstOrderOnly(&'static str);
+
+impl Backward for FirstOrderOnly {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+    fn vjp(&self, _: &VjpCtx, _: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        Err(Error::autograd(format!(
+            "backward: the gradient of {} is not differentiable (no double backward yet); \
+             second derivatives through this op are not supported",
+            self.0
+        )))
+    }
 }

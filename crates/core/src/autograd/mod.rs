@@ -2,6 +2,7 @@
 
 pub mod engine;
 pub mod graph;
+pub mod host;
 pub mod mode;
 
 #[cfg(test)]

@@ -17,12 +17,12 @@ pub fn set_grad_enabled(enabled: bool) -> bool {
 
 /// Disables grad mode until dropped (restoring the previous mode, also on early return).
 pub struct NoGradGuard {
-    previous: bool,
+    _mode: GradModeGuard,
 }
 
 impl NoGradGuard {
     pub fn new() -> Self {
-        NoGradGuard { previous: set_grad_enabled(false) }
+        NoGradGuard { _mode: GradModeGuard::new(false) }
     }
 }
 
@@ -32,7 +32,18 @@ impl Default for NoGradGuard {
     }
 }
 
-impl Drop for NoGradGuard {
+/// Sets grad mode until dropped, restoring the previous mode.
+pub struct GradModeGuard {
+    previous: bool,
+}
+
+impl GradModeGuard {
+    pub fn new(enabled: bool) -> Self {
+        GradModeGuard { previous: set_grad_enabled(enabled) }
+    }
+}
+
+impl Drop for GradModeGuard {
     fn drop(&mut self) {
         set_grad_enabled(self.previous);
     }

@@ -2,6 +2,7 @@
 //! side by side. Gradients come back at the broadcast shape; the engine reduces them.
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
+use crate::autograd::mode::is_grad_enabled;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::zip;
 use crate::ops::unary::{unary, UnaryOp};
@@ -96,6 +97,24 @@ fn when(ctx: &VjpCtx, input: usize, f: impl FnOnce() -> Result<Tensor>) -> Resul
     if ctx.needs(input) { f().map(Some) } else { Ok(None) }
 }
 
+/// Pow's gradient written with ops (for `createGraph`; the kernels below are the fast
+/// first-order path), with the same conventions at b = 0 and at a = 0.
+fn pow_vjp_recorded(ctx: &VjpCtx, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<[Option<Tensor>; 2]> {
+    let zero = Tensor::scalar(0.0);
+    let as_float = |t: Tensor| crate::ops::creation::cast(&t, DType::F32);
+    Ok([
+        when(ctx, 0, || {
+            let d = mul(b, &pow(a, &add_scalar(b, -1.0)?)?)?;
+            mul(g, &crate::ops::select::where_(&binary(BinaryOp::Eq, b, &zero)?, &zero, &d)?)
+        })?,
+        when(ctx, 1, || {
+            let undefined = mul(&as_float(binary(BinaryOp::Eq, a, &zero)?)?, &as_float(binary(BinaryOp::Ge, b, &zero)?)?)?;
+            let d = mul(&pow(a, b)?, &unary(UnaryOp::Log, a)?)?;
+            mul(g, &crate::ops::select::where_(&undefined, &zero, &d)?)
+        })?,
+    ])
+}
+
 pub const BINARY: &[BinaryDef] = &[
     BinaryDef { op: BinaryOp::Add, name: "add", backward_name: "AddBackward0", saves: [false, false, false],
         forward: |a, b| zip("add", a, b, |x, y| x + y),
@@ -115,10 +134,15 @@ pub const BINARY: &[BinaryDef] = &[
         ])) },
     BinaryDef { op: BinaryOp::Pow, name: "pow", backward_name: "PowBackward0", saves: [true, true, false],
         forward: |a, b| zip("pow", a, b, f32::powf),
-        vjp: Some(|ctx, s, g| Ok([
-            when(ctx, 0, || mul(g, &binary(BinaryOp::PowGradBase, s.a()?, s.b()?)?))?,
-            when(ctx, 1, || mul(g, &binary(BinaryOp::PowGradExponent, s.a()?, s.b()?)?))?,
-        ])) },
+        vjp: Some(|ctx, s, g| {
+            if is_grad_enabled() {
+                return pow_vjp_recorded(ctx, s.a()?, s.b()?, g);
+            }
+            Ok([
+                when(ctx, 0, || mul(g, &binary(BinaryOp::PowGradBase, s.a()?, s.b()?)?))?,
+                when(ctx, 1, || mul(g, &binary(BinaryOp::PowGradExponent, s.a()?, s.b()?)?))?,
+            ])
+        }) },
     // d(a^b)/da = b·a^(b-1), defined as 0 where b = 0 (PyTorch's convention; avoids 0·∞).
     BinaryDef { op: BinaryOp::PowGradBase, name: "pow_grad_base", backward_name: "", saves: [false; 3],
         forward: |a, b| zip("pow", a, b, |x, y| if y == 0.0 { 0.0 } else { y * x.powf(y - 1.0) }),

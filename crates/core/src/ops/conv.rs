@@ -215,6 +215,9 @@ impl Backward for ConvolutionBackward {
     fn name(&self) -> &'static str {
         "ConvolutionBackward0"
     }
+    fn differentiable(&self) -> bool {
+        false
+    }
     /// dX = col2im(Wᵀ·G), dW = G·colsᵀ, db = Σ G over batch and space; kernels only.
     fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let (op, g) = (self.op, &self.geom);
@@ -373,6 +376,9 @@ impl Backward for MaxPool2dBackward {
     fn name(&self) -> &'static str {
         "MaxPool2DWithIndicesBackward0"
     }
+    fn differentiable(&self) -> bool {
+        false
+    }
     fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
         const OP: &str = "maxPool2d";
         let indices = ctx.saved(0)?;
@@ -410,6 +416,9 @@ struct AvgPool2dBackward {
 impl Backward for AvgPool2dBackward {
     fn name(&self) -> &'static str {
         "AvgPool2DBackward0"
+    }
+    fn differentiable(&self) -> bool {
+        false
     }
     fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
         const OP: &str = "avgPool2d";
@@ -449,6 +458,9 @@ struct AdaptiveAvgPool2dBackward {
 impl Backward for AdaptiveAvgPool2dBackward {
     fn name(&self) -> &'static str {
         "AdaptiveAvgPool2DBackward0"
+    }
+    fn differentiable(&self) -> bool {
+        false
     }
     fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
         const OP: &str = "adaptiveAvgPool2d";

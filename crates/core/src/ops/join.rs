@@ -50,7 +50,26 @@ impl Backward for SliceBackward {
         layout.shape[self.dim] = g.shape()[self.dim];
         layout.strides[self.dim] = base.strides[self.dim] * self.step;
         write_through(&full, &layout, g)?;
-        Ok(vec![Some(full)])
+        // Writing into zeros is linear in g; its own gradient slices g's gradient back.
+        let adjoint = SliceBackward { dim: self.dim, start: self.start, step: self.step };
+        Ok(vec![Some(record(full, &[g], Vec::new, SliceGradBackward { slice: adjoint, len: g.shape()[self.dim] }))])
+    }
+}
+
+/// The gradient of a slice's backward: the same slice of the incoming gradient.
+struct SliceGradBackward {
+    slice: SliceBackward,
+    len: usize,
+}
+
+impl Backward for SliceGradBackward {
+    fn name(&self) -> &'static str {
+        "SliceBackwardBackward0"
+    }
+    fn vjp(&self, _: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let s = &self.slice;
+        let end = s.start + self.len * s.step;
+        Ok(vec![Some(slice(g, s.dim as i64, s.start as i64, end as i64, s.step as i64)?)])
     }
 }
 

@@ -3,11 +3,11 @@
 //! applied in the same pass over the output).
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
-use crate::autograd::mode::NoGradGuard;
+use crate::autograd::mode::{is_grad_enabled, NoGradGuard};
 use crate::error::{fmt_shape, Error, Result};
 use crate::kernels::softmax::{softmax_rows, SoftmaxKind};
 use crate::layout::{checked_numel, normalize_axis};
-use crate::ops::binary::{mul, sub};
+use crate::ops::binary::{mul, mul_scalar, sub};
 use crate::ops::matmul::matmul;
 use crate::ops::movement::{reshape, transpose_last};
 use crate::ops::reduce::sum;
@@ -160,6 +160,9 @@ impl Backward for CrossEntropyBackward {
     /// dlogits = w · (softmax · Σ t′ − t′), in one pass; w is the upstream gradient of the
     /// row (divided by the count for the mean), 0 for ignored rows.
     fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        if is_grad_enabled() {
+            return Ok(vec![Some(self.vjp_recorded(ctx.saved(1)?, grad)?), None]);
+        }
         let logp = ctx.saved(0)?;
         let g = &self.geometry;
         let upstream = grad.contiguous("crossEntropy")?.to_f64_vec()?;
@@ -186,6 +189,41 @@ impl Backward for CrossEntropyBackward {
             }
         })?;
         Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?), None])
+    }
+}
+
+impl CrossEntropyBackward {
+    /// The same gradient written with ops, for `createGraph`: w · (softmax(x) · Σ t′ − t′)
+    /// with the smoothed targets t′ and their row sums as constants.
+    fn vjp_recorded(&self, logits: &Tensor, grad: &Tensor) -> Result<Tensor> {
+        const OP: &str = "crossEntropy";
+        let g = &self.geometry;
+        let mut targets = try_alloc(OP, g.n * g.c * g.s, 0.0f32)?;
+        let mut totals = try_alloc(OP, g.n * g.s, 0.0f32)?;
+        for i in 0..g.n {
+            for j in 0..g.s {
+                for c in 0..g.c {
+                    let (t, counts) = target_weight(&self.target, g, &self.options, i, c, j);
+                    if !counts {
+                        break;
+                    }
+                    targets[g.logp(i, c, j)] = t;
+                    totals[i * g.s + j] += t;
+                }
+            }
+        }
+        let class_dim = usize::from(logits.ndim() > 1);
+        let mut row_shape = logits.shape().to_vec();
+        row_shape[class_dim] = 1;
+        let targets = Tensor::from_f32(targets, logits.shape())?;
+        let totals = Tensor::from_f32(totals, &row_shape)?;
+        let upstream = match self.options.reduction {
+            Reduction::None => reshape(grad, &row_shape)?,
+            Reduction::Sum => grad.clone(),
+            Reduction::Mean => mul_scalar(grad, 1.0 / self.count as f64)?,
+        };
+        let p = softmax(logits, class_dim as i64, SoftmaxKind::Softmax)?;
+        mul(&upstream, &sub(&mul(&p, &totals)?, &targets)?)
     }
 }
 
@@ -272,7 +310,7 @@ pub fn cross_entropy(logits: &Tensor, target: &Tensor, options: CrossEntropyOpti
         Reduction::Mean => Tensor::scalar((losses.iter().sum::<f64>() / count as f64) as f32),
     };
     let node = CrossEntropyBackward { target: target_values, geometry, options, count };
-    Ok(record(out, &[logits, target], || vec![logp], node))
+    Ok(record(out, &[logits, target], || vec![logp, logits.clone()], node))
 }
 
 // ---- linear ---------------------------------------------------------------------------

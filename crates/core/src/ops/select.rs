@@ -93,12 +93,13 @@ pub fn index_select(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
         out_shape.clear();
     }
     let out = Tensor::from_f32(out, &out_shape)?;
-    let node = IndexSelectBackward { picks, outer, n, inner };
+    let node = IndexSelectBackward { picks, outer, n, inner, dim: d };
     Ok(record(out, &[x, index], Vec::new, node))
 }
 
 struct IndexSelectBackward {
     picks: Vec<usize>,
+    dim: usize,
     outer: usize,
     n: usize,
     inner: usize,
@@ -121,6 +122,24 @@ impl Backward for IndexSelectBackward {
                 }
             }
         })?;
-        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?), None])
+        let dx = Tensor::from_f32(dx, ctx.input_shapes[0])?;
+        // Adding rows into zeros is linear in g; its gradient picks the same rows again.
+        Ok(vec![Some(record(dx, &[g], Vec::new, IndexAddBackward { picks: self.picks.clone(), dim: self.dim })), None])
+    }
+}
+
+struct IndexAddBackward {
+    picks: Vec<usize>,
+    dim: usize,
+}
+
+impl Backward for IndexAddBackward {
+    fn name(&self) -> &'static str {
+        "IndexSelectBackwardBackward0"
+    }
+    fn vjp(&self, _: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let index = self.picks.iter().map(|&p| p as i32).collect();
+        let index = Tensor::from_buffer(Buffer::I32(index), &[self.picks.len()])?;
+        Ok(vec![Some(index_select(g, self.dim as i64, &index)?)])
     }
 }

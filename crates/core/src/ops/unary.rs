@@ -4,7 +4,7 @@ use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{map, map_slice};
 use crate::kernels::math;
-use crate::ops::binary::{add_scalar, div, mul, mul_scalar, rsub_scalar};
+use crate::ops::binary::{add, add_scalar, div, mul, mul_scalar, rsub_scalar, sub};
 use crate::tensor::Tensor;
 
 /// Which tensor the backward rule needs.
@@ -82,6 +82,19 @@ fn gelu_tanh_grad(x: f32) -> f32 {
     0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x)
 }
 
+/// With t = tanh u, u = c(x + a·x³): f'' = (1 − t²)·(u′ − x·t·u′² + ½x·u″), u′ = c(1 + 3a·x²),
+/// u″ = 6ac·x, written with ops so it is itself differentiable.
+fn gelu_tanh_second_derivative(x: &Tensor) -> Result<Tensor> {
+    const A: f64 = 0.044715;
+    let c = SQRT_2_OVER_PI as f64;
+    let x2 = mul(x, x)?;
+    let t = unary(UnaryOp::Tanh, &mul_scalar(&add(x, &mul_scalar(&mul(&x2, x)?, A)?)?, c)?)?;
+    let du = mul_scalar(&add_scalar(&mul_scalar(&x2, 3.0 * A)?, 1.0)?, c)?;
+    let half_x_ddu = mul_scalar(&x2, 3.0 * A * c)?;
+    let inner = add(&sub(&du, &mul(&mul(x, &t)?, &mul(&du, &du)?)?)?, &half_x_ddu)?;
+    mul(&rsub_scalar(&mul(&t, &t)?, 1.0)?, &inner)
+}
+
 pub const UNARY: &[UnaryDef] = &[
     UnaryDef { op: UnaryOp::Neg, name: "neg", backward_name: "NegBackward0", saves: Saves::Nothing,
         forward: |x| map("neg", x, |v| -v),
@@ -119,13 +132,19 @@ pub const UNARY: &[UnaryDef] = &[
     UnaryDef { op: UnaryOp::GeluTanh, name: "geluTanh", backward_name: "GeluBackward0", saves: Saves::Input,
         forward: |x| map_slice("gelu", x, math::gelu_tanh_slice),
         vjp: Some(|x, g| mul(g, &unary(UnaryOp::GeluTanhGrad, x)?)) },
-    // Derivatives used by the gelu rules (no gradient of their own yet).
-    UnaryDef { op: UnaryOp::GeluGrad, name: "gelu_grad", backward_name: "", saves: Saves::Nothing,
+    // Derivatives used by the gelu rules; their own gradients (second derivatives) are
+    // written with ops, so they differentiate further still.
+    UnaryDef { op: UnaryOp::GeluGrad, name: "gelu_grad", backward_name: "GeluBackwardBackward0", saves: Saves::Input,
         forward: |x| map("gelu", x, gelu_grad),
-        vjp: None },
-    UnaryDef { op: UnaryOp::GeluTanhGrad, name: "gelu_tanh_grad", backward_name: "", saves: Saves::Nothing,
+        // d²/dx² x·Φ(x) = φ(x)·(2 − x²)
+        vjp: Some(|x, g| {
+            let x2 = mul(x, x)?;
+            let pdf = mul_scalar(&unary(UnaryOp::Exp, &mul_scalar(&x2, -0.5)?)?, 0.398_942_280_401_432_7)?;
+            mul(g, &mul(&pdf, &rsub_scalar(&x2, 2.0)?)?)
+        }) },
+    UnaryDef { op: UnaryOp::GeluTanhGrad, name: "gelu_tanh_grad", backward_name: "GeluBackwardBackward0", saves: Saves::Input,
         forward: |x| map("gelu", x, gelu_tanh_grad),
-        vjp: None },
+        vjp: Some(|x, g| mul(g, &gelu_tanh_second_derivative(x)?)) },
     UnaryDef { op: UnaryOp::Log1p, name: "log1p", backward_name: "Log1PBackward0", saves: Saves::Input,
         forward: |x| map("log1p", x, f32::ln_1p),
         vjp: Some(|x, g| div(g, &add_scalar(x, 1.0)?)) },

@@ -1,0 +1,206 @@
+//! Autograd exports: backward, `grad()`, gradient hooks and custom functions, and the
+//! host imports through which the core calls JS back during a backward pass.
+//!
+//! Any export that may run JS callbacks takes what it needs out of the runtime, releases
+//! the borrow, runs the pass, then borrows again: the callbacks call other exports.
+
+use crate::{with_rt, Runtime};
+use wasmgrad_core::autograd::engine::{self, PassOptions};
+use wasmgrad_core::autograd::host::{self, HostCalls};
+use wasmgrad_core::{Error, Result, Tensor};
+
+/// Longest handle list a call may pass (`wg_list`); far beyond any real parameter list.
+const MAX_LIST: usize = 1 << 20;
+
+const RETAIN_GRAPH: u32 = 1;
+const CREATE_GRAPH: u32 = 2;
+const ALLOW_UNUSED: u32 = 4;
+
+#[cfg(target_arch = "wasm32")]
+mod imports {
+    #[link(wasm_import_module = "wasmgrad")]
+    extern "C" {
+        /// Runs JS callback `callback` on the `nargs` handles in the list; the callback hands
+        /// its results over with `wg_host_return`. Returns < 0 if the callback threw.
+        pub fn wg_host_call(callback: u32, nargs: u32) -> i32;
+        /// JS forgets callback `callback` (must not call back into the core).
+        pub fn wg_host_release(callback: u32);
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn raw_host_call(callback: u32, nargs: u32) -> i32 {
+    // SAFETY: a plain import taking and returning integers; the JS side catches every
+    // exception, so no unwinding crosses into Rust frames.
+    unsafe { imports::wg_host_call(callback, nargs) }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn raw_host_release(callback: u32) {
+    // SAFETY: as above.
+    unsafe { imports::wg_host_release(callback) }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn raw_host_call(_: u32, _: u32) -> i32 {
+    -1
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn raw_host_release(_: u32) {}
+
+pub(crate) fn install_host() {
+    host::install(HostCalls { call: host_call, release: raw_host_release });
+}
+
+/// Registers fresh aliases of `args` (JS disposes them after the callback, which must not
+/// free a handle the caller holds), calls JS, and collects what it returned.
+fn host_call(callback: u32, args: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+    with_rt(|rt| {
+        rt.list.clear();
+        for a in args {
+            match rt.registry.insert(a.alias()) {
+                Ok(h) => rt.list.push(h),
+                Err(e) => {
+                    for h in std::mem::take(&mut rt.list) {
+                        rt.registry.remove(h);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let status = raw_host_call(callback, args.len() as u32);
+    let results = with_rt(|rt| std::mem::take(&mut rt.host_results));
+    if status < 0 {
+        return Err(Error::autograd("backward: a JavaScript hook or custom backward threw"));
+    }
+    Ok(results)
+}
+
+impl Runtime {
+    fn list_tensors(&self, op: &str, range: std::ops::Range<usize>, optional: bool) -> Result<Vec<Option<Tensor>>> {
+        let handles = self.list.get(range).ok_or_else(|| Error::argument(format!("{op}: the handle list is too short")))?;
+        handles
+            .iter()
+            .map(|&h| if h == 0 && optional { Ok(None) } else { self.get(op, h).map(Some) })
+            .collect()
+    }
+}
+
+/// Makes the handle list `n` long (keeping what it holds) and returns its address.
+#[no_mangle]
+pub extern "C" fn wg_list(n: u32) -> *mut u32 {
+    with_rt(|rt| {
+        rt.list.resize((n as usize).min(MAX_LIST), 0);
+        rt.list.as_mut_ptr()
+    })
+}
+
+/// A buffer for `n` bytes of UTF-8 text from JS.
+#[no_mangle]
+pub extern "C" fn wg_text_in(n: u32) -> *mut u8 {
+    with_rt(|rt| {
+        rt.text_in.resize((n as usize).min(4096), 0);
+        rt.text_in.as_mut_ptr()
+    })
+}
+
+/// Called by a JS callback before it returns: its results are the first `n` handles of
+/// the list (0 = none).
+#[no_mangle]
+pub extern "C" fn wg_host_return(n: u32) -> u32 {
+    with_rt(|rt| {
+        let r = rt.list_tensors("backward", 0..n as usize, true);
+        match r {
+            Ok(results) => {
+                rt.host_results = results;
+                0
+            }
+            Err(e) => rt.status(Err(e)),
+        }
+    })
+}
+
+fn pass_options(flags: u32) -> PassOptions {
+    PassOptions { retain_graph: flags & RETAIN_GRAPH != 0, create_graph: flags & CREATE_GRAPH != 0 }
+}
+
+/// `grad` = 0 means "implicit ones" (scalar outputs only). Gradients replaced rather than
+/// updated in place (with `createGraph`) lose their handles, as `wg_set_grad` does.
+#[no_mangle]
+pub extern "C" fn wg_backward(root: u32, grad: u32, flags: u32) -> u32 {
+    let inputs = with_rt(|rt| -> Result<(Tensor, Option<Tensor>)> {
+        let g = if grad == 0 { None } else { Some(rt.get("backward", grad)?) };
+        Ok((rt.get("backward", root)?, g))
+    });
+    let r = inputs.and_then(|(root, g)| engine::backward(&root, g.as_ref(), pass_options(flags)));
+    with_rt(|rt| {
+        let r = r.map(|replaced| {
+            for old in replaced.iter().filter(|t| t.handle() != 0) {
+                rt.registry.remove(old.handle());
+            }
+        });
+        rt.status(r)
+    })
+}
+
+/// `torch.autograd.grad`: the list holds `n_out` outputs, `n_out` gradOutputs (0 = implicit
+/// ones) and `n_in` inputs. On success the list's first `n_in` entries are the gradients'
+/// handles (0 = unused input, with `ALLOW_UNUSED`).
+#[no_mangle]
+pub extern "C" fn wg_autograd_grad(n_out: u32, n_in: u32, flags: u32) -> u32 {
+    let (n_out, n_in) = (n_out as usize, n_in as usize);
+    let args = with_rt(|rt| -> Result<_> {
+        let outputs = rt.list_tensors("grad", 0..n_out, false)?.into_iter().flatten().collect::<Vec<_>>();
+        let grad_outputs = rt.list_tensors("grad", n_out..2 * n_out, true)?;
+        let inputs = rt.list_tensors("grad", 2 * n_out..2 * n_out + n_in, false)?.into_iter().flatten().collect::<Vec<_>>();
+        Ok((outputs, grad_outputs, inputs))
+    });
+    let r = args.and_then(|(outputs, grad_outputs, inputs)| {
+        engine::grad(&outputs, &grad_outputs, &inputs, pass_options(flags), flags & ALLOW_UNUSED != 0)
+    });
+    with_rt(|rt| {
+        let r = r.and_then(|grads| {
+            let handles = grads
+                .iter()
+                .map(|g| match g {
+                    Some(g) => rt.registry.insert(g.alias()),
+                    None => Ok(0),
+                })
+                .collect::<Result<Vec<u32>>>()?;
+            rt.list.clear();
+            rt.list.extend(handles);
+            Ok(())
+        });
+        rt.status(r)
+    })
+}
+
+/// Registers JS hook `id` on tensor `h`'s gradient.
+#[no_mangle]
+pub extern "C" fn wg_register_hook(h: u32, id: u32) -> u32 {
+    with_rt(|rt| {
+        let r = rt.get("registerHook", h).and_then(|t| t.add_hook(id));
+        rt.status(r)
+    })
+}
+
+/// A custom function's output: `output` (computed by JS without recording) joined to the
+/// graph through a node whose backward is JS callback `callback`. The list holds the
+/// `n_in` inputs then the `n_saved` saved tensors; the text buffer holds the name.
+#[no_mangle]
+pub extern "C" fn wg_custom(callback: u32, n_in: u32, n_saved: u32, output: u32, name_len: u32) -> u32 {
+    with_rt(|rt| {
+        let (n_in, n_saved) = (n_in as usize, n_saved as usize);
+        let r = (|| {
+            let inputs = rt.list_tensors("Function", 0..n_in, false)?.into_iter().flatten().collect::<Vec<_>>();
+            let saved = rt.list_tensors("Function", n_in..n_in + n_saved, false)?.into_iter().flatten().collect::<Vec<_>>();
+            let out = rt.get("Function", output)?;
+            let name = std::str::from_utf8(rt.text_in.get(..name_len as usize).unwrap_or(&[])).unwrap_or("Custom");
+            host::custom_function(name, callback, &inputs, &saved, &out)
+        })();
+        rt.handle(r)
+    })
+}
