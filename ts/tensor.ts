@@ -22,7 +22,8 @@ export type DimsArg = number[] | [readonly number[]];
 
 type UnaryName =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh' | 'log1p' | 'expm1'
-  | 'rsqrt' | 'sign' | 'reciprocal' | 'square' | 'sin' | 'cos' | 'tan' | 'silu' | 'softplus' | 'floor' | 'ceil' | 'round';
+  | 'rsqrt' | 'sign' | 'reciprocal' | 'square' | 'sin' | 'cos' | 'tan' | 'silu' | 'softplus' | 'floor' | 'ceil' | 'round'
+  | 'clone';
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'matmul';
 type InplaceName = 'add_' | 'sub_' | 'mul_' | 'div_' | 'copy_';
 
@@ -611,6 +612,8 @@ export class Tensor {
       this.grad = previous === null ? g.detach() : previous.add(g).detach();
     });
   }
+  /** A copy with its own memory; gradients flow back to this tensor (`torch.clone`). */
+  clone(): Tensor { return unaryOp('clone', this); }
   /** A new leaf sharing this tensor's data, cut from the graph. */
   detach(): Tensor {
     const c = lib();

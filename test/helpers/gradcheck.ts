@@ -1,7 +1,7 @@
 // gradcheck: compares wasmgrad's forward with a float64 reference, and wasmgrad's
 // backward with central finite differences of that reference.
 import { expect } from 'vitest';
-import { tensor, tidy, type Tensor } from '../../ts/node.js';
+import { grad, tensor, tidy, type Tensor } from '../../ts/node.js';
 import { nd, numel, rng, type Nd } from './reference.js';
 
 export interface GradcheckOptions {
@@ -80,5 +80,55 @@ export function gradcheck(
     const analytic = grads[i];
     expect(analytic, `input ${i} received no gradient`).not.toBeNull();
     expectClose(analytic!, numeric, atol, rtol, `grad of input ${i}`);
+  });
+}
+
+/**
+ * Second-order check: the Hessian-vector product wasmgrad computes with `createGraph`
+ * (grad of ⟨∇L, v⟩, L = Σ fn(x)·u) against nested central differences of the float64
+ * reference: the directional derivative of L along v, differentiated per element.
+ */
+export function gradgradcheck(
+  fn: (...xs: Tensor[]) => Tensor,
+  ref: (...xs: Nd[]) => Nd,
+  inputs: Nd[],
+  { eps = 1e-4, atol = 2e-3, rtol = 1e-2 }: { eps?: number; atol?: number; rtol?: number } = {},
+): void {
+  const r = rng(777);
+  const outShape = ref(...inputs).shape;
+  const upstream = Array.from({ length: numel(outShape) }, () => Math.fround(r() * 2 - 1));
+  const direction = inputs.map((x) => Array.from(x.data, () => Math.fround(r() * 2 - 1)));
+  const objective = (xs: Nd[]) => {
+    const out = ref(...xs).data;
+    let acc = 0;
+    for (let i = 0; i < out.length; i++) acc += out[i]! * upstream[i]!;
+    return acc;
+  };
+  const along = (xs: Nd[], h: number) => xs.map((x, i) => nd(x.shape, x.data.map((v, j) => v + h * direction[i]![j]!)));
+  const directional = (xs: Nd[]) => (objective(along(xs, eps)) - objective(along(xs, -eps))) / (2 * eps);
+
+  const hvp = tidy(() => {
+    const ts = inputs.map((x) => tensor(Array.from(x.data), { shape: x.shape, requiresGrad: true }));
+    const out = fn(...ts);
+    const loss = out.mul(tensor(upstream, { shape: outShape })).sum();
+    const gs = grad(loss, ts, { createGraph: true, allowUnused: true });
+    let dot: Tensor | null = null;
+    gs.forEach((g, i) => {
+      if (g === null) return;
+      const term = g.mul(tensor(direction[i]!, { shape: inputs[i]!.shape })).sum();
+      dot = dot === null ? term : dot.add(term);
+    });
+    expect(dot, 'no input received a gradient').not.toBeNull();
+    const second = grad(dot!, ts, { allowUnused: true });
+    return second.map((g, i) => (g === null ? new Float64Array(inputs[i]!.data.length) : Float64Array.from(g.data())));
+  });
+
+  inputs.forEach((x, i) => {
+    const numeric = new Float64Array(x.data.length);
+    for (let j = 0; j < x.data.length; j++) {
+      const shifted = (h: number) => inputs.map((y, k) => (k === i ? nd(y.shape, y.data.map((v, m) => (m === j ? v + h : v))) : y));
+      numeric[j] = (directional(shifted(eps)) - directional(shifted(-eps))) / (2 * eps);
+    }
+    expectClose(hvp[i]!, numeric, atol, rtol, `Hessian-vector product, input ${i}`);
   });
 }

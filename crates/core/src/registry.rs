@@ -30,6 +30,14 @@ impl Registry {
     }
 
     pub fn insert(&mut self, tensor: Tensor) -> Result<u32> {
+        let handle = self.insert_extra(tensor.clone())?;
+        tensor.set_handle(handle);
+        Ok(handle)
+    }
+
+    /// A further handle to `tensor` that leaves its own (stable) handle as it is: for code
+    /// that borrows the tensor under a handle it disposes afterwards.
+    pub fn insert_extra(&mut self, tensor: Tensor) -> Result<u32> {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -42,7 +50,6 @@ impl Registry {
         };
         let slot = &mut self.slots[index as usize];
         let handle = (slot.generation << INDEX_BITS) | index;
-        tensor.set_handle(handle);
         slot.tensor = Some(tensor);
         self.live += 1;
         Ok(handle)

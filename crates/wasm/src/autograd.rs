@@ -53,13 +53,14 @@ pub(crate) fn install_host() {
     host::install(HostCalls { call: host_call, release: raw_host_release });
 }
 
-/// Registers fresh aliases of `args` (JS disposes them after the callback, which must not
-/// free a handle the caller holds), calls JS, and collects what it returned.
+/// Registers `args` under extra handles (JS disposes them after the callback, which must
+/// not free a handle the user holds; the tensors keep their identity, so a custom backward
+/// differentiates through saved leaves), calls JS, and collects what it returned.
 fn host_call(callback: u32, args: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
     with_rt(|rt| {
         rt.list.clear();
         for a in args {
-            match rt.registry.insert(a.alias()) {
+            match rt.registry.insert_extra(a.clone()) {
                 Ok(h) => rt.list.push(h),
                 Err(e) => {
                     for h in std::mem::take(&mut rt.list) {

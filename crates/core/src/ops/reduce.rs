@@ -113,15 +113,20 @@ pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) ->
     }
 }
 
-/// Sums a broadcast gradient back to `shape` (the engine's single place for this).
+/// Sums a broadcast gradient back to `shape` (the engine's single place for this). It is
+/// the `sum` op, so under `createGraph` the reduction is recorded like any other.
 pub fn sum_to_shape(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
     let lead = g.ndim().checked_sub(shape.len()).ok_or_else(|| {
         Error::shape(format!("backward: gradient of shape {:?} cannot be reduced to {:?}", g.shape(), shape))
     })?;
-    let reduced: Vec<bool> =
-        g.shape().iter().enumerate().map(|(i, &d)| i < lead || (shape[i - lead] == 1 && d != 1)).collect();
-    let kept = sum_keepdim("backward", g, &reduced)?;
-    reshape(&kept, shape)
+    let axes: Vec<i64> = g
+        .shape()
+        .iter()
+        .enumerate()
+        .filter(|&(i, &d)| i < lead || (shape[i - lead] == 1 && d != 1))
+        .map(|(i, _)| i as i64)
+        .collect();
+    reshape(&sum(g, Some(&axes), true)?, shape)
 }
 
 /// amax/amin: the gradient is shared evenly by the elements equal to the extreme.

@@ -55,6 +55,7 @@ pub enum UnaryOp {
     Floor,
     Ceil,
     Round,
+    Clone,
 }
 
 /// PyTorch's softplus threshold: above it, softplus(x) = x to float precision.
@@ -190,6 +191,9 @@ pub const UNARY: &[UnaryDef] = &[
         // Halves to even, as torch.round does.
         forward: |x| map("round", x, f32::round_ties_even),
         vjp: Some(zero_grad) },
+    UnaryDef { op: UnaryOp::Clone, name: "clone", backward_name: "CloneBackward0", saves: Saves::Nothing,
+        forward: |x| map("clone", x, |v| v),
+        vjp: Some(|_, g| Ok(g.clone())) },
 ];
 
 struct UnaryBackward(&'static UnaryDef);
