@@ -118,6 +118,8 @@ export const std = (x: Tensor, dim?: number | readonly number[], unbiased = true
 export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => x.logsumexp(dim, keepdim);
 /** The p-norm (1, 2 or Infinity). */
 export const norm = (x: Tensor, p: number = 2, dim?: number | readonly number[], keepdim = false): Tensor => x.norm(p, dim, keepdim);
+/** Product over all elements or over `dim` (exact gradients at zeros). */
+export const prod = (x: Tensor, dim?: number, keepdim = false): Tensor => x.prod(dim, keepdim);
 /** Mean over all elements or over `dim`. */
 export const mean = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.mean(dim, keepdim);
 

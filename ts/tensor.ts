@@ -79,7 +79,7 @@ function movementOp(name: 'reshape' | 'permute' | 'expand' | 'slice', x: Tensor,
   return wrap(c, c.raw.wg_movement(c.opId('movement', name), x.handle, n));
 }
 
-function reduceOp(name: 'sum' | 'mean' | 'amax' | 'amin' | 'argmax' | 'argmin', x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+function reduceOp(name: 'sum' | 'mean' | 'amax' | 'amin' | 'argmax' | 'argmin' | 'prod', x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
   const c = lib();
   const n = dim === undefined ? -1 : c.putInts(typeof dim === 'number' ? [dim] : dim, name);
   return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), x.handle, n, keepdim ? 1 : 0));
@@ -379,6 +379,11 @@ export class Tensor {
   sum(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('sum', this, dim, keepdim); }
   /** Mean over all elements, or over `dim`, keeping reduced dims if `keepdim`. */
   mean(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('mean', this, dim, keepdim); }
+  /**
+   * Product over all elements, or over `dim`, keeping it as size 1 if `keepdim` (an empty
+   * product is 1). The gradient is exact where inputs are zero.
+   */
+  prod(dim?: number, keepdim = false): Tensor { return reduceOp('prod', this, dim, keepdim); }
   /** Softmax along `dim` (numerically stable). */
   softmax(dim: number): Tensor { return nnOp('softmax', this, null, null, [dim]); }
   /** Log of the softmax along `dim`, computed stably in one pass. */
