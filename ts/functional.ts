@@ -183,3 +183,9 @@ export const gt = (a: Operand, b: Operand): Tensor => binaryOp('gt', a, b);
 export const ge = (a: Operand, b: Operand): Tensor => binaryOp('ge', a, b);
 /** Slices of `x` along `dim` at int32 `index`. */
 export const indexSelect = (x: Tensor, dim: number, index: Tensor): Tensor => x.indexSelect(dim, index);
+/** Values of `x` picked along `dim` by int32 `index` (`torch.gather`). */
+export const gather = (x: Tensor, dim: number, index: Tensor): Tensor => x.gather(dim, index);
+/** A copy of `x` with `src` (a tensor or a number) written at int32 `index` along `dim`; the last repeated index wins. */
+export const scatter = (x: Tensor, dim: number, index: Tensor, src: Operand): Tensor => x.scatter(dim, index, src);
+/** A copy of `x` with `src` added at int32 `index` along `dim`; repeats accumulate. */
+export const scatterAdd = (x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => x.scatterAdd(dim, index, src);

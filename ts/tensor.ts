@@ -295,6 +295,25 @@ export class Tensor {
   ge(other: Operand): Tensor { return binaryOp('ge', this, other); }
   /** The slices along `dim` at int32 `index` (PyTorch's `index_select`); repeats allowed. */
   indexSelect(dim: number, index: Tensor): Tensor { return nnOp('indexSelect', this, index, null, [dim]); }
+  /**
+   * Values picked along `dim` by int32 `index` (PyTorch's `gather`): for dim 1,
+   * `out[i][j] = this[i][index[i][j]]`. `index` has this tensor's rank, is no larger in the
+   * other dims, and its values lie in `[0, size(dim))` (negative ones are rejected, as in
+   * PyTorch). The result has the index's shape.
+   */
+  gather(dim: number, index: Tensor): Tensor { return nnOp('gather', this, index, null, [dim]); }
+  /**
+   * A copy with `src` (or the number `src` everywhere) written at int32 `index` along
+   * `dim` (PyTorch's `scatter`): for dim 0, `out[index[i][j]][j] = src[i][j]`. `index`
+   * is no larger than `src` in any dim, nor than this tensor outside `dim`. With repeated
+   * indices the last write (in the index's row-major order) wins, and only that element
+   * of `src` gets a gradient; PyTorch leaves this case unspecified.
+   */
+  scatter(dim: number, index: Tensor, src: Operand): Tensor {
+    return typeof src === 'number' ? nnOp('scatter', this, index, null, [dim], src) : nnOp('scatter', this, index, src, [dim]);
+  }
+  /** Like {@link Tensor.scatter}, but adds `src` at the indexed positions; repeated indices accumulate (PyTorch's `scatter_add`). */
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return nnOp('scatterAdd', this, index, src, [dim]); }
   /** `value` where `mask` is non-zero, else this tensor's elements (PyTorch's `masked_fill`). */
   maskedFill(mask: Tensor, value: number): Tensor {
     return tidy(() => whereOp(mask, tensorOf(value), this));
