@@ -120,6 +120,8 @@ export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = 
 export const norm = (x: Tensor, p: number = 2, dim?: number | readonly number[], keepdim = false): Tensor => x.norm(p, dim, keepdim);
 /** Product over all elements or over `dim` (exact gradients at zeros). */
 export const prod = (x: Tensor, dim?: number, keepdim = false): Tensor => x.prod(dim, keepdim);
+/** Running sums of `x` along `dim`. */
+export const cumsum = (x: Tensor, dim: number): Tensor => x.cumsum(dim);
 /** Mean over all elements or over `dim`. */
 export const mean = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.mean(dim, keepdim);
 
@@ -135,6 +137,8 @@ export const t = (x: Tensor): Tensor => x.t();
 export const squeeze = (x: Tensor, dim?: number): Tensor => x.squeeze(dim);
 /** `x` with a size-1 dim inserted at `dim`. */
 export const unsqueeze = (x: Tensor, dim: number): Tensor => x.unsqueeze(dim);
+/** A copy of `x` reversed along each of `dims`. */
+export const flip = (x: Tensor, dims: readonly number[]): Tensor => x.flip(dims);
 /** `x` broadcast to `shape` (a view). */
 export const expand = (x: Tensor, shape: readonly number[]): Tensor => x.expand(shape);
 

@@ -73,7 +73,7 @@ function inplaceOp(name: InplaceName, target: Tensor, source: Operand): Tensor {
   return target;
 }
 
-function movementOp(name: 'reshape' | 'permute' | 'expand' | 'slice', x: Tensor, args: readonly number[]): Tensor {
+function movementOp(name: 'reshape' | 'permute' | 'expand' | 'slice' | 'flip', x: Tensor, args: readonly number[]): Tensor {
   const c = lib();
   const n = c.putInts(args, name);
   return wrap(c, c.raw.wg_movement(c.opId('movement', name), x.handle, n));
@@ -403,6 +403,8 @@ export class Tensor {
    * product is 1). The gradient is exact where inputs are zero.
    */
   prod(dim?: number, keepdim = false): Tensor { return reduceOp('prod', this, dim, keepdim); }
+  /** Running sums along `dim` (PyTorch's `cumsum`), accumulated in float64. */
+  cumsum(dim: number): Tensor { return nnOp('cumsum', this, null, null, [dim]); }
   /** Softmax along `dim` (numerically stable). */
   softmax(dim: number): Tensor { return nnOp('softmax', this, null, null, [dim]); }
   /** Log of the softmax along `dim`, computed stably in one pass. */
@@ -532,6 +534,8 @@ export class Tensor {
   tril(diagonal = 0): Tensor { return triangle(this, diagonal, true); }
   /** The upper triangle of the last two dims (elements with `col − row ≥ diagonal`); the rest 0. */
   triu(diagonal = 0): Tensor { return triangle(this, diagonal, false); }
+  /** A copy with the order of elements reversed along each of `dims` (PyTorch's `flip`). */
+  flip(...axes: DimsArg): Tensor { return movementOp('flip', this, dims(axes)); }
   /** Swaps two dims. A view. */
   transpose(dim0: number, dim1: number): Tensor {
     const n = this.ndim;

@@ -40,6 +40,7 @@ pub const NN_NAMES: &[&str] = &[
     "gather",
     "scatter",
     "scatterAdd",
+    "cumsum",
 ];
 
 /// `(outer, n, inner)` of a shape split around `dim`.
@@ -425,6 +426,7 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
             crate::ops::scatter::scatter(a, int(0)?, &need(b, "index")?, src)
         }
         13 => crate::ops::scatter::scatter_add(a, int(0)?, &need(b, "index")?, &need(c, "src")?),
+        14 => crate::ops::scan::cumsum(a, int(0)?),
         _ => Err(Error::argument(format!("nn: unknown op id {id}"))),
     }
 }
