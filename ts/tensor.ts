@@ -6,6 +6,7 @@ import './polyfill.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { lib, type Core } from './ffi.js';
 import { formatTensor } from './format.js';
+import { indexTensor, type IndexSpec } from './indexing.js';
 import { setTensorCheck, tidy, track } from './scope.js';
 
 /** Element types. Ops compute in float32; int32 holds indices and labels. */
@@ -478,6 +479,13 @@ export class Tensor {
     const clampI32 = (v: number) => Math.max(-0x80000000, Math.min(0x7fffffff, v));
     return movementOp('slice', this, [dim, clampI32(start), clampI32(end), step]);
   }
+  /**
+   * Python-style indexing: `x.index('1:3, :, ::2')`, `x.index('..., 0')`, `x.index(-1)`, or
+   * as an array, `x.index([[1, 3], null, [null, null, 2], 0])` (see `IndexItem`). A
+   * number selects and drops its dim; `None` adds a size-1 dim. A view, unless dims are
+   * dropped or added on a non-contiguous result, which copies (as `reshape` does).
+   */
+  index(spec: IndexSpec): Tensor { return indexTensor(this, spec); }
   /** `length` elements from `start` along `dim`. A view. */
   narrow(dim: number, start: number, length: number): Tensor {
     const n = this.shape[normDim('narrow', dim, this.ndim)]!;
