@@ -118,6 +118,10 @@ export const std = (x: Tensor, dim?: number | readonly number[], unbiased = true
 export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => x.logsumexp(dim, keepdim);
 /** The p-norm (1, 2 or Infinity). */
 export const norm = (x: Tensor, p: number = 2, dim?: number | readonly number[], keepdim = false): Tensor => x.norm(p, dim, keepdim);
+/** Product over all elements or over `dim` (exact gradients at zeros). */
+export const prod = (x: Tensor, dim?: number, keepdim = false): Tensor => x.prod(dim, keepdim);
+/** Running sums of `x` along `dim`. */
+export const cumsum = (x: Tensor, dim: number): Tensor => x.cumsum(dim);
 /** Mean over all elements or over `dim`. */
 export const mean = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.mean(dim, keepdim);
 
@@ -133,6 +137,8 @@ export const t = (x: Tensor): Tensor => x.t();
 export const squeeze = (x: Tensor, dim?: number): Tensor => x.squeeze(dim);
 /** `x` with a size-1 dim inserted at `dim`. */
 export const unsqueeze = (x: Tensor, dim: number): Tensor => x.unsqueeze(dim);
+/** A copy of `x` reversed along each of `dims`. */
+export const flip = (x: Tensor, dims: readonly number[]): Tensor => x.flip(dims);
 /** `x` broadcast to `shape` (a view). */
 export const expand = (x: Tensor, shape: readonly number[]): Tensor => x.expand(shape);
 
@@ -181,3 +187,9 @@ export const gt = (a: Operand, b: Operand): Tensor => binaryOp('gt', a, b);
 export const ge = (a: Operand, b: Operand): Tensor => binaryOp('ge', a, b);
 /** Slices of `x` along `dim` at int32 `index`. */
 export const indexSelect = (x: Tensor, dim: number, index: Tensor): Tensor => x.indexSelect(dim, index);
+/** Values of `x` picked along `dim` by int32 `index` (`torch.gather`). */
+export const gather = (x: Tensor, dim: number, index: Tensor): Tensor => x.gather(dim, index);
+/** A copy of `x` with `src` (a tensor or a number) written at int32 `index` along `dim`; the last repeated index wins. */
+export const scatter = (x: Tensor, dim: number, index: Tensor, src: Operand): Tensor => x.scatter(dim, index, src);
+/** A copy of `x` with `src` added at int32 `index` along `dim`; repeats accumulate. */
+export const scatterAdd = (x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => x.scatterAdd(dim, index, src);

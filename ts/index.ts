@@ -3,6 +3,7 @@
  * @module
  */
 export { Tensor, type BackwardOptions, type DType, type DimsArg, type NestedArray, type Operand } from './tensor.js';
+export type { IndexItem, IndexSpec } from './indexing.js';
 export {
   arange, eye, full, fullLike, linspace, manualSeed, ones, onesLike, rand, randn, scalar, tensor,
   zeros, zerosLike, type ShapeLike, type TensorOptions,

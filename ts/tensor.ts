@@ -6,6 +6,7 @@ import './polyfill.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { lib, type Core, type HostCallback } from './ffi.js';
 import { formatTensor } from './format.js';
+import { indexTensor, type IndexSpec } from './indexing.js';
 import { setTensorCheck, tidy, track } from './scope.js';
 
 /** Element types. Ops compute in float32; int32 holds indices and labels. */
@@ -102,13 +103,13 @@ function inplaceOp(name: InplaceName, target: Tensor, source: Operand): Tensor {
   return target;
 }
 
-function movementOp(name: 'reshape' | 'permute' | 'expand' | 'slice', x: Tensor, args: readonly number[]): Tensor {
+function movementOp(name: 'reshape' | 'permute' | 'expand' | 'slice' | 'flip', x: Tensor, args: readonly number[]): Tensor {
   const c = lib();
   const n = c.putInts(args, name);
   return wrap(c, c.raw.wg_movement(c.opId('movement', name), x.handle, n));
 }
 
-function reduceOp(name: 'sum' | 'mean' | 'amax' | 'amin' | 'argmax' | 'argmin', x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+function reduceOp(name: 'sum' | 'mean' | 'amax' | 'amin' | 'argmax' | 'argmin' | 'prod', x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
   const c = lib();
   const n = dim === undefined ? -1 : c.putInts(typeof dim === 'number' ? [dim] : dim, name);
   return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), x.handle, n, keepdim ? 1 : 0));
@@ -325,6 +326,25 @@ export class Tensor {
   ge(other: Operand): Tensor { return binaryOp('ge', this, other); }
   /** The slices along `dim` at int32 `index` (PyTorch's `index_select`); repeats allowed. */
   indexSelect(dim: number, index: Tensor): Tensor { return nnOp('indexSelect', this, index, null, [dim]); }
+  /**
+   * Values picked along `dim` by int32 `index` (PyTorch's `gather`): for dim 1,
+   * `out[i][j] = this[i][index[i][j]]`. `index` has this tensor's rank, is no larger in the
+   * other dims, and its values lie in `[0, size(dim))` (negative ones are rejected, as in
+   * PyTorch). The result has the index's shape.
+   */
+  gather(dim: number, index: Tensor): Tensor { return nnOp('gather', this, index, null, [dim]); }
+  /**
+   * A copy with `src` (or the number `src` everywhere) written at int32 `index` along
+   * `dim` (PyTorch's `scatter`): for dim 0, `out[index[i][j]][j] = src[i][j]`. `index`
+   * is no larger than `src` in any dim, nor than this tensor outside `dim`. With repeated
+   * indices the last write (in the index's row-major order) wins, and only that element
+   * of `src` gets a gradient; PyTorch leaves this case unspecified.
+   */
+  scatter(dim: number, index: Tensor, src: Operand): Tensor {
+    return typeof src === 'number' ? nnOp('scatter', this, index, null, [dim], src) : nnOp('scatter', this, index, src, [dim]);
+  }
+  /** Like {@link Tensor.scatter}, but adds `src` at the indexed positions; repeated indices accumulate (PyTorch's `scatter_add`). */
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return nnOp('scatterAdd', this, index, src, [dim]); }
   /** `value` where `mask` is non-zero, else this tensor's elements (PyTorch's `masked_fill`). */
   maskedFill(mask: Tensor, value: number): Tensor {
     return tidy(() => whereOp(mask, tensorOf(value), this));
@@ -409,6 +429,13 @@ export class Tensor {
   sum(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('sum', this, dim, keepdim); }
   /** Mean over all elements, or over `dim`, keeping reduced dims if `keepdim`. */
   mean(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('mean', this, dim, keepdim); }
+  /**
+   * Product over all elements, or over `dim`, keeping it as size 1 if `keepdim` (an empty
+   * product is 1). The gradient is exact where inputs are zero.
+   */
+  prod(dim?: number, keepdim = false): Tensor { return reduceOp('prod', this, dim, keepdim); }
+  /** Running sums along `dim` (PyTorch's `cumsum`), accumulated in float64. */
+  cumsum(dim: number): Tensor { return nnOp('cumsum', this, null, null, [dim]); }
   /** Softmax along `dim` (numerically stable). */
   softmax(dim: number): Tensor { return nnOp('softmax', this, null, null, [dim]); }
   /** Log of the softmax along `dim`, computed stably in one pass. */
@@ -482,6 +509,13 @@ export class Tensor {
     const clampI32 = (v: number) => Math.max(-0x80000000, Math.min(0x7fffffff, v));
     return movementOp('slice', this, [dim, clampI32(start), clampI32(end), step]);
   }
+  /**
+   * Python-style indexing: `x.index('1:3, :, ::2')`, `x.index('..., 0')`, `x.index(-1)`, or
+   * as an array, `x.index([[1, 3], null, [null, null, 2], 0])` (see `IndexItem`). A
+   * number selects and drops its dim; `None` adds a size-1 dim. A view, unless dims are
+   * dropped or added on a non-contiguous result, which copies (as `reshape` does).
+   */
+  index(spec: IndexSpec): Tensor { return indexTensor(this, spec); }
   /** `length` elements from `start` along `dim`. A view. */
   narrow(dim: number, start: number, length: number): Tensor {
     const n = this.shape[normDim('narrow', dim, this.ndim)]!;
@@ -538,6 +572,8 @@ export class Tensor {
   tril(diagonal = 0): Tensor { return triangle(this, diagonal, true); }
   /** The upper triangle of the last two dims (elements with `col − row ≥ diagonal`); the rest 0. */
   triu(diagonal = 0): Tensor { return triangle(this, diagonal, false); }
+  /** A copy with the order of elements reversed along each of `dims` (PyTorch's `flip`). */
+  flip(...axes: DimsArg): Tensor { return movementOp('flip', this, dims(axes)); }
   /** Swaps two dims. A view. */
   transpose(dim0: number, dim1: number): Tensor {
     const n = this.ndim;

@@ -114,3 +114,59 @@ pub fn arg_extreme(src: &[f32], outer: usize, n: usize, inner: usize, largest: b
     }
     out
 }
+
+/// Products over the axes flagged in `reduced` (f64 accumulation; an empty product is 1),
+/// with reduced dims kept as 1, and whether any element was zero: prod's backward can
+/// only use `out / x` when none was.
+pub fn prod_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<(Tensor, bool)> {
+    x.expect_f32(op)?;
+    let shape: Vec<usize> = x.shape().iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
+    let n = checked_numel(op, &shape)?;
+    let mut acc = try_alloc(op, n, 1.0f64)?;
+    let mut out_strides = contiguous_strides(&shape);
+    for (s, &r) in out_strides.iter_mut().zip(reduced) {
+        if r {
+            *s = 0;
+        }
+    }
+    let mut has_zero = false;
+    {
+        let buffer = x.buffer();
+        let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
+        let l = x.layout();
+        let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
+        walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
+            for i in 0..len {
+                let v = data[pi + i * si];
+                has_zero |= v == 0.0;
+                acc[po + i * so] *= v as f64;
+            }
+        });
+    }
+    let out: Vec<f32> = acc.into_iter().map(|v| v as f32).collect();
+    Ok((Tensor::from_f32(out, &shape)?, has_zero))
+}
+
+/// For each element of a contiguous `[outer, n, inner]` block, the product of the other
+/// elements of its length-`n` group, from prefix and suffix products (so zeros need no
+/// division: one zero leaves the others' product at its position, two zero everything).
+pub fn prod_of_others(op: &str, src: &[f32], outer: usize, n: usize, inner: usize) -> Result<Vec<f32>> {
+    let mut out = try_alloc(op, src.len(), 0.0f32)?;
+    let mut prefix = try_alloc(op, n, 1.0f64)?;
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| (o * n + k) * inner + i;
+            let mut p = 1.0f64;
+            for (k, slot) in prefix.iter_mut().enumerate() {
+                *slot = p;
+                p *= src[at(k)] as f64;
+            }
+            let mut s = 1.0f64;
+            for k in (0..n).rev() {
+                out[at(k)] = (prefix[k] * s) as f32;
+                s *= src[at(k)] as f64;
+            }
+        }
+    }
+    Ok(out)
+}

@@ -11,6 +11,8 @@ pub mod movement;
 pub mod nn;
 pub mod optim;
 pub mod reduce;
+pub mod scan;
+pub mod scatter;
 pub mod select;
 pub mod unary;
 

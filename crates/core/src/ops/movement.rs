@@ -12,9 +12,11 @@ pub enum MovementOp {
     Permute,
     Expand,
     Slice,
+    Flip,
 }
 
-pub const MOVEMENT_NAMES: &[&str] = &["reshape", "permute", "expand", "slice"];
+/// `flip` copies (see `scan`), but its signature, a tensor and a list of dims, is this family's.
+pub const MOVEMENT_NAMES: &[&str] = &["reshape", "permute", "expand", "slice", "flip"];
 
 struct ReshapeBackward;
 impl Backward for ReshapeBackward {
@@ -175,6 +177,7 @@ pub fn movement_by_id(id: u32, x: &Tensor, args: &[i64]) -> Result<Tensor> {
             &[dim, start, end, step] => super::join::slice(x, dim, start, end, step),
             _ => Err(Error::argument("slice: expected dim, start, end and step")),
         },
+        4 => super::scan::flip(x, args),
         _ => Err(Error::argument(format!("movement: unknown op id {id}"))),
     }
 }

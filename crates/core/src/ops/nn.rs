@@ -11,6 +11,7 @@ use crate::ops::binary::{mul, mul_scalar, sub};
 use crate::ops::matmul::matmul;
 use crate::ops::movement::{reshape, transpose_last};
 use crate::ops::reduce::sum;
+use crate::ops::scatter::ScatterSource;
 use crate::ops::unary::{unary, UnaryOp};
 use crate::storage::{try_alloc, Buffer, DType};
 use crate::tensor::{unreachable_dtype, Tensor};
@@ -36,6 +37,10 @@ pub const NN_NAMES: &[&str] = &[
     "adaptiveAvgPool2d",
     "where",
     "indexSelect",
+    "gather",
+    "scatter",
+    "scatterAdd",
+    "cumsum",
 ];
 
 /// `(outer, n, inner)` of a shape split around `dim`.
@@ -450,6 +455,16 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
         8 => crate::ops::conv::adaptive_avg_pool2d_by_ints(a, ints),
         9 => crate::ops::select::where_(a, &need(b, "a")?, &need(c, "b")?),
         10 => crate::ops::select::index_select(a, int(0)?, &need(b, "index")?),
+        11 => crate::ops::scatter::gather(a, int(0)?, &need(b, "index")?),
+        12 => {
+            let src = match c {
+                Some(src) => ScatterSource::Tensor(src),
+                None => ScatterSource::Value(f),
+            };
+            crate::ops::scatter::scatter(a, int(0)?, &need(b, "index")?, src)
+        }
+        13 => crate::ops::scatter::scatter_add(a, int(0)?, &need(b, "index")?, &need(c, "src")?),
+        14 => crate::ops::scan::cumsum(a, int(0)?),
         _ => Err(Error::argument(format!("nn: unknown op id {id}"))),
     }
 }

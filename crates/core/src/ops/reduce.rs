@@ -1,10 +1,11 @@
-//! Reductions: sum and mean (one node), amax/amin (ties share the gradient) and
-//! argmax/argmin (int32 indices, no gradient).
+//! Reductions: sum and mean (one node), amax/amin (ties share the gradient),
+//! argmax/argmin (int32 indices, no gradient) and prod (exact gradient at zeros).
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::map;
-use crate::kernels::reduce::{arg_extreme, extreme_keepdim, sum_keepdim};
+use crate::autograd::mode::is_grad_enabled;
+use crate::kernels::reduce::{arg_extreme, extreme_keepdim, prod_keepdim, prod_of_others, sum_keepdim};
 use crate::layout::Layout;
 use crate::layout::normalize_axis;
 use crate::ops::binary::{binary, div, mul, mul_scalar, BinaryOp};
@@ -19,7 +20,7 @@ pub enum ReduceOp {
 }
 
 /// Ids at the boundary: sum and mean share [`ReduceOp`]'s kernel path; the others follow.
-pub const REDUCE_NAMES: &[&str] = &["sum", "mean", "amax", "amin", "argmax", "argmin"];
+pub const REDUCE_NAMES: &[&str] = &["sum", "mean", "amax", "amin", "argmax", "argmin", "prod"];
 
 /// Resolves `axes` (all dims when `None`) to a per-dim flag, rejecting repeats.
 pub fn reduced_dims(op: &str, ndim: usize, axes: Option<&[i64]>) -> Result<Vec<bool>> {
@@ -109,6 +110,7 @@ pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) ->
         2 => extreme(x, axes, keepdim, true),
         3 => extreme(x, axes, keepdim, false),
         4 | 5 => arg_extreme_op(x, axes, keepdim, id == 4),
+        6 => prod(x, axes, keepdim),
         _ => Err(Error::argument(format!("reduce: unknown op id {id}"))),
     }
 }
@@ -187,4 +189,86 @@ fn arg_extreme_op(x: &Tensor, axes: Option<&[i64]>, keepdim: bool, largest: bool
     }
     let indices = x.with_f32(name, |src| arg_extreme(src, outer, n, inner, largest))?;
     Tensor::from_buffer(crate::storage::Buffer::I32(indices), &out_shape)
+}
+
+/// prod's gradient is `g · out / x` when no input is zero. With zeros that division is
+/// 0/0, so the product of the other elements is computed directly instead; that kernel is
+/// not differentiable, hence the refusal under grad mode (double backward).
+struct ProdBackward {
+    name: &'static str,
+    keepdim_shape: Vec<usize>,
+    /// `(outer, n, inner)`: the input as groups of `n` elements multiplied together.
+    groups: (usize, usize, usize),
+    has_zero: bool,
+}
+
+impl Backward for ProdBackward {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let (x, out) = (ctx.saved(0)?, ctx.saved(1)?);
+        let g = reshape(grad, &self.keepdim_shape)?;
+        if !self.has_zero {
+            return Ok(vec![Some(div(&mul(&g, &reshape(out, &self.keepdim_shape)?)?, x)?)]);
+        }
+        if is_grad_enabled() {
+            return Err(Error::autograd("prod: double backward through an input containing zeros is not supported"));
+        }
+        let (outer, n, inner) = self.groups;
+        let others = x.with_f32("prod", |src| prod_of_others("prod", src, outer, n, inner))??;
+        let others = Tensor::from_f32(others, x.shape())?;
+        Ok(vec![Some(mul(&others, &g)?)])
+    }
+}
+
+/// Product over all elements, or over one dim (`axes` of length 1), as `torch.prod`.
+pub fn prod(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+    const OP: &str = "prod";
+    if let Some(a) = axes {
+        if a.len() != 1 {
+            return Err(Error::argument(format!("{OP}: expected one dim or none, got {a:?}")));
+        }
+    }
+    let reduced = reduced_dims(OP, x.ndim(), axes)?;
+    let (kept, has_zero) = prod_keepdim(OP, x, &reduced)?;
+    let keepdim_shape = kept.shape().to_vec();
+    let out = if keepdim { kept } else { kept.view_with(Layout::contiguous(&output_shape(x.shape(), &reduced, keepdim))) };
+    let groups = match reduced.iter().position(|&r| r) {
+        Some(d) if axes.is_some() => {
+            let s = x.shape();
+            (s[..d].iter().product(), s[d], s[d + 1..].iter().product())
+        }
+        _ if axes.is_some() => (x.numel(), 1, 1),
+        _ => (1, x.numel(), 1),
+    };
+    let name = if axes.is_none() { "ProdBackward0" } else { "ProdBackward1" };
+    let node = ProdBackward { name, keepdim_shape, groups, has_zero };
+    Ok(record(out.clone(), &[x], || vec![x.clone(), out], node))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autograd::engine::backward;
+    use crate::autograd::mode::set_grad_enabled;
+    use crate::ErrorKind;
+
+    #[test]
+    fn prod_gradient_at_zeros() {
+        let x = Tensor::from_f32(vec![2.0, 0.0, 3.0, 0.0, 0.0, 5.0, 1.0, 2.0, 4.0], &[3, 3]).unwrap();
+        x.set_requires_grad(true).unwrap();
+        let y = prod(&x, Some(&[1]), false).unwrap();
+        assert_eq!(y.to_f64_vec().unwrap(), vec![0.0, 0.0, 8.0]);
+        let ones = Tensor::full("t", &[3], 1.0, crate::DType::F32).unwrap();
+        backward(&y, Some(&ones), true).unwrap();
+        assert_eq!(x.grad().unwrap().to_f64_vec().unwrap(), vec![0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 8.0, 4.0, 2.0]);
+        // With grad mode on during backward (double backward), the kernel path refuses.
+        let node = y.grad_fn().unwrap();
+        let previous = set_grad_enabled(true);
+        let err = node.apply(&ones, false).err().unwrap();
+        set_grad_enabled(previous);
+        assert_eq!(err.kind, ErrorKind::Autograd);
+        assert!(err.message.starts_with("prod:"), "{}", err.message);
+    }
 }

@@ -1,0 +1,135 @@
+//! cumsum (a running sum along one dim, accumulated in f64) and flip (reversal along dims).
+//! flip copies, as in PyTorch: layouts have unsigned strides, so a reversed view cannot be
+//! expressed. Each is part of the other's gradient: cumsum's is the reversed running sum
+//! of the incoming gradient, `flip(cumsum(flip(g)))`.
+
+use crate::autograd::graph::{record, Backward, VjpCtx};
+use crate::error::{fmt_shape, Error, Result};
+use crate::layout::{contiguous_strides, normalize_axis};
+use crate::storage::try_alloc;
+use crate::tensor::Tensor;
+
+struct CumsumBackward {
+    dim: usize,
+}
+
+impl Backward for CumsumBackward {
+    fn name(&self) -> &'static str {
+        "CumsumBackward0"
+    }
+    fn vjp(&self, _: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let d = [self.dim as i64];
+        Ok(vec![Some(flip(&cumsum(&flip(g, &d)?, self.dim as i64)?, &d)?)])
+    }
+}
+
+/// Running sums along `dim` (`torch.cumsum`); a 0-d tensor is its own running sum.
+pub fn cumsum(x: &Tensor, dim: i64) -> Result<Tensor> {
+    const OP: &str = "cumsum";
+    x.expect_f32(OP)?;
+    let d = normalize_axis(OP, dim, x.ndim())?;
+    let shape = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
+    let (outer, n, inner) = (shape[..d].iter().product::<usize>(), shape[d], shape[d + 1..].iter().product::<usize>());
+    let mut out = try_alloc(OP, x.numel(), 0.0f32)?;
+    let mut acc = try_alloc(OP, inner, 0.0f64)?;
+    x.with_f32(OP, |src| {
+        for o in 0..outer {
+            acc.iter_mut().for_each(|a| *a = 0.0);
+            for k in 0..n {
+                let row = (o * n + k) * inner;
+                for (i, a) in acc.iter_mut().enumerate() {
+                    *a += src[row + i] as f64;
+                    out[row + i] = *a as f32;
+                }
+            }
+        }
+    })?;
+    let out = Tensor::from_f32(out, x.shape())?;
+    Ok(record(out, &[x], Vec::new, CumsumBackward { dim: d }))
+}
+
+struct FlipBackward {
+    dims: Vec<i64>,
+}
+
+impl Backward for FlipBackward {
+    fn name(&self) -> &'static str {
+        "FlipBackward0"
+    }
+    fn vjp(&self, _: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(flip(g, &self.dims)?)])
+    }
+}
+
+/// A copy of `x` with the order of elements reversed along each of `dims` (`torch.flip`).
+pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
+    const OP: &str = "flip";
+    x.expect_f32(OP)?;
+    let rank = x.ndim();
+    let mut flipped = vec![false; rank.max(1)];
+    for &a in dims {
+        let d = normalize_axis(OP, a, rank)?;
+        if flipped[d] {
+            return Err(Error::argument(format!(
+                "{OP}: dimension {a} appears more than once in {dims:?} (tensor of shape {})",
+                fmt_shape(x.shape())
+            )));
+        }
+        flipped[d] = true;
+    }
+    let shape = x.shape();
+    let total = x.numel();
+    let mut out = try_alloc(OP, total, 0.0f32)?;
+    x.with_f32(OP, |src| {
+        if rank == 0 || total == 0 {
+            out.copy_from_slice(src);
+            return;
+        }
+        // One innermost row at a time: the source row's start comes from the outer index
+        // (mirrored in flipped dims), and the row itself is reversed if the last dim is.
+        let strides = contiguous_strides(shape);
+        let row = shape[rank - 1];
+        let mut index = vec![0usize; rank - 1];
+        for dst in out.chunks_exact_mut(row) {
+            let start: usize = (0..rank - 1)
+                .map(|d| (if flipped[d] { shape[d] - 1 - index[d] } else { index[d] }) * strides[d])
+                .sum();
+            let s = &src[start..start + row];
+            if flipped[rank - 1] {
+                dst.iter_mut().zip(s.iter().rev()).for_each(|(o, &v)| *o = v);
+            } else {
+                dst.copy_from_slice(s);
+            }
+            for d in (0..rank - 1).rev() {
+                index[d] += 1;
+                if index[d] < shape[d] {
+                    break;
+                }
+                index[d] = 0;
+            }
+        }
+    })?;
+    let out = Tensor::from_f32(out, shape)?;
+    let node = FlipBackward { dims: (0..rank as i64).filter(|&d| flipped[d as usize]).collect() };
+    Ok(record(out, &[x], Vec::new, node))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autograd::engine::backward;
+
+    #[test]
+    fn cumsum_and_flip_with_gradients() {
+        let x = Tensor::from_f32(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+        x.set_requires_grad(true).unwrap();
+        assert_eq!(cumsum(&x, 1).unwrap().to_f64_vec().unwrap(), vec![1.0, 3.0, 6.0, 4.0, 9.0, 15.0]);
+        assert_eq!(flip(&x, &[0, -1]).unwrap().to_f64_vec().unwrap(), vec![6.0, 5.0, 4.0, 3.0, 2.0, 1.0]);
+        assert_eq!(flip(&x, &[0]).unwrap().to_f64_vec().unwrap(), vec![4.0, 5.0, 6.0, 1.0, 2.0, 3.0]);
+        assert!(flip(&x, &[1, -1]).is_err());
+        let y = cumsum(&x, 1).unwrap();
+        let g = Tensor::from_f32(vec![1.0, 2.0, 3.0, 0.0, 0.0, 1.0], &[2, 3]).unwrap();
+        backward(&y, Some(&g), false).unwrap();
+        assert_eq!(x.grad().unwrap().to_f64_vec().unwrap(), vec![6.0, 5.0, 3.0, 1.0, 1.0, 1.0]);
+    }
+}
