@@ -1,5 +1,5 @@
 // Convolution and pooling: conv2d, conv1d, maxPool2d, avgPool2d, adaptiveAvgPool2d —
-// forward against direct nested-loop float64 references written here, gradients through
+// forward against direct nested-loop float64 references (helpers/reference-nn.ts), gradients through
 // gradcheck, PyTorch 1.13 golden values, errors.
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,157 +8,10 @@ import {
 } from '../ts/node.js';
 import { expectClose, gradcheck } from './helpers/gradcheck.js';
 import { nd, numel, permute, randomNd, type Nd } from './helpers/reference.js';
+import {
+  refAdaptiveAvgPool2d, refAvgPool2d, refConv1d, refConv2d, refMaxPool2d, type ConvCfg, type PoolCfg,
+} from './helpers/reference-nn.js';
 import { run, T, thrown } from './helpers/snapshot.js';
-
-// ---- references ------------------------------------------------------------------------
-
-interface ConvCfg {
-  stride?: [number, number];
-  /** Padding before (top, left); `padEnd` defaults to the same. */
-  pad?: [number, number];
-  padEnd?: [number, number];
-  dilation?: [number, number];
-  groups?: number;
-}
-
-/** Direct 2-D cross-correlation, x `[N, C, H, W]` or `[C, H, W]`, w `[O, C/groups, kH, kW]`. */
-function refConv2d(x: Nd, w: Nd, b: Nd | null, cfg: ConvCfg = {}): Nd {
-  const batched = x.shape.length === 4;
-  const [N, C, H, W] = (batched ? x.shape : [1, ...x.shape]) as [number, number, number, number];
-  const [O, Cg, KH, KW] = w.shape as [number, number, number, number];
-  const [sh, sw] = cfg.stride ?? [1, 1];
-  const [ph, pw] = cfg.pad ?? [0, 0];
-  const [eh, ew] = cfg.padEnd ?? [ph, pw];
-  const [dh, dw] = cfg.dilation ?? [1, 1];
-  const groups = cfg.groups ?? 1;
-  if (Cg * groups !== C || O % groups !== 0) throw new Error('refConv2d: bad channels');
-  const OH = Math.floor((H + ph + eh - dh * (KH - 1) - 1) / sh) + 1;
-  const OW = Math.floor((W + pw + ew - dw * (KW - 1) - 1) / sw) + 1;
-  const Og = O / groups;
-  const out = new Float64Array(N * O * OH * OW);
-  for (let n = 0; n < N; n++)
-    for (let o = 0; o < O; o++)
-      for (let oy = 0; oy < OH; oy++)
-        for (let ox = 0; ox < OW; ox++) {
-          let acc = b ? b.data[o]! : 0;
-          const g = Math.floor(o / Og);
-          for (let c = 0; c < Cg; c++)
-            for (let i = 0; i < KH; i++)
-              for (let j = 0; j < KW; j++) {
-                const iy = oy * sh - ph + i * dh;
-                const ix = ox * sw - pw + j * dw;
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                acc += x.data[((n * C + g * Cg + c) * H + iy) * W + ix]! * w.data[((o * Cg + c) * KH + i) * KW + j]!;
-              }
-          out[((n * O + o) * OH + oy) * OW + ox] = acc;
-        }
-  return { shape: batched ? [N, O, OH, OW] : [O, OH, OW], data: out };
-}
-
-/** 1-D convolution as the 2-D reference with height 1. */
-function refConv1d(x: Nd, w: Nd, b: Nd | null, stride = 1, pad = 0, dilation = 1, groups = 1, padEnd = pad): Nd {
-  const x2 = nd([...x.shape.slice(0, -1), 1, x.shape.at(-1)!], x.data);
-  const w2 = nd([w.shape[0]!, w.shape[1]!, 1, w.shape[2]!], w.data);
-  const y = refConv2d(x2, w2, b, { stride: [1, stride], pad: [0, pad], padEnd: [0, padEnd], dilation: [1, dilation], groups });
-  return { shape: [...y.shape.slice(0, -2), y.shape.at(-1)!], data: y.data };
-}
-
-/** PyTorch's pooling output size. */
-function pooledSize(size: number, k: number, s: number, p: number, d: number, ceil: boolean): number {
-  let out = Math.floor((size + 2 * p - d * (k - 1) - 1 + (ceil ? s - 1 : 0)) / s) + 1;
-  if (ceil && (out - 1) * s >= size + p) out--;
-  return out;
-}
-
-interface PoolCfg {
-  stride?: [number, number];
-  pad?: [number, number];
-  dilation?: [number, number];
-  ceil?: boolean;
-}
-
-/** Planes view of a 3-D or 4-D input: `[planes, H, W]` plus the leading output dims. */
-function planes(x: Nd): { P: number; H: number; W: number; lead: number[] } {
-  const lead = x.shape.slice(0, -2);
-  return { P: numel(lead), H: x.shape.at(-2)!, W: x.shape.at(-1)!, lead };
-}
-
-/** Max pooling scanning each window row-major: a strictly greater value (or NaN) wins. */
-function refMaxPool2d(x: Nd, k: [number, number], cfg: PoolCfg = {}): { out: Nd; argmax: number[] } {
-  const { P, H, W, lead } = planes(x);
-  const [sh, sw] = cfg.stride ?? k;
-  const [ph, pw] = cfg.pad ?? [0, 0];
-  const [dh, dw] = cfg.dilation ?? [1, 1];
-  const OH = pooledSize(H, k[0], sh, ph, dh, !!cfg.ceil);
-  const OW = pooledSize(W, k[1], sw, pw, dw, !!cfg.ceil);
-  const out = new Float64Array(P * OH * OW);
-  const argmax: number[] = [];
-  for (let p = 0; p < P; p++)
-    for (let oy = 0; oy < OH; oy++)
-      for (let ox = 0; ox < OW; ox++) {
-        let best = -Infinity;
-        let at = -1;
-        for (let i = 0; i < k[0]; i++)
-          for (let j = 0; j < k[1]; j++) {
-            const iy = oy * sh - ph + i * dh;
-            const ix = ox * sw - pw + j * dw;
-            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-            const v = x.data[(p * H + iy) * W + ix]!;
-            if (at < 0 || v > best || Number.isNaN(v)) {
-              best = v;
-              at = (p * H + iy) * W + ix;
-            }
-          }
-        out[(p * OH + oy) * OW + ox] = best;
-        argmax.push(at);
-      }
-  return { out: { shape: [...lead, OH, OW], data: out }, argmax };
-}
-
-/** Average pooling with PyTorch's divisor rules. */
-function refAvgPool2d(x: Nd, k: [number, number], cfg: PoolCfg & { countIncludePad?: boolean; divisor?: number } = {}): Nd {
-  const { P, H, W, lead } = planes(x);
-  const [sh, sw] = cfg.stride ?? k;
-  const [ph, pw] = cfg.pad ?? [0, 0];
-  const OH = pooledSize(H, k[0], sh, ph, 1, !!cfg.ceil);
-  const OW = pooledSize(W, k[1], sw, pw, 1, !!cfg.ceil);
-  const out = new Float64Array(P * OH * OW);
-  for (let p = 0; p < P; p++)
-    for (let oy = 0; oy < OH; oy++)
-      for (let ox = 0; ox < OW; ox++) {
-        // The window may run into the padding (counted when countIncludePad) but not past it.
-        const y0 = oy * sh - ph;
-        const x0 = ox * sw - pw;
-        const y1 = Math.min(y0 + k[0], H + ph);
-        const x1 = Math.min(x0 + k[1], W + pw);
-        let sum = 0;
-        let inside = 0;
-        for (let iy = Math.max(y0, 0); iy < Math.min(y1, H); iy++)
-          for (let ix = Math.max(x0, 0); ix < Math.min(x1, W); ix++) {
-            sum += x.data[(p * H + iy) * W + ix]!;
-            inside++;
-          }
-        const divisor = cfg.divisor ?? ((cfg.countIncludePad ?? true) ? (y1 - y0) * (x1 - x0) : inside);
-        out[(p * OH + oy) * OW + ox] = inside === 0 ? 0 : sum / divisor;
-      }
-  return { shape: [...lead, OH, OW], data: out };
-}
-
-/** Adaptive average pooling: rows floor(i·H/OH) … ceil((i+1)·H/OH) − 1, likewise columns. */
-function refAdaptiveAvgPool2d(x: Nd, OH: number, OW: number): Nd {
-  const { P, H, W, lead } = planes(x);
-  const out = new Float64Array(P * OH * OW);
-  for (let p = 0; p < P; p++)
-    for (let oy = 0; oy < OH; oy++)
-      for (let ox = 0; ox < OW; ox++) {
-        const [y0, y1] = [Math.floor((oy * H) / OH), Math.ceil(((oy + 1) * H) / OH)];
-        const [x0, x1] = [Math.floor((ox * W) / OW), Math.ceil(((ox + 1) * W) / OW)];
-        let sum = 0;
-        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) sum += x.data[(p * H + iy) * W + ix]!;
-        out[(p * OH + oy) * OW + ox] = sum / ((y1 - y0) * (x1 - x0));
-      }
-  return { shape: [...lead, OH, OW], data: out };
-}
 
 /** Deterministic exact float32 values `((i·a) mod m − off) / div` (the golden inputs). */
 const seq = (shape: number[], a: number, m: number, off: number, div: number): Nd =>

@@ -3,23 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, cat, chunk, ShapeError, stack, tensor, tidy } from '../ts/node.js';
 import { gradcheck } from './helpers/gradcheck.js';
-import { nd, numel, randomNd, stridesOf, unravel, type Nd } from './helpers/reference.js';
+import { nd, numel, randomNd, refSlice, stridesOf, unravel, type Nd } from './helpers/reference.js';
 import { run, T, thrown } from './helpers/snapshot.js';
-
-/** Reference slice along `dim` with Python's semantics. */
-function refSlice(x: Nd, dim: number, start: number, end: number, step: number): Nd {
-  const d = dim < 0 ? dim + x.shape.length : dim;
-  const n = x.shape[d]!;
-  const idx = [...Array(n).keys()].slice(start, end).filter((_, i) => i % step === 0);
-  const shape = x.shape.map((s, i) => (i === d ? idx.length : s));
-  const st = stridesOf(x.shape);
-  const data = Array.from({ length: numel(shape) }, (_, i) => {
-    const m = unravel(i, shape);
-    m[d] = idx[m[d]!]!;
-    return x.data[m.reduce((o, v, k) => o + v * st[k]!, 0)]!;
-  });
-  return nd(shape, data);
-}
 
 /** Reference concatenation along `dim`. */
 function refCat(xs: Nd[], dim: number): Nd {

@@ -1,57 +1,11 @@
 // NN functional ops: softmax, logSoftmax, crossEntropy, linear — forward against float64
-// references written here, gradients through gradcheck, PyTorch golden values, errors.
+// references (helpers/reference-nn.ts), gradients through gradcheck, PyTorch golden values, errors.
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, crossEntropy, DTypeError, linear, logSoftmax, ShapeError, softmax, tensor, tidy } from '../ts/node.js';
 import { expectClose, gradcheck } from './helpers/gradcheck.js';
-import { nd, numel, randomNd, type Nd } from './helpers/reference.js';
+import { nd, randomNd, type Nd } from './helpers/reference.js';
+import { refCrossEntropy, refSoftmax } from './helpers/reference-nn.js';
 import { run, thrown } from './helpers/snapshot.js';
-
-/** Reference softmax / log-softmax along `dim` in float64. */
-function refSoftmax(x: Nd, dim: number, log: boolean): Nd {
-  const d = dim < 0 ? dim + x.shape.length : dim;
-  const n = x.shape[d]!;
-  const inner = numel(x.shape.slice(d + 1));
-  const outer = numel(x.shape.slice(0, d));
-  const out = new Float64Array(x.data.length);
-  for (let o = 0; o < outer; o++)
-    for (let i = 0; i < inner; i++) {
-      const idx = (k: number) => (o * n + k) * inner + i;
-      let m = -Infinity;
-      for (let k = 0; k < n; k++) m = Math.max(m, x.data[idx(k)]!);
-      let s = 0;
-      for (let k = 0; k < n; k++) s += Math.exp(x.data[idx(k)]! - m);
-      for (let k = 0; k < n; k++) out[idx(k)] = log ? x.data[idx(k)]! - m - Math.log(s) : Math.exp(x.data[idx(k)]! - m) / s;
-    }
-  return { shape: x.shape, data: out };
-}
-
-/** Reference cross-entropy for logits [N, C, S…] and indices [N, S…] or probabilities. */
-function refCrossEntropy(x: Nd, target: number[], probs: boolean, reduction: string, ignore = -100, eps = 0): Nd {
-  const batched = x.shape.length > 1;
-  const [N, C] = batched ? [x.shape[0]!, x.shape[1]!] : [1, x.shape[0]!];
-  const S = batched ? numel(x.shape.slice(2)) : 1;
-  const lp = refSoftmax(x, batched ? 1 : 0, true).data;
-  const losses: number[] = [];
-  let count = 0;
-  for (let i = 0; i < N; i++)
-    for (let j = 0; j < S; j++) {
-      let loss = 0;
-      if (!probs && target[i * S + j] === ignore) {
-        losses.push(0);
-        continue;
-      }
-      count++;
-      for (let c = 0; c < C; c++) {
-        const t = probs ? target[(i * C + c) * S + j]! : c === target[i * S + j] ? 1 : 0;
-        loss -= ((1 - eps) * t + eps / C) * lp[(i * C + c) * S + j]!;
-      }
-      losses.push(loss);
-    }
-  const rowShape = batched ? [x.shape[0]!, ...x.shape.slice(2)] : [];
-  if (reduction === 'none') return nd(rowShape, losses);
-  const total = losses.reduce((a, b) => a + b, 0);
-  return nd([], [reduction === 'sum' ? total : total / count]);
-}
 
 describe('softmax and logSoftmax', () => {
   const cases: [number[], number][] = [[[5], 0], [[3, 4], 1], [[3, 4], 0], [[2, 3, 4], 1], [[2, 3, 4], -1], [[]  , 0]];

@@ -3,24 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { logsumexp, norm, ShapeError, std, tensor, tidy, variance } from '../ts/node.js';
 import { gradcheck } from './helpers/gradcheck.js';
-import { map, nd, randomNd, sum, zip, type Nd } from './helpers/reference.js';
+import { fold, map, randomNd, sum, zip } from './helpers/reference.js';
 import { run, T, thrown } from './helpers/snapshot.js';
 
-/** Reference reduction of `x` over `dims` with `f` folding each group's values. */
-function fold(x: Nd, dims: number[] | undefined, keepdim: boolean, f: (vs: number[]) => number): Nd {
-  const all = x.shape.map((_, i) => i);
-  const ds = (dims ?? all).map((d) => (d < 0 ? d + x.shape.length : d));
-  const keptShape = x.shape.map((s, i) => (ds.includes(i) ? 1 : s));
-  const groups = new Map<number, number[]>();
-  const kst = keptShape.map((_, i) => keptShape.slice(i + 1).reduce((a, b) => a * b, 1));
-  const xst = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  for (let i = 0; i < x.data.length; i++) {
-    const key = x.shape.reduce((o, _, d) => o + (ds.includes(d) ? 0 : Math.floor(i / xst[d]!) % x.shape[d]!) * kst[d]!, 0);
-    groups.set(key, [...(groups.get(key) ?? []), x.data[i]!]);
-  }
-  const data = [...groups.keys()].sort((a, b) => a - b).map((k) => f(groups.get(k)!));
-  return nd(keepdim ? keptShape : x.shape.filter((_, i) => !ds.includes(i)), data);
-}
 const varOf = (unbiased: boolean) => (vs: number[]) => {
   const m = vs.reduce((a, b) => a + b, 0) / vs.length;
   return vs.reduce((a, v) => a + (v - m) ** 2, 0) / (vs.length - (unbiased ? 1 : 0));

@@ -138,3 +138,47 @@ export function randomNd(shape: number[], seed: number, lo = -2, hi = 2): Nd {
   const r = rng(seed);
   return nd(shape, Array.from({ length: numel(shape) }, () => Math.fround(lo + (hi - lo) * r())));
 }
+
+/** Reference reduction of `x` over `dims` with `f` folding each group's values. */
+export function fold(x: Nd, dims: number[] | undefined, keepdim: boolean, f: (vs: number[]) => number): Nd {
+  const all = x.shape.map((_, i) => i);
+  const ds = (dims ?? all).map((d) => (d < 0 ? d + x.shape.length : d));
+  const keptShape = x.shape.map((s, i) => (ds.includes(i) ? 1 : s));
+  const groups = new Map<number, number[]>();
+  const kst = keptShape.map((_, i) => keptShape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const xst = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  for (let i = 0; i < x.data.length; i++) {
+    const key = x.shape.reduce((o, _, d) => o + (ds.includes(d) ? 0 : Math.floor(i / xst[d]!) % x.shape[d]!) * kst[d]!, 0);
+    groups.set(key, [...(groups.get(key) ?? []), x.data[i]!]);
+  }
+  const data = [...groups.keys()].sort((a, b) => a - b).map((k) => f(groups.get(k)!));
+  return nd(keepdim ? keptShape : x.shape.filter((_, i) => !ds.includes(i)), data);
+}
+
+/** Reference slice along `dim` with Python's semantics. */
+export function refSlice(x: Nd, dim: number, start: number, end: number, step: number): Nd {
+  const d = dim < 0 ? dim + x.shape.length : dim;
+  const n = x.shape[d]!;
+  const idx = [...Array(n).keys()].slice(start, end).filter((_, i) => i % step === 0);
+  const shape = x.shape.map((s, i) => (i === d ? idx.length : s));
+  const st = stridesOf(x.shape);
+  const data = Array.from({ length: numel(shape) }, (_, i) => {
+    const m = unravel(i, shape);
+    m[d] = idx[m[d]!]!;
+    return x.data[m.reduce((o, v, k) => o + v * st[k]!, 0)]!;
+  });
+  return nd(shape, data);
+}
+
+/** erf in float64 by its Taylor series (ample for |x| ≤ 4, the gradcheck range). */
+export function erf(x: number): number {
+  let term = x;
+  let total = x;
+  for (let n = 1; n < 120; n++) {
+    term *= (-x * x) / n;
+    total += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * total;
+}
+export const geluRef = (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2));
+export const geluTanhRef = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));

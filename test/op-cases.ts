@@ -1,0 +1,352 @@
+// One row per entry of the core's op catalog (`family/name`, as `Core.ops` lists it), read
+// by test/op-table.test.ts, which fails when an op of the catalog has no row here.
+//
+// Adding an op to the core: add its row below, in its family's section.
+//   - An op with a gradient: `{ grad: { fn, ref, inputs } }` — `fn` calls the op through the
+//     public API on wasmgrad tensors, `ref` is a float64 reference over Nd arrays (reuse
+//     test/helpers/reference*.ts), `inputs` are float inputs (keep them away from kinks).
+//     Integer operands (labels, indices, masks) are created inside `fn`. The test checks
+//     the forward against `ref` and the gradient against finite differences of `ref`, and
+//     again through transposed (non-contiguous) views of every input of rank ≥ 2 unless
+//     `contiguousOnly` says why not.
+//   - An op without one (comparisons, indices, creation, in-place, optimizer updates,
+//     internal helpers of backward rules): `{ noGrad: '<why>', run, inputs?, ref? }` —
+//     `run` calls the op on `inputs` (made to require grad) and returns its outputs; the
+//     test checks that no output requires grad or has a grad_fn, and compares the first
+//     output with `ref` when given.
+import { expect } from 'vitest';
+import { lib } from '../ts/ffi.js';
+import {
+  Adam, adaptiveAvgPool2d, arange, AutogradError, avgPool2d, conv1d, conv2d, crossEntropy, eye, full, linear, linspace,
+  maxPool2d, noGrad, rand, randn, SGD, softmax, tensor, where, type Tensor,
+} from '../ts/node.js';
+import { wrap } from '../ts/tensor.js';
+import type { GradcheckOptions } from './helpers/gradcheck.js';
+import {
+  expand, fold, geluRef, geluTanhRef, map, matmul, mean, nd, permute, randomNd, refSlice, reshape, sum, zip,
+  type Nd,
+} from './helpers/reference.js';
+import {
+  refAdaptiveAvgPool2d, refAvgPool2d, refConv1d, refConv2d, refCrossEntropy, refMaxPool2d, refSoftmax,
+} from './helpers/reference-nn.js';
+
+export interface GradSpec {
+  /** Calls the op (through the public API) on tensors made from `inputs`. */
+  fn: (...xs: Tensor[]) => Tensor;
+  /** Float64 reference of `fn`. */
+  ref: (...xs: Nd[]) => Nd;
+  inputs: Nd[];
+  options?: GradcheckOptions;
+  /** Why the transposed-input variant is left out (it runs by default). */
+  contiguousOnly?: string;
+}
+export interface GradCase {
+  grad: GradSpec;
+}
+export interface NoGradCase {
+  /** Why the op has no gradient. */
+  noGrad: string;
+  /** Calls the op on `inputs` (float tensors that require grad); returns its outputs. */
+  run: (...xs: Tensor[]) => Tensor | Tensor[];
+  inputs?: Nd[];
+  /** Float64 reference of the first output's values. */
+  ref?: (...xs: Nd[]) => Nd;
+}
+export type OpCase = GradCase | NoGradCase;
+
+// ---- helpers -------------------------------------------------------------------------------
+
+/** A seed from the row's key, so rows do not share inputs. */
+const seedOf = (key: string): number => [...key].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0, 2166136261);
+const input = (key: string, shape: number[], lo = -2, hi = 2, k = 0): Nd => randomNd(shape, seedOf(key) + k, lo, hi);
+
+/** `x` with values within 0.1 of any of `kinks` moved 0.2 away (where the op is not smooth). */
+const away = (x: Nd, kinks: number[]): Nd =>
+  map(x, (v) => Math.fround(kinks.reduce((u, p) => (Math.abs(u - p) < 0.1 ? u + (u >= p ? 0.2 : -0.2) : u), v)));
+
+const ints = (values: number[], shape = [values.length]): Tensor => tensor(values, { dtype: 'int32', shape });
+
+/** Calls an op of the catalog that the API does not expose (helpers of backward rules). */
+function rawUnary(name: string, x: Tensor): Tensor {
+  const c = lib();
+  return wrap(c, c.raw.wg_unary(c.opId('unary', name), x.handle));
+}
+function rawBinary(name: string, a: Tensor, b: Tensor): Tensor {
+  const c = lib();
+  return wrap(c, c.raw.wg_binary(c.opId('binary', name), a.handle, b.handle));
+}
+
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+function unary(key: string, fn: (x: Tensor) => Tensor, f: (v: number) => number, lo = -2, hi = 2, kinks: number[] = []): GradCase {
+  return { grad: { fn, ref: (x) => map(x, f), inputs: [away(input(key, [3, 4], lo, hi), kinks)] } };
+}
+
+function binary(key: string, fn: (a: Tensor, b: Tensor) => Tensor, f: (a: number, b: number) => number, sb: number[], blo = -2, bhi = 2, alo = -2): GradCase {
+  return { grad: { fn, ref: (a, b) => zip(a, b, f), inputs: [input(key, [3, 4], alo, 2), input(key, sb, blo, bhi, 1)] } };
+}
+
+/** A comparison: int32 0/1 flags, no gradient. */
+function comparison(key: string, cmp: (a: Tensor, b: Tensor) => Tensor, f: (a: number, b: number) => boolean): NoGradCase {
+  const a = input(key, [3, 4]);
+  // Some equal elements, so eq/le/ge see ties.
+  const b = nd([3, 4], Array.from(a.data, (v, i) => (i % 3 === 0 ? v : Math.fround(-v))));
+  return { noGrad: 'comparison: int32 0/1 flags, which have no gradient', run: cmp, inputs: [a, b], ref: (x, y) => zip(x, y, (u, v) => Number(f(u, v))) };
+}
+
+/** An internal op whose only caller is another op's backward rule. */
+const helper = (of: string, rest: Omit<NoGradCase, 'noGrad'>): NoGradCase => ({
+  noGrad: `internal helper used by ${of}'s backward (its output is a derivative, not recorded)`,
+  ...rest,
+});
+
+/** An in-place update: refused with grad mode on, unrecorded under noGrad. */
+function inplace(update: (t: Tensor, s: Tensor) => Tensor, f: (t: number, s: number) => number): NoGradCase {
+  const start = nd([3, 4], Array.from({ length: 12 }, (_, i) => 0.25 * (i + 1)));
+  return {
+    noGrad: 'in-place update (optimizer steps): never recorded; refused on tensors that require grad unless grad mode is off',
+    inputs: [input('inplace-source', [4], 0.5, 2)],
+    run: (source) => {
+      const target = tensor(Array.from(start.data), { shape: start.shape });
+      expect(() => update(target, source), 'refused while grad mode is on').toThrow(AutogradError);
+      noGrad(() => update(target, source));
+      return target;
+    },
+    ref: (s) => zip(start, s, f),
+  };
+}
+
+/** An optimizer update: the parameter stays a leaf, its state tensors require no grad. */
+function optimizerStep(make: (p: Tensor) => SGD | Adam, state: string, scale: number): NoGradCase {
+  return {
+    noGrad: 'optimizer update: writes the parameter and its state in place and records no graph',
+    inputs: [input('optim', [2, 3])],
+    run: (p) => {
+      p.square().sum().backward(); // grad = 2p
+      const opt = make(p);
+      try {
+        opt.step();
+        expect(p.isLeaf && p.gradFn === null, 'the parameter stays a leaf').toBe(true);
+        return opt.state.get(p)!.tensors[state]!.mul(1);
+      } finally {
+        opt.dispose();
+      }
+    },
+    // First step from zero state: momentum buffer = grad; Adam's exp_avg = (1 − β1)·grad.
+    ref: (p) => map(p, (v) => scale * 2 * v),
+  };
+}
+
+/** A creation op: a new leaf made from constants, with nothing to differentiate. */
+const creation = (run: () => Tensor, ref?: () => Nd): NoGradCase => ({
+  noGrad: 'creation: a new tensor from constants or a random generator; there is no input to differentiate',
+  run,
+  ...(ref ? { ref } : {}),
+});
+
+const CONV_TOL: GradcheckOptions = { forwardAtol: 1e-4, forwardRtol: 1e-4 };
+
+// ---- the table -------------------------------------------------------------------------------
+
+export const OP_CASES: Record<string, OpCase> = {
+  // ---- unary
+  'unary/neg': unary('neg', (x) => x.neg(), (v) => -v),
+  'unary/exp': unary('exp', (x) => x.exp(), Math.exp),
+  'unary/log': unary('log', (x) => x.log(), Math.log, 0.5, 3),
+  'unary/sqrt': unary('sqrt', (x) => x.sqrt(), Math.sqrt, 0.5, 3),
+  'unary/abs': unary('abs', (x) => x.abs(), Math.abs, -2, 2, [0]),
+  'unary/relu': unary('relu', (x) => x.relu(), (v) => Math.max(v, 0), -2, 2, [0]),
+  'unary/sigmoid': unary('sigmoid', (x) => x.sigmoid(), sigmoid, -4, 4),
+  'unary/tanh': unary('tanh', (x) => x.tanh(), Math.tanh, -3, 3),
+  'unary/sign': {
+    noGrad: 'sign is piecewise constant: wasmgrad records no gradient (PyTorch\'s is zero everywhere)',
+    inputs: [away(input('sign', [3, 4]), [0])],
+    run: (x) => x.sign(),
+    ref: (x) => map(x, Math.sign),
+  },
+  'unary/step': helper('relu', { inputs: [away(input('step', [3, 4]), [0])], run: (x) => rawUnary('step', x), ref: (x) => map(x, (v) => (v > 0 ? 1 : 0)) }),
+  'unary/gelu': unary('gelu', (x) => x.gelu(), geluRef, -3, 3),
+  'unary/geluTanh': unary('geluTanh', (x) => x.gelu({ approximate: 'tanh' }), geluTanhRef, -3, 3),
+  'unary/gelu_grad': helper('gelu', {
+    inputs: [input('gelu_grad', [3, 4], -3, 3)],
+    run: (x) => rawUnary('gelu_grad', x),
+    ref: (x) => map(x, (v) => (geluRef(v + 1e-6) - geluRef(v - 1e-6)) / 2e-6),
+  }),
+  'unary/gelu_tanh_grad': helper("gelu({ approximate: 'tanh' })", {
+    inputs: [input('gelu_tanh_grad', [3, 4], -3, 3)],
+    run: (x) => rawUnary('gelu_tanh_grad', x),
+    ref: (x) =>
+      map(x, (v) => {
+        const t = Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v ** 3));
+        return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+      }),
+  }),
+  'unary/log1p': unary('log1p', (x) => x.log1p(), Math.log1p, -0.5, 3),
+  'unary/expm1': unary('expm1', (x) => x.expm1(), Math.expm1),
+  'unary/rsqrt': unary('rsqrt', (x) => x.rsqrt(), (v) => 1 / Math.sqrt(v), 0.5, 3),
+  'unary/reciprocal': unary('reciprocal', (x) => x.reciprocal(), (v) => 1 / v, 0.5, 2),
+  'unary/square': unary('square', (x) => x.square(), (v) => v * v),
+  'unary/sin': unary('sin', (x) => x.sin(), Math.sin, -3, 3),
+  'unary/cos': unary('cos', (x) => x.cos(), Math.cos, -3, 3),
+  'unary/tan': unary('tan', (x) => x.tan(), Math.tan, -1.2, 1.2),
+  'unary/silu': unary('silu', (x) => x.silu(), (v) => v * sigmoid(v), -4, 4),
+  'unary/softplus': unary('softplus', (x) => x.softplus(), (v) => Math.log1p(Math.exp(v)), -4, 4),
+  // Piecewise constant: the gradient is 0 away from the steps (which the inputs avoid).
+  'unary/floor': unary('floor', (x) => x.floor(), Math.floor, -3, 3, [-2, -1, 0, 1, 2, 3]),
+  'unary/ceil': unary('ceil', (x) => x.ceil(), Math.ceil, -3, 3, [-2, -1, 0, 1, 2, 3]),
+  'unary/round': unary('round', (x) => x.round(), Math.round, -3, 3, [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]),
+
+  // ---- binary (broadcasting; the transposed variant makes the [3, 4] operand non-contiguous)
+  'binary/add': binary('add', (a, b) => a.add(b), (x, y) => x + y, [4]),
+  'binary/sub': binary('sub', (a, b) => a.sub(b), (x, y) => x - y, [3, 1]),
+  'binary/mul': binary('mul', (a, b) => a.mul(b), (x, y) => x * y, [3, 4]),
+  'binary/div': binary('div', (a, b) => a.div(b), (x, y) => x / y, [4], 0.5, 2),
+  'binary/pow': binary('pow', (a, b) => a.pow(b), (x, y) => x ** y, [3, 4], -2, 2, 0.25),
+  'binary/pow_grad_base': helper('pow', {
+    inputs: [input('pow_grad_base', [3, 4], 0.25, 2), nd([3, 4], [0, 1, 2, -1, 0.5, 3, 0, -2, 1.5, 2.5, -0.5, 0])],
+    run: (a, b) => rawBinary('pow_grad_base', a, b),
+    ref: (a, b) => zip(a, b, (x, y) => (y === 0 ? 0 : y * x ** (y - 1))),
+  }),
+  'binary/pow_grad_exponent': helper('pow', {
+    inputs: [nd([2, 3], [0, 0, 0.5, 1.5, 2, 3]), nd([2, 3], [0, 2, -1, 0.5, 1, 2])],
+    run: (a, b) => rawBinary('pow_grad_exponent', a, b),
+    ref: (a, b) => zip(a, b, (x, y) => (x === 0 && y >= 0 ? 0 : x ** y * Math.log(x))),
+  }),
+  'binary/maximum': binary('maximum', (a, b) => a.maximum(b), Math.max, [4]),
+  'binary/minimum': binary('minimum', (a, b) => a.minimum(b), Math.min, [3, 1]),
+  'binary/max_grad_mask': helper('maximum and minimum', {
+    inputs: [nd([5], [1, 2, 3, -1, 0]), nd([5], [1, 3, 2, -1, 0.5])],
+    run: (a, b) => rawBinary('max_grad_mask', a, b),
+    ref: (a, b) => zip(a, b, (x, y) => (x > y ? 1 : x === y ? 0.5 : 0)),
+  }),
+  'binary/eq': comparison('eq', (a, b) => a.eq(b), (x, y) => x === y),
+  'binary/ne': comparison('ne', (a, b) => a.ne(b), (x, y) => x !== y),
+  'binary/lt': comparison('lt', (a, b) => a.lt(b), (x, y) => x < y),
+  'binary/le': comparison('le', (a, b) => a.le(b), (x, y) => x <= y),
+  'binary/gt': comparison('gt', (a, b) => a.gt(b), (x, y) => x > y),
+  'binary/ge': comparison('ge', (a, b) => a.ge(b), (x, y) => x >= y),
+  'binary/eq_mask': helper('amax and amin', {
+    inputs: [nd([4], [1, 2, 3, 4]), nd([4], [1, 0, 3, 5])],
+    run: (a, b) => rawBinary('eq_mask', a, b),
+    ref: (a, b) => zip(a, b, (x, y) => (x === y ? 1 : 0)),
+  }),
+  'binary/matmul': {
+    grad: { fn: (a, b) => a.matmul(b), ref: matmul, inputs: [input('matmul', [2, 3, 4]), input('matmul', [4, 5], -2, 2, 1)] },
+  },
+
+  // ---- reductions
+  'reduce/sum': { grad: { fn: (x) => x.sum([0, 2], true), ref: (x) => sum(x, [0, 2], true), inputs: [input('sum', [2, 3, 4])] } },
+  'reduce/mean': { grad: { fn: (x) => x.mean(1), ref: (x) => mean(x, [1]), inputs: [input('mean', [3, 4])] } },
+  'reduce/amax': {
+    grad: { fn: (x) => x.amax(1), ref: (x) => fold(x, [1], false, (v) => Math.max(...v)), inputs: [input('amax', [3, 4])] },
+  },
+  'reduce/amin': {
+    grad: { fn: (x) => x.amin(), ref: (x) => fold(x, undefined, false, (v) => Math.min(...v)), inputs: [input('amin', [2, 3])] },
+  },
+  'reduce/argmax': {
+    noGrad: 'argmax: int32 indices, which have no gradient',
+    inputs: [input('argmax', [3, 4])],
+    run: (x) => x.argmax(1),
+    ref: (x) => fold(x, [1], false, (v) => v.indexOf(Math.max(...v))),
+  },
+  'reduce/argmin': {
+    noGrad: 'argmin: int32 indices, which have no gradient',
+    inputs: [input('argmin', [3, 4])],
+    run: (x) => x.argmin(0, true),
+    ref: (x) => fold(x, [0], true, (v) => v.indexOf(Math.min(...v))),
+  },
+
+  // ---- movement
+  'movement/reshape': { grad: { fn: (x) => x.reshape(4, 6), ref: (x) => reshape(x, [4, 6]), inputs: [input('reshape', [2, 3, 4])] } },
+  'movement/permute': { grad: { fn: (x) => x.permute(2, 0, 1), ref: (x) => permute(x, [2, 0, 1]), inputs: [input('permute', [2, 3, 4])] } },
+  'movement/expand': { grad: { fn: (x) => x.expand(2, 3, 4), ref: (x) => expand(x, [2, 3, 4]), inputs: [input('expand', [3, 1])] } },
+  'movement/slice': { grad: { fn: (x) => x.slice(1, 1, 6, 2), ref: (x) => refSlice(x, 1, 1, 6, 2), inputs: [input('slice', [3, 7])] } },
+
+  // ---- creation
+  'create/full': creation(() => full([2, 3], 1.5), () => nd([2, 3], new Array<number>(6).fill(1.5))),
+  'create/arange': creation(() => arange(1, 4, 0.5), () => nd([6], [1, 1.5, 2, 2.5, 3, 3.5])),
+  'create/linspace': creation(() => linspace(-1, 1, 5), () => nd([5], [-1, -0.5, 0, 0.5, 1])),
+  'create/eye': creation(() => eye(2, 3), () => nd([2, 3], [1, 0, 0, 0, 1, 0])),
+  'create/rand': creation(() => rand([4, 2])),
+  'create/randn': creation(() => randn([3])),
+
+  // ---- in-place
+  'inplace/add_': inplace((t, s) => t.add_(s), (t, s) => t + s),
+  'inplace/sub_': inplace((t, s) => t.sub_(s), (t, s) => t - s),
+  'inplace/mul_': inplace((t, s) => t.mul_(s), (t, s) => t * s),
+  'inplace/div_': inplace((t, s) => t.div_(s), (t, s) => t / s),
+  'inplace/copy_': inplace((t, s) => t.copy_(s), (_, s) => s),
+
+  // ---- nn
+  'nn/softmax': { grad: { fn: (x) => softmax(x, 1), ref: (x) => refSoftmax(x, 1, false), inputs: [input('softmax', [3, 4])] } },
+  'nn/logSoftmax': { grad: { fn: (x) => x.logSoftmax(-1), ref: (x) => refSoftmax(x, -1, true), inputs: [input('logSoftmax', [2, 3, 4])] } },
+  'nn/crossEntropy': {
+    grad: {
+      fn: (x) => crossEntropy(x, ints([1, 2, 0, 4]), { ignoreIndex: 2, labelSmoothing: 0.1 }),
+      ref: (x) => refCrossEntropy(x, [1, 2, 0, 4], false, 'mean', 2, 0.1),
+      inputs: [input('crossEntropy', [4, 5], -3, 3)],
+    },
+  },
+  'nn/linear': {
+    grad: {
+      fn: (x, w, b) => linear(x, w, b),
+      ref: (x, w, b) => zip(matmul(x, permute(w, [1, 0])), b, (u, v) => u + v),
+      inputs: [input('linear', [3, 4]), input('linear', [2, 4], -2, 2, 1), input('linear', [2], -2, 2, 2)],
+    },
+  },
+  'nn/conv2d': {
+    grad: {
+      fn: (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1 }),
+      ref: (x, w, b) => refConv2d(x, w, b, { stride: [2, 2], pad: [1, 1] }),
+      inputs: [input('conv2d', [1, 2, 5, 5]), input('conv2d', [3, 2, 3, 3], -1, 1, 1), input('conv2d', [3], -1, 1, 2)],
+      options: CONV_TOL,
+    },
+  },
+  'nn/conv1d': {
+    grad: {
+      fn: (x, w, b) => conv1d(x, w, b, { padding: 1, groups: 2 }),
+      ref: (x, w, b) => refConv1d(x, w, b, 1, 1, 1, 2),
+      inputs: [input('conv1d', [2, 2, 6]), input('conv1d', [2, 1, 3], -1, 1, 1), input('conv1d', [2], -1, 1, 2)],
+      options: CONV_TOL,
+    },
+  },
+  'nn/maxPool2d': {
+    grad: { fn: (x) => maxPool2d(x, 2), ref: (x) => refMaxPool2d(x, [2, 2]).out, inputs: [input('maxPool2d', [1, 2, 4, 4])] },
+  },
+  'nn/avgPool2d': {
+    grad: {
+      fn: (x) => avgPool2d(x, 3, { stride: 2, padding: 1 }),
+      ref: (x) => refAvgPool2d(x, [3, 3], { stride: [2, 2], pad: [1, 1] }),
+      inputs: [input('avgPool2d', [1, 2, 5, 5])],
+    },
+  },
+  'nn/adaptiveAvgPool2d': {
+    grad: { fn: (x) => adaptiveAvgPool2d(x, [2, 3]), ref: (x) => refAdaptiveAvgPool2d(x, 2, 3), inputs: [input('adaptiveAvgPool2d', [1, 2, 5, 7])] },
+  },
+  'nn/where': {
+    grad: {
+      fn: (a, b) => where(ints([1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1, 0], [3, 4]), a, b),
+      ref: (a, b) => nd([3, 4], Array.from(a.data, (v, i) => ([1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1, 0][i] ? v : b.data[i]!))),
+      inputs: [input('where', [3, 4]), input('where', [3, 4], -2, 2, 1)],
+    },
+  },
+  'nn/indexSelect': {
+    grad: {
+      // Repeated indices: their gradients accumulate.
+      fn: (x) => x.indexSelect(0, ints([2, 0, 2])),
+      ref: (x) => nd([3, 4], [2, 0, 2].flatMap((r) => Array.from(x.data.slice(r * 4, r * 4 + 4)))),
+      inputs: [input('indexSelect', [3, 4])],
+    },
+  },
+
+  // ---- optimizers
+  'optim/sgd': optimizerStep((p) => new SGD([p], { lr: 0.1, momentum: 0.9 }), 'momentumBuffer', 1),
+  'optim/adam': optimizerStep((p) => new Adam([p], { lr: 0.01 }), 'expAvg', 0.1),
+};
+
+/** `x` with its last two dims swapped (the stored layout of a transposed view of `x`). */
+export const swapLast = (x: Nd): Nd =>
+  x.shape.length < 2 ? x : permute(x, [...x.shape.keys()].map((i, _, all) => (i === all.length - 2 ? i + 1 : i === all.length - 1 ? i - 1 : i)));
+
+export const isGradCase = (c: OpCase): c is GradCase => 'grad' in c;
