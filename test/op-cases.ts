@@ -23,12 +23,13 @@ import {
 import { wrap } from '../ts/tensor.js';
 import type { GradcheckOptions } from './helpers/gradcheck.js';
 import {
-  expand, fold, geluRef, geluTanhRef, map, matmul, mean, nd, permute, randomNd, refSlice, reshape, sum, zip,
+  erf, expand, fold, geluRef, geluTanhRef, map, matmul, mean, nd, permute, randomNd, refSlice, reshape, sum, zip,
   type Nd,
 } from './helpers/reference.js';
 import {
   refAdaptiveAvgPool2d, refAvgPool2d, refConv1d, refConv2d, refCrossEntropy, refMaxPool2d, refSoftmax,
 } from './helpers/reference-nn.js';
+import { refCumsum, refFlip, refGather, refProd, refScatter, type Index } from './helpers/reference-ops.js';
 
 export interface GradSpec {
   /** Calls the op (through the public API) on tensors made from `inputs`. */
@@ -39,6 +40,8 @@ export interface GradSpec {
   options?: GradcheckOptions;
   /** Why the transposed-input variant is left out (it runs by default). */
   contiguousOnly?: string;
+  /** Why the op has no second derivative yet (double backward must then fail clearly). */
+  firstOrderOnly?: string;
 }
 export interface GradCase {
   grad: GradSpec;
@@ -145,6 +148,13 @@ const creation = (run: () => Tensor, ref?: () => Nd): NoGradCase => ({
   ...(ref ? { ref } : {}),
 });
 
+/** Indices along dim 1 of a [3, 4] tensor: one row repeats an index, for scatterAdd. */
+const GATHER: Index = { shape: [3, 2], values: [3, 0, 1, 1, 2, 0] };
+/** Distinct indices per row (scatter with repeats keeps only the last write). */
+const SCATTER: Index = { shape: [3, 2], values: [3, 0, 1, 2, 2, 0] };
+
+const KERNEL_BACKWARD = 'its backward is a kernel (im2col/col2im, window scans), not recorded ops';
+
 const CONV_TOL: GradcheckOptions = { forwardAtol: 1e-4, forwardRtol: 1e-4 };
 
 // ---- the table -------------------------------------------------------------------------------
@@ -168,20 +178,25 @@ export const OP_CASES: Record<string, OpCase> = {
   'unary/step': helper('relu', { inputs: [away(input('step', [3, 4]), [0])], run: (x) => rawUnary('step', x), ref: (x) => map(x, (v) => (v > 0 ? 1 : 0)) }),
   'unary/gelu': unary('gelu', (x) => x.gelu(), geluRef, -3, 3),
   'unary/geluTanh': unary('geluTanh', (x) => x.gelu({ approximate: 'tanh' }), geluTanhRef, -3, 3),
-  'unary/gelu_grad': helper('gelu', {
-    inputs: [input('gelu_grad', [3, 4], -3, 3)],
-    run: (x) => rawUnary('gelu_grad', x),
-    ref: (x) => map(x, (v) => (geluRef(v + 1e-6) - geluRef(v - 1e-6)) / 2e-6),
-  }),
-  'unary/gelu_tanh_grad': helper("gelu({ approximate: 'tanh' })", {
-    inputs: [input('gelu_tanh_grad', [3, 4], -3, 3)],
-    run: (x) => rawUnary('gelu_tanh_grad', x),
-    ref: (x) =>
-      map(x, (v) => {
-        const t = Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v ** 3));
-        return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
-      }),
-  }),
+  // Helpers of gelu's backward (its first derivatives), with gradients of their own.
+  'unary/gelu_grad': {
+    grad: {
+      fn: (x) => rawUnary('gelu_grad', x),
+      ref: (x) => map(x, (v) => 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-v * v / 2)) / Math.sqrt(2 * Math.PI)),
+      inputs: [input('gelu_grad', [3, 4], -3, 3)],
+    },
+  },
+  'unary/gelu_tanh_grad': {
+    grad: {
+      fn: (x) => rawUnary('gelu_tanh_grad', x),
+      ref: (x) =>
+        map(x, (v) => {
+          const t = Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v ** 3));
+          return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+        }),
+      inputs: [input('gelu_tanh_grad', [3, 4], -3, 3)],
+    },
+  },
   'unary/log1p': unary('log1p', (x) => x.log1p(), Math.log1p, -0.5, 3),
   'unary/expm1': unary('expm1', (x) => x.expm1(), Math.expm1),
   'unary/rsqrt': unary('rsqrt', (x) => x.rsqrt(), (v) => 1 / Math.sqrt(v), 0.5, 3),
@@ -196,6 +211,7 @@ export const OP_CASES: Record<string, OpCase> = {
   'unary/floor': unary('floor', (x) => x.floor(), Math.floor, -3, 3, [-2, -1, 0, 1, 2, 3]),
   'unary/ceil': unary('ceil', (x) => x.ceil(), Math.ceil, -3, 3, [-2, -1, 0, 1, 2, 3]),
   'unary/round': unary('round', (x) => x.round(), Math.round, -3, 3, [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]),
+  'unary/clone': unary('clone', (x) => x.clone(), (v) => v),
 
   // ---- binary (broadcasting; the transposed variant makes the [3, 4] operand non-contiguous)
   'binary/add': binary('add', (a, b) => a.add(b), (x, y) => x + y, [4]),
@@ -237,6 +253,7 @@ export const OP_CASES: Record<string, OpCase> = {
 
   // ---- reductions
   'reduce/sum': { grad: { fn: (x) => x.sum([0, 2], true), ref: (x) => sum(x, [0, 2], true), inputs: [input('sum', [2, 3, 4])] } },
+  'reduce/prod': { grad: { fn: (x) => x.prod(1), ref: (x) => refProd(x, 1), inputs: [away(input('prod', [3, 4]), [0])] } },
   'reduce/mean': { grad: { fn: (x) => x.mean(1), ref: (x) => mean(x, [1]), inputs: [input('mean', [3, 4])] } },
   'reduce/amax': {
     grad: { fn: (x) => x.amax(1), ref: (x) => fold(x, [1], false, (v) => Math.max(...v)), inputs: [input('amax', [3, 4])] },
@@ -261,6 +278,7 @@ export const OP_CASES: Record<string, OpCase> = {
   'movement/reshape': { grad: { fn: (x) => x.reshape(4, 6), ref: (x) => reshape(x, [4, 6]), inputs: [input('reshape', [2, 3, 4])] } },
   'movement/permute': { grad: { fn: (x) => x.permute(2, 0, 1), ref: (x) => permute(x, [2, 0, 1]), inputs: [input('permute', [2, 3, 4])] } },
   'movement/expand': { grad: { fn: (x) => x.expand(2, 3, 4), ref: (x) => expand(x, [2, 3, 4]), inputs: [input('expand', [3, 1])] } },
+  'movement/flip': { grad: { fn: (x) => x.flip(0, 2), ref: (x) => refFlip(x, [0, 2]), inputs: [input('flip', [2, 3, 4])] } },
   'movement/slice': { grad: { fn: (x) => x.slice(1, 1, 6, 2), ref: (x) => refSlice(x, 1, 1, 6, 2), inputs: [input('slice', [3, 7])] } },
 
   // ---- creation
@@ -296,7 +314,7 @@ export const OP_CASES: Record<string, OpCase> = {
     },
   },
   'nn/conv2d': {
-    grad: {
+    grad: { firstOrderOnly: KERNEL_BACKWARD,
       fn: (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1 }),
       ref: (x, w, b) => refConv2d(x, w, b, { stride: [2, 2], pad: [1, 1] }),
       inputs: [input('conv2d', [1, 2, 5, 5]), input('conv2d', [3, 2, 3, 3], -1, 1, 1), input('conv2d', [3], -1, 1, 2)],
@@ -304,7 +322,7 @@ export const OP_CASES: Record<string, OpCase> = {
     },
   },
   'nn/conv1d': {
-    grad: {
+    grad: { firstOrderOnly: KERNEL_BACKWARD,
       fn: (x, w, b) => conv1d(x, w, b, { padding: 1, groups: 2 }),
       ref: (x, w, b) => refConv1d(x, w, b, 1, 1, 1, 2),
       inputs: [input('conv1d', [2, 2, 6]), input('conv1d', [2, 1, 3], -1, 1, 1), input('conv1d', [2], -1, 1, 2)],
@@ -312,17 +330,17 @@ export const OP_CASES: Record<string, OpCase> = {
     },
   },
   'nn/maxPool2d': {
-    grad: { fn: (x) => maxPool2d(x, 2), ref: (x) => refMaxPool2d(x, [2, 2]).out, inputs: [input('maxPool2d', [1, 2, 4, 4])] },
+    grad: { firstOrderOnly: KERNEL_BACKWARD, fn: (x) => maxPool2d(x, 2), ref: (x) => refMaxPool2d(x, [2, 2]).out, inputs: [input('maxPool2d', [1, 2, 4, 4])] },
   },
   'nn/avgPool2d': {
-    grad: {
+    grad: { firstOrderOnly: KERNEL_BACKWARD,
       fn: (x) => avgPool2d(x, 3, { stride: 2, padding: 1 }),
       ref: (x) => refAvgPool2d(x, [3, 3], { stride: [2, 2], pad: [1, 1] }),
       inputs: [input('avgPool2d', [1, 2, 5, 5])],
     },
   },
   'nn/adaptiveAvgPool2d': {
-    grad: { fn: (x) => adaptiveAvgPool2d(x, [2, 3]), ref: (x) => refAdaptiveAvgPool2d(x, 2, 3), inputs: [input('adaptiveAvgPool2d', [1, 2, 5, 7])] },
+    grad: { firstOrderOnly: KERNEL_BACKWARD, fn: (x) => adaptiveAvgPool2d(x, [2, 3]), ref: (x) => refAdaptiveAvgPool2d(x, 2, 3), inputs: [input('adaptiveAvgPool2d', [1, 2, 5, 7])] },
   },
   'nn/where': {
     grad: {
@@ -339,6 +357,28 @@ export const OP_CASES: Record<string, OpCase> = {
       inputs: [input('indexSelect', [3, 4])],
     },
   },
+
+  'nn/gather': {
+    grad: { fn: (x) => x.gather(1, ints(GATHER.values, GATHER.shape)), ref: (x) => refGather(x, 1, GATHER), inputs: [input('gather', [3, 4])] },
+  },
+  'nn/scatter': {
+    grad: {
+      fn: (x, src) => x.scatter(1, ints(SCATTER.values, SCATTER.shape), src),
+      ref: (x, src) => refScatter(x, 1, SCATTER, src, false),
+      inputs: [input('scatter', [3, 4]), input('scatter', [3, 2], -2, 2, 1)],
+      contiguousOnly: 'the index addresses the [3, 4] layout',
+    },
+  },
+  'nn/scatterAdd': {
+    grad: {
+      // Repeated indices accumulate.
+      fn: (x, src) => x.scatterAdd(1, ints(GATHER.values, GATHER.shape), src),
+      ref: (x, src) => refScatter(x, 1, GATHER, src, true),
+      inputs: [input('scatterAdd', [3, 4]), input('scatterAdd', [3, 2], -2, 2, 1)],
+      contiguousOnly: 'the index addresses the [3, 4] layout',
+    },
+  },
+  'nn/cumsum': { grad: { fn: (x) => x.cumsum(1), ref: (x) => refCumsum(x, 1), inputs: [input('cumsum', [3, 4])] } },
 
   // ---- optimizers
   'optim/sgd': optimizerStep((p) => new SGD([p], { lr: 0.1, momentum: 0.9 }), 'momentumBuffer', 1),

@@ -4,8 +4,8 @@
 // graph. An op added to the core without a row fails here.
 import { describe, expect, it } from 'vitest';
 import { lib } from '../ts/ffi.js';
-import { tensor, tidy, type Tensor } from '../ts/node.js';
-import { expectClose, gradcheck } from './helpers/gradcheck.js';
+import { AutogradError, tensor, tidy, type Tensor } from '../ts/node.js';
+import { expectClose, gradcheck, gradgradcheck } from './helpers/gradcheck.js';
 import { nd } from './helpers/reference.js';
 import { isGradCase, OP_CASES, swapLast, type GradSpec, type NoGradCase } from './op-cases.js';
 
@@ -67,6 +67,13 @@ describe('op table (test/op-cases.ts) against the core catalog', () => {
       it(`${key}: forward and gradient`, () => gradcheck(spec.fn, spec.ref, spec.inputs, spec.options));
       if (spec.contiguousOnly === undefined && spec.inputs.some((x) => x.shape.length >= 2)) {
         it(`${key}: forward and gradient through transposed (non-contiguous) inputs`, () => gradcheck(...transposed(spec)));
+      }
+      if (spec.firstOrderOnly === undefined) {
+        it(`${key}: second derivative (createGraph)`, () => gradgradcheck(spec.fn, spec.ref, spec.inputs));
+      } else {
+        it(`${key}: double backward fails clearly (${spec.firstOrderOnly})`, () => {
+          expect(() => gradgradcheck(spec.fn, spec.ref, spec.inputs)).toThrow(AutogradError);
+        });
       }
     } else {
       it(`${key}: no gradient (${c.noGrad})`, () => checkNoGrad(c));

@@ -4,28 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, prod, tensor, tidy } from '../ts/node.js';
 import { gradcheck } from './helpers/gradcheck.js';
-import { nd, randomNd, stridesOf, unravel, type Nd } from './helpers/reference.js';
+import { nd, randomNd, type Nd } from './helpers/reference.js';
 import { run, T, thrown } from './helpers/snapshot.js';
-
-/** Reference product over all elements (dim undefined) or one dim. */
-function refProd(x: Nd, dim?: number, keepdim = false): Nd {
-  const rank = x.shape.length;
-  if (dim === undefined) {
-    const p = x.data.reduce((a, v) => a * v, 1);
-    return nd(keepdim ? x.shape.map(() => 1) : [], [p]);
-  }
-  if (rank === 0) return nd([], [x.data[0]!]);
-  const d = dim < 0 ? dim + rank : dim;
-  const kept = x.shape.map((s, i) => (i === d ? 1 : s));
-  const out = new Float64Array(kept.reduce((a, b) => a * b, 1)).fill(1);
-  const st = stridesOf(kept);
-  for (let i = 0; i < x.data.length; i++) {
-    const m = unravel(i, x.shape);
-    m[d] = 0;
-    out[m.reduce((o, v, k) => o + v * st[k]!, 0)]! *= x.data[i]!;
-  }
-  return nd(keepdim ? kept : x.shape.filter((_, i) => i !== d), out);
-}
+import { refProd } from './helpers/reference-ops.js';
 
 /** Random values away from 0 (so `out / x` is well conditioned), with chosen exact zeros. */
 function withZeros(shape: number[], seed: number, zeros: number[]): Nd {

@@ -4,31 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, cumsum, flip, tensor, tidy } from '../ts/node.js';
 import { gradcheck } from './helpers/gradcheck.js';
-import { nd, numel, permute, randomNd, stridesOf, unravel, type Nd } from './helpers/reference.js';
+import { nd, permute, randomNd } from './helpers/reference.js';
 import { run, T, thrown } from './helpers/snapshot.js';
-
-/** Reference running sum along `dim`. */
-function refCumsum(x: Nd, dim: number): Nd {
-  if (x.shape.length === 0) return nd([], x.data);
-  const d = dim < 0 ? dim + x.shape.length : dim;
-  const st = stridesOf(x.shape);
-  const out = Float64Array.from(x.data);
-  for (let i = 0; i < out.length; i++) {
-    if (unravel(i, x.shape)[d]! > 0) out[i]! += out[i - st[d]!]!;
-  }
-  return nd(x.shape, out);
-}
-
-/** Reference reversal along `dims`. */
-function refFlip(x: Nd, dims: number[]): Nd {
-  const ds = dims.map((d) => (d < 0 ? d + Math.max(x.shape.length, 1) : d));
-  const st = stridesOf(x.shape);
-  const data = Array.from({ length: numel(x.shape) }, (_, i) => {
-    const m = unravel(i, x.shape).map((v, k) => (ds.includes(k) ? x.shape[k]! - 1 - v : v));
-    return x.data[m.reduce((o, v, k) => o + v * st[k]!, 0)]!;
-  });
-  return nd(x.shape, data);
-}
+import { refCumsum, refFlip } from './helpers/reference-ops.js';
 
 describe('cumsum', () => {
   const cases: [number[], number][] = [[[5], 0], [[3, 4], 0], [[3, 4], 1], [[3, 4], -1], [[2, 3, 4], 1], [[1, 4], 0], [[4, 1], 1]];

@@ -4,40 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, DTypeError, gather, scatter, scatterAdd, ShapeError, tensor, tidy, zeros, type Tensor } from '../ts/node.js';
 import { gradcheck } from './helpers/gradcheck.js';
-import { nd, numel, permute, randomNd, stridesOf, unravel, type Nd } from './helpers/reference.js';
+import { nd, numel, permute, randomNd } from './helpers/reference.js';
 import { run, T, thrown } from './helpers/snapshot.js';
+import { refGather, refScatter, type Index } from './helpers/reference-ops.js';
 
-interface Index {
-  shape: number[];
-  values: number[];
-}
 const I = (ix: Index): Tensor => tensor(ix.values, { shape: ix.shape, dtype: 'int32' });
-/** 0-d operands behave as 1-d of size 1 (PyTorch's rule for these ops). */
-const atLeast1d = (s: number[]) => (s.length === 0 ? [1] : s);
-const offset = (m: number[], shape: number[]) => m.reduce((o, v, k) => o + v * stridesOf(atLeast1d(shape))[k]!, 0);
-
-function refGather(x: Nd, dim: number, ix: Index): Nd {
-  const d = dim < 0 ? dim + atLeast1d(x.shape).length : dim;
-  const data = ix.values.map((v, i) => {
-    const m = unravel(i, atLeast1d(ix.shape));
-    m[d] = v;
-    return x.data[offset(m, x.shape)]!;
-  });
-  return nd(ix.shape, data);
-}
-
-function refScatter(x: Nd, dim: number, ix: Index, src: Nd | number, add: boolean): Nd {
-  const d = dim < 0 ? dim + atLeast1d(x.shape).length : dim;
-  const out = Float64Array.from(x.data);
-  ix.values.forEach((v, i) => {
-    const m = unravel(i, atLeast1d(ix.shape));
-    const value = typeof src === 'number' ? src : src.data[offset(m, src.shape)]!;
-    m[d] = v;
-    const o = offset(m, x.shape);
-    out[o] = add ? out[o]! + value : value;
-  });
-  return nd(x.shape, out);
-}
 
 const rows: Index = { shape: [2, 4], values: [2, 0, 1, 2, 0, 0, 2, 1] };
 

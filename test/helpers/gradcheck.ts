@@ -84,9 +84,11 @@ export function gradcheck(
 }
 
 /**
- * Second-order check: the Hessian-vector product wasmgrad computes with `createGraph`
- * (grad of ⟨∇L, v⟩, L = Σ fn(x)·u) against nested central differences of the float64
- * reference: the directional derivative of L along v, differentiated per element.
+ * Second-order check, PyTorch's gradgradcheck: with L = Σ fn(x)·u and the gradient
+ * g = ∂L/∂x computed with `createGraph`, the gradient of ⟨g, v⟩ with respect to x (a
+ * Hessian-vector product) and to u (a Jacobian-vector product, which checks that the
+ * backward is recorded as a function of the incoming gradient too) against nested central
+ * differences of the float64 reference.
  */
 export function gradgradcheck(
   fn: (...xs: Tensor[]) => Tensor,
@@ -107,10 +109,10 @@ export function gradgradcheck(
   const along = (xs: Nd[], h: number) => xs.map((x, i) => nd(x.shape, x.data.map((v, j) => v + h * direction[i]![j]!)));
   const directional = (xs: Nd[]) => (objective(along(xs, eps)) - objective(along(xs, -eps))) / (2 * eps);
 
-  const hvp = tidy(() => {
+  const [hvp, jvp] = tidy(() => {
     const ts = inputs.map((x) => tensor(Array.from(x.data), { shape: x.shape, requiresGrad: true }));
-    const out = fn(...ts);
-    const loss = out.mul(tensor(upstream, { shape: outShape })).sum();
+    const u = tensor(upstream, { shape: outShape, requiresGrad: true });
+    const loss = fn(...ts).mul(u).sum();
     const gs = grad(loss, ts, { createGraph: true, allowUnused: true });
     let dot: Tensor | null = null;
     gs.forEach((g, i) => {
@@ -119,8 +121,12 @@ export function gradgradcheck(
       dot = dot === null ? term : dot.add(term);
     });
     expect(dot, 'no input received a gradient').not.toBeNull();
-    const second = grad(dot!, ts, { allowUnused: true });
-    return second.map((g, i) => (g === null ? new Float64Array(inputs[i]!.data.length) : Float64Array.from(g.data())));
+    expect(dot!.requiresGrad, 'the gradient was computed outside the graph (a backward not written with ops)').toBe(true);
+    const second = grad(dot!, [...ts, u], { allowUnused: true });
+    return [
+      second.slice(0, ts.length).map((g, i) => (g === null ? new Float64Array(inputs[i]!.data.length) : Float64Array.from(g.data()))),
+      second[ts.length] === null ? new Float64Array(upstream.length) : Float64Array.from(second[ts.length]!.data()),
+    ] as const;
   });
 
   inputs.forEach((x, i) => {
@@ -131,4 +137,7 @@ export function gradgradcheck(
     }
     expectClose(hvp[i]!, numeric, atol, rtol, `Hessian-vector product, input ${i}`);
   });
+  const plus = ref(...along(inputs, eps)).data;
+  const minus = ref(...along(inputs, -eps)).data;
+  expectClose(jvp, plus.map((p, k) => (p - minus[k]!) / (2 * eps)), atol, rtol, 'Jacobian-vector product (through the incoming gradient)');
 }
