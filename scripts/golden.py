@@ -37,21 +37,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'go
 
 # Cases whose values wasmgrad does not reproduce: each is a reported library difference,
 # kept here so that it can be re-enabled (removed from this set) once fixed.
-REPORTED = {
-    # clamp(x, min, max) where x equals a bound: PyTorch passes the whole gradient,
-    # wasmgrad's clamp (maximum/minimum) splits it at the tie (0.5).
-    'clamp.at_bounds',
-    # max(dim) with tied maxima: PyTorch routes the gradient to the returned index only,
-    # wasmgrad (amax) shares it between the ties.
-    'max.dim.ties',
-    # leakyRelu at exactly 0: PyTorch's gradient is negativeSlope, wasmgrad's is 0.
-    'leakyRelu.at_zero',
-    # elu at exactly 0: PyTorch's gradient is 1, wasmgrad's is 0.5.
-    'elu.at_zero',
-    # crossEntropy with probability targets: PyTorch differentiates the target as well,
-    # wasmgrad's target gets no gradient (and .grad stays null though it requires grad).
-    'crossEntropy.probs.target_grad',
-}
+REPORTED: set = set()
 
 
 class In:

@@ -356,9 +356,11 @@ export class Tensor {
   /** Limits values to `[min, max]` (either bound may be omitted with null). */
   clamp(min: Operand | null, max: Operand | null = null): Tensor {
     if (min === null && max === null) throw new ArgumentError('clamp: at least one of min and max must be given');
-    if (max === null) return this.maximum(min!);
-    if (min === null) return this.minimum(max);
-    return tidy(() => this.maximum(min).minimum(max));
+    // `where`, not maximum/minimum: the gradient is 1 at the bounds too, as in PyTorch.
+    return tidy(() => {
+      const low = min === null ? this : whereOp(this.lt(min), min, this);
+      return max === null ? low : whereOp(low.gt(max), max, low);
+    });
   }
   /** Alias of {@link Tensor.clamp}. */
   clip(min: Operand | null, max: Operand | null = null): Tensor { return this.clamp(min, max); }
@@ -398,11 +400,12 @@ export class Tensor {
   tan(): Tensor { return unaryOp('tan', this); }
   /** `x` where positive, else `negativeSlope·x` (PyTorch's `leaky_relu`, slope 0.01). */
   leakyRelu(negativeSlope = 0.01): Tensor {
-    return tidy(() => this.relu().sub(this.neg().relu().mul(negativeSlope)));
+    return tidy(() => whereOp(this.gt(0), this, this.mul(negativeSlope)));
   }
   /** `x` where positive, else `alpha·(eˣ − 1)` (PyTorch's `elu`, alpha 1). */
   elu(alpha = 1): Tensor {
-    return tidy(() => this.relu().add(this.minimum(0).expm1().mul(alpha)));
+    // The negative branch sees min(x, 0), so a large x cannot overflow it into a NaN gradient.
+    return tidy(() => whereOp(this.gt(0), this, this.clamp(null, 0).expm1().mul(alpha)));
   }
   /** SiLU (swish), `x·sigmoid(x)`. */
   silu(): Tensor { return unaryOp('silu', this); }
@@ -452,13 +455,21 @@ export class Tensor {
   max(): Tensor;
   max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
   max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
-    return dim === undefined ? this.amax() : { values: this.amax(dim, keepdim), indices: this.argmax(dim, keepdim) };
+    return dim === undefined ? this.amax() : this.pickAlong(dim, keepdim, this.argmax(dim, true));
   }
   /** The minimum of all elements; with `dim`, `{ values, indices }` along it. */
   min(): Tensor;
   min(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
   min(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
-    return dim === undefined ? this.amin() : { values: this.amin(dim, keepdim), indices: this.argmin(dim, keepdim) };
+    return dim === undefined ? this.amin() : this.pickAlong(dim, keepdim, this.argmin(dim, true));
+  }
+  /** max/min along a dim: values gathered at the indices, so only the returned element of a tie gets the gradient (as in PyTorch). */
+  private pickAlong(dim: number, keepdim: boolean, kept: Tensor): { values: Tensor; indices: Tensor } {
+    if (this.ndim === 0) return { values: this.clone(), indices: kept };
+    return tidy(() => {
+      const values = this.gather(dim, kept);
+      return keepdim ? { values, indices: kept } : { values: values.squeeze(dim), indices: kept.squeeze(dim) };
+    });
   }
   /** Variance over all elements or `dim`; `unbiased` divides by n − 1 (PyTorch's default). */
   var(dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {

@@ -165,8 +165,15 @@ impl Backward for CrossEntropyBackward {
     /// dlogits = w · (softmax · Σ t′ − t′), in one pass; w is the upstream gradient of the
     /// row (divided by the count for the mean), 0 for ignored rows.
     fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let target_grad = match self.target {
+            Target::Probabilities(_) if ctx.needs(1) => Some(self.target_vjp(ctx, grad)?),
+            _ => None,
+        };
+        if !ctx.needs(0) {
+            return Ok(vec![None, target_grad]);
+        }
         if is_grad_enabled() {
-            return Ok(vec![Some(self.vjp_recorded(ctx.saved(1)?, grad)?), None]);
+            return Ok(vec![Some(self.vjp_recorded(ctx.saved(1)?, grad)?), target_grad]);
         }
         let logp = ctx.saved(0)?;
         let g = &self.geometry;
@@ -193,7 +200,7 @@ impl Backward for CrossEntropyBackward {
                 }
             }
         })?;
-        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?), None])
+        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?), target_grad])
     }
 }
 
@@ -222,13 +229,33 @@ impl CrossEntropyBackward {
         row_shape[class_dim] = 1;
         let targets = Tensor::from_f32(targets, logits.shape())?;
         let totals = Tensor::from_f32(totals, &row_shape)?;
-        let upstream = match self.options.reduction {
-            Reduction::None => reshape(grad, &row_shape)?,
-            Reduction::Sum => grad.clone(),
-            Reduction::Mean => mul_scalar(grad, 1.0 / self.count as f64)?,
-        };
         let p = softmax(logits, class_dim as i64, SoftmaxKind::Softmax)?;
-        mul(&upstream, &sub(&mul(&p, &totals)?, &targets)?)
+        mul(&self.row_weights(logits.shape(), grad)?, &sub(&mul(&p, &totals)?, &targets)?)
+    }
+
+    /// The upstream gradient per row, shaped to broadcast over the classes (÷ count for
+    /// the mean).
+    fn row_weights(&self, logits_shape: &[usize], grad: &Tensor) -> Result<Tensor> {
+        let mut row_shape = logits_shape.to_vec();
+        row_shape[usize::from(logits_shape.len() > 1)] = 1;
+        match self.options.reduction {
+            Reduction::None => reshape(grad, &row_shape),
+            Reduction::Sum => Ok(grad.clone()),
+            Reduction::Mean => mul_scalar(grad, 1.0 / self.count as f64),
+        }
+    }
+
+    /// A probability target's gradient: −(1 − ε)·log p, per row weight. The log-softmax
+    /// is recomputed as an op when the pass is recorded (the saved one has no graph).
+    fn target_vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Tensor> {
+        let logits = ctx.saved(1)?;
+        let logp = if is_grad_enabled() {
+            softmax(logits, usize::from(logits.ndim() > 1) as i64, SoftmaxKind::Log)?
+        } else {
+            ctx.saved(0)?.clone()
+        };
+        let scale = -(1.0 - self.options.label_smoothing as f64);
+        mul(&self.row_weights(logits.shape(), grad)?, &mul_scalar(&logp, scale)?)
     }
 }
 
