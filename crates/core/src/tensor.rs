@@ -64,6 +64,8 @@ impl Tensor {
         let buffer = match dtype {
             DType::F32 => Buffer::F32(try_alloc(op, n, value as f32)?),
             DType::I32 => Buffer::I32(try_alloc(op, n, value as i32)?),
+            // NaN is non-zero, hence true, as in PyTorch.
+            DType::Bool => Buffer::Bool(try_alloc(op, n, (value != 0.0) as u8)?),
         };
         Tensor::from_buffer(buffer, shape)
     }
@@ -194,6 +196,7 @@ impl Tensor {
         let out = match &*buffer {
             Buffer::F32(d) => Buffer::F32(gather(op, d, l)?),
             Buffer::I32(d) => Buffer::I32(gather(op, d, l)?),
+            Buffer::Bool(d) => Buffer::Bool(gather(op, d, l)?),
         };
         drop(buffer);
         Tensor::from_buffer(out, self.shape())
@@ -216,6 +219,7 @@ impl Tensor {
         Ok(match &*buffer {
             Buffer::F32(d) => d[l.offset..l.offset + l.numel()].iter().map(|&x| x as f64).collect(),
             Buffer::I32(d) => d[l.offset..l.offset + l.numel()].iter().map(|&x| x as f64).collect(),
+            Buffer::Bool(d) => d[l.offset..l.offset + l.numel()].iter().map(|&x| (x != 0) as u8 as f64).collect(),
         })
     }
 }

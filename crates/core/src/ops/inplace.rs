@@ -43,6 +43,7 @@ impl InplaceOp {
 pub fn apply(op: InplaceOp, target: &Tensor, source: &Tensor) -> Result<()> {
     let name = op.name();
     target.expect_f32(name)?;
+    let source = &crate::ops::creation::float_if_bool(source)?;
     source.expect_f32(name)?;
     if is_grad_enabled() && (target.requires_grad() || source.requires_grad()) {
         return Err(Error::autograd(format!(

@@ -5,6 +5,7 @@
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
 use crate::layout::{checked_numel, normalize_axis, Layout};
+use crate::ops::creation::cast;
 use crate::storage::{Buffer, DType};
 use crate::tensor::{scatter, unreachable_dtype, Tensor};
 
@@ -54,14 +55,18 @@ impl Backward for SliceBackward {
     }
 }
 
-/// Writes `values` (any layout, `layout`'s shape) into `target`'s storage through `layout`.
+/// Writes `values` (any layout, `layout`'s shape, `target`'s dtype) into `target`'s
+/// storage through `layout`.
 fn write_through(target: &Tensor, layout: &Layout, values: &Tensor) -> Result<()> {
     let src = values.contiguous_copy("cat")?;
     let src_buffer = src.buffer();
-    let Buffer::F32(s) = &*src_buffer else { unreachable_dtype() };
     let mut dst_buffer = target.storage().buffer_mut();
-    let Buffer::F32(d) = &mut *dst_buffer else { unreachable_dtype() };
-    scatter(s, d, layout);
+    match (&*src_buffer, &mut *dst_buffer) {
+        (Buffer::F32(s), Buffer::F32(d)) => scatter(s, d, layout),
+        (Buffer::I32(s), Buffer::I32(d)) => scatter(s, d, layout),
+        (Buffer::Bool(s), Buffer::Bool(d)) => scatter(s, d, layout),
+        _ => unreachable_dtype(),
+    }
     Ok(())
 }
 
@@ -89,8 +94,14 @@ impl Backward for CatBackward {
     }
 }
 
-/// Concatenates float32 tensors along `dim`; all other dims must match.
+/// Concatenates tensors along `dim`; all other dims must match. Tensors of one dtype keep
+/// it; mixed dtypes are all converted to float32.
 pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
+    let dtype = tensors.first().map_or(DType::F32, Tensor::dtype);
+    if tensors.iter().any(|t| t.dtype() != dtype) {
+        let floats = tensors.iter().map(|t| cast(t, DType::F32)).collect::<Result<Vec<_>>>()?;
+        return cat(&floats, dim);
+    }
     let first = tensors.first().ok_or_else(|| Error::argument("cat: expected a non-empty list of tensors"))?;
     if first.ndim() == 0 {
         return Err(Error::shape("cat: zero-dimensional tensors cannot be concatenated; unsqueeze them or use stack".to_string()));
@@ -99,7 +110,6 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
     let mut shape = first.shape().to_vec();
     shape[d] = 0;
     for t in tensors {
-        t.expect_f32("cat")?;
         let same = t.ndim() == first.ndim() && t.shape().iter().zip(first.shape()).enumerate().all(|(i, (a, b))| i == d || a == b);
         if !same {
             return Err(Error::shape(format!(
@@ -111,7 +121,7 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         shape[d] += t.shape()[d];
     }
     checked_numel("cat", &shape)?;
-    let out = Tensor::full("cat", &shape, 0.0, DType::F32)?;
+    let out = Tensor::full("cat", &shape, 0.0, dtype)?;
     let base = Layout::contiguous(&shape);
     let mut start = 0;
     for t in tensors {

@@ -55,6 +55,7 @@ pub enum UnaryOp {
     Floor,
     Ceil,
     Round,
+    LogicalNot,
 }
 
 /// PyTorch's softplus threshold: above it, softplus(x) = x to float precision.
@@ -171,6 +172,10 @@ pub const UNARY: &[UnaryDef] = &[
         // Halves to even, as torch.round does.
         forward: |x| map("round", x, f32::round_ties_even),
         vjp: Some(zero_grad) },
+    // Any dtype in, bool out; no gradient (PyTorch's logical_not).
+    UnaryDef { op: UnaryOp::LogicalNot, name: "logicalNot", backward_name: "", saves: Saves::Nothing,
+        forward: crate::ops::logical::logical_not,
+        vjp: None },
 ];
 
 struct UnaryBackward(&'static UnaryDef);
@@ -191,6 +196,7 @@ impl Backward for UnaryBackward {
 
 pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     let def = &UNARY[op as usize];
+    let x = &if op == UnaryOp::LogicalNot { x.clone() } else { crate::ops::creation::float_if_bool(x)? };
     let out = (def.forward)(x)?;
     if def.vjp.is_none() {
         return Ok(out);
