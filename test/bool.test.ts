@@ -283,10 +283,19 @@ describe('bool in arithmetic counts as float32 0/1', () => {
     });
   });
 
-  it('in-place ops take a bool source; a bool target is a DTypeError', () => {
+  it('in-place arithmetic takes a bool source but not a bool target; copy_, fill_ and zero_ write bool', () => {
     expect(snap(() => tensor([1, 2]).mul_(tensor([true, false]))).values).toEqual([1, 0]);
+    expect(snap(() => tensor([1, 2]).copy_(tensor([true, false]))).values).toEqual([1, 0]);
     expect(thrown(() => tensor([true]).add_(1))).toBeInstanceOf(DTypeError);
-    expect(thrown(() => tensor([true]).fill_(0))).toBeInstanceOf(DTypeError);
+    expect(snap(() => tensor([false, true, false]).slice(0, 0, 3, 2).fill_(true)).values).toEqual([true, true]);
+    expect(snap(() => tensor([true, true]).copy_(tensor([0, NaN]))).values).toEqual([false, true]);
+    expect(snap(() => tensor([true, true]).zero_()).values).toEqual([false, false]);
+    const strided = tidy(() => {
+      const m = tensor([false, false, false]);
+      m.slice(0, 0, 3, 2).fill_(1);
+      return m.toArray();
+    });
+    expect(strided).toEqual([true, false, true]);
   });
 
   it('views keep bool; cat and stack keep one dtype and mix into float32', () => {

@@ -595,10 +595,10 @@ export class Tensor {
   mul_(other: Operand): this { return inplaceOp('mul_', this, other) as this; }
   /** `this /= other` in place; returns this. */
   div_(other: Operand): this { return inplaceOp('div_', this, other) as this; }
-  /** Copies `source` (broadcast) into this tensor; returns this. */
+  /** Copies `source` (broadcast, converted to this tensor's dtype) into this tensor; returns this. */
   copy_(source: Tensor): this { return inplaceOp('copy_', this, source) as this; }
-  /** Fills with `value`; returns this. */
-  fill_(value: number): this { return inplaceOp('copy_', this, value) as this; }
+  /** Fills with `value` (for bool tensors, non-zero is true); returns this. */
+  fill_(value: number | boolean): this { return inplaceOp('copy_', this, Number(value)) as this; }
   /** Fills with zeros; returns this. */
   zero_(): this { return this.fill_(0); }
 

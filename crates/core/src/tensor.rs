@@ -250,6 +250,22 @@ pub fn scatter<T: Copy>(values: &[T], data: &mut [T], layout: &Layout) {
     });
 }
 
+/// Writes `values` (any layout, `layout`'s shape, `target`'s dtype) into `target`'s
+/// storage through `layout`. `values` must not share `target`'s storage.
+pub fn write_through(target: &Tensor, layout: &Layout, values: &Tensor) -> Result<()> {
+    let src = values.contiguous("write")?;
+    let src_buffer = src.buffer();
+    let range = src.layout().offset..src.layout().offset + src.numel();
+    let mut dst_buffer = target.storage().buffer_mut();
+    match (&*src_buffer, &mut *dst_buffer) {
+        (Buffer::F32(s), Buffer::F32(d)) => scatter(&s[range], d, layout),
+        (Buffer::I32(s), Buffer::I32(d)) => scatter(&s[range], d, layout),
+        (Buffer::Bool(s), Buffer::Bool(d)) => scatter(&s[range], d, layout),
+        _ => unreachable_dtype(),
+    }
+    Ok(())
+}
+
 /// Every tensor whose dtype was checked with `expect_f32` holds an F32 buffer; reaching
 /// the other arm is a bug in the core, not a user error.
 #[cold]

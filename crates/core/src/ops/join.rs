@@ -6,8 +6,8 @@ use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
 use crate::layout::{checked_numel, normalize_axis, Layout};
 use crate::ops::creation::cast;
-use crate::storage::{Buffer, DType};
-use crate::tensor::{scatter, unreachable_dtype, Tensor};
+use crate::storage::DType;
+use crate::tensor::{write_through, Tensor};
 
 /// The view of `x` along `dim` from `start` to `end` (exclusive) by `step`, with Python's
 /// rules: negative indices count from the end, out-of-range bounds are clamped.
@@ -53,21 +53,6 @@ impl Backward for SliceBackward {
         write_through(&full, &layout, g)?;
         Ok(vec![Some(full)])
     }
-}
-
-/// Writes `values` (any layout, `layout`'s shape, `target`'s dtype) into `target`'s
-/// storage through `layout`.
-fn write_through(target: &Tensor, layout: &Layout, values: &Tensor) -> Result<()> {
-    let src = values.contiguous_copy("cat")?;
-    let src_buffer = src.buffer();
-    let mut dst_buffer = target.storage().buffer_mut();
-    match (&*src_buffer, &mut *dst_buffer) {
-        (Buffer::F32(s), Buffer::F32(d)) => scatter(s, d, layout),
-        (Buffer::I32(s), Buffer::I32(d)) => scatter(s, d, layout),
-        (Buffer::Bool(s), Buffer::Bool(d)) => scatter(s, d, layout),
-        _ => unreachable_dtype(),
-    }
-    Ok(())
 }
 
 struct CatBackward {
