@@ -106,19 +106,14 @@ pub fn mean(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
 }
 
 pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
-    if id >= 6 {
-        return match id {
-            6 | 7 => any_all(x, axes, keepdim, id == 7),
-            _ => Err(Error::argument(format!("reduce: unknown op id {id}"))),
-        };
-    }
-    let x = &float_if_bool(x)?;
+    let x = &if matches!(id, 6 | 7) { x.clone() } else { float_if_bool(x)? };
     match id {
         0 => sum(x, axes, keepdim),
         1 => mean(x, axes, keepdim),
         2 => extreme(x, axes, keepdim, true),
         3 => extreme(x, axes, keepdim, false),
         4 | 5 => arg_extreme_op(x, axes, keepdim, id == 4),
+        6 | 7 => any_all(x, axes, keepdim, id == 7),
         _ => Err(Error::argument(format!("reduce: unknown op id {id}"))),
     }
 }
