@@ -187,7 +187,7 @@ describe('graph shapes', () => {
       let y = x;
       for (let i = 0; i < 10_000; i++) y = y.mul(c);
       y.sum().backward();
-      return [gradOf(x)[0]!, y.item()];
+      return [gradOf(x)[0]!, Number(y.item())];
     }); // the tidy drops all 10 000 nodes here
     const expected = cf ** 10_000;
     expect(Math.abs(grad - expected) / expected).toBeLessThan(1e-3);
@@ -517,11 +517,11 @@ describe('linear regression (examples/linear-regression.mjs, inline)', () => {
         });
         w.grad!.zero_();
         b.grad!.zero_();
-        if (epoch % 50 === 0) losses.set(epoch, loss.item());
+        if (epoch % 50 === 0) losses.set(epoch, Number(loss.item()));
       });
     }
-    const prediction = tidy(() => forward(tensor([8])).item());
-    const result = { w: w.item(), b: b.item(), prediction, losses };
+    const prediction = tidy(() => Number(forward(tensor([8])).item()));
+    const result = { w: Number(w.item()), b: Number(b.item()), prediction, losses };
     dispose([X, Y, w, b]);
     return result;
   }

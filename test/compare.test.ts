@@ -1,4 +1,4 @@
-// Comparisons (int32 0/1, no gradient), where and maskedFill: values vs references,
+// Comparisons (bool, no gradient), where and maskedFill: values vs references,
 // broadcasting, NaN, gradients of where.
 import { describe, expect, it } from 'vitest';
 import { eq, ge, gt, le, lt, maskedFill, ne, ShapeError, tensor, tidy, where } from '../ts/node.js';
@@ -18,12 +18,12 @@ describe('comparisons', () => {
     ['ge', ge, (x: number, y: number) => x >= y],
   ] as const;
   for (const [name, fn, ref] of cases) {
-    it(`${name} gives int32 flags with IEEE NaN semantics`, () => {
+    it(`${name} gives bool flags with IEEE NaN semantics`, () => {
       const got = tidy(() => {
         const r = fn(tensor(a), tensor(b));
         return { dtype: r.dtype, grad: r.requiresGrad, data: Array.from(r.data()) };
       });
-      expect(got).toEqual({ dtype: 'int32', grad: false, data: a.map((x, i) => Number(ref(x, b[i]!))) });
+      expect(got).toEqual({ dtype: 'bool', grad: false, data: a.map((x, i) => Number(ref(x, b[i]!))) });
     });
   }
   it('broadcast, accept numbers and int32 operands (argmax vs labels)', () => {

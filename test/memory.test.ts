@@ -389,7 +389,7 @@ describe('training loops stay flat', () => {
           for (const p of list) p.sub_(p.grad!.mul(lr));
         });
         for (const p of list) p.grad!.zero_();
-        return l.item();
+        return Number(l.item());
       });
       if (step === 1) firstLoss = loss;
       lastLoss = loss;
@@ -423,7 +423,7 @@ describe('training loops stay flat', () => {
       if (step === 10) at10 = counts();
     }
     expect(counts()).toEqual(at10);
-    expect(Math.abs(w.item() - 10)).toBeLessThan(0.05);
+    expect(Math.abs(Number(w.item()) - 10)).toBeLessThan(0.05);
     dispose([X, Y, w, b]);
     expect(counts()).toEqual(counts(start));
   });

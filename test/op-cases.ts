@@ -98,6 +98,18 @@ function comparison(key: string, cmp: (a: Tensor, b: Tensor) => Tensor, f: (a: n
   return { noGrad: 'comparison: int32 0/1 flags, which have no gradient', run: cmp, inputs: [a, b], ref: (x, y) => zip(x, y, (u, v) => Number(f(u, v))) };
 }
 
+const LOGICAL_A = nd([3, 4], [0, 1, 2, 0, 0, 0, 0, 0, -1, 0.5, 3, 2]);
+const LOGICAL_B = nd([3, 4], [1, 0, 2, 0, 0, 4, 0, 1, 1, 0, 3, 0]);
+
+/** A logical op: bool result from "non-zero is true", no gradient. */
+function logical(key: string, op: (a: Tensor, b: Tensor) => Tensor, f: (a: boolean, b: boolean) => boolean): NoGradCase {
+  return { noGrad: `${key}: bool result`, run: op, inputs: [LOGICAL_A, LOGICAL_B], ref: (x, y) => zip(x, y, (u, v) => Number(f(u !== 0, v !== 0))) };
+}
+
+/** A bool reduction of the rows of a 2-D Nd. */
+const anyAlong = (x: Nd, f: (row: number[]) => boolean): Nd =>
+  nd([x.shape[0]!], Array.from({ length: x.shape[0]! }, (_, i) => Number(f(Array.from(x.data.subarray(i * x.shape[1]!, (i + 1) * x.shape[1]!))))));
+
 /** An internal op whose only caller is another op's backward rule. */
 const helper = (of: string, rest: Omit<NoGradCase, 'noGrad'>): NoGradCase => ({
   noGrad: `internal helper used by ${of}'s backward (its output is a derivative, not recorded)`,
@@ -212,6 +224,12 @@ export const OP_CASES: Record<string, OpCase> = {
   'unary/ceil': unary('ceil', (x) => x.ceil(), Math.ceil, -3, 3, [-2, -1, 0, 1, 2, 3]),
   'unary/round': unary('round', (x) => x.round(), Math.round, -3, 3, [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]),
   'unary/clone': unary('clone', (x) => x.clone(), (v) => v),
+  'unary/logicalNot': {
+    noGrad: 'logical op: bool result',
+    inputs: [nd([2, 3], [0, 1.5, -2, 0, 0.25, 3])],
+    run: (x) => x.logicalNot(),
+    ref: (x) => map(x, (v) => Number(v === 0)),
+  },
 
   // ---- binary (broadcasting; the transposed variant makes the [3, 4] operand non-contiguous)
   'binary/add': binary('add', (a, b) => a.add(b), (x, y) => x + y, [4]),
@@ -242,6 +260,9 @@ export const OP_CASES: Record<string, OpCase> = {
   'binary/le': comparison('le', (a, b) => a.le(b), (x, y) => x <= y),
   'binary/gt': comparison('gt', (a, b) => a.gt(b), (x, y) => x > y),
   'binary/ge': comparison('ge', (a, b) => a.ge(b), (x, y) => x >= y),
+  'binary/logicalAnd': logical('logicalAnd', (a, b) => a.logicalAnd(b), (x, y) => x && y),
+  'binary/logicalOr': logical('logicalOr', (a, b) => a.logicalOr(b), (x, y) => x || y),
+  'binary/logicalXor': logical('logicalXor', (a, b) => a.logicalXor(b), (x, y) => x !== y),
   'binary/eq_mask': helper('amax and amin', {
     inputs: [nd([4], [1, 2, 3, 4]), nd([4], [1, 0, 3, 5])],
     run: (a, b) => rawBinary('eq_mask', a, b),
@@ -254,6 +275,8 @@ export const OP_CASES: Record<string, OpCase> = {
   // ---- reductions
   'reduce/sum': { grad: { fn: (x) => x.sum([0, 2], true), ref: (x) => sum(x, [0, 2], true), inputs: [input('sum', [2, 3, 4])] } },
   'reduce/prod': { grad: { fn: (x) => x.prod(1), ref: (x) => refProd(x, 1), inputs: [away(input('prod', [3, 4]), [0])] } },
+  'reduce/any': { noGrad: 'bool result', inputs: [LOGICAL_A], run: (x) => x.any(1), ref: (x) => anyAlong(x, (r) => r.some((v) => v !== 0)) },
+  'reduce/all': { noGrad: 'bool result', inputs: [LOGICAL_A], run: (x) => x.all(1), ref: (x) => anyAlong(x, (r) => r.every((v) => v !== 0)) },
   'reduce/mean': { grad: { fn: (x) => x.mean(1), ref: (x) => mean(x, [1]), inputs: [input('mean', [3, 4])] } },
   'reduce/amax': {
     grad: { fn: (x) => x.amax(1), ref: (x) => fold(x, [1], false, (v) => Math.max(...v)), inputs: [input('amax', [3, 4])] },

@@ -122,7 +122,7 @@ describe('golden trajectories (PyTorch 1.13, 5 steps)', () => {
       });
     }
     expectClose(a.data(), [1.61310947, -1.36688566], 0, 1e-5, 'a');
-    expectClose([b.item()], [-0.271869957], 0, 1e-5, 'b');
+    expectClose([Number(b.item())], [-0.271869957], 0, 1e-5, 'b');
     expect(c.toArray()).toEqual([3]);
     expect(c.grad).toBeNull();
     expect(opt.state.size).toBe(2);
@@ -157,7 +157,7 @@ describe('the linear-regression example with new SGD([w, b], { lr: 0.01 })', () 
           }
         });
       }
-      const result: [number, number] = [w.item(), b.item()];
+      const result: [number, number] = [Number(w.item()), Number(b.item())];
       opt.dispose();
       w.dispose();
       b.dispose();

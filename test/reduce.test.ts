@@ -167,7 +167,7 @@ describe('reduction accuracy and gradient values', () => {
     const x = randomNd([100_000], 300, 0, 1);
     let total = 0;
     for (const v of x.data) total += v;
-    const got = tidy(() => T(x).sum().item());
+    const got = tidy(() => Number(T(x).sum().item()));
     expectClose([got], [total], 0, 1e-6, 'sum of 1e5');
   });
   it('sums a long strided column accurately', () => {

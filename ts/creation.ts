@@ -8,7 +8,10 @@ import { DTYPES, Tensor, wrap, type DType, type NestedArray } from './tensor.js'
 
 /** Options shared by the creation functions. */
 export interface TensorOptions {
-  /** Element type; float32 unless the data says otherwise (an Int32Array is int32). */
+  /**
+   * Element type; float32 unless the data says otherwise (an Int32Array or Uint8Array is
+   * int32, all-boolean data is bool).
+   */
   dtype?: DType;
   /** Make the new tensor a leaf that accumulates gradients. */
   requiresGrad?: boolean;
@@ -53,7 +56,7 @@ function create(op: string, id: number, shape: readonly number[], options: Tenso
 }
 
 /** Infers the shape of nested arrays and flattens them, rejecting ragged input. */
-function flatten(data: NestedArray): { shape: number[]; values: number[] } {
+function flatten(data: NestedArray): { shape: number[]; values: (number | boolean)[] } {
   const shape: number[] = [];
   let probe: NestedArray = data;
   while (Array.isArray(probe)) {
@@ -62,10 +65,10 @@ function flatten(data: NestedArray): { shape: number[]; values: number[] } {
     if (probe.length === 0) break;
     probe = probe[0]!;
   }
-  const values: number[] = [];
+  const values: (number | boolean)[] = [];
   const visit = (v: NestedArray, depth: number, path: string) => {
     if (depth === shape.length) {
-      if (typeof v !== 'number') throw new ShapeError(`tensor: expected a number at ${path || 'top level'}, got ${Array.isArray(v) ? 'an array' : typeof v} (ragged nested array?)`);
+      if (typeof v !== 'number' && typeof v !== 'boolean') throw new ShapeError(`tensor: expected a number or boolean at ${path || 'top level'}, got ${Array.isArray(v) ? 'an array' : typeof v} (ragged nested array?)`);
       values.push(v);
       return;
     }
@@ -79,27 +82,35 @@ function flatten(data: NestedArray): { shape: number[]; values: number[] } {
 }
 
 /**
- * A tensor from nested arrays, a typed array or a number. `shape` reshapes flat data.
+ * A tensor from nested arrays (of numbers, or of booleans for a bool tensor), a typed
+ * array, a number or a boolean. `shape` reshapes flat data. With `dtype: 'bool'`,
+ * non-zero numbers are true; booleans in a numeric tensor are 1 and 0.
  *
  * @example
  * const a = tensor([2, 3], { requiresGrad: true });
  * const m = tensor(new Float32Array(6), { shape: [2, 3] });
+ * const mask = tensor([true, false, true]);
  */
 export function tensor(
-  data: NestedArray | Float32Array | Int32Array | readonly number[],
+  data: NestedArray | Float32Array | Int32Array | Uint8Array | readonly number[] | readonly boolean[],
   options: TensorOptions & { shape?: readonly number[] } = {},
 ): Tensor {
-  let values: ArrayLike<number>;
+  let values: ArrayLike<number | boolean>;
   let shape: readonly number[];
   let fallback: DType = 'float32';
-  if (data instanceof Float32Array || data instanceof Int32Array) {
+  let booleans = 0;
+  if (data instanceof Float32Array || data instanceof Int32Array || data instanceof Uint8Array) {
     values = data;
     shape = [data.length];
-    if (data instanceof Int32Array) fallback = 'int32';
-  } else if (typeof data === 'number' || Array.isArray(data)) {
-    ({ shape, values } = flatten(data as NestedArray));
+    // A Uint8Array is int32 unless told (as in TF.js): its bytes may be pixels, not flags.
+    if (!(data instanceof Float32Array)) fallback = 'int32';
+  } else if (typeof data === 'number' || typeof data === 'boolean' || Array.isArray(data)) {
+    const flat = flatten(data as NestedArray);
+    ({ shape, values } = flat);
+    booleans = flat.values.reduce<number>((k, v) => k + (typeof v === 'boolean' ? 1 : 0), 0);
+    if (booleans > 0 && booleans === values.length) fallback = 'bool';
   } else {
-    throw new ArgumentError(`tensor: expected nested arrays of numbers, a Float32Array or an Int32Array, got ${typeof data}`);
+    throw new ArgumentError(`tensor: expected nested arrays of numbers or booleans, or a Float32Array, Int32Array or Uint8Array, got ${typeof data}`);
   }
   if (options.shape !== undefined) {
     const want = toShape('tensor', options.shape);
@@ -114,19 +125,28 @@ export function tensor(
   const n = c.putInts(shape, 'tensor');
   const h = c.check(c.raw.wg_create(0, dtypeCode(dtype), n, 0, 0, 0));
   const ptr = c.raw.wg_data_ptr(h);
-  const view = dtype === 'int32' ? new Int32Array(c.raw.memory.buffer, ptr, values.length) : new Float32Array(c.raw.memory.buffer, ptr, values.length);
-  view.set(values);
+  const memory = c.raw.memory.buffer;
+  if (dtype === 'bool') {
+    const view = new Uint8Array(memory, ptr, values.length);
+    // NaN is true, as in PyTorch; the core relies on bytes being 0 or 1.
+    for (let i = 0; i < values.length; i++) view[i] = values[i] !== 0 && values[i] !== false ? 1 : 0;
+  } else {
+    const view = dtype === 'int32' ? new Int32Array(memory, ptr, values.length) : new Float32Array(memory, ptr, values.length);
+    if (booleans === 0) view.set(values as ArrayLike<number>);
+    else for (let i = 0; i < values.length; i++) view[i] = Number(values[i]);
+  }
   return finish(c, h, { ...options, dtype });
 }
 
-/** A 0-d tensor holding `value`. */
-export function scalar(value: number, options: TensorOptions = {}): Tensor {
+/** A 0-d tensor holding `value` (bool for a boolean). */
+export function scalar(value: number | boolean, options: TensorOptions = {}): Tensor {
   return tensor(value, options);
 }
 
-/** A tensor of `shape` filled with `value`. */
-export function full(shape: ShapeLike, value: number, options: TensorOptions = {}): Tensor {
-  return create('full', 0, toShape('full', shape), options, [value, 0, 0]);
+/** A tensor of `shape` filled with `value` (bool by default for a boolean `value`, as in PyTorch). */
+export function full(shape: ShapeLike, value: number | boolean, options: TensorOptions = {}): Tensor {
+  const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : undefined);
+  return create('full', 0, toShape('full', shape), { ...options, dtype }, [Number(value), 0, 0]);
 }
 /** A tensor of zeros. */
 export function zeros(shape: ShapeLike, options: TensorOptions = {}): Tensor {
@@ -145,7 +165,7 @@ export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor {
   return full(t.shape, 1, { dtype: t.dtype, ...options });
 }
 /** `value` everywhere, with the shape (and, by default, dtype) of `t`. */
-export function fullLike(t: Tensor, value: number, options: TensorOptions = {}): Tensor {
+export function fullLike(t: Tensor, value: number | boolean, options: TensorOptions = {}): Tensor {
   return full(t.shape, value, { dtype: t.dtype, ...options });
 }
 

@@ -4,6 +4,7 @@
  * @internal
  * @module
  */
+import type { DType } from './tensor.js';
 
 const THRESHOLD = 1000;
 const EDGE_ITEMS = 3;
@@ -26,15 +27,16 @@ function nonFinite(v: number): string {
  * Picks one number format for all printed values (PyTorch's `_Formatter`): integral floats
  * print as `3.`, others with 4 decimals, and scientific notation when the magnitudes span
  * more than 1000× or leave [1e-4, 1e8]. Width comes from the non-zero finite values only.
+ * Integers and bools (`True`/`False`) print as they are, padded to the widest.
  */
 class Formatter {
   private width = 1;
-  private mode: 'int' | 'fixed' | 'sci' | 'integer-dtype' = 'int';
+  private mode: 'int' | 'fixed' | 'sci' | 'integer-dtype' | 'bool' = 'int';
 
-  constructor(values: readonly number[], isIntDtype: boolean) {
-    if (isIntDtype) {
-      this.mode = 'integer-dtype';
-      for (const v of values) this.width = Math.max(this.width, String(v).length);
+  constructor(values: readonly number[], dtype: DType) {
+    if (dtype !== 'float32') {
+      this.mode = dtype === 'bool' ? 'bool' : 'integer-dtype';
+      for (const v of values) this.width = Math.max(this.width, this.raw(v).length);
       return;
     }
     const finite = values.filter((v) => Number.isFinite(v) && v !== 0);
@@ -50,6 +52,7 @@ class Formatter {
 
   private raw(v: number): string {
     if (this.mode === 'integer-dtype') return String(v);
+    if (this.mode === 'bool') return v !== 0 ? 'True' : 'False';
     if (!Number.isFinite(v)) return nonFinite(v);
     if (this.mode === 'sci') return exponential(v);
     if (this.mode === 'int') return `${v.toFixed(0)}.`;
@@ -66,7 +69,7 @@ class Formatter {
 }
 
 /** Formats `values` (row-major) of `shape` the way PyTorch prints a tensor. */
-export function formatTensor(values: ArrayLike<number>, shape: readonly number[], isIntDtype: boolean, suffixes: string[]): string {
+export function formatTensor(values: ArrayLike<number>, shape: readonly number[], dtype: DType, suffixes: string[]): string {
   const suffix = [...suffixes];
   if (values.length === 0) {
     if (shape.length !== 1) suffix.unshift(`size=(${shape.join(', ')})`);
@@ -91,7 +94,7 @@ export function formatTensor(values: ArrayLike<number>, shape: readonly number[]
     for (const i of indices(dim)) if (i >= 0) collect(dim + 1, offset + i * strides[dim]!);
   };
   collect(0, 0);
-  const fmt = new Formatter(printed, isIntDtype);
+  const fmt = new Formatter(printed, dtype);
 
   const vector = (offset: number, indent: number): string => {
     const stride = strides[shape.length - 1]!;

@@ -169,22 +169,34 @@ export const tril = (x: Tensor, diagonal = 0): Tensor => x.tril(diagonal);
 export const triu = (x: Tensor, diagonal = 0): Tensor => x.triu(diagonal);
 /** `x` broadcast to `shape` (a view). */
 export const broadcastTo = (x: Tensor, shape: readonly number[]): Tensor => x.broadcastTo(shape);
-/** Elements of `a` where `cond` is non-zero, else of `b` (all broadcast; numbers allowed). */
+/** Elements of `a` where `cond` is true (bool, or non-zero), else of `b` (all broadcast; numbers allowed). */
 export const where = (cond: Tensor, a: Operand, b: Operand): Tensor => whereOp(cond, a, b);
-/** `value` where `mask` is non-zero, else `x`. */
+/** `value` where `mask` is true (bool, or non-zero), else `x`. */
 export const maskedFill = (x: Tensor, mask: Tensor, value: number): Tensor => x.maskedFill(mask, value);
-/** `a == b` as int32 0/1. */
+/** `a == b` as bool. */
 export const eq = (a: Operand, b: Operand): Tensor => binaryOp('eq', a, b);
-/** `a != b` as int32 0/1. */
+/** `a != b` as bool. */
 export const ne = (a: Operand, b: Operand): Tensor => binaryOp('ne', a, b);
-/** `a < b` as int32 0/1. */
+/** `a < b` as bool. */
 export const lt = (a: Operand, b: Operand): Tensor => binaryOp('lt', a, b);
-/** `a <= b` as int32 0/1. */
+/** `a <= b` as bool. */
 export const le = (a: Operand, b: Operand): Tensor => binaryOp('le', a, b);
-/** `a > b` as int32 0/1. */
+/** `a > b` as bool. */
 export const gt = (a: Operand, b: Operand): Tensor => binaryOp('gt', a, b);
-/** `a >= b` as int32 0/1. */
+/** `a >= b` as bool. */
 export const ge = (a: Operand, b: Operand): Tensor => binaryOp('ge', a, b);
+/** NOT of the truth values of `x` (non-zero and NaN are true), as bool. */
+export const logicalNot = (x: Tensor): Tensor => unaryOp('logicalNot', x);
+/** AND of the truth values of `a` and `b`, as bool, broadcasting. */
+export const logicalAnd = (a: Operand, b: Operand): Tensor => binaryOp('logicalAnd', a, b);
+/** OR of the truth values of `a` and `b`, as bool, broadcasting. */
+export const logicalOr = (a: Operand, b: Operand): Tensor => binaryOp('logicalOr', a, b);
+/** XOR of the truth values of `a` and `b`, as bool, broadcasting. */
+export const logicalXor = (a: Operand, b: Operand): Tensor => binaryOp('logicalXor', a, b);
+/** Whether any element of `x` (over all, or along `dim`) is true, as bool. */
+export const any = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.any(dim, keepdim);
+/** Whether every element of `x` (over all, or along `dim`) is true, as bool. */
+export const all = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.all(dim, keepdim);
 /** Slices of `x` along `dim` at int32 `index`. */
 export const indexSelect = (x: Tensor, dim: number, index: Tensor): Tensor => x.indexSelect(dim, index);
 /** Values of `x` picked along `dim` by int32 `index` (`torch.gather`). */

@@ -36,7 +36,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     let seed = 12345;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
     const upstream = tensor(Array.from({ length: probe.size }, random), { shape: probe.shape });
-    const objective = (): number => noGrad(() => tidy(() => fn(...inputs).mul(upstream).sum().item()));
+    const objective = (): number => Number(noGrad(() => tidy(() => fn(...inputs).mul(upstream).sum().item())));
 
     for (const [i, x] of inputs.entries()) {
       if (!x.requiresGrad) continue;

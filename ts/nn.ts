@@ -333,8 +333,8 @@ export function layerNorm(
 
 /**
  * `softmax(q·kᵀ / √d + mask) · v` over the last two dims (PyTorch's
- * `scaled_dot_product_attention`); `isCausal` hides keys after each query, `attnMask` is
- * added to the scores.
+ * `scaled_dot_product_attention`); `isCausal` hides keys after each query; a float
+ * `attnMask` is added to the scores, a bool one keeps the keys where it is true.
  */
 export function scaledDotProductAttention(
   q: Tensor,
@@ -351,7 +351,8 @@ export function scaledDotProductAttention(
       const causal = new Float32Array(l * s).map((_, i) => (i % s > Math.floor(i / s) ? -Infinity : 0));
       scores = scores.add(tensor(causal, { shape: [l, s] }));
     }
-    if (options.attnMask) scores = scores.add(options.attnMask);
+    const mask = options.attnMask;
+    if (mask) scores = mask.dtype === 'bool' ? scores.maskedFill(mask.logicalNot(), -Infinity) : scores.add(mask);
     return scores.softmax(-1).matmul(v);
   });
 }

@@ -9,23 +9,32 @@ import { formatTensor } from './format.js';
 import { indexTensor, type IndexSpec } from './indexing.js';
 import { setTensorCheck, tidy, track } from './scope.js';
 
-/** Element types. Ops compute in float32; int32 holds indices and labels. */
-export type DType = 'float32' | 'int32';
+/**
+ * Element types. Ops compute in float32; int32 holds indices and labels; bool holds masks
+ * (comparison results, one byte per element) and counts as 0/1 float32 in arithmetic.
+ */
+export type DType = 'float32' | 'int32' | 'bool';
 /** @internal dtype codes of the core, by position. */
-export const DTYPES: readonly DType[] = ['float32', 'int32'];
+export const DTYPES: readonly DType[] = ['float32', 'int32', 'bool'];
 
 /** A tensor or a plain number (a constant that broadcasts like a 0-d tensor). */
 export type Operand = Tensor | number;
-/** Arbitrarily nested arrays of numbers, as `toArray()` returns and `tensor()` accepts. */
-export type NestedArray = number | NestedArray[];
+/**
+ * Arbitrarily nested arrays of numbers or booleans, as `toArray()` returns (booleans for
+ * bool tensors) and `tensor()` accepts (all booleans make a bool tensor).
+ */
+export type NestedArray = number | boolean | NestedArray[];
 /** Dims given PyTorch-style as arguments (`reshape(2, 3)`) or as one array (`reshape([2, 3])`). */
 export type DimsArg = number[] | [readonly number[]];
 
 type UnaryName =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh' | 'log1p' | 'expm1'
   | 'rsqrt' | 'sign' | 'reciprocal' | 'square' | 'sin' | 'cos' | 'tan' | 'silu' | 'softplus' | 'floor' | 'ceil' | 'round'
-  | 'clone';
-type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'matmul';
+  | 'clone' | 'logicalNot';
+type BinaryName =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'matmul'
+  | 'logicalAnd' | 'logicalOr' | 'logicalXor';
+type ReduceName = 'sum' | 'mean' | 'amax' | 'amin' | 'argmax' | 'argmin' | 'prod' | 'any' | 'all';
 type InplaceName = 'add_' | 'sub_' | 'mul_' | 'div_' | 'copy_';
 
 const INFO_REQUIRES_GRAD = 1 << 2;
@@ -109,7 +118,7 @@ function movementOp(name: 'reshape' | 'permute' | 'expand' | 'slice' | 'flip', x
   return wrap(c, c.raw.wg_movement(c.opId('movement', name), x.handle, n));
 }
 
-function reduceOp(name: 'sum' | 'mean' | 'amax' | 'amin' | 'argmax' | 'argmin' | 'prod', x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+function reduceOp(name: ReduceName, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
   const c = lib();
   const n = dim === undefined ? -1 : c.putInts(typeof dim === 'number' ? [dim] : dim, name);
   return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), x.handle, n, keepdim ? 1 : 0));
@@ -312,18 +321,26 @@ export class Tensor {
   div(other: Operand): Tensor { return binaryOp('div', this, other); }
   /** `this ** exponent`, broadcasting. */
   pow(exponent: Operand): Tensor { return binaryOp('pow', this, exponent); }
-  /** `this == other` as int32 0/1 (no gradient), broadcasting; usable in `where` and as a mask. */
+  /** `this == other` as a bool tensor (no gradient), broadcasting; usable in `where` and as a mask. */
   eq(other: Operand): Tensor { return binaryOp('eq', this, other); }
-  /** `this != other` as int32 0/1. */
+  /** `this != other` as bool. */
   ne(other: Operand): Tensor { return binaryOp('ne', this, other); }
-  /** `this < other` as int32 0/1. */
+  /** `this < other` as bool. */
   lt(other: Operand): Tensor { return binaryOp('lt', this, other); }
-  /** `this <= other` as int32 0/1. */
+  /** `this <= other` as bool. */
   le(other: Operand): Tensor { return binaryOp('le', this, other); }
-  /** `this > other` as int32 0/1. */
+  /** `this > other` as bool. */
   gt(other: Operand): Tensor { return binaryOp('gt', this, other); }
-  /** `this >= other` as int32 0/1. */
+  /** `this >= other` as bool. */
   ge(other: Operand): Tensor { return binaryOp('ge', this, other); }
+  /** Elementwise NOT of the truth values (non-zero and NaN are true), as bool. */
+  logicalNot(): Tensor { return unaryOp('logicalNot', this); }
+  /** Elementwise AND of the truth values, as bool, broadcasting. */
+  logicalAnd(other: Operand): Tensor { return binaryOp('logicalAnd', this, other); }
+  /** Elementwise OR of the truth values, as bool, broadcasting. */
+  logicalOr(other: Operand): Tensor { return binaryOp('logicalOr', this, other); }
+  /** Elementwise XOR of the truth values, as bool, broadcasting. */
+  logicalXor(other: Operand): Tensor { return binaryOp('logicalXor', this, other); }
   /** The slices along `dim` at int32 `index` (PyTorch's `index_select`); repeats allowed. */
   indexSelect(dim: number, index: Tensor): Tensor { return nnOp('indexSelect', this, index, null, [dim]); }
   /**
@@ -439,6 +456,10 @@ export class Tensor {
   prod(dim?: number, keepdim = false): Tensor { return reduceOp('prod', this, dim, keepdim); }
   /** Running sums along `dim` (PyTorch's `cumsum`), accumulated in float64. */
   cumsum(dim: number): Tensor { return nnOp('cumsum', this, null, null, [dim]); }
+  /** Whether any element (over all, or along `dim`) is true (non-zero), as bool; false when empty. */
+  any(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('any', this, dim, keepdim); }
+  /** Whether every element (over all, or along `dim`) is true (non-zero), as bool; true when empty. */
+  all(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('all', this, dim, keepdim); }
   /** Softmax along `dim` (numerically stable). */
   softmax(dim: number): Tensor { return nnOp('softmax', this, null, null, [dim]); }
   /** Log of the softmax along `dim`, computed stably in one pass. */
@@ -686,16 +707,19 @@ export class Tensor {
   mul_(other: Operand): this { return inplaceOp('mul_', this, other) as this; }
   /** `this /= other` in place; returns this. */
   div_(other: Operand): this { return inplaceOp('div_', this, other) as this; }
-  /** Copies `source` (broadcast) into this tensor; returns this. */
+  /** Copies `source` (broadcast, converted to this tensor's dtype) into this tensor; returns this. */
   copy_(source: Tensor): this { return inplaceOp('copy_', this, source) as this; }
-  /** Fills with `value`; returns this. */
-  fill_(value: number): this { return inplaceOp('copy_', this, value) as this; }
+  /** Fills with `value` (for bool tensors, non-zero is true); returns this. */
+  fill_(value: number | boolean): this { return inplaceOp('copy_', this, Number(value)) as this; }
   /** Fills with zeros; returns this. */
   zero_(): this { return this.fill_(0); }
 
   // ---- conversion and read-back ----------------------------------------------------
 
-  /** A copy converted to `dtype` (float → int truncates), or this tensor if it already is one. */
+  /**
+   * A copy converted to `dtype`, or this tensor if it already is one. float → int
+   * truncates; to bool, non-zero (and NaN) is true; bool → numbers gives 1 and 0.
+   */
   to(dtype: DType): Tensor {
     const code = DTYPES.indexOf(dtype);
     if (code < 0) throw new ArgumentError(`to: unknown dtype ${String(dtype)}; expected one of ${DTYPES.join(', ')}`);
@@ -704,19 +728,21 @@ export class Tensor {
     return h === this.handle ? this : new Tensor(h);
   }
 
-  /** A copy of the elements in row-major order. */
-  data(): Float32Array | Int32Array {
+  /** A copy of the elements in row-major order: a `Uint8Array` of 0/1 for bool tensors. */
+  data(): Float32Array | Int32Array | Uint8Array {
     this.assertAlive('data');
     const c = lib();
     const n = this.size;
-    const isInt = this.dtype === 'int32';
+    const dtype = this.dtype;
     const ptr = c.raw.wg_data_ptr(this.handle);
     if (ptr === 0) throw c.lastError();
-    return isInt ? new Int32Array(c.raw.memory.buffer, ptr, n).slice() : new Float32Array(c.raw.memory.buffer, ptr, n).slice();
+    const memory = c.raw.memory.buffer;
+    if (dtype === 'bool') return new Uint8Array(memory, ptr, n).slice();
+    return dtype === 'int32' ? new Int32Array(memory, ptr, n).slice() : new Float32Array(memory, ptr, n).slice();
   }
-  /** The elements as nested arrays (a number for 0-d tensors). */
+  /** The elements as nested arrays (a single value for 0-d tensors); booleans for bool tensors. */
   toArray(): NestedArray {
-    const values = Array.from(this.data());
+    const values: (number | boolean)[] = this.dtype === 'bool' ? Array.from(this.data(), (v) => v !== 0) : Array.from(this.data());
     const shape = this.shape;
     if (shape.length === 0) return values[0]!;
     const build = (dim: number, offset: number, stride: number): NestedArray[] => {
@@ -728,21 +754,24 @@ export class Tensor {
     };
     return build(0, 0, values.length);
   }
-  /** The value of a one-element tensor. */
-  item(): number {
+  /** The value of a one-element tensor: a boolean for bool tensors, else a number. */
+  item(): number | boolean {
     if (this.size !== 1) {
       throw new ShapeError(`item: a tensor with ${this.size} elements (shape [${this.shape.join(', ')}]) cannot be converted to a number`);
     }
-    return this.data()[0]!;
+    const value = this.data()[0]!;
+    return this.dtype === 'bool' ? value !== 0 : value;
   }
   /** PyTorch-style printout. */
   toString(): string {
     const parts: string[] = [];
-    if (this.dtype !== 'float32') parts.push(`dtype=${this.dtype}`);
+    const dtype = this.dtype;
+    // PyTorch names bool only when no value shows it: `tensor([], dtype=torch.bool)`.
+    if (dtype === 'int32' || (dtype === 'bool' && this.size === 0)) parts.push(`dtype=${dtype}`);
     const fn = this.gradFn;
     if (fn !== null) parts.push(`grad_fn=<${fn}>`);
     else if (this.requiresGrad) parts.push('requires_grad=True');
-    return formatTensor(this.data(), this.shape, this.dtype === 'int32', parts);
+    return formatTensor(this.data(), this.shape, dtype, parts);
   }
 
   // ---- memory --------------------------------------------------------------------

@@ -8,6 +8,8 @@ use std::cell::{Cell, Ref, RefCell, RefMut};
 pub enum DType {
     F32 = 0,
     I32 = 1,
+    /// One byte per element, 0 or 1 (PyTorch's `torch.bool`); never requires grad.
+    Bool = 2,
 }
 
 impl DType {
@@ -15,6 +17,7 @@ impl DType {
         match code {
             0 => Ok(DType::F32),
             1 => Ok(DType::I32),
+            2 => Ok(DType::Bool),
             _ => Err(Error::argument(format!("unknown dtype code {code}"))),
         }
     }
@@ -22,10 +25,14 @@ impl DType {
         match self {
             DType::F32 => "float32",
             DType::I32 => "int32",
+            DType::Bool => "bool",
         }
     }
     pub fn size_of(self) -> usize {
-        4
+        match self {
+            DType::F32 | DType::I32 => 4,
+            DType::Bool => 1,
+        }
     }
 }
 
@@ -33,6 +40,10 @@ impl DType {
 pub enum Buffer {
     F32(Vec<f32>),
     I32(Vec<i32>),
+    /// Bytes rather than `Vec<bool>`: JS writes tensor data through raw pointers, and a
+    /// byte other than 0 or 1 in a `bool` would be undefined behaviour. Readers treat any
+    /// non-zero byte as true; the core only ever writes 0 or 1.
+    Bool(Vec<u8>),
 }
 
 impl Buffer {
@@ -40,12 +51,14 @@ impl Buffer {
         match self {
             Buffer::F32(_) => DType::F32,
             Buffer::I32(_) => DType::I32,
+            Buffer::Bool(_) => DType::Bool,
         }
     }
     pub fn len(&self) -> usize {
         match self {
             Buffer::F32(v) => v.len(),
             Buffer::I32(v) => v.len(),
+            Buffer::Bool(v) => v.len(),
         }
     }
     pub fn is_empty(&self) -> bool {
@@ -74,6 +87,15 @@ pub fn try_alloc<T: Clone>(op: &str, len: usize, fill: T) -> Result<Vec<T>> {
     })?;
     v.resize(len, fill);
     Ok(v)
+}
+
+/// `f` over `src` into a new vector, reporting allocation failure as an error.
+pub fn try_map<S: Copy, T: Copy + Default>(op: &str, src: &[S], f: impl Fn(S) -> T) -> Result<Vec<T>> {
+    let mut out = try_alloc(op, src.len(), T::default())?;
+    for (o, &v) in out.iter_mut().zip(src) {
+        *o = f(v);
+    }
+    Ok(out)
 }
 
 /// One allocation of tensor data. `version` counts in-place writes, so that autograd can

@@ -75,6 +75,8 @@ impl Tensor {
         let buffer = match dtype {
             DType::F32 => Buffer::F32(try_alloc(op, n, value as f32)?),
             DType::I32 => Buffer::I32(try_alloc(op, n, value as i32)?),
+            // NaN is non-zero, hence true, as in PyTorch.
+            DType::Bool => Buffer::Bool(try_alloc(op, n, (value != 0.0) as u8)?),
         };
         Tensor::from_buffer(buffer, shape)
     }
@@ -241,6 +243,7 @@ impl Tensor {
         let out = match &*buffer {
             Buffer::F32(d) => Buffer::F32(gather(op, d, l)?),
             Buffer::I32(d) => Buffer::I32(gather(op, d, l)?),
+            Buffer::Bool(d) => Buffer::Bool(gather(op, d, l)?),
         };
         drop(buffer);
         Tensor::from_buffer(out, self.shape())
@@ -263,6 +266,7 @@ impl Tensor {
         Ok(match &*buffer {
             Buffer::F32(d) => d[l.offset..l.offset + l.numel()].iter().map(|&x| x as f64).collect(),
             Buffer::I32(d) => d[l.offset..l.offset + l.numel()].iter().map(|&x| x as f64).collect(),
+            Buffer::Bool(d) => d[l.offset..l.offset + l.numel()].iter().map(|&x| (x != 0) as u8 as f64).collect(),
         })
     }
 }
@@ -291,6 +295,22 @@ pub fn scatter<T: Copy>(values: &[T], data: &mut [T], layout: &Layout) {
         }
         pos += len;
     });
+}
+
+/// Writes `values` (any layout, `layout`'s shape, `target`'s dtype) into `target`'s
+/// storage through `layout`. `values` must not share `target`'s storage.
+pub fn write_through(target: &Tensor, layout: &Layout, values: &Tensor) -> Result<()> {
+    let src = values.contiguous("write")?;
+    let src_buffer = src.buffer();
+    let range = src.layout().offset..src.layout().offset + src.numel();
+    let mut dst_buffer = target.storage().buffer_mut();
+    match (&*src_buffer, &mut *dst_buffer) {
+        (Buffer::F32(s), Buffer::F32(d)) => scatter(&s[range], d, layout),
+        (Buffer::I32(s), Buffer::I32(d)) => scatter(&s[range], d, layout),
+        (Buffer::Bool(s), Buffer::Bool(d)) => scatter(&s[range], d, layout),
+        _ => unreachable_dtype(),
+    }
+    Ok(())
 }
 
 /// Every tensor whose dtype was checked with `expect_f32` holds an F32 buffer; reaching

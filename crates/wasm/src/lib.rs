@@ -215,6 +215,7 @@ pub extern "C" fn wg_data_ptr(h: u32) -> usize {
                     match &*buffer {
                         Buffer::F32(d) => d[offset..].as_ptr() as usize,
                         Buffer::I32(d) => d[offset..].as_ptr() as usize,
+                        Buffer::Bool(d) => d[offset..].as_ptr() as usize,
                     }
                 };
                 // A copy must outlive this call until JS has read it; the tensor's own

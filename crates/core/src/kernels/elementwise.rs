@@ -2,7 +2,7 @@
 //! op's loop is monomorphised and vectorised (simd128) rather than called per element.
 
 use crate::error::Result;
-use crate::layout::{broadcast_shapes, checked_numel, contiguous_strides, StridedWalk};
+use crate::layout::{broadcast_shapes, checked_numel, contiguous_strides, Layout, StridedWalk};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
@@ -32,43 +32,54 @@ pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Res
     Tensor::from_f32(out, &shape)
 }
 
-/// `f(a, b)` over the broadcast shape, as row-major values of any element type (f32
-/// results, or int32 flags for comparisons) and that shape.
+/// `f(a, b)` over the broadcast shape of two float32 tensors, as row-major values of any
+/// element type (f32 results, or bool flags for comparisons) and that shape.
 pub fn zip_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> T) -> Result<(Vec<T>, Vec<usize>)> {
     a.expect_f32(op)?;
     b.expect_f32(op)?;
-    let shape = broadcast_shapes(op, a.shape(), b.shape())?;
+    let (ba, bb) = (a.buffer(), b.buffer());
+    let (Buffer::F32(da), Buffer::F32(db)) = (&*ba, &*bb) else { unreachable_dtype() };
+    zip_slices(op, (a.layout(), da), (b.layout(), db), f)
+}
+
+/// `f(a, b)` over the broadcast shape of two strided element slices of any types (the
+/// loop behind [`zip_values`], also used on bool bytes).
+pub fn zip_slices<A: Copy, B: Copy, T: Copy + Default>(
+    op: &str,
+    (a, da): (&Layout, &[A]),
+    (b, db): (&Layout, &[B]),
+    f: impl Fn(A, B) -> T,
+) -> Result<(Vec<T>, Vec<usize>)> {
+    let shape = broadcast_shapes(op, &a.shape, &b.shape)?;
     let n = checked_numel(op, &shape)?;
     let mut out = try_alloc(op, n, T::default())?;
     {
-        let (ba, bb) = (a.buffer(), b.buffer());
-        let (Buffer::F32(da), Buffer::F32(db)) = (&*ba, &*bb) else { unreachable_dtype() };
-        let (la, lb) = (a.layout().broadcast_to(&shape), b.layout().broadcast_to(&shape));
+        let (la, lb) = (a.broadcast_to(&shape), b.broadcast_to(&shape));
         if la.is_contiguous() && lb.is_contiguous() && !la.has_overlap() && !lb.has_overlap() {
             let (sa, sb) = (&da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n]);
             for ((o, &x), &y) in out.iter_mut().zip(sa).zip(sb) {
                 *o = f(x, y);
             }
         } else if b.numel() == 1 && la.is_contiguous() && !la.has_overlap() {
-            let y = db[b.layout().offset];
+            let y = db[b.offset];
             for (o, &x) in out.iter_mut().zip(&da[la.offset..la.offset + n]) {
                 *o = f(x, y);
             }
         } else if a.numel() == 1 && lb.is_contiguous() && !lb.has_overlap() {
-            let x = da[a.layout().offset];
+            let x = da[a.offset];
             for (o, &y) in out.iter_mut().zip(&db[lb.offset..lb.offset + n]) {
                 *o = f(x, y);
             }
         } else if let (Some(m), true) = (trailing_block(&shape, b), la.is_contiguous() && !la.has_overlap()) {
             // [.., N] op [N] (a bias add): every row of `a` against the whole of `b`.
-            let (sa, sb) = (&da[la.offset..la.offset + n], &db[b.layout().offset..b.layout().offset + m]);
+            let (sa, sb) = (&da[la.offset..la.offset + n], &db[b.offset..b.offset + m]);
             for (orow, arow) in out.chunks_exact_mut(m).zip(sa.chunks_exact(m)) {
                 for ((o, &x), &y) in orow.iter_mut().zip(arow).zip(sb) {
                     *o = f(x, y);
                 }
             }
         } else if let (Some(m), true) = (trailing_block(&shape, a), lb.is_contiguous() && !lb.has_overlap()) {
-            let (sa, sb) = (&da[a.layout().offset..a.layout().offset + m], &db[lb.offset..lb.offset + n]);
+            let (sa, sb) = (&da[a.offset..a.offset + m], &db[lb.offset..lb.offset + n]);
             for (orow, brow) in out.chunks_exact_mut(m).zip(sb.chunks_exact(m)) {
                 for ((o, &x), &y) in orow.iter_mut().zip(sa).zip(brow) {
                     *o = f(x, y);
@@ -111,9 +122,8 @@ pub fn zip_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, f: impl F
 
 /// `Some(t.numel())` when `t` is contiguous, has more than one element, and its shape
 /// (leading 1s aside) is a suffix of `shape`: broadcast to `shape`, it repeats whole.
-fn trailing_block(shape: &[usize], t: &Tensor) -> Option<usize> {
-    let own = t.shape();
-    let own = &own[own.iter().position(|&d| d != 1).unwrap_or(own.len())..];
+fn trailing_block(shape: &[usize], t: &Layout) -> Option<usize> {
+    let own = &t.shape[t.shape.iter().position(|&d| d != 1).unwrap_or(t.shape.len())..];
     let m = t.numel();
-    (m > 1 && t.layout().is_contiguous() && shape.ends_with(own)).then_some(m)
+    (m > 1 && t.is_contiguous() && shape.ends_with(own)).then_some(m)
 }

@@ -1,7 +1,7 @@
 //! Sum reductions along any set of axes, accumulated in f64 for accuracy.
 
 use crate::error::Result;
-use crate::layout::{checked_numel, contiguous_strides, StridedWalk};
+use crate::layout::{checked_numel, contiguous_strides, Layout, StridedWalk};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
@@ -35,6 +35,34 @@ pub fn sum_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
     }
     let out: Vec<f32> = acc.into_iter().map(|v| v as f32).collect();
     Tensor::from_f32(out, &shape)
+}
+
+/// Folds the elements of `data` seen through `layout` into one accumulator per output
+/// element, `f(acc, v)` starting from `init`; the result has the `reduced` dims set to 1.
+pub fn fold_keepdim<T: Copy, A: Copy>(
+    op: &str,
+    data: &[T],
+    layout: &Layout,
+    reduced: &[bool],
+    init: A,
+    f: impl Fn(A, T) -> A,
+) -> Result<(Vec<A>, Vec<usize>)> {
+    let shape: Vec<usize> = layout.shape.iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
+    let mut acc = try_alloc(op, checked_numel(op, &shape)?, init)?;
+    let mut out_strides = contiguous_strides(&shape);
+    for (s, &r) in out_strides.iter_mut().zip(reduced) {
+        if r {
+            *s = 0;
+        }
+    }
+    let walk = StridedWalk::new(&layout.shape, [&layout.strides, &out_strides]);
+    walk.for_each_row([layout.offset, 0], |[pi, po], len, [si, so]| {
+        for i in 0..len {
+            let slot = &mut acc[po + i * so];
+            *slot = f(*slot, data[pi + i * si]);
+        }
+    });
+    Ok((acc, shape))
 }
 
 fn row_sum(data: &[f32], start: usize, len: usize, stride: usize) -> f64 {

@@ -5,8 +5,10 @@ use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::autograd::mode::is_grad_enabled;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::zip;
+use crate::ops::creation::{cast, float_if_bool};
+use crate::ops::logical::logical_zip;
 use crate::ops::unary::{unary, UnaryOp};
-use crate::storage::DType;
+use crate::storage::{Buffer, DType};
 use crate::tensor::Tensor;
 
 pub struct BinaryDef {
@@ -63,14 +65,17 @@ pub enum BinaryOp {
     Gt,
     Ge,
     EqMask,
+    LogicalAnd,
+    LogicalOr,
+    LogicalXor,
 }
 
-/// A comparison: int32 1 where `f` holds, else 0 (no gradient), for masks and `where`.
-/// int32 operands (labels, argmax indices) are compared as floats, exact below 2^24.
+/// A comparison: bool, true where `f` holds (no gradient), for masks and `where`. int32
+/// operands (labels, argmax indices) are compared as floats, exact below 2^24.
 fn compare(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> bool) -> Result<Tensor> {
-    let (a, b) = (crate::ops::creation::cast(a, DType::F32)?, crate::ops::creation::cast(b, DType::F32)?);
-    let (values, shape) = crate::kernels::elementwise::zip_values(op, &a, &b, |x, y| f(x, y) as i32)?;
-    Tensor::from_buffer(crate::storage::Buffer::I32(values), &shape)
+    let (a, b) = (cast(a, DType::F32)?, cast(b, DType::F32)?);
+    let (values, shape) = crate::kernels::elementwise::zip_values(op, &a, &b, |x, y| f(x, y) as u8)?;
+    Tensor::from_buffer(Buffer::Bool(values), &shape)
 }
 
 /// Where `a` wins a maximum against `b`: 1, ½ on ties (PyTorch splits the gradient), 0.
@@ -166,7 +171,6 @@ pub const BINARY: &[BinaryDef] = &[
     BinaryDef { op: BinaryOp::MaxGradMask, name: "max_grad_mask", backward_name: "", saves: [false; 3],
         forward: |a, b| zip("maximum", a, b, max_grad_mask),
         vjp: None },
-    // 1 where a == b (also where both are NaN), else 0: amax/amin route gradients with it.
     BinaryDef { op: BinaryOp::Eq, name: "eq", backward_name: "", saves: [false; 3],
         forward: |a, b| compare("eq", a, b, |x, y| x == y), vjp: None },
     BinaryDef { op: BinaryOp::Ne, name: "ne", backward_name: "", saves: [false; 3],
@@ -179,9 +183,17 @@ pub const BINARY: &[BinaryDef] = &[
         forward: |a, b| compare("gt", a, b, |x, y| x > y), vjp: None },
     BinaryDef { op: BinaryOp::Ge, name: "ge", backward_name: "", saves: [false; 3],
         forward: |a, b| compare("ge", a, b, |x, y| x >= y), vjp: None },
+    // 1 where a == b (also where both are NaN), else 0: amax/amin route gradients with it.
     BinaryDef { op: BinaryOp::EqMask, name: "eq_mask", backward_name: "", saves: [false; 3],
         forward: |a, b| zip("amax", a, b, |x, y| (x == y || (x.is_nan() && y.is_nan())) as u8 as f32),
         vjp: None },
+    // Logical ops take any dtype (non-zero and NaN are true) and give bool, as in PyTorch.
+    BinaryDef { op: BinaryOp::LogicalAnd, name: "logicalAnd", backward_name: "", saves: [false; 3],
+        forward: |a, b| logical_zip("logicalAnd", a, b, |x, y| x & y), vjp: None },
+    BinaryDef { op: BinaryOp::LogicalOr, name: "logicalOr", backward_name: "", saves: [false; 3],
+        forward: |a, b| logical_zip("logicalOr", a, b, |x, y| x | y), vjp: None },
+    BinaryDef { op: BinaryOp::LogicalXor, name: "logicalXor", backward_name: "", saves: [false; 3],
+        forward: |a, b| logical_zip("logicalXor", a, b, |x, y| x ^ y), vjp: None },
 ];
 
 struct BinaryBackward(&'static BinaryDef);
@@ -205,6 +217,12 @@ impl Backward for BinaryBackward {
 
 pub fn binary(op: BinaryOp, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let def = &BINARY[op as usize];
+    let (a, b) = if matches!(op, BinaryOp::LogicalAnd | BinaryOp::LogicalOr | BinaryOp::LogicalXor) {
+        (a.clone(), b.clone())
+    } else {
+        (float_if_bool(a)?, float_if_bool(b)?)
+    };
+    let (a, b) = (&a, &b);
     let out = (def.forward)(a, b)?;
     if def.vjp.is_none() {
         return Ok(out);

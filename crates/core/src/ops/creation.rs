@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::kernels::random;
 use crate::layout::{checked_numel, MAX_ELEMENTS};
-use crate::storage::{try_alloc, Buffer, DType};
+use crate::storage::{try_alloc, try_map, Buffer, DType};
 use crate::tensor::Tensor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +30,7 @@ fn from_values(dtype: DType, values: Vec<f64>, shape: &[usize]) -> Result<Tensor
     let buffer = match dtype {
         DType::F32 => Buffer::F32(values.iter().map(|&v| v as f32).collect()),
         DType::I32 => Buffer::I32(values.iter().map(|&v| v as i32).collect()),
+        DType::Bool => Buffer::Bool(values.iter().map(|&v| (v != 0.0) as u8).collect()),
     };
     Tensor::from_buffer(buffer, shape)
 }
@@ -72,6 +73,7 @@ pub fn eye(rows: f64, cols: f64, dtype: DType) -> Result<Tensor> {
             match &mut *buffer {
                 Buffer::F32(d) => d[i * c + i] = 1.0,
                 Buffer::I32(d) => d[i * c + i] = 1,
+                Buffer::Bool(d) => d[i * c + i] = 1,
             }
         }
     }
@@ -89,23 +91,36 @@ pub fn random(op: CreationOp, shape: &[usize]) -> Result<Tensor> {
     Tensor::from_f32(values, shape)
 }
 
-/// `to(dtype)`: a copy converted to `dtype` (float → int truncates toward zero), or the
-/// tensor itself when it already has that dtype, as in PyTorch.
+/// `to(dtype)`: a copy converted to `dtype` (float → int truncates toward zero; to bool,
+/// non-zero and NaN are true), or the tensor itself when it already has that dtype, as in
+/// PyTorch.
 pub fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
     if x.dtype() == dtype {
         return Ok(x.clone());
     }
-    let c = x.contiguous("to")?;
+    const OP: &str = "to";
+    let c = x.contiguous(OP)?;
     let buffer = c.buffer();
     let l = c.layout();
     let range = l.offset..l.offset + l.numel();
     let out = match (&*buffer, dtype) {
-        (Buffer::F32(d), DType::I32) => Buffer::I32(d[range].iter().map(|&v| v as i32).collect()),
-        (Buffer::I32(d), DType::F32) => Buffer::F32(d[range].iter().map(|&v| v as f32).collect()),
         (Buffer::F32(d), DType::F32) => Buffer::F32(d[range].to_vec()),
+        (Buffer::F32(d), DType::I32) => Buffer::I32(try_map(OP, &d[range], |v| v as i32)?),
+        (Buffer::F32(d), DType::Bool) => Buffer::Bool(try_map(OP, &d[range], |v| (v != 0.0) as u8)?),
+        (Buffer::I32(d), DType::F32) => Buffer::F32(try_map(OP, &d[range], |v| v as f32)?),
         (Buffer::I32(d), DType::I32) => Buffer::I32(d[range].to_vec()),
+        (Buffer::I32(d), DType::Bool) => Buffer::Bool(try_map(OP, &d[range], |v| (v != 0) as u8)?),
+        (Buffer::Bool(d), DType::F32) => Buffer::F32(try_map(OP, &d[range], |v| (v != 0) as u8 as f32)?),
+        (Buffer::Bool(d), DType::I32) => Buffer::I32(try_map(OP, &d[range], |v| (v != 0) as i32)?),
+        (Buffer::Bool(d), DType::Bool) => Buffer::Bool(d[range].to_vec()),
     };
     Tensor::from_buffer(out, x.shape())
+}
+
+/// Bool operands of float ops compute as 0./1. floats: PyTorch promotes bool with float
+/// to float, and without this every float kernel would need a byte path.
+pub fn float_if_bool(x: &Tensor) -> Result<Tensor> {
+    if x.dtype() == DType::Bool { cast(x, DType::F32) } else { Ok(x.clone()) }
 }
 
 /// Creation by id with up to three numeric arguments (shape passed separately).
@@ -113,6 +128,9 @@ pub fn create_by_id(id: u32, dtype: DType, shape: &[usize], args: [f64; 3]) -> R
     if matches!(id, 2 | 4 | 5) && dtype != DType::F32 {
         let name = CREATION_NAMES.get(id as usize).copied().unwrap_or("create");
         return Err(Error::dtype(format!("{name}: only float32 is supported, got {}", dtype.name())));
+    }
+    if id == 1 && dtype == DType::Bool {
+        return Err(Error::dtype("arange: bool is not supported; use float32 or int32".to_string()));
     }
     match id {
         0 => Tensor::full("full", shape, args[0], dtype),

@@ -7,8 +7,8 @@ use crate::autograd::mode::is_grad_enabled;
 use crate::error::{fmt_shape, Error, Result};
 use crate::layout::broadcasts_to;
 use crate::ops::movement::expand;
-use crate::storage::Buffer;
-use crate::tensor::{scatter, unreachable_dtype, Tensor};
+use crate::ops::creation::{cast, float_if_bool};
+use crate::tensor::{write_through, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -42,8 +42,16 @@ impl InplaceOp {
 /// `target ← target op source`, with `source` broadcast to `target`'s shape.
 pub fn apply(op: InplaceOp, target: &Tensor, source: &Tensor) -> Result<()> {
     let name = op.name();
-    target.expect_f32(name)?;
-    source.expect_f32(name)?;
+    // copy_ (and fill_) write any dtype, converting the source as to(dtype) does; the
+    // arithmetic ones compute in float32.
+    let source = &if op == InplaceOp::Copy {
+        cast(source, target.dtype())?
+    } else {
+        target.expect_f32(name)?;
+        let source = float_if_bool(source)?;
+        source.expect_f32(name)?;
+        source
+    };
     if is_grad_enabled() && (target.requires_grad() || source.requires_grad()) {
         return Err(Error::autograd(format!(
             "{name}: in-place update of a tensor that requires grad (shape {}) while grad mode is on; \
@@ -72,14 +80,7 @@ pub fn apply(op: InplaceOp, target: &Tensor, source: &Tensor) -> Result<()> {
         // Always a fresh buffer: the source may alias the target's storage.
         InplaceOp::Copy => expand(source, target.shape())?.contiguous_copy(name)?,
     };
-    let values = result;
-    let src_buffer = values.buffer();
-    let Buffer::F32(src) = &*src_buffer else { unreachable_dtype() };
-    let src = &src[values.layout().offset..values.layout().offset + values.numel()];
-    let mut dst_buffer = target.storage().buffer_mut();
-    let Buffer::F32(dst) = &mut *dst_buffer else { unreachable_dtype() };
-    scatter(src, dst, target.layout());
-    Ok(())
+    write_through(target, target.layout(), &result)
 }
 
 pub fn apply_by_id(id: u32, target: &Tensor, source: &Tensor) -> Result<()> {

@@ -5,8 +5,9 @@
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
 use crate::layout::{checked_numel, normalize_axis, Layout};
-use crate::storage::{Buffer, DType};
-use crate::tensor::{scatter, unreachable_dtype, Tensor};
+use crate::ops::creation::cast;
+use crate::storage::DType;
+use crate::tensor::{write_through, Tensor};
 
 /// The view of `x` along `dim` from `start` to `end` (exclusive) by `step`, with Python's
 /// rules: negative indices count from the end, out-of-range bounds are clamped.
@@ -73,17 +74,6 @@ impl Backward for SliceGradBackward {
     }
 }
 
-/// Writes `values` (any layout, `layout`'s shape) into `target`'s storage through `layout`.
-fn write_through(target: &Tensor, layout: &Layout, values: &Tensor) -> Result<()> {
-    let src = values.contiguous_copy("cat")?;
-    let src_buffer = src.buffer();
-    let Buffer::F32(s) = &*src_buffer else { unreachable_dtype() };
-    let mut dst_buffer = target.storage().buffer_mut();
-    let Buffer::F32(d) = &mut *dst_buffer else { unreachable_dtype() };
-    scatter(s, d, layout);
-    Ok(())
-}
-
 struct CatBackward {
     dim: usize,
 }
@@ -108,8 +98,14 @@ impl Backward for CatBackward {
     }
 }
 
-/// Concatenates float32 tensors along `dim`; all other dims must match.
+/// Concatenates tensors along `dim`; all other dims must match. Tensors of one dtype keep
+/// it; mixed dtypes are all converted to float32.
 pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
+    let dtype = tensors.first().map_or(DType::F32, Tensor::dtype);
+    if tensors.iter().any(|t| t.dtype() != dtype) {
+        let floats = tensors.iter().map(|t| cast(t, DType::F32)).collect::<Result<Vec<_>>>()?;
+        return cat(&floats, dim);
+    }
     let first = tensors.first().ok_or_else(|| Error::argument("cat: expected a non-empty list of tensors"))?;
     if first.ndim() == 0 {
         return Err(Error::shape("cat: zero-dimensional tensors cannot be concatenated; unsqueeze them or use stack".to_string()));
@@ -118,7 +114,6 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
     let mut shape = first.shape().to_vec();
     shape[d] = 0;
     for t in tensors {
-        t.expect_f32("cat")?;
         let same = t.ndim() == first.ndim() && t.shape().iter().zip(first.shape()).enumerate().all(|(i, (a, b))| i == d || a == b);
         if !same {
             return Err(Error::shape(format!(
@@ -130,7 +125,7 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         shape[d] += t.shape()[d];
     }
     checked_numel("cat", &shape)?;
-    let out = Tensor::full("cat", &shape, 0.0, DType::F32)?;
+    let out = Tensor::full("cat", &shape, 0.0, dtype)?;
     let base = Layout::contiguous(&shape);
     let mut start = 0;
     for t in tensors {

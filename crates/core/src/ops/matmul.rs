@@ -31,6 +31,7 @@ impl Backward for MatmulBackward {
 }
 
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let (a, b) = (&crate::ops::creation::float_if_bool(a)?, &crate::ops::creation::float_if_bool(b)?);
     if a.ndim() == 0 || b.ndim() == 0 {
         return Err(Error::shape(format!(
             "matmul: both arguments need at least 1 dimension, got shapes {} and {}",

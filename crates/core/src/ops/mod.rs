@@ -6,6 +6,7 @@ pub mod conv;
 pub mod creation;
 pub mod inplace;
 pub mod join;
+pub mod logical;
 pub mod matmul;
 pub mod movement;
 pub mod nn;

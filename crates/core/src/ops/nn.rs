@@ -8,6 +8,7 @@ use crate::error::{fmt_shape, Error, Result};
 use crate::kernels::softmax::{softmax_rows, SoftmaxKind};
 use crate::layout::{checked_numel, normalize_axis};
 use crate::ops::binary::{mul, mul_scalar, sub};
+use crate::ops::creation::float_if_bool;
 use crate::ops::matmul::matmul;
 use crate::ops::movement::{reshape, transpose_last};
 use crate::ops::reduce::sum;
@@ -297,7 +298,7 @@ pub fn cross_entropy(logits: &Tensor, target: &Tensor, options: CrossEntropyOpti
             }
             Target::Indices(labels)
         }
-        DType::F32 => {
+        DType::F32 | DType::Bool => {
             if target.shape() != shape {
                 return Err(Error::shape(format!(
                     "{OP}: probability target of shape {} must match logits of shape {}",
@@ -455,6 +456,12 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
     let need = |t: Option<&Tensor>, what: &str| {
         t.cloned().ok_or_else(|| Error::argument(format!("{name}: missing {what}")))
     };
+    // Bool operands compute as floats, except where's condition and indexSelect's index,
+    // which keep their meaning.
+    let promote = |t: Option<&Tensor>| t.map(float_if_bool).transpose();
+    let a = &if id == 9 { a.clone() } else { float_if_bool(a)? };
+    let (b, c) = (if id == 10 { b.cloned() } else { promote(b)? }, promote(c)?);
+    let (b, c) = (b.as_ref(), c.as_ref());
     match id {
         0 => softmax(a, int(0)?, SoftmaxKind::Softmax),
         1 => softmax(a, int(0)?, SoftmaxKind::Log),

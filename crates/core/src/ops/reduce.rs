@@ -1,5 +1,6 @@
 //! Reductions: sum and mean (one node), amax/amin (ties share the gradient),
-//! argmax/argmin (int32 indices, no gradient) and prod (exact gradient at zeros).
+//! argmax/argmin (int32 indices, no gradient), prod (exact gradient at zeros) and any/all
+//! (bool, in `logical`). Bool input to the numeric ones counts as 0./1. float32.
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{Error, Result};
@@ -9,6 +10,8 @@ use crate::kernels::reduce::{arg_extreme, extreme_keepdim, prod_keepdim, prod_of
 use crate::layout::Layout;
 use crate::layout::normalize_axis;
 use crate::ops::binary::{binary, div, mul, mul_scalar, BinaryOp};
+use crate::ops::creation::float_if_bool;
+use crate::ops::logical::any_all;
 use crate::ops::movement::{expand, reshape};
 use crate::tensor::Tensor;
 
@@ -20,7 +23,7 @@ pub enum ReduceOp {
 }
 
 /// Ids at the boundary: sum and mean share [`ReduceOp`]'s kernel path; the others follow.
-pub const REDUCE_NAMES: &[&str] = &["sum", "mean", "amax", "amin", "argmax", "argmin", "prod"];
+pub const REDUCE_NAMES: &[&str] = &["sum", "mean", "amax", "amin", "argmax", "argmin", "prod", "any", "all"];
 
 /// Resolves `axes` (all dims when `None`) to a per-dim flag, rejecting repeats.
 pub fn reduced_dims(op: &str, ndim: usize, axes: Option<&[i64]>) -> Result<Vec<bool>> {
@@ -38,7 +41,7 @@ pub fn reduced_dims(op: &str, ndim: usize, axes: Option<&[i64]>) -> Result<Vec<b
     Ok(flags)
 }
 
-fn output_shape(shape: &[usize], reduced: &[bool], keepdim: bool) -> Vec<usize> {
+pub(crate) fn output_shape(shape: &[usize], reduced: &[bool], keepdim: bool) -> Vec<usize> {
     shape
         .iter()
         .zip(reduced)
@@ -104,6 +107,7 @@ pub fn mean(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
 }
 
 pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+    let x = &if matches!(id, 6 | 7) { x.clone() } else { float_if_bool(x)? };
     match id {
         0 => sum(x, axes, keepdim),
         1 => mean(x, axes, keepdim),
@@ -111,6 +115,7 @@ pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) ->
         3 => extreme(x, axes, keepdim, false),
         4 | 5 => arg_extreme_op(x, axes, keepdim, id == 4),
         6 => prod(x, axes, keepdim),
+        7 | 8 => any_all(x, axes, keepdim, id == 8),
         _ => Err(Error::argument(format!("reduce: unknown op id {id}"))),
     }
 }

@@ -1,6 +1,7 @@
-//! `where(cond, a, b)`: elements of `a` where `cond` is non-zero, else of `b`, with NumPy
-//! broadcasting of all three. The unselected branch never leaks into the result (no
-//! `a·m + b·(1 − m)`, which would turn an unselected ∞ into NaN).
+//! `where(cond, a, b)`: elements of `a` where `cond` is true (bool, or non-zero in any
+//! other dtype), else of `b`, with NumPy broadcasting of all three. The unselected branch
+//! never leaks into the result (no `a·m + b·(1 − m)`, which would turn an unselected ∞
+//! into NaN).
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::Result;
@@ -36,6 +37,7 @@ pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         match &*buffer {
             Buffer::F32(v) => v.iter().map(|&x| x != 0.0).collect(),
             Buffer::I32(v) => v.iter().map(|&x| x != 0).collect(),
+            Buffer::Bool(v) => v.iter().map(|&x| x != 0).collect(),
         }
     };
     let av = expand(&a.detach(), &shape)?.contiguous_copy(OP)?.to_f64_vec()?;

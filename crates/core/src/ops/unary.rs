@@ -56,6 +56,7 @@ pub enum UnaryOp {
     Ceil,
     Round,
     Clone,
+    LogicalNot,
 }
 
 /// PyTorch's softplus threshold: above it, softplus(x) = x to float precision.
@@ -194,6 +195,10 @@ pub const UNARY: &[UnaryDef] = &[
     UnaryDef { op: UnaryOp::Clone, name: "clone", backward_name: "CloneBackward0", saves: Saves::Nothing,
         forward: |x| map("clone", x, |v| v),
         vjp: Some(|_, g| Ok(g.clone())) },
+    // Any dtype in, bool out; no gradient (PyTorch's logical_not).
+    UnaryDef { op: UnaryOp::LogicalNot, name: "logicalNot", backward_name: "", saves: Saves::Nothing,
+        forward: crate::ops::logical::logical_not,
+        vjp: None },
 ];
 
 struct UnaryBackward(&'static UnaryDef);
@@ -214,6 +219,7 @@ impl Backward for UnaryBackward {
 
 pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
     let def = &UNARY[op as usize];
+    let x = &if op == UnaryOp::LogicalNot { x.clone() } else { crate::ops::creation::float_if_bool(x)? };
     let out = (def.forward)(x)?;
     if def.vjp.is_none() {
         return Ok(out);
