@@ -255,8 +255,7 @@ pub fn prod(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::autograd::engine::backward;
-    use crate::autograd::mode::set_grad_enabled;
+    use crate::autograd::engine::{backward, PassOptions};
     use crate::ErrorKind;
 
     #[test]
@@ -266,13 +265,10 @@ mod tests {
         let y = prod(&x, Some(&[1]), false).unwrap();
         assert_eq!(y.to_f64_vec().unwrap(), vec![0.0, 0.0, 8.0]);
         let ones = Tensor::full("t", &[3], 1.0, crate::DType::F32).unwrap();
-        backward(&y, Some(&ones), true).unwrap();
+        backward(&y, Some(&ones), PassOptions { retain_graph: true, ..Default::default() }).unwrap();
         assert_eq!(x.grad().unwrap().to_f64_vec().unwrap(), vec![0.0, 6.0, 0.0, 0.0, 0.0, 0.0, 8.0, 4.0, 2.0]);
-        // With grad mode on during backward (double backward), the kernel path refuses.
-        let node = y.grad_fn().unwrap();
-        let previous = set_grad_enabled(true);
-        let err = node.apply(&ones, false).err().unwrap();
-        set_grad_enabled(previous);
+        // A recorded backward (createGraph) cannot use the kernel path: a clear error.
+        let err = backward(&y, Some(&ones), PassOptions { retain_graph: true, create_graph: true }).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Autograd);
         assert!(err.message.starts_with("prod:"), "{}", err.message);
     }

@@ -117,7 +117,7 @@ pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::autograd::engine::backward;
+    use crate::autograd::engine::{backward, PassOptions};
 
     #[test]
     fn cumsum_and_flip_with_gradients() {
@@ -129,7 +129,7 @@ mod tests {
         assert!(flip(&x, &[1, -1]).is_err());
         let y = cumsum(&x, 1).unwrap();
         let g = Tensor::from_f32(vec![1.0, 2.0, 3.0, 0.0, 0.0, 1.0], &[2, 3]).unwrap();
-        backward(&y, Some(&g), false).unwrap();
+        backward(&y, Some(&g), PassOptions::default()).unwrap();
         assert_eq!(x.grad().unwrap().to_f64_vec().unwrap(), vec![6.0, 5.0, 3.0, 1.0, 1.0, 1.0]);
     }
 }

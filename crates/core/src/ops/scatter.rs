@@ -293,7 +293,7 @@ pub fn scatter_add(x: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::autograd::engine::backward;
+    use crate::autograd::engine::{backward, PassOptions};
     use crate::ErrorKind;
 
     fn t(values: &[f32], shape: &[usize]) -> Tensor {
@@ -318,7 +318,7 @@ mod tests {
         src.set_requires_grad(true).unwrap();
         let out = scatter(&t(&[0.0; 2], &[2]), 0, &idx(&[1, 1, 0], &[3]), ScatterSource::Tensor(&src)).unwrap();
         assert_eq!(out.to_f64_vec().unwrap(), vec![3.0, 2.0]);
-        backward(&out, Some(&t(&[10.0, 20.0], &[2])), false).unwrap();
+        backward(&out, Some(&t(&[10.0, 20.0], &[2])), PassOptions::default()).unwrap();
         assert_eq!(src.grad().unwrap().to_f64_vec().unwrap(), vec![0.0, 20.0, 10.0]);
     }
 
