@@ -50,6 +50,23 @@ describe('examples (node examples/*.mjs)', () => {
     expect(existsSync(new URL('../dist/wasmgrad.wasm', import.meta.url))).toBe(true);
   });
 
+  it('higher-order.mjs prints 3x² and 6x, converges by Newton, and shows a custom function and a hook', () => {
+    const out = run('examples/higher-order.mjs');
+    const line = (prefix: string) => {
+      const l = out.split('\n').find((s) => s.startsWith(prefix));
+      expect(l, `no line starting with ${prefix} in:\n${out}`).toBeDefined();
+      return l!;
+    };
+    expect(tensorValues(line('dy/dx'))).toEqual([0.75, 12, 27]);
+    expect(tensorValues(line('d²y/dx²'))).toEqual([3, -12, 18]);
+    // f(x) = x⁴ − 3x² + x has a local minimum at the root of 4x³ − 6x + 1 near 1.1309.
+    const x = Number(/x = (-?[\d.]+)/.exec(line('newton step 6'))![1]);
+    expect(Math.abs(4 * x ** 3 - 6 * x + 1)).toBeLessThan(1e-4);
+    expect(line('round(w)')).toContain('y.gradFn = SumBackward0');
+    expect(tensorValues(line('round(w)').split('w.grad = ')[1]!)).toEqual([1, 2, 3]);
+    expect(tensorValues(line('clipped w.grad'))).toEqual([5, -5, 2]);
+  });
+
   it('seed-gradients.mjs prints f, a.grad = [8, 12] and b.grad = [12, 8]', () => {
     const out = run('examples/seed-gradients.mjs');
     const lines = out.trim().split('\n');
