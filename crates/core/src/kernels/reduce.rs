@@ -5,19 +5,24 @@ use crate::layout::{checked_numel, contiguous_strides, Layout, StridedWalk};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
-/// Sums `x` over the axes flagged in `reduced`; the result has those dims set to 1.
-pub fn sum_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
+/// The keepdim output shape of a reduction of float32 `x`, and output strides for walking
+/// the input: reduced dims get stride 0, so every input element lands on its output slot.
+fn kept_geometry(op: &str, x: &Tensor, reduced: &[bool]) -> Result<(Vec<usize>, Vec<usize>)> {
     x.expect_f32(op)?;
     let shape: Vec<usize> = x.shape().iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
-    let n = checked_numel(op, &shape)?;
-    let mut acc = try_alloc(op, n, 0.0f64)?;
-    // Walk the input; the output index ignores reduced dims (stride 0).
     let mut out_strides = contiguous_strides(&shape);
     for (s, &r) in out_strides.iter_mut().zip(reduced) {
         if r {
             *s = 0;
         }
     }
+    Ok((shape, out_strides))
+}
+
+/// Sums `x` over the axes flagged in `reduced`; the result has those dims set to 1.
+pub fn sum_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
+    let (shape, out_strides) = kept_geometry(op, x, reduced)?;
+    let mut acc = try_alloc(op, checked_numel(op, &shape)?, 0.0f64)?;
     {
         let buffer = x.buffer();
         let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
@@ -90,17 +95,9 @@ fn row_sum(data: &[f32], start: usize, len: usize, stride: usize) -> f64 {
 /// Max (`largest`) or min over the axes flagged in `reduced`, NaN propagating; the result
 /// keeps reduced dims as 1. Empty reductions are an error the caller reports first.
 pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) -> Result<Tensor> {
-    x.expect_f32(op)?;
-    let shape: Vec<usize> = x.shape().iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
-    let n = checked_numel(op, &shape)?;
+    let (shape, out_strides) = kept_geometry(op, x, reduced)?;
     let init = if largest { f32::NEG_INFINITY } else { f32::INFINITY };
-    let mut acc = try_alloc(op, n, init)?;
-    let mut out_strides = contiguous_strides(&shape);
-    for (s, &r) in out_strides.iter_mut().zip(reduced) {
-        if r {
-            *s = 0;
-        }
-    }
+    let mut acc = try_alloc(op, checked_numel(op, &shape)?, init)?;
     let better = |v: f32, cur: f32| v.is_nan() || (!cur.is_nan() && if largest { v > cur } else { v < cur });
     {
         let buffer = x.buffer();
@@ -147,16 +144,8 @@ pub fn arg_extreme(src: &[f32], outer: usize, n: usize, inner: usize, largest: b
 /// with reduced dims kept as 1, and whether any element was zero: prod's backward can
 /// only use `out / x` when none was.
 pub fn prod_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<(Tensor, bool)> {
-    x.expect_f32(op)?;
-    let shape: Vec<usize> = x.shape().iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
-    let n = checked_numel(op, &shape)?;
-    let mut acc = try_alloc(op, n, 1.0f64)?;
-    let mut out_strides = contiguous_strides(&shape);
-    for (s, &r) in out_strides.iter_mut().zip(reduced) {
-        if r {
-            *s = 0;
-        }
-    }
+    let (shape, out_strides) = kept_geometry(op, x, reduced)?;
+    let mut acc = try_alloc(op, checked_numel(op, &shape)?, 1.0f64)?;
     let mut has_zero = false;
     {
         let buffer = x.buffer();
