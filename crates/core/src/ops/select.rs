@@ -5,10 +5,9 @@
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::Result;
-use crate::layout::{broadcast_shapes, checked_numel};
-use crate::ops::movement::expand;
+use crate::layout::{broadcast_shapes, checked_numel, StridedWalk};
 use crate::storage::{try_alloc, Buffer, DType};
-use crate::tensor::Tensor;
+use crate::tensor::{unreachable_dtype, Tensor};
 
 struct WhereBackward;
 
@@ -30,24 +29,29 @@ pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     a.expect_f32(OP)?;
     b.expect_f32(OP)?;
     let shape = broadcast_shapes(OP, &broadcast_shapes(OP, cond.shape(), a.shape())?, b.shape())?;
-    let n = checked_numel(OP, &shape)?;
-    let flags: Vec<bool> = {
-        let c = expand(&cond.detach(), &shape)?.contiguous_copy(OP)?;
-        let buffer = c.buffer();
-        match &*buffer {
-            Buffer::F32(v) => v.iter().map(|&x| x != 0.0).collect(),
-            Buffer::I32(v) => v.iter().map(|&x| x != 0).collect(),
-            Buffer::Bool(v) => v.iter().map(|&x| x != 0).collect(),
+    let mut out = try_alloc(OP, checked_numel(OP, &shape)?, 0.0f32)?;
+    {
+        let (bc, ba, bb) = (cond.buffer(), a.buffer(), b.buffer());
+        let (Buffer::F32(da), Buffer::F32(db)) = (&*ba, &*bb) else { unreachable_dtype() };
+        let layouts = [cond.layout(), a.layout(), b.layout()].map(|l| l.broadcast_to(&shape));
+        let select = |truth: &dyn Fn(usize) -> bool, out: &mut [f32]| {
+            let walk = StridedWalk::new(&shape, [&layouts[0].strides, &layouts[1].strides, &layouts[2].strides]);
+            let mut o = 0;
+            walk.for_each_row(layouts.each_ref().map(|l| l.offset), |[pc, pa, pb], len, [sc, sa, sb]| {
+                for i in 0..len {
+                    out[o + i] = if truth(pc + i * sc) { da[pa + i * sa] } else { db[pb + i * sb] };
+                }
+                o += len;
+            });
+        };
+        match &*bc {
+            Buffer::F32(c) => select(&|k| c[k] != 0.0, &mut out),
+            Buffer::I32(c) => select(&|k| c[k] != 0, &mut out),
+            Buffer::Bool(c) => select(&|k| c[k] != 0, &mut out),
         }
-    };
-    let av = expand(&a.detach(), &shape)?.contiguous_copy(OP)?.to_f64_vec()?;
-    let bv = expand(&b.detach(), &shape)?.contiguous_copy(OP)?.to_f64_vec()?;
-    let mut out = try_alloc(OP, n, 0.0f32)?;
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = if flags[i] { av[i] } else { bv[i] } as f32;
     }
     let out = Tensor::from_f32(out, &shape)?;
-    let saved_cond = if cond.dtype() == DType::I32 { cond.clone() } else { cond.detach() };
+    let saved_cond = cond.detach();
     Ok(record(out, &[cond, a, b], || vec![saved_cond], WhereBackward))
 }
 
