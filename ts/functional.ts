@@ -3,9 +3,10 @@
  * either side of binary ops (`sub(1, x)`).
  * @module
  */
-import { binaryOp, catOp, Tensor, unaryOp, whereOp, type Operand } from './tensor.js';
+import { binaryOp, catOp, unaryOp, whereOp } from './dispatch.js';
 import { ShapeError } from './errors.js';
 import { tidy } from './scope.js';
+import type { Operand, Tensor } from './tensor.js';
 
 /** `a + b`, broadcasting. */
 export const add = (a: Operand, b: Operand): Tensor => binaryOp('add', a, b);

@@ -4,10 +4,11 @@
  */
 import { noGrad } from './autograd.js';
 import { full, rand, tensor } from './creation.js';
+import { nnOp } from './dispatch.js';
 import { cat } from './functional.js';
 import { ArgumentError, DTypeError, ShapeError } from './errors.js';
 import { tidy } from './scope.js';
-import { nnOp, type Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
 
 /** How per-element losses are combined. */
 export type Reduction = 'none' | 'mean' | 'sum';
