@@ -20,7 +20,7 @@ import {
   Adam, adaptiveAvgPool2d, arange, AutogradError, avgPool2d, conv1d, conv2d, crossEntropy, eye, full, linear, linspace,
   maxPool2d, noGrad, rand, randn, SGD, softmax, tensor, where, type Tensor,
 } from '../ts/node.js';
-import { wrap } from '../ts/tensor.js';
+import { wrap } from '../ts/dispatch.js';
 import type { GradcheckOptions } from './helpers/gradcheck.js';
 import {
   erf, expand, fold, geluRef, geluTanhRef, map, matmul, mean, nd, permute, randomNd, refSlice, reshape, sum, zip,

@@ -3,9 +3,10 @@
  * `torch.autograd.grad`.
  * @module
  */
+import { expectTensor, passFlags } from './dispatch.js';
 import { ArgumentError } from './errors.js';
 import { lib } from './ffi.js';
-import { expectTensor, passFlags, Tensor, type BackwardOptions } from './tensor.js';
+import { Tensor, type BackwardOptions } from './tensor.js';
 
 function withGradMode<T>(enabled: boolean, fn: () => T): T {
   const raw = lib().raw;

@@ -2,9 +2,10 @@
  * Creating tensors: from data, constants, ranges, identity, and seeded random values.
  * @module
  */
+import { DTYPES, wrap } from './dispatch.js';
 import { ArgumentError, ShapeError } from './errors.js';
 import { lib, type Core } from './ffi.js';
-import { DTYPES, Tensor, wrap, type DType, type NestedArray } from './tensor.js';
+import { Tensor, type DType, type NestedArray } from './tensor.js';
 
 /** Options shared by the creation functions. */
 export interface TensorOptions {

@@ -7,7 +7,8 @@ import { ArgumentError } from './errors.js';
 import { lib } from './ffi.js';
 import { noGrad } from './autograd.js';
 import { tidy } from './scope.js';
-import { hostCallback, Tensor } from './tensor.js';
+import { hostCallback } from './dispatch.js';
+import { Tensor } from './tensor.js';
 
 /** What `forward` hands to `backward`, PyTorch's `ctx`. Other properties may be set freely. */
 export interface FunctionCtx {

@@ -2,14 +2,16 @@
  * wasmgrad: PyTorch-style tensors and autograd for JavaScript, computed in WebAssembly.
  * @module
  */
-export { Tensor, type BackwardOptions, type DType, type DimsArg, type NestedArray, type Operand } from './tensor.js';
+// All of tensor.ts is public (its plumbing lives in dispatch.ts), so a new function form
+// next to its method needs no edit here.
+export * from './tensor.js';
 export type { IndexItem, IndexSpec } from './indexing.js';
 export {
   arange, eye, full, fullLike, linspace, manualSeed, ones, onesLike, rand, randn, scalar, tensor,
   zeros, zerosLike, type ShapeLike, type TensorOptions,
 } from './creation.js';
-export * from './functional.js';
-export { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, crossEntropy, linear, logSoftmax, maxPool2d, softmax, type Activation, type AvgPool2dOptions, type Conv1dOptions, type Conv2dOptions, type CrossEntropyOptions, type MaxPool2dOptions, type Pair, type Reduction, binaryCrossEntropy, binaryCrossEntropyWithLogits, batchNorm, dropout, embedding, groupNorm, l1Loss, layerNorm, nllLoss, pad, mseLoss, oneHot, scaledDotProductAttention, smoothL1Loss } from './nn.js';
+export * from './composites.js';
+export { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, crossEntropy, linear, maxPool2d, type Activation, type AvgPool2dOptions, type Conv1dOptions, type Conv2dOptions, type CrossEntropyOptions, type MaxPool2dOptions, type Pair, type Reduction, binaryCrossEntropy, binaryCrossEntropyWithLogits, batchNorm, dropout, embedding, groupNorm, l1Loss, layerNorm, nllLoss, pad, mseLoss, oneHot, scaledDotProductAttention, smoothL1Loss } from './nn.js';
 export { enableGrad, grad, isGradEnabled, noGrad, type GradOptions } from './autograd.js';
 export { defineFunction, type CustomFunction, type FunctionCtx, type FunctionDefinition } from './function.js';
 export { Adam, AdamW, Optimizer, SGD, type AdamHyper, type AdamOptions, type ParamGroup, type ParamGroupInput, type ParamState, type Params, type SGDHyper, type SGDOptions } from './optim.js';

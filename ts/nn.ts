@@ -4,10 +4,10 @@
  */
 import { noGrad } from './autograd.js';
 import { full, rand, tensor } from './creation.js';
-import { cat } from './functional.js';
+import { nnOp } from './dispatch.js';
 import { ArgumentError, DTypeError, ShapeError } from './errors.js';
 import { tidy } from './scope.js';
-import { nnOp, type Tensor } from './tensor.js';
+import { cat, type Tensor } from './tensor.js';
 
 /** How per-element losses are combined. */
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -18,12 +18,6 @@ function reductionCode(op: string, r: Reduction | undefined): number {
   if (code < 0) throw new ArgumentError(`${op}: reduction must be one of ${REDUCTIONS.join(', ')}, got ${String(r)}`);
   return code;
 }
-
-/** Softmax along `dim`: `exp(x) / Σ exp(x)`, computed stably. */
-export const softmax = (x: Tensor, dim: number): Tensor => x.softmax(dim);
-
-/** `log(softmax(x, dim))` in one stable pass; pair with negative log-likelihood losses. */
-export const logSoftmax = (x: Tensor, dim: number): Tensor => x.logSoftmax(dim);
 
 /** Options of {@link crossEntropy}, as in PyTorch. */
 export interface CrossEntropyOptions {

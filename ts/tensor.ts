@@ -3,8 +3,12 @@
  * @module
  */
 import './polyfill.js';
+import {
+  binaryOp, catOp, dims, DTYPES, expectTensor, hostCallback, inplaceOp, movementOp, nnOp, normDim, passFlags, reduceOp,
+  splitSizes, tensorOf, triangle, unaryOp, whereOp, wrap,
+} from './dispatch.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
-import { lib, type Core, type HostCallback } from './ffi.js';
+import { lib } from './ffi.js';
 import { formatTensor } from './format.js';
 import { indexTensor, type IndexSpec } from './indexing.js';
 import { setTensorCheck, tidy, track } from './scope.js';
@@ -14,8 +18,6 @@ import { setTensorCheck, tidy, track } from './scope.js';
  * (comparison results, one byte per element) and counts as 0/1 float32 in arithmetic.
  */
 export type DType = 'float32' | 'int32' | 'bool';
-/** @internal dtype codes of the core, by position. */
-export const DTYPES: readonly DType[] = ['float32', 'int32', 'bool'];
 
 /** A tensor or a plain number (a constant that broadcasts like a 0-d tensor). */
 export type Operand = Tensor | number;
@@ -27,16 +29,6 @@ export type NestedArray = number | boolean | NestedArray[];
 /** Dims given PyTorch-style as arguments (`reshape(2, 3)`) or as one array (`reshape([2, 3])`). */
 export type DimsArg = number[] | [readonly number[]];
 
-type UnaryName =
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'geluTanh' | 'log1p' | 'expm1'
-  | 'rsqrt' | 'sign' | 'reciprocal' | 'square' | 'sin' | 'cos' | 'tan' | 'silu' | 'softplus' | 'floor' | 'ceil' | 'round'
-  | 'clone' | 'logicalNot';
-type BinaryName =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'matmul'
-  | 'logicalAnd' | 'logicalOr' | 'logicalXor';
-type ReduceName = 'sum' | 'mean' | 'amax' | 'amin' | 'argmax' | 'argmin' | 'prod' | 'any' | 'all';
-type InplaceName = 'add_' | 'sub_' | 'mul_' | 'div_' | 'copy_';
-
 const INFO_REQUIRES_GRAD = 1 << 2;
 const F32_MAX = 3.4028234663852886e38;
 const INFO_IS_LEAF = 1 << 3;
@@ -47,156 +39,6 @@ export interface BackwardOptions {
   retainGraph?: boolean;
   /** Record the backward pass, for higher-order derivatives (default false). */
   createGraph?: boolean;
-}
-
-/** @internal The core's pass flags: 1 retain graph, 2 create graph. */
-export function passFlags(options: BackwardOptions): number {
-  const create = options.createGraph ?? false;
-  return ((options.retainGraph ?? create) ? 1 : 0) | (create ? 2 : 0);
-}
-
-/**
- * @internal Adapts a tensor-level function to a core callback: the argument handles are
- * wrapped (and disposed afterwards, with everything else the function made that it did
- * not `keep()`), and the results handed back before they are.
- */
-export function hostCallback(c: Core, fn: (args: Tensor[]) => readonly (Tensor | null | undefined)[]): HostCallback {
-  return (handles) =>
-    tidy(() => {
-      const results = fn(handles.map((h) => new Tensor(h)));
-      c.hostReturn(results.map((r) => (r === null || r === undefined ? 0 : expectTensor('backward', r).handle)));
-    });
-}
-
-/** @internal Wraps a handle the core just returned (throwing its error for 0). */
-export function wrap(c: Core, handle: number): Tensor {
-  return new Tensor(c.check(handle));
-}
-
-function describe(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? (v.constructor?.name ?? 'an object') : typeof v;
-}
-
-/** @internal */
-export function expectTensor(op: string, v: unknown): Tensor {
-  if (v instanceof Tensor) return v;
-  throw new ArgumentError(`${op}: expected a Tensor, got ${describe(v)}`);
-}
-
-/** @internal */
-export function unaryOp(name: UnaryName, x: Tensor): Tensor {
-  const c = lib();
-  return wrap(c, c.raw.wg_unary(c.opId('unary', name), x.handle));
-}
-
-/** @internal Tensor–tensor, tensor–number and number–tensor forms of a binary op. */
-export function binaryOp(name: BinaryName, a: Operand, b: Operand): Tensor {
-  const c = lib();
-  const id = c.opId('binary', name);
-  if (typeof b === 'number') {
-    if (typeof a === 'number') throw new ArgumentError(`${name}: at least one operand must be a Tensor`);
-    return wrap(c, c.raw.wg_binary_scalar(id, expectTensor(name, a).handle, b, 0));
-  }
-  if (typeof a === 'number') return wrap(c, c.raw.wg_binary_scalar(id, expectTensor(name, b).handle, a, 1));
-  return wrap(c, c.raw.wg_binary(id, expectTensor(name, a).handle, expectTensor(name, b).handle));
-}
-
-function inplaceOp(name: InplaceName, target: Tensor, source: Operand): Tensor {
-  const c = lib();
-  const id = c.opId('inplace', name);
-  c.status(
-    typeof source === 'number'
-      ? c.raw.wg_inplace_scalar(id, target.handle, source)
-      : c.raw.wg_inplace(id, target.handle, expectTensor(name, source).handle),
-  );
-  return target;
-}
-
-function movementOp(name: 'reshape' | 'permute' | 'expand' | 'slice' | 'flip', x: Tensor, args: readonly number[]): Tensor {
-  const c = lib();
-  const n = c.putInts(args, name);
-  return wrap(c, c.raw.wg_movement(c.opId('movement', name), x.handle, n));
-}
-
-function reduceOp(name: ReduceName, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
-  const c = lib();
-  const n = dim === undefined ? -1 : c.putInts(typeof dim === 'number' ? [dim] : dim, name);
-  return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), x.handle, n, keepdim ? 1 : 0));
-}
-
-/** @internal An `nn`-family op: tensor operands (null = absent), integer args, one float. */
-export function nnOp(name: string, a: Tensor, b: Tensor | null, c: Tensor | null, ints: readonly number[], f = 0): Tensor {
-  const core = lib();
-  const n = core.putInts(ints, name);
-  const h = core.raw.wg_nn(core.opId('nn', name), expectTensor(name, a).handle, b === null ? 0 : expectTensor(name, b).handle, c === null ? 0 : expectTensor(name, c).handle, n, f);
-  return wrap(core, h);
-}
-
-/** @internal `where(cond, a, b)` through the core. */
-export function whereOp(cond: Tensor, a: Operand, b: Operand): Tensor {
-  return tidy(() => nnOp('where', cond, typeof a === 'number' ? tensorOf(a) : a, typeof b === 'number' ? tensorOf(b) : b, []));
-}
-
-/** A 0-d float32 tensor (for a number operand of a tensor-only op). */
-function tensorOf(value: number): Tensor {
-  const c = lib();
-  const h = c.check(c.raw.wg_create(0, 0, 0, value, 0, 0));
-  return new Tensor(h);
-}
-
-function triangle(x: Tensor, diagonal: number, lower: boolean): Tensor {
-  const op = lower ? 'tril' : 'triu';
-  if (x.ndim < 2) throw new ShapeError(`${op}: expects at least 2 dims, got shape [${x.shape.join(', ')}]`);
-  const [rows, cols] = x.shape.slice(-2) as [number, number];
-  const mask = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) mask[r * cols + c] = (lower ? c - r <= diagonal : c - r >= diagonal) ? 1 : 0;
-  }
-  const c = lib();
-  const n = c.putInts([rows, cols], op);
-  const h = c.check(c.raw.wg_create(0, 0, n, 0, 0, 0));
-  new Float32Array(c.raw.memory.buffer, c.raw.wg_data_ptr(h), mask.length).set(mask);
-  const m = new Tensor(h, false);
-  try {
-    return x.mul(m);
-  } finally {
-    m.dispose();
-  }
-}
-
-function splitSizes(n: number, size: number): number[] {
-  if (!Number.isInteger(size) || size < 1) throw new ArgumentError(`split: size must be a positive integer, got ${size}`);
-  const sizes: number[] = [];
-  for (let s = 0; s < n; s += size) sizes.push(Math.min(size, n - s));
-  return sizes.length > 0 ? sizes : [0];
-}
-
-/** @internal Concatenates along `dim`, 64 tensors per core call. */
-export function catOp(tensors: readonly Tensor[], dim: number): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new ArgumentError('cat: expected a non-empty array of tensors');
-  const c = lib();
-  if (tensors.length <= 64) {
-    const n = c.putHandles(tensors.map((t) => expectTensor('cat', t).handle));
-    return wrap(c, c.raw.wg_cat(n, dim));
-  }
-  const parts: Tensor[] = [];
-  for (let i = 0; i < tensors.length; i += 64) parts.push(catOp(tensors.slice(i, i + 64), dim));
-  const out = catOp(parts, dim);
-  for (const p of parts) p.dispose();
-  return out;
-}
-
-/** @internal Normalises `(2, 3)` and `([2, 3])` to `[2, 3]`. */
-export function dims(args: DimsArg): readonly number[] {
-  return args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as number[]);
-}
-
-function normDim(op: string, dim: number, ndim: number): number {
-  const d = dim < 0 ? dim + ndim : dim;
-  if (!Number.isInteger(dim) || d < 0 || d >= ndim) {
-    throw new ArgumentError(`${op}: dimension ${dim} is out of range for a tensor of rank ${ndim}`);
-  }
-  return d;
 }
 
 /**
@@ -798,3 +640,133 @@ export class Tensor {
 }
 
 setTensorCheck((v: unknown): v is Tensor => v instanceof Tensor);
+
+// ---- function forms: `exp(x)` ≡ `x.exp()` ------------------------------------------------
+// Next to the methods, so that adding an op touches three files: its row in the Rust op
+// table, this file, and its row in test/op-cases.ts. Binary forms take a number on either
+// side (`sub(1, x)`), hence binaryOp rather than the method. The methods carry the full docs,
+// so a form's doc is short and shares its line when that fits.
+
+/** `a + b`, broadcasting. */ export const add = (a: Operand, b: Operand): Tensor => binaryOp('add', a, b);
+/** `a - b`, broadcasting. */ export const sub = (a: Operand, b: Operand): Tensor => binaryOp('sub', a, b);
+/** `a * b`, broadcasting. */ export const mul = (a: Operand, b: Operand): Tensor => binaryOp('mul', a, b);
+/** `a / b`, broadcasting. */ export const div = (a: Operand, b: Operand): Tensor => binaryOp('div', a, b);
+/** `a ** b`, broadcasting. */ export const pow = (a: Operand, b: Operand): Tensor => binaryOp('pow', a, b);
+/** Elementwise maximum, broadcasting. */ export const maximum = (a: Operand, b: Operand): Tensor => binaryOp('maximum', a, b);
+/** Elementwise minimum, broadcasting. */ export const minimum = (a: Operand, b: Operand): Tensor => binaryOp('minimum', a, b);
+/** Matrix product with PyTorch's `matmul` rules. */ export const matmul = (a: Tensor, b: Tensor): Tensor => binaryOp('matmul', a, b);
+/** `a == b` as bool. */ export const eq = (a: Operand, b: Operand): Tensor => binaryOp('eq', a, b);
+/** `a != b` as bool. */ export const ne = (a: Operand, b: Operand): Tensor => binaryOp('ne', a, b);
+/** `a < b` as bool. */ export const lt = (a: Operand, b: Operand): Tensor => binaryOp('lt', a, b);
+/** `a <= b` as bool. */ export const le = (a: Operand, b: Operand): Tensor => binaryOp('le', a, b);
+/** `a > b` as bool. */ export const gt = (a: Operand, b: Operand): Tensor => binaryOp('gt', a, b);
+/** `a >= b` as bool. */ export const ge = (a: Operand, b: Operand): Tensor => binaryOp('ge', a, b);
+/** AND of the truth values of `a` and `b`, as bool, broadcasting. */
+export const logicalAnd = (a: Operand, b: Operand): Tensor => binaryOp('logicalAnd', a, b);
+/** OR of the truth values of `a` and `b`, as bool, broadcasting. */
+export const logicalOr = (a: Operand, b: Operand): Tensor => binaryOp('logicalOr', a, b);
+/** XOR of the truth values of `a` and `b`, as bool, broadcasting. */
+export const logicalXor = (a: Operand, b: Operand): Tensor => binaryOp('logicalXor', a, b);
+/** NOT of the truth values of `x` (non-zero and NaN are true), as bool. */ export const logicalNot = (x: Tensor): Tensor => x.logicalNot();
+/** `x` limited to `[min, max]` (either bound may be null). */
+export const clamp = (x: Tensor, min: Operand | null, max: Operand | null = null): Tensor => x.clamp(min, max);
+/** Alias of {@link clamp}. */ export const clip = clamp;
+
+/** `-x`. */ export const neg = (x: Tensor): Tensor => x.neg();
+/** `e ** x`. */ export const exp = (x: Tensor): Tensor => x.exp();
+/** Natural logarithm. */ export const log = (x: Tensor): Tensor => x.log();
+/** Square root. */ export const sqrt = (x: Tensor): Tensor => x.sqrt();
+/** Absolute value. */ export const abs = (x: Tensor): Tensor => x.abs();
+/** `max(x, 0)`. */ export const relu = (x: Tensor): Tensor => x.relu();
+/** Logistic sigmoid. */ export const sigmoid = (x: Tensor): Tensor => x.sigmoid();
+/** Hyperbolic tangent. */ export const tanh = (x: Tensor): Tensor => x.tanh();
+/** `log(1 + x)`. */ export const log1p = (x: Tensor): Tensor => x.log1p();
+/** `exp(x) − 1`. */ export const expm1 = (x: Tensor): Tensor => x.expm1();
+/** `1 / sqrt(x)`. */ export const rsqrt = (x: Tensor): Tensor => x.rsqrt();
+/** −1, 0 or 1 by the sign of x. */ export const sign = (x: Tensor): Tensor => x.sign();
+/** `1 / x`. */ export const reciprocal = (x: Tensor): Tensor => x.reciprocal();
+/** `x²`. */ export const square = (x: Tensor): Tensor => x.square();
+/** Sine. */ export const sin = (x: Tensor): Tensor => x.sin();
+/** Cosine. */ export const cos = (x: Tensor): Tensor => x.cos();
+/** Tangent. */ export const tan = (x: Tensor): Tensor => x.tan();
+/** SiLU (swish), `x·sigmoid(x)`. */ export const silu = (x: Tensor): Tensor => x.silu();
+/** `log(1 + eˣ)`. */ export const softplus = (x: Tensor): Tensor => x.softplus();
+/** Rounds down. */ export const floor = (x: Tensor): Tensor => x.floor();
+/** Rounds up. */ export const ceil = (x: Tensor): Tensor => x.ceil();
+/** Rounds half to even. */ export const round = (x: Tensor): Tensor => x.round();
+/** Leaky ReLU with `negativeSlope` (default 0.01). */
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => x.leakyRelu(negativeSlope);
+/** ELU with `alpha` (default 1). */ export const elu = (x: Tensor, alpha = 1): Tensor => x.elu(alpha);
+/** GELU, `x·Φ(x)` (or its tanh approximation). */
+export const gelu = (x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): Tensor => x.gelu(options);
+/** Softmax along `dim`: `exp(x) / Σ exp(x)`, computed stably. */
+export const softmax = (x: Tensor, dim: number): Tensor => x.softmax(dim);
+/** `log(softmax(x, dim))` in one stable pass; pair with negative log-likelihood losses. */
+export const logSoftmax = (x: Tensor, dim: number): Tensor => x.logSoftmax(dim);
+
+/** Sum over all elements or over `dim`. */
+export const sum = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.sum(dim, keepdim);
+/** Mean over all elements or over `dim`. */
+export const mean = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.mean(dim, keepdim);
+/** Product over all elements or over `dim` (exact gradients at zeros). */
+export const prod = (x: Tensor, dim?: number, keepdim = false): Tensor => x.prod(dim, keepdim);
+/** Largest value over all elements or over `dim`. */
+export const amax = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.amax(dim, keepdim);
+/** Smallest value over all elements or over `dim`. */
+export const amin = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.amin(dim, keepdim);
+/** Index (int32) of the first maximum, flattened or along `dim`. */
+export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor => x.argmax(dim, keepdim);
+/** Index (int32) of the first minimum, flattened or along `dim`. */
+export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => x.argmin(dim, keepdim);
+/** Whether any element of `x` (over all, or along `dim`) is true, as bool. */
+export const any = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.any(dim, keepdim);
+/** Whether every element of `x` (over all, or along `dim`) is true, as bool. */
+export const all = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.all(dim, keepdim);
+/** Variance (unbiased by default). */
+export const variance = (x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor => x.var(dim, unbiased, keepdim);
+/** Standard deviation (unbiased by default). */
+export const std = (x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor => x.std(dim, unbiased, keepdim);
+/** `log(Σ exp(x))` over `dim`, stably. */
+export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => x.logsumexp(dim, keepdim);
+/** The p-norm (1, 2 or Infinity). */
+export const norm = (x: Tensor, p: number = 2, dim?: number | readonly number[], keepdim = false): Tensor => x.norm(p, dim, keepdim);
+/** Running sums of `x` along `dim`. */ export const cumsum = (x: Tensor, dim: number): Tensor => x.cumsum(dim);
+
+/** `x` with a new shape (one dim may be -1). */ export const reshape = (x: Tensor, shape: readonly number[]): Tensor => x.reshape(shape);
+/** `x` with its dims reordered. */ export const permute = (x: Tensor, order: readonly number[]): Tensor => x.permute(order);
+/** `x` broadcast to `shape` (a view). */ export const expand = (x: Tensor, shape: readonly number[]): Tensor => x.expand(shape);
+/** `x` broadcast to `shape` (a view). */ export const broadcastTo = (x: Tensor, shape: readonly number[]): Tensor => x.broadcastTo(shape);
+/** `x` with two dims swapped. */ export const transpose = (x: Tensor, dim0: number, dim1: number): Tensor => x.transpose(dim0, dim1);
+/** Matrix transpose. */ export const t = (x: Tensor): Tensor => x.t();
+/** `x` without size-1 dims (all, or only `dim`). */ export const squeeze = (x: Tensor, dim?: number): Tensor => x.squeeze(dim);
+/** `x` with a size-1 dim inserted at `dim`. */ export const unsqueeze = (x: Tensor, dim: number): Tensor => x.unsqueeze(dim);
+/** A copy of `x` reversed along each of `dims`. */ export const flip = (x: Tensor, dims: readonly number[]): Tensor => x.flip(dims);
+/** Elements along `dim` from `start` to `end` by `step` (a view). */
+export const slice = (x: Tensor, dim: number, start?: number, end?: number, step?: number): Tensor => x.slice(dim, start, end, step);
+/** `length` elements of `x` from `start` along `dim` (a view). */
+export const narrow = (x: Tensor, dim: number, start: number, length: number): Tensor => x.narrow(dim, start, length);
+/** Splits `x` into pieces of `size` (or the given sizes) along `dim`. */
+export const split = (x: Tensor, size: number | readonly number[], dim = 0): Tensor[] => x.split(size, dim);
+/** Splits `x` into `chunks` nearly equal pieces along `dim`. */
+export const chunk = (x: Tensor, chunks: number, dim = 0): Tensor[] => x.chunk(chunks, dim);
+/** `x` tiled `repeats` times per dim (`torch.Tensor.repeat`). */
+export const repeat = (x: Tensor, repeats: readonly number[]): Tensor => x.repeat(repeats);
+/** `x` tiled, missing leading counts 1 (`torch.tile`). */
+export const tile = (x: Tensor, repeats: readonly number[]): Tensor => x.tile(repeats);
+/** Lower triangle of the last two dims. */ export const tril = (x: Tensor, diagonal = 0): Tensor => x.tril(diagonal);
+/** Upper triangle of the last two dims. */ export const triu = (x: Tensor, diagonal = 0): Tensor => x.triu(diagonal);
+/** Concatenates tensors along an existing dim (`torch.cat`). */
+export const cat = (tensors: readonly Tensor[], dim = 0): Tensor => catOp(tensors, dim);
+
+/** Elements of `a` where `cond` is true (bool, or non-zero), else of `b` (all broadcast; numbers allowed). */
+export const where = (cond: Tensor, a: Operand, b: Operand): Tensor => whereOp(cond, a, b);
+/** `value` where `mask` is true (bool, or non-zero), else `x`. */
+export const maskedFill = (x: Tensor, mask: Tensor, value: number): Tensor => x.maskedFill(mask, value);
+/** Slices of `x` along `dim` at int32 `index`. */
+export const indexSelect = (x: Tensor, dim: number, index: Tensor): Tensor => x.indexSelect(dim, index);
+/** Values of `x` picked along `dim` by int32 `index` (`torch.gather`). */
+export const gather = (x: Tensor, dim: number, index: Tensor): Tensor => x.gather(dim, index);
+/** A copy of `x` with `src` (a tensor or a number) written at int32 `index` along `dim`; the last repeated index wins. */
+export const scatter = (x: Tensor, dim: number, index: Tensor, src: Operand): Tensor => x.scatter(dim, index, src);
+/** A copy of `x` with `src` added at int32 `index` along `dim`; repeats accumulate. */
+export const scatterAdd = (x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => x.scatterAdd(dim, index, src);

@@ -1,0 +1,38 @@
+/**
+ * Functions with no `Tensor` method of their own, composed from table ops (the function
+ * forms of the methods live next to them in tensor.ts).
+ * @module
+ */
+import { binaryOp, catOp } from './dispatch.js';
+import { ShapeError } from './errors.js';
+import { tidy } from './scope.js';
+import type { Tensor } from './tensor.js';
+
+/** Batched matrix product of two 3-D tensors (`torch.bmm`). */
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim !== 3 || b.ndim !== 3) {
+    throw new ShapeError(`bmm: expects two 3-D tensors, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+  }
+  return binaryOp('matmul', a, b);
+}
+/** Dot product of two 1-D tensors (0-d result). */
+export function dot(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim !== 1 || b.ndim !== 1) {
+    throw new ShapeError(`dot: expects two 1-D tensors, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+  }
+  return binaryOp('matmul', a, b);
+}
+/** Outer product of two 1-D tensors: `[n] × [m] → [n, m]`. */
+export function outer(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim !== 1 || b.ndim !== 1) {
+    throw new ShapeError(`outer: expects two 1-D tensors, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
+  }
+  return tidy(() => a.unsqueeze(1).mul(b.unsqueeze(0)));
+}
+/** Stacks same-shaped tensors along a new dim (`torch.stack`). */
+export const stack = (tensors: readonly Tensor[], dim = 0): Tensor =>
+  tidy(() => {
+    const rank = (tensors[0]?.ndim ?? 0) + 1;
+    const d = dim < 0 ? dim + rank : dim;
+    return catOp(tensors.map((t) => t.unsqueeze(d)), d);
+  });

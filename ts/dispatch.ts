@@ -1,0 +1,172 @@
+/**
+ * Internal plumbing between `Tensor` and the core: handle wrapping, op dispatch by catalog
+ * name, argument checks. Not re-exported by index.ts, so nothing here is public API. Op
+ * names are plain strings: the core's catalog lookup (`opId`) rejects unknown names with a
+ * clear error, so no list of names has to be kept in step with the Rust tables here.
+ * @module
+ */
+import { ArgumentError, ShapeError } from './errors.js';
+import { lib, type Core, type HostCallback } from './ffi.js';
+import { tidy } from './scope.js';
+// A cycle with tensor.ts; safe because neither module uses the other's exports while it is
+// being evaluated, only inside functions.
+import { Tensor, type BackwardOptions, type DimsArg, type DType, type Operand } from './tensor.js';
+
+/** @internal dtype codes of the core, by position. */
+export const DTYPES: readonly DType[] = ['float32', 'int32', 'bool'];
+
+/** @internal The core's pass flags: 1 retain graph, 2 create graph. */
+export function passFlags(options: BackwardOptions): number {
+  const create = options.createGraph ?? false;
+  return ((options.retainGraph ?? create) ? 1 : 0) | (create ? 2 : 0);
+}
+
+/**
+ * @internal Adapts a tensor-level function to a core callback: the argument handles are
+ * wrapped (and disposed afterwards, with everything else the function made that it did
+ * not `keep()`), and the results handed back before they are.
+ */
+export function hostCallback(c: Core, fn: (args: Tensor[]) => readonly (Tensor | null | undefined)[]): HostCallback {
+  return (handles) =>
+    tidy(() => {
+      const results = fn(handles.map((h) => new Tensor(h)));
+      c.hostReturn(results.map((r) => (r === null || r === undefined ? 0 : expectTensor('backward', r).handle)));
+    });
+}
+
+/** @internal Wraps a handle the core just returned (throwing its error for 0). */
+export function wrap(c: Core, handle: number): Tensor {
+  return new Tensor(c.check(handle));
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? (v.constructor?.name ?? 'an object') : typeof v;
+}
+
+/** @internal `v` if it is a Tensor, else an ArgumentError naming `op`. */
+export function expectTensor(op: string, v: unknown): Tensor {
+  if (v instanceof Tensor) return v;
+  throw new ArgumentError(`${op}: expected a Tensor, got ${describe(v)}`);
+}
+
+/** @internal A `unary`-family op by name. */
+export function unaryOp(name: string, x: Tensor): Tensor {
+  const c = lib();
+  return wrap(c, c.raw.wg_unary(c.opId('unary', name), x.handle));
+}
+
+/** @internal Tensor–tensor, tensor–number and number–tensor forms of a binary op. */
+export function binaryOp(name: string, a: Operand, b: Operand): Tensor {
+  const c = lib();
+  const id = c.opId('binary', name);
+  if (typeof b === 'number') {
+    if (typeof a === 'number') throw new ArgumentError(`${name}: at least one operand must be a Tensor`);
+    return wrap(c, c.raw.wg_binary_scalar(id, expectTensor(name, a).handle, b, 0));
+  }
+  if (typeof a === 'number') return wrap(c, c.raw.wg_binary_scalar(id, expectTensor(name, b).handle, a, 1));
+  return wrap(c, c.raw.wg_binary(id, expectTensor(name, a).handle, expectTensor(name, b).handle));
+}
+
+/** @internal An `inplace`-family op; returns `target`, which it modified. */
+export function inplaceOp(name: string, target: Tensor, source: Operand): Tensor {
+  const c = lib();
+  const id = c.opId('inplace', name);
+  c.status(
+    typeof source === 'number'
+      ? c.raw.wg_inplace_scalar(id, target.handle, source)
+      : c.raw.wg_inplace(id, target.handle, expectTensor(name, source).handle),
+  );
+  return target;
+}
+
+/** @internal A `movement`-family op with integer arguments (a view where the core can make one). */
+export function movementOp(name: string, x: Tensor, args: readonly number[]): Tensor {
+  const c = lib();
+  const n = c.putInts(args, name);
+  return wrap(c, c.raw.wg_movement(c.opId('movement', name), x.handle, n));
+}
+
+/** @internal A `reduce`-family op over all elements (`dim` undefined) or the given dims. */
+export function reduceOp(name: string, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+  const c = lib();
+  const n = dim === undefined ? -1 : c.putInts(typeof dim === 'number' ? [dim] : dim, name);
+  return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), x.handle, n, keepdim ? 1 : 0));
+}
+
+/** @internal An `nn`-family op: tensor operands (null = absent), integer args, one float. */
+export function nnOp(name: string, a: Tensor, b: Tensor | null, c: Tensor | null, ints: readonly number[], f = 0): Tensor {
+  const core = lib();
+  const n = core.putInts(ints, name);
+  const h = core.raw.wg_nn(core.opId('nn', name), expectTensor(name, a).handle, b === null ? 0 : expectTensor(name, b).handle, c === null ? 0 : expectTensor(name, c).handle, n, f);
+  return wrap(core, h);
+}
+
+/** @internal `where(cond, a, b)` through the core. */
+export function whereOp(cond: Tensor, a: Operand, b: Operand): Tensor {
+  return tidy(() => nnOp('where', cond, typeof a === 'number' ? tensorOf(a) : a, typeof b === 'number' ? tensorOf(b) : b, []));
+}
+
+/** @internal A 0-d float32 tensor (for a number operand of a tensor-only op). */
+export function tensorOf(value: number): Tensor {
+  const c = lib();
+  const h = c.check(c.raw.wg_create(0, 0, 0, value, 0, 0));
+  return new Tensor(h);
+}
+
+/** @internal `tril`/`triu` as a product with a 0/1 mask, so the gradient needs no op of its own. */
+export function triangle(x: Tensor, diagonal: number, lower: boolean): Tensor {
+  const op = lower ? 'tril' : 'triu';
+  if (x.ndim < 2) throw new ShapeError(`${op}: expects at least 2 dims, got shape [${x.shape.join(', ')}]`);
+  const [rows, cols] = x.shape.slice(-2) as [number, number];
+  const mask = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) mask[r * cols + c] = (lower ? c - r <= diagonal : c - r >= diagonal) ? 1 : 0;
+  }
+  const c = lib();
+  const n = c.putInts([rows, cols], op);
+  const h = c.check(c.raw.wg_create(0, 0, n, 0, 0, 0));
+  new Float32Array(c.raw.memory.buffer, c.raw.wg_data_ptr(h), mask.length).set(mask);
+  const m = new Tensor(h, false);
+  try {
+    return x.mul(m);
+  } finally {
+    m.dispose();
+  }
+}
+
+/** @internal Sizes of `split(size)` pieces of a dim of `n`; an empty dim still yields one (empty) piece. */
+export function splitSizes(n: number, size: number): number[] {
+  if (!Number.isInteger(size) || size < 1) throw new ArgumentError(`split: size must be a positive integer, got ${size}`);
+  const sizes: number[] = [];
+  for (let s = 0; s < n; s += size) sizes.push(Math.min(size, n - s));
+  return sizes.length > 0 ? sizes : [0];
+}
+
+/** @internal Concatenates along `dim`, 64 tensors per core call. */
+export function catOp(tensors: readonly Tensor[], dim: number): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new ArgumentError('cat: expected a non-empty array of tensors');
+  const c = lib();
+  if (tensors.length <= 64) {
+    const n = c.putHandles(tensors.map((t) => expectTensor('cat', t).handle));
+    return wrap(c, c.raw.wg_cat(n, dim));
+  }
+  const parts: Tensor[] = [];
+  for (let i = 0; i < tensors.length; i += 64) parts.push(catOp(tensors.slice(i, i + 64), dim));
+  const out = catOp(parts, dim);
+  for (const p of parts) p.dispose();
+  return out;
+}
+
+/** @internal Normalises `(2, 3)` and `([2, 3])` to `[2, 3]`. */
+export function dims(args: DimsArg): readonly number[] {
+  return args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as number[]);
+}
+
+/** @internal `dim` counted from 0 (negative counts from the end), or an ArgumentError. */
+export function normDim(op: string, dim: number, ndim: number): number {
+  const d = dim < 0 ? dim + ndim : dim;
+  if (!Number.isInteger(dim) || d < 0 || d >= ndim) {
+    throw new ArgumentError(`${op}: dimension ${dim} is out of range for a tensor of rank ${ndim}`);
+  }
+  return d;
+}
