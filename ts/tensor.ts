@@ -732,7 +732,19 @@ export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = 
 export const norm = (x: Tensor, p: number = 2, dim?: number | readonly number[], keepdim = false): Tensor => x.norm(p, dim, keepdim);
 /** Running sums of `x` along `dim`. */ export const cumsum = (x: Tensor, dim: number): Tensor => x.cumsum(dim);
 
+/** The maximum of all elements, or `{ values, indices }` along `dim` (`torch.max`). */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+export function max(x: Tensor, dim?: number, keepdim = false) { return dim === undefined ? x.max() : x.max(dim, keepdim); }
+/** The minimum of all elements, or `{ values, indices }` along `dim` (`torch.min`). */
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+export function min(x: Tensor, dim?: number, keepdim = false) { return dim === undefined ? x.min() : x.min(dim, keepdim); }
+
+/** A copy of `x` with its own memory; gradients flow back to `x`. */ export const clone = (x: Tensor): Tensor => x.clone();
 /** `x` with a new shape (one dim may be -1). */ export const reshape = (x: Tensor, shape: readonly number[]): Tensor => x.reshape(shape);
+/** `x` as one dimension. */ export const flatten = (x: Tensor): Tensor => x.flatten();
+/** `x` with dim `dim` split into `sizes`. */ export const unflatten = (x: Tensor, dim: number, sizes: readonly number[]): Tensor => x.unflatten(dim, sizes);
 /** `x` with its dims reordered. */ export const permute = (x: Tensor, order: readonly number[]): Tensor => x.permute(order);
 /** `x` broadcast to `shape` (a view). */ export const expand = (x: Tensor, shape: readonly number[]): Tensor => x.expand(shape);
 /** `x` broadcast to `shape` (a view). */ export const broadcastTo = (x: Tensor, shape: readonly number[]): Tensor => x.broadcastTo(shape);

@@ -5,7 +5,7 @@
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::Result;
-use crate::layout::{broadcast_shapes, checked_numel, StridedWalk};
+use crate::layout::{broadcast_shapes, checked_numel, Layout, StridedWalk};
 use crate::storage::{try_alloc, Buffer, DType};
 use crate::tensor::{unreachable_dtype, Tensor};
 
@@ -34,25 +34,76 @@ pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         let (bc, ba, bb) = (cond.buffer(), a.buffer(), b.buffer());
         let (Buffer::F32(da), Buffer::F32(db)) = (&*ba, &*bb) else { unreachable_dtype() };
         let layouts = [cond.layout(), a.layout(), b.layout()].map(|l| l.broadcast_to(&shape));
-        let select = |truth: &dyn Fn(usize) -> bool, out: &mut [f32]| {
-            let walk = StridedWalk::new(&shape, [&layouts[0].strides, &layouts[1].strides, &layouts[2].strides]);
-            let mut o = 0;
-            walk.for_each_row(layouts.each_ref().map(|l| l.offset), |[pc, pa, pb], len, [sc, sa, sb]| {
-                for i in 0..len {
-                    out[o + i] = if truth(pc + i * sc) { da[pa + i * sa] } else { db[pb + i * sb] };
-                }
-                o += len;
-            });
-        };
+        let operands = (&layouts, da.as_slice(), db.as_slice());
         match &*bc {
-            Buffer::F32(c) => select(&|k| c[k] != 0.0, &mut out),
-            Buffer::I32(c) => select(&|k| c[k] != 0, &mut out),
-            Buffer::Bool(c) => select(&|k| c[k] != 0, &mut out),
+            Buffer::F32(c) => select_into(&mut out, c, |v| v != 0.0, operands),
+            Buffer::I32(c) => select_into(&mut out, c, |v| v != 0, operands),
+            Buffer::Bool(c) => select_into(&mut out, c, |v| v != 0, operands),
         }
     }
     let out = Tensor::from_f32(out, &shape)?;
     let saved_cond = cond.detach();
     Ok(record(out, &[cond, a, b], || vec![saved_cond], WhereBackward))
+}
+
+/// `out[i] = cond[i] ? a[i] : b[i]` over broadcast layouts (cond, a, b); generic over the
+/// condition's element type so the test inlines into the loop.
+fn select_into<C: Copy>(out: &mut [f32], c: &[C], truth: impl Fn(C) -> bool, (layouts, a, b): (&[Layout; 3], &[f32], &[f32])) {
+    let walk = StridedWalk::new(&layouts[0].shape, [&layouts[0].strides, &layouts[1].strides, &layouts[2].strides]);
+    let mut o = 0;
+    walk.for_each_row(layouts.each_ref().map(|l| l.offset), |[pc, pa, pb], len, [sc, sa, sb]| {
+        let row = &mut out[o..o + len];
+        let (av, bv) = (Lane::of(a, pa, sa, len), Lane::of(b, pb, sb, len));
+        match (sc, &av, &bv) {
+            // The common cases get loops the compiler can vectorise.
+            (1, Lane::Run(ar), Lane::Run(br)) => {
+                for (((r, &cv), &x), &y) in row.iter_mut().zip(&c[pc..pc + len]).zip(*ar).zip(*br) {
+                    *r = if truth(cv) { x } else { y };
+                }
+            }
+            (1, Lane::Scalar(x), Lane::Run(br)) => {
+                for ((r, &cv), &y) in row.iter_mut().zip(&c[pc..pc + len]).zip(*br) {
+                    *r = if truth(cv) { *x } else { y };
+                }
+            }
+            (1, Lane::Run(ar), Lane::Scalar(y)) => {
+                for ((r, &cv), &x) in row.iter_mut().zip(&c[pc..pc + len]).zip(*ar) {
+                    *r = if truth(cv) { x } else { *y };
+                }
+            }
+            _ => {
+                for (r, i) in row.iter_mut().zip(0..) {
+                    *r = if truth(c[pc + i * sc]) { av.at(i) } else { bv.at(i) };
+                }
+            }
+        }
+        o += len;
+    });
+}
+
+/// One operand's values along a row: a broadcast scalar, a contiguous run, or strided.
+enum Lane<'a> {
+    Scalar(f32),
+    Run(&'a [f32]),
+    Strided(&'a [f32], usize),
+}
+
+impl<'a> Lane<'a> {
+    fn of(data: &'a [f32], start: usize, stride: usize, len: usize) -> Lane<'a> {
+        match stride {
+            0 => Lane::Scalar(data[start]),
+            1 => Lane::Run(&data[start..start + len]),
+            s => Lane::Strided(&data[start..], s),
+        }
+    }
+    #[inline]
+    fn at(&self, i: usize) -> f32 {
+        match *self {
+            Lane::Scalar(v) => v,
+            Lane::Run(run) => run[i],
+            Lane::Strided(data, s) => data[i * s],
+        }
+    }
 }
 
 /// Rows (slices along `dim`) of `x` picked by int32 `index` (PyTorch's `index_select`);
