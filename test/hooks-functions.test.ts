@@ -1,5 +1,6 @@
 // grad() (torch.autograd.grad), tensor hooks, retainGrad and custom autograd functions.
 import { describe, expect, it } from 'vitest';
+import { lib } from '../ts/ffi.js';
 import {
   ArgumentError, AutogradError, defineFunction, grad, keep, memory, noGrad, ShapeError, tensor, tidy, type Tensor,
 } from '../ts/node.js';
@@ -245,12 +246,20 @@ describe('custom functions', () => {
 
   it('frees its saved tensors and callbacks with the graph', () => {
     const before = memory();
+    const callbacks = lib().callbackCount;
     tidy(() => {
       const x = tensor(new Array(1000).fill(0.5), { requiresGrad: true });
       for (let i = 0; i < 20; i++) Cube.apply(x.mul(1)).sum().backward();
+      // Graphs dropped without a backward release their callbacks too.
+      for (let i = 0; i < 5; i++) Cube.apply(x.mul(1)).dispose();
+      const h = x.mul(2);
+      h.registerHook((g) => g);
+      h.dispose();
+      x.registerHook(() => undefined);
       x.grad = null;
     });
     expect(memory()).toEqual(before);
+    expect(lib().callbackCount, 'callbacks of dropped graphs and tensors are released').toBe(callbacks);
   });
 
   it('a hook may keep the gradient it is given', () => {

@@ -190,6 +190,11 @@ export class Core {
     return id;
   }
 
+  /** @internal How many callbacks are registered (tests check none outlive their graph). */
+  get callbackCount(): number {
+    return this.callbacks.size;
+  }
+
   /** Forgets a callback (the core calls it no more, or it was removed). */
   removeCallback(id: number): void {
     this.callbacks.delete(id);
