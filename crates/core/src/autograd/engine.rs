@@ -13,13 +13,13 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 type NodeKey = *const Node;
-type LeafKey = *const TensorInner;
+type TensorKey = *const TensorInner;
 
 fn key(node: &Rc<Node>) -> NodeKey {
     Rc::as_ptr(node)
 }
 
-fn leaf_key(t: &Tensor) -> LeafKey {
+fn tensor_key(t: &Tensor) -> TensorKey {
     Rc::as_ptr(&t.0)
 }
 
@@ -89,10 +89,11 @@ pub fn grad(
             *g = host::run_hooks(&t.leaf_hooks(), g.clone())?;
         }
     }
+    let by_tensor: HashMap<TensorKey, &Tensor> = grads.iter().map(|(t, g)| (tensor_key(t), g)).collect();
     let mut result = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
-        match grads.iter().find(|(t, _)| t.same(input)) {
-            Some((_, g)) => result.push(Some(g.clone())),
+        match by_tensor.get(&tensor_key(input)) {
+            Some(&g) => result.push(Some(g.clone())),
             None if allow_unused => result.push(None),
             None => {
                 return Err(Error::autograd(format!(
@@ -157,10 +158,11 @@ impl<K: std::hash::Hash + Eq> Pending<K> {
 /// only nodes leading to one run, and the result holds each reached target's gradient.
 fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>, options: PassOptions) -> Result<Vec<(Tensor, Tensor)>> {
     let mut node_grads: Pending<NodeKey> = Pending::default();
-    let mut leaf_grads: Pending<LeafKey> = Pending::default();
+    let mut leaf_grads: Pending<TensorKey> = Pending::default();
     let mut leaves: Vec<Tensor> = Vec::new();
     let mut root_nodes = Vec::new();
-    let is_leaf_target = |t: &Tensor| targets.map_or(true, |ts| ts.iter().any(|x| x.same(t)));
+    let target_leaves: Option<HashSet<TensorKey>> = targets.map(|ts| ts.iter().filter(|t| t.is_leaf()).map(tensor_key).collect());
+    let is_leaf_target = |t: &Tensor| target_leaves.as_ref().map_or(true, |keys| keys.contains(&tensor_key(t)));
     for (root, seed) in roots {
         match root.grad_fn() {
             Some(node) => {
@@ -170,10 +172,10 @@ fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>, options: PassOpti
                 node_grads.add(key(&node), seed.clone())?;
             }
             None if is_leaf_target(root) => {
-                if !leaves.iter().any(|l| l.same(root)) {
+                if !leaf_grads.grads.contains_key(&tensor_key(root)) {
                     leaves.push(root.clone());
                 }
-                leaf_grads.add(leaf_key(root), seed.clone())?;
+                leaf_grads.add(tensor_key(root), seed.clone())?;
             }
             None => {}
         }
@@ -208,10 +210,10 @@ fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>, options: PassOpti
             match &edge.target {
                 EdgeTarget::None => {}
                 EdgeTarget::Leaf(leaf) if is_leaf_target(leaf) => {
-                    if !leaves.iter().any(|l| l.same(leaf)) {
+                    if !leaf_grads.grads.contains_key(&tensor_key(leaf)) {
                         leaves.push(leaf.clone());
                     }
-                    leaf_grads.add(leaf_key(leaf), g)?;
+                    leaf_grads.add(tensor_key(leaf), g)?;
                 }
                 EdgeTarget::Leaf(_) => {}
                 EdgeTarget::Node(child) => node_grads.add(key(child), g)?,
@@ -219,7 +221,7 @@ fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>, options: PassOpti
         }
     }
     for leaf in leaves {
-        if let Some(g) = leaf_grads.grads.remove(&leaf_key(&leaf)) {
+        if let Some(g) = leaf_grads.grads.remove(&tensor_key(&leaf)) {
             captured.push((leaf, g));
         }
     }
