@@ -5,23 +5,23 @@ use crate::layout::{checked_numel, contiguous_strides, Layout, StridedWalk};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
-/// The keepdim output shape of a reduction of float32 `x`, and output strides for walking
+/// The keepdim output shape of a reduction over `layout`, and output strides for walking
 /// the input: reduced dims get stride 0, so every input element lands on its output slot.
-fn kept_geometry(op: &str, x: &Tensor, reduced: &[bool]) -> Result<(Vec<usize>, Vec<usize>)> {
-    x.expect_f32(op)?;
-    let shape: Vec<usize> = x.shape().iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
+fn kept_geometry(layout: &Layout, reduced: &[bool]) -> (Vec<usize>, Vec<usize>) {
+    let shape: Vec<usize> = layout.shape.iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
     let mut out_strides = contiguous_strides(&shape);
     for (s, &r) in out_strides.iter_mut().zip(reduced) {
         if r {
             *s = 0;
         }
     }
-    Ok((shape, out_strides))
+    (shape, out_strides)
 }
 
 /// Sums `x` over the axes flagged in `reduced`; the result has those dims set to 1.
 pub fn sum_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
-    let (shape, out_strides) = kept_geometry(op, x, reduced)?;
+    x.expect_f32(op)?;
+    let (shape, out_strides) = kept_geometry(x.layout(), reduced);
     let mut acc = try_alloc(op, checked_numel(op, &shape)?, 0.0f64)?;
     {
         let buffer = x.buffer();
@@ -50,16 +50,10 @@ pub fn fold_keepdim<T: Copy, A: Copy>(
     layout: &Layout,
     reduced: &[bool],
     init: A,
-    f: impl Fn(A, T) -> A,
+    mut f: impl FnMut(A, T) -> A,
 ) -> Result<(Vec<A>, Vec<usize>)> {
-    let shape: Vec<usize> = layout.shape.iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
+    let (shape, out_strides) = kept_geometry(layout, reduced);
     let mut acc = try_alloc(op, checked_numel(op, &shape)?, init)?;
-    let mut out_strides = contiguous_strides(&shape);
-    for (s, &r) in out_strides.iter_mut().zip(reduced) {
-        if r {
-            *s = 0;
-        }
-    }
     let walk = StridedWalk::new(&layout.shape, [&layout.strides, &out_strides]);
     walk.for_each_row([layout.offset, 0], |[pi, po], len, [si, so]| {
         for i in 0..len {
@@ -95,25 +89,12 @@ fn row_sum(data: &[f32], start: usize, len: usize, stride: usize) -> f64 {
 /// Max (`largest`) or min over the axes flagged in `reduced`, NaN propagating; the result
 /// keeps reduced dims as 1. Empty reductions are an error the caller reports first.
 pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) -> Result<Tensor> {
-    let (shape, out_strides) = kept_geometry(op, x, reduced)?;
     let init = if largest { f32::NEG_INFINITY } else { f32::INFINITY };
-    let mut acc = try_alloc(op, checked_numel(op, &shape)?, init)?;
     let better = |v: f32, cur: f32| v.is_nan() || (!cur.is_nan() && if largest { v > cur } else { v < cur });
-    {
-        let buffer = x.buffer();
-        let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
-        let l = x.layout();
-        let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
-        walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
-            for i in 0..len {
-                let v = data[pi + i * si];
-                let cur = &mut acc[po + i * so];
-                if better(v, *cur) {
-                    *cur = v;
-                }
-            }
-        });
-    }
+    x.expect_f32(op)?;
+    let buffer = x.buffer();
+    let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
+    let (acc, shape) = fold_keepdim(op, data, x.layout(), reduced, init, |cur, v| if better(v, cur) { v } else { cur })?;
     Tensor::from_f32(acc, &shape)
 }
 
@@ -144,22 +125,14 @@ pub fn arg_extreme(src: &[f32], outer: usize, n: usize, inner: usize, largest: b
 /// with reduced dims kept as 1, and whether any element was zero: prod's backward can
 /// only use `out / x` when none was.
 pub fn prod_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<(Tensor, bool)> {
-    let (shape, out_strides) = kept_geometry(op, x, reduced)?;
-    let mut acc = try_alloc(op, checked_numel(op, &shape)?, 1.0f64)?;
+    x.expect_f32(op)?;
+    let buffer = x.buffer();
+    let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
     let mut has_zero = false;
-    {
-        let buffer = x.buffer();
-        let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
-        let l = x.layout();
-        let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
-        walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
-            for i in 0..len {
-                let v = data[pi + i * si];
-                has_zero |= v == 0.0;
-                acc[po + i * so] *= v as f64;
-            }
-        });
-    }
+    let (acc, shape) = fold_keepdim(op, data, x.layout(), reduced, 1.0f64, |p, v| {
+        has_zero |= v == 0.0;
+        p * v as f64
+    })?;
     let out: Vec<f32> = acc.into_iter().map(|v| v as f32).collect();
     Ok((Tensor::from_f32(out, &shape)?, has_zero))
 }
