@@ -538,6 +538,19 @@ fn tanh_v<V: Lanes>(x: V) -> V {
     V::select(a.lt(V::splat(0.4)), t1, t0).or(x.and(V::splat_bits(SIGN))).or(nan_mask(x))
 }
 
+/// e^x − 1 with full relative accuracy near 0: 2^n·(e^r − 1) + (2^n − 1) from the exp
+/// reduction (as in tanh). |x| is clamped to 25 first: below −25 the result is −1 to f32
+/// precision (e^−17.4 is already under half an ulp of 1), above it e^x − 1 = e^x, taken
+/// from `exp_v` (which overflows to inf correctly). Tiny |x| returns x (keeps −0).
+#[inline(always)]
+fn expm1_v<V: Lanes>(x: V) -> V {
+    let (n, r) = exp_reduce(clamp_abs(x, 25.0));
+    let s = V::splat(1.0).iadd(n.shl(23)); // 2^n, |n| ≤ 37
+    let e = s.mul(expm1_poly(r)).add(s.sub(V::splat(1.0)));
+    let e = V::select(x.gt(V::splat(25.0)), exp_v(x), e);
+    V::select(abs_v(x).lt(V::splat(1e-10)), x, e).or(nan_mask(x))
+}
+
 /// σ(x) = 1/(1 + e^{-x}); below x = -86.5, where e^{-x} nears overflow, σ(x) = e^x to
 /// f32 precision (1 + e^x rounds to 1), computed as such down into the denormals.
 #[inline(always)]
@@ -728,6 +741,8 @@ kernels! {
     exp, exp_slice, ExpK => exp_v, fast exp_fast, EXP_GUARD;
     /// Natural logarithm.
     log, log_slice, LogK => log_v, fast log_fast, LOG_GUARD;
+    /// e^x − 1, accurate near 0.
+    expm1, expm1_slice, Expm1K => expm1_v;
     /// Hyperbolic tangent.
     tanh, tanh_slice, TanhK => tanh_v;
     /// Logistic sigmoid 1/(1 + e^-x).

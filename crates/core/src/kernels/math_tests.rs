@@ -227,6 +227,35 @@ fn exhaustive_log() {
 }
 
 #[test]
+fn exhaustive_expm1() {
+    exhaustive("expm1", expm1, f64::exp_m1, 2.0);
+}
+
+#[test]
+fn expm1_sweep_and_special_values() {
+    let (e, at) = max_ulp(expm1, f64::exp_m1, STEP, |_| true);
+    eprintln!("expm1 sweep: {e} ulp at {at:e}");
+    assert!(e <= 2.0, "expm1: {e} ulp at {at:e}");
+    let mut worst = (0.0, 0.0);
+    for i in -40_000..=40_000 {
+        let x = i as f32 * 1e-3; // [-40, 40], across the n = 0 / ±1 boundaries
+        let e = ulp_err(expm1(x), (x as f64).exp_m1());
+        if e > worst.0 {
+            worst = (e, x);
+        }
+    }
+    eprintln!("expm1 on [-40, 40]: {} ulp at {:e}", worst.0, worst.1);
+    assert!(worst.0 <= 2.0, "expm1 on [-40, 40]: {} ulp at {:e}", worst.0, worst.1);
+    assert_eq!(expm1(f32::INFINITY), f32::INFINITY);
+    assert_eq!(expm1(f32::NEG_INFINITY), -1.0);
+    assert!(expm1(f32::NAN).is_nan());
+    assert_eq!(expm1(-0.0).to_bits(), (-0.0f32).to_bits());
+    assert_eq!(expm1(1e-30), 1e-30);
+    assert_eq!(expm1(89.0), f32::INFINITY);
+    assert_eq!(expm1(-30.0), -1.0);
+}
+
+#[test]
 fn exhaustive_tanh() {
     exhaustive("tanh", tanh, f64::tanh, 2.0);
 }

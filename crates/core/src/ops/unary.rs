@@ -151,7 +151,7 @@ pub const UNARY: &[UnaryDef] = &[
         forward: |x| map("log1p", x, f32::ln_1p),
         vjp: Some(|x, g| div(g, &add_scalar(x, 1.0)?)) },
     UnaryDef { op: UnaryOp::Expm1, name: "expm1", backward_name: "Expm1Backward0", saves: Saves::Output,
-        forward: |x| map("expm1", x, f32::exp_m1),
+        forward: |x| map_slice("expm1", x, math::expm1_slice),
         vjp: Some(|y, g| mul(g, &add_scalar(y, 1.0)?)) },
     UnaryDef { op: UnaryOp::Rsqrt, name: "rsqrt", backward_name: "RsqrtBackward0", saves: Saves::Output,
         forward: |x| map("rsqrt", x, |v| 1.0 / v.sqrt()),
