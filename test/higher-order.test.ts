@@ -84,6 +84,20 @@ describe('second derivatives named by the issue', () => {
   });
 });
 
+describe('deep graphs', () => {
+  it('a second derivative through a 5 000-op chain (no recursion over the graph)', () => {
+    tidy(() => {
+      const x = tensor([0.5], { requiresGrad: true });
+      let y = x;
+      for (let i = 0; i < 5000; i++) y = y.mul(1.0001).sin().add(y.mul(0.5)).mul(0.6);
+      const [g] = grad(y.sum(), x, { createGraph: true });
+      const [h] = grad(g!.sum(), x);
+      expect(Number.isFinite(Number(g!.item()))).toBe(true);
+      expect(Number.isFinite(Number(h!.item()))).toBe(true);
+    });
+  });
+});
+
 describe('gradgradcheck: elementwise ops', () => {
   const unary: [string, (t: Tensor) => Tensor, (v: number) => number, Nd?][] = [
     ['exp', (t) => t.exp(), Math.exp],
