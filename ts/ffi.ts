@@ -52,6 +52,8 @@ export type OpFamily = 'unary' | 'binary' | 'reduce' | 'movement' | 'create' | '
 
 const SCRATCH_WORDS = 64;
 const FSCRATCH_WORDS = 16;
+/** The core's limit on handle lists (`MAX_LIST` in crates/wasm/src/autograd.rs). */
+const MAX_LIST = 1 << 20;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -167,6 +169,7 @@ export class Core {
 
   /** Writes handles into the core's growable handle list; returns how many. */
   putList(handles: readonly number[]): number {
+    if (handles.length > MAX_LIST) throw errorFromCode(6, `at most ${MAX_LIST} tensors can be passed in one call, got ${handles.length}`);
     new Uint32Array(this.raw.memory.buffer, this.raw.wg_list(handles.length), handles.length).set(handles);
     return handles.length;
   }
