@@ -16,26 +16,46 @@
 
 use super::matmul::{gemm, GemmScratch, MatRef};
 
+/// A 2-D sliding window over `[H, W]` planes, shared by convolution and pooling: input
+/// and output sizes, kernel, stride, padding before the first row / column (padding after
+/// only changes `oh` / `ow`) and dilation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub h: usize,
+    pub w: usize,
+    pub oh: usize,
+    pub ow: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub ph: usize,
+    pub pw: usize,
+    pub dh: usize,
+    pub dw: usize,
+}
+
+impl Window {
+    /// From `[rows, columns]` pairs of each quantity.
+    pub fn new(size: [usize; 2], out: [usize; 2], kernel: [usize; 2], stride: [usize; 2], pad: [usize; 2], dilation: [usize; 2]) -> Window {
+        let [h, w] = size;
+        let [oh, ow] = out;
+        let [kh, kw] = kernel;
+        let [sh, sw] = stride;
+        let [ph, pw] = pad;
+        let [dh, dw] = dilation;
+        Window { h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw }
+    }
+}
+
 /// The geometry of a 2-D convolution (a 1-D one is the case `h = kh = 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvGeom {
     pub n: usize,
     pub c: usize,
-    pub h: usize,
-    pub w: usize,
     pub o: usize,
-    pub kh: usize,
-    pub kw: usize,
-    pub oh: usize,
-    pub ow: usize,
-    pub sh: usize,
-    pub sw: usize,
-    /// Padding before the first row / column (padding after only changes `oh` / `ow`).
-    pub ph: usize,
-    pub pw: usize,
-    pub dh: usize,
-    pub dw: usize,
     pub groups: usize,
+    pub win: Window,
 }
 
 impl ConvGeom {
@@ -49,20 +69,20 @@ impl ConvGeom {
     }
     /// Rows of a group's column matrix (and columns of its weight matrix).
     pub fn kg(&self) -> usize {
-        self.cg() * self.kh * self.kw
+        self.cg() * self.win.kh * self.win.kw
     }
     pub fn ohw(&self) -> usize {
-        self.oh * self.ow
+        self.win.oh * self.win.ow
     }
     pub fn hw(&self) -> usize {
-        self.h * self.w
+        self.win.h * self.win.w
     }
     /// Elements of one image's column matrix (0 when no column matrix is built).
     pub fn cols_len(&self) -> usize {
         if self.pointwise() || self.direct() {
             0
         } else {
-            self.c * self.kh * self.kw * self.ohw()
+            self.c * self.win.kh * self.win.kw * self.ohw()
         }
     }
     /// One input channel per group and few output channels (depthwise): each output plane
@@ -73,7 +93,7 @@ impl ConvGeom {
     }
     /// A 1×1 kernel, stride 1, no padding: the image `[C, H·W]` is its own column matrix.
     pub fn pointwise(&self) -> bool {
-        self.kh == 1 && self.kw == 1 && self.sh == 1 && self.sw == 1 && self.ph == 0 && self.pw == 0 && self.oh == self.h && self.ow == self.w
+        self.win.kh == 1 && self.win.kw == 1 && self.win.sh == 1 && self.win.sw == 1 && self.win.ph == 0 && self.win.pw == 0 && self.win.oh == self.win.h && self.win.ow == self.win.w
     }
 }
 
@@ -99,28 +119,28 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
     let mut rows = cols.chunks_exact_mut(ohw.max(1));
     for c in 0..g.c {
         let plane = &x[c * hw..(c + 1) * hw];
-        for i in 0..g.kh {
-            let (oy0, oy1) = valid_range(g.oh, g.sh, i * g.dh, g.ph, g.h);
-            for j in 0..g.kw {
+        for i in 0..g.win.kh {
+            let (oy0, oy1) = valid_range(g.win.oh, g.win.sh, i * g.win.dh, g.win.ph, g.win.h);
+            for j in 0..g.win.kw {
                 let Some(dst) = rows.next() else { return };
-                let (ox0, ox1) = valid_range(g.ow, g.sw, j * g.dw, g.pw, g.w);
-                dst[..oy0 * g.ow].fill(0.0);
-                dst[oy1 * g.ow..].fill(0.0);
+                let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
+                dst[..oy0 * g.win.ow].fill(0.0);
+                dst[oy1 * g.win.ow..].fill(0.0);
                 for oy in oy0..oy1 {
-                    let iy = oy * g.sh + i * g.dh - g.ph;
-                    let d = &mut dst[oy * g.ow..(oy + 1) * g.ow];
+                    let iy = oy * g.win.sh + i * g.win.dh - g.win.ph;
+                    let d = &mut dst[oy * g.win.ow..(oy + 1) * g.win.ow];
                     d[..ox0].fill(0.0);
                     d[ox1..].fill(0.0);
                     if ox0 == ox1 {
                         continue;
                     }
-                    let ix0 = ox0 * g.sw + j * g.dw - g.pw;
-                    let src = &plane[iy * g.w..(iy + 1) * g.w];
-                    if g.sw == 1 {
+                    let ix0 = ox0 * g.win.sw + j * g.win.dw - g.win.pw;
+                    let src = &plane[iy * g.win.w..(iy + 1) * g.win.w];
+                    if g.win.sw == 1 {
                         d[ox0..ox1].copy_from_slice(&src[ix0..ix0 + (ox1 - ox0)]);
                     } else {
                         for (k, v) in d[ox0..ox1].iter_mut().enumerate() {
-                            *v = src[ix0 + k * g.sw];
+                            *v = src[ix0 + k * g.win.sw];
                         }
                     }
                 }
@@ -136,19 +156,19 @@ pub fn col2im(cols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
     let mut rows = cols.chunks_exact(ohw.max(1));
     for c in 0..g.c {
         let plane = &mut dx[c * hw..(c + 1) * hw];
-        for i in 0..g.kh {
-            let (oy0, oy1) = valid_range(g.oh, g.sh, i * g.dh, g.ph, g.h);
-            for j in 0..g.kw {
+        for i in 0..g.win.kh {
+            let (oy0, oy1) = valid_range(g.win.oh, g.win.sh, i * g.win.dh, g.win.ph, g.win.h);
+            for j in 0..g.win.kw {
                 let Some(src) = rows.next() else { return };
-                let (ox0, ox1) = valid_range(g.ow, g.sw, j * g.dw, g.pw, g.w);
+                let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
                 if ox0 == ox1 {
                     continue;
                 }
-                let ix0 = ox0 * g.sw + j * g.dw - g.pw;
+                let ix0 = ox0 * g.win.sw + j * g.win.dw - g.win.pw;
                 for oy in oy0..oy1 {
-                    let iy = oy * g.sh + i * g.dh - g.ph;
-                    let s = &src[oy * g.ow + ox0..oy * g.ow + ox1];
-                    add_scaled_row(&mut plane[iy * g.w..(iy + 1) * g.w], ix0, g.sw, s, 1.0);
+                    let iy = oy * g.win.sh + i * g.win.dh - g.win.ph;
+                    let s = &src[oy * g.win.ow + ox0..oy * g.win.ow + ox1];
+                    add_scaled_row(&mut plane[iy * g.win.w..(iy + 1) * g.win.w], ix0, g.win.sw, s, 1.0);
                 }
             }
         }
@@ -175,16 +195,16 @@ fn add_scaled_row(row: &mut [f32], ix0: usize, stride: usize, src: &[f32], scale
 /// columns `ix0, ix0 + sW, …` (the rest of the row reads padding).
 #[inline(always)]
 fn for_each_tap_row(g: &ConvGeom, mut f: impl FnMut(usize, usize, usize, usize, usize, usize)) {
-    for i in 0..g.kh {
-        let (oy0, oy1) = valid_range(g.oh, g.sh, i * g.dh, g.ph, g.h);
-        for j in 0..g.kw {
-            let (ox0, ox1) = valid_range(g.ow, g.sw, j * g.dw, g.pw, g.w);
+    for i in 0..g.win.kh {
+        let (oy0, oy1) = valid_range(g.win.oh, g.win.sh, i * g.win.dh, g.win.ph, g.win.h);
+        for j in 0..g.win.kw {
+            let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
             if ox0 == ox1 {
                 continue;
             }
-            let ix0 = ox0 * g.sw + j * g.dw - g.pw;
+            let ix0 = ox0 * g.win.sw + j * g.win.dw - g.win.pw;
             for oy in oy0..oy1 {
-                f(i * g.kw + j, oy, oy * g.sh + i * g.dh - g.ph, ox0, ox1, ix0);
+                f(i * g.win.kw + j, oy, oy * g.win.sh + i * g.win.dh - g.win.ph, ox0, ox1, ix0);
             }
         }
     }
@@ -192,7 +212,7 @@ fn for_each_tap_row(g: &ConvGeom, mut f: impl FnMut(usize, usize, usize, usize, 
 
 /// The direct forward for one-channel groups (`out` overwritten, bias not added).
 fn direct_forward(x: &[f32], w: &[f32], g: &ConvGeom, out: &mut [f32]) {
-    let (hw, ohw, taps) = (g.hw(), g.ohw(), g.kh * g.kw);
+    let (hw, ohw, taps) = (g.hw(), g.ohw(), g.win.kh * g.win.kw);
     for n in 0..g.n {
         for o in 0..g.o {
             let plane = &x[(n * g.c + o / g.og()) * hw..][..hw];
@@ -201,15 +221,15 @@ fn direct_forward(x: &[f32], w: &[f32], g: &ConvGeom, out: &mut [f32]) {
             dst.fill(0.0);
             for_each_tap_row(g, |t, oy, iy, ox0, ox1, ix0| {
                 let wv = wo[t];
-                let d = &mut dst[oy * g.ow + ox0..oy * g.ow + ox1];
-                let src = &plane[iy * g.w..(iy + 1) * g.w];
-                if g.sw == 1 {
+                let d = &mut dst[oy * g.win.ow + ox0..oy * g.win.ow + ox1];
+                let src = &plane[iy * g.win.w..(iy + 1) * g.win.w];
+                if g.win.sw == 1 {
                     for (dv, &sv) in d.iter_mut().zip(&src[ix0..ix0 + (ox1 - ox0)]) {
                         *dv += wv * sv;
                     }
                 } else {
                     for (k, dv) in d.iter_mut().enumerate() {
-                        *dv += wv * src[ix0 + k * g.sw];
+                        *dv += wv * src[ix0 + k * g.win.sw];
                     }
                 }
             });
@@ -219,7 +239,7 @@ fn direct_forward(x: &[f32], w: &[f32], g: &ConvGeom, out: &mut [f32]) {
 
 /// The direct input gradient for one-channel groups (`dx` overwritten).
 fn direct_backward_input(gout: &[f32], w: &[f32], g: &ConvGeom, dx: &mut [f32]) {
-    let (hw, ohw, taps) = (g.hw(), g.ohw(), g.kh * g.kw);
+    let (hw, ohw, taps) = (g.hw(), g.ohw(), g.win.kh * g.win.kw);
     dx.fill(0.0);
     for n in 0..g.n {
         for o in 0..g.o {
@@ -227,8 +247,8 @@ fn direct_backward_input(gout: &[f32], w: &[f32], g: &ConvGeom, dx: &mut [f32]) 
             let src = &gout[(n * g.o + o) * ohw..][..ohw];
             let wo = &w[o * taps..(o + 1) * taps];
             for_each_tap_row(g, |t, oy, iy, ox0, ox1, ix0| {
-                let s = &src[oy * g.ow + ox0..oy * g.ow + ox1];
-                add_scaled_row(&mut plane[iy * g.w..(iy + 1) * g.w], ix0, g.sw, s, wo[t]);
+                let s = &src[oy * g.win.ow + ox0..oy * g.win.ow + ox1];
+                add_scaled_row(&mut plane[iy * g.win.w..(iy + 1) * g.win.w], ix0, g.win.sw, s, wo[t]);
             });
         }
     }
@@ -236,7 +256,7 @@ fn direct_backward_input(gout: &[f32], w: &[f32], g: &ConvGeom, dx: &mut [f32]) 
 
 /// The direct weight gradient for one-channel groups (`dw` overwritten).
 fn direct_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f32]) {
-    let (hw, ohw, taps) = (g.hw(), g.ohw(), g.kh * g.kw);
+    let (hw, ohw, taps) = (g.hw(), g.ohw(), g.win.kh * g.win.kw);
     dw.fill(0.0);
     for n in 0..g.n {
         for o in 0..g.o {
@@ -244,16 +264,16 @@ fn direct_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f32])
             let src = &gout[(n * g.o + o) * ohw..][..ohw];
             let wo = &mut dw[o * taps..(o + 1) * taps];
             for_each_tap_row(g, |t, oy, iy, ox0, ox1, ix0| {
-                let s = &src[oy * g.ow + ox0..oy * g.ow + ox1];
-                let row = &plane[iy * g.w..(iy + 1) * g.w];
+                let s = &src[oy * g.win.ow + ox0..oy * g.win.ow + ox1];
+                let row = &plane[iy * g.win.w..(iy + 1) * g.win.w];
                 let mut acc = 0.0f32;
-                if g.sw == 1 {
+                if g.win.sw == 1 {
                     for (&sv, &xv) in s.iter().zip(&row[ix0..ix0 + s.len()]) {
                         acc += sv * xv;
                     }
                 } else {
                     for (k, &sv) in s.iter().enumerate() {
-                        acc += sv * row[ix0 + k * g.sw];
+                        acc += sv * row[ix0 + k * g.win.sw];
                     }
                 }
                 wo[t] += acc;
@@ -377,18 +397,7 @@ pub fn conv2d_backward_bias(gout: &[f32], g: &ConvGeom, db: &mut [f32]) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolGeom {
     pub planes: usize,
-    pub h: usize,
-    pub w: usize,
-    pub oh: usize,
-    pub ow: usize,
-    pub kh: usize,
-    pub kw: usize,
-    pub sh: usize,
-    pub sw: usize,
-    pub ph: usize,
-    pub pw: usize,
-    pub dh: usize,
-    pub dw: usize,
+    pub win: Window,
 }
 
 /// The taps of output `o`'s dilated window clipped to `0..size`: the first in-bounds tap
@@ -460,27 +469,27 @@ fn max_update(best: &mut [f32], at: &mut [i32], src: &[f32], stride: usize, base
 /// NaN always wins (as in PyTorch's CPU kernel).
 #[inline(never)]
 pub fn max_pool2d(x: &[f32], g: &PoolGeom, out: &mut [f32], idx: &mut [i32]) {
-    let hw = g.h * g.w;
+    let hw = g.win.h * g.win.w;
     for p in 0..g.planes {
         let plane = &x[p * hw..(p + 1) * hw];
-        for oy in 0..g.oh {
-            let start = (p * g.oh + oy) * g.ow;
-            let (orow, irow) = (&mut out[start..start + g.ow], &mut idx[start..start + g.ow]);
-            let (y0, y1) = dilated_span(oy, g.sh, g.ph, g.kh, g.dh, g.h);
+        for oy in 0..g.win.oh {
+            let start = (p * g.win.oh + oy) * g.win.ow;
+            let (orow, irow) = (&mut out[start..start + g.win.ow], &mut idx[start..start + g.win.ow]);
+            let (y0, y1) = dilated_span(oy, g.win.sh, g.win.ph, g.win.kh, g.win.dh, g.win.h);
             orow.fill(f32::NEG_INFINITY);
             for (ox, i) in irow.iter_mut().enumerate() {
-                *i = (y0 * g.w + dilated_span(ox, g.sw, g.pw, g.kw, g.dw, g.w).0) as i32;
+                *i = (y0 * g.win.w + dilated_span(ox, g.win.sw, g.win.pw, g.win.kw, g.win.dw, g.win.w).0) as i32;
             }
-            for y in (y0..y1).step_by(g.dh) {
-                let row = &plane[y * g.w..(y + 1) * g.w];
-                for j in 0..g.kw {
-                    let (ox0, ox1) = valid_range(g.ow, g.sw, j * g.dw, g.pw, g.w);
+            for y in (y0..y1).step_by(g.win.dh) {
+                let row = &plane[y * g.win.w..(y + 1) * g.win.w];
+                for j in 0..g.win.kw {
+                    let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
                     if ox0 == ox1 {
                         continue;
                     }
-                    let ix0 = ox0 * g.sw + j * g.dw - g.pw;
-                    let src = &row[ix0..ix0 + (ox1 - ox0 - 1) * g.sw + 1];
-                    max_update(&mut orow[ox0..ox1], &mut irow[ox0..ox1], src, g.sw, (y * g.w + ix0) as i32);
+                    let ix0 = ox0 * g.win.sw + j * g.win.dw - g.win.pw;
+                    let src = &row[ix0..ix0 + (ox1 - ox0 - 1) * g.win.sw + 1];
+                    max_update(&mut orow[ox0..ox1], &mut irow[ox0..ox1], src, g.win.sw, (y * g.win.w + ix0) as i32);
                 }
             }
         }
@@ -491,7 +500,7 @@ pub fn max_pool2d(x: &[f32], g: &PoolGeom, out: &mut [f32], idx: &mut [i32]) {
 /// (`idx` entries come from [`max_pool2d`], so they index the plane.)
 #[inline(never)]
 pub fn max_pool2d_backward(gout: &[f32], idx: &[i32], g: &PoolGeom, dx: &mut [f32]) {
-    let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
+    let (hw, ohw) = (g.win.h * g.win.w, g.win.oh * g.win.ow);
     dx.fill(0.0);
     for p in 0..g.planes {
         let plane = &mut dx[p * hw..(p + 1) * hw];
@@ -526,7 +535,7 @@ fn avg_span(o: usize, s: usize, p: usize, k: usize, size: usize) -> (usize, usiz
 #[inline]
 fn avg_divisor(g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usize, usize), ox: usize) -> Option<f32> {
     let (y0, y1, fh) = rows;
-    let (x0, x1, fw) = avg_span(ox, g.sw, g.pw, g.kw, g.w);
+    let (x0, x1, fw) = avg_span(ox, g.win.sw, g.win.pw, g.win.kw, g.win.w);
     if y0 >= y1 || x0 >= x1 {
         return None;
     }
@@ -545,10 +554,10 @@ fn avg_divisor(g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usize, usize), ox:
 /// read input columns `ix0, ix0 + sW, …` of an input row (no dilation).
 #[inline(always)]
 fn for_each_pool_column(g: &PoolGeom, mut f: impl FnMut(usize, usize, usize)) {
-    for j in 0..g.kw {
-        let (ox0, ox1) = valid_range(g.ow, g.sw, j, g.pw, g.w);
+    for j in 0..g.win.kw {
+        let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j, g.win.pw, g.win.w);
         if ox0 < ox1 {
-            f(ox0, ox1, ox0 * g.sw + j - g.pw);
+            f(ox0, ox1, ox0 * g.win.sw + j - g.win.pw);
         }
     }
 }
@@ -556,24 +565,24 @@ fn for_each_pool_column(g: &PoolGeom, mut f: impl FnMut(usize, usize, usize)) {
 /// Average pooling, summing each window row-major (PyTorch's order) then dividing.
 #[inline(never)]
 pub fn avg_pool2d(x: &[f32], g: &PoolGeom, mode: AvgPoolMode, out: &mut [f32]) {
-    let hw = g.h * g.w;
+    let hw = g.win.h * g.win.w;
     for p in 0..g.planes {
         let plane = &x[p * hw..(p + 1) * hw];
-        for oy in 0..g.oh {
-            let start = (p * g.oh + oy) * g.ow;
-            let orow = &mut out[start..start + g.ow];
-            let rows = avg_span(oy, g.sh, g.ph, g.kh, g.h);
+        for oy in 0..g.win.oh {
+            let start = (p * g.win.oh + oy) * g.win.ow;
+            let orow = &mut out[start..start + g.win.ow];
+            let rows = avg_span(oy, g.win.sh, g.win.ph, g.win.kh, g.win.h);
             orow.fill(0.0);
             for y in rows.0..rows.1 {
-                let row = &plane[y * g.w..(y + 1) * g.w];
+                let row = &plane[y * g.win.w..(y + 1) * g.win.w];
                 for_each_pool_column(g, |ox0, ox1, ix0| {
-                    if g.sw == 1 {
+                    if g.win.sw == 1 {
                         for (o, &v) in orow[ox0..ox1].iter_mut().zip(&row[ix0..ix0 + (ox1 - ox0)]) {
                             *o += v;
                         }
                     } else {
                         for (k, o) in orow[ox0..ox1].iter_mut().enumerate() {
-                            *o += row[ix0 + k * g.sw];
+                            *o += row[ix0 + k * g.win.sw];
                         }
                     }
                 });
@@ -589,27 +598,27 @@ pub fn avg_pool2d(x: &[f32], g: &PoolGeom, mode: AvgPoolMode, out: &mut [f32]) {
 /// overwritten, `share` holds at least `OW` elements.
 #[inline(never)]
 pub fn avg_pool2d_backward(gout: &[f32], g: &PoolGeom, mode: AvgPoolMode, dx: &mut [f32], share: &mut [f32]) {
-    let hw = g.h * g.w;
-    let share = &mut share[..g.ow];
+    let hw = g.win.h * g.win.w;
+    let share = &mut share[..g.win.ow];
     dx.fill(0.0);
     for p in 0..g.planes {
         let plane = &mut dx[p * hw..(p + 1) * hw];
-        for oy in 0..g.oh {
-            let start = (p * g.oh + oy) * g.ow;
-            let rows = avg_span(oy, g.sh, g.ph, g.kh, g.h);
-            for (ox, (s, &gv)) in share.iter_mut().zip(&gout[start..start + g.ow]).enumerate() {
+        for oy in 0..g.win.oh {
+            let start = (p * g.win.oh + oy) * g.win.ow;
+            let rows = avg_span(oy, g.win.sh, g.win.ph, g.win.kh, g.win.h);
+            for (ox, (s, &gv)) in share.iter_mut().zip(&gout[start..start + g.win.ow]).enumerate() {
                 *s = avg_divisor(g, mode, rows, ox).map_or(0.0, |d| gv / d);
             }
             for y in rows.0..rows.1 {
-                let row = &mut plane[y * g.w..(y + 1) * g.w];
+                let row = &mut plane[y * g.win.w..(y + 1) * g.win.w];
                 for_each_pool_column(g, |ox0, ox1, ix0| {
-                    if g.sw == 1 {
+                    if g.win.sw == 1 {
                         for (d, &v) in row[ix0..ix0 + (ox1 - ox0)].iter_mut().zip(&share[ox0..ox1]) {
                             *d += v;
                         }
                     } else {
                         for (k, &v) in share[ox0..ox1].iter().enumerate() {
-                            row[ix0 + k * g.sw] += v;
+                            row[ix0 + k * g.win.sw] += v;
                         }
                     }
                 });
@@ -675,25 +684,25 @@ mod tests {
         for n in 0..g.n {
             for o in 0..g.o {
                 let grp = o / g.og();
-                for oy in 0..g.oh {
-                    for ox in 0..g.ow {
+                for oy in 0..g.win.oh {
+                    for ox in 0..g.win.ow {
                         let mut acc = 0.0f64;
                         for c in 0..g.cg() {
                             let ci = grp * g.cg() + c;
-                            for i in 0..g.kh {
-                                for j in 0..g.kw {
-                                    let iy = (oy * g.sh + i * g.dh) as i64 - g.ph as i64;
-                                    let ix = (ox * g.sw + j * g.dw) as i64 - g.pw as i64;
-                                    if iy < 0 || ix < 0 || iy >= g.h as i64 || ix >= g.w as i64 {
+                            for i in 0..g.win.kh {
+                                for j in 0..g.win.kw {
+                                    let iy = (oy * g.win.sh + i * g.win.dh) as i64 - g.win.ph as i64;
+                                    let ix = (ox * g.win.sw + j * g.win.dw) as i64 - g.win.pw as i64;
+                                    if iy < 0 || ix < 0 || iy >= g.win.h as i64 || ix >= g.win.w as i64 {
                                         continue;
                                     }
-                                    let xv = x[((n * g.c + ci) * g.h + iy as usize) * g.w + ix as usize] as f64;
-                                    let wv = w[((o * g.cg() + c) * g.kh + i) * g.kw + j] as f64;
+                                    let xv = x[((n * g.c + ci) * g.win.h + iy as usize) * g.win.w + ix as usize] as f64;
+                                    let wv = w[((o * g.cg() + c) * g.win.kh + i) * g.win.kw + j] as f64;
                                     acc += xv * wv;
                                 }
                             }
                         }
-                        out[((n * g.o + o) * g.oh + oy) * g.ow + ox] = acc;
+                        out[((n * g.o + o) * g.win.oh + oy) * g.win.ow + ox] = acc;
                     }
                 }
             }
@@ -713,24 +722,15 @@ mod tests {
 
     fn geom(n: usize, c: usize, hw: (usize, usize), o: usize, k: (usize, usize), s: (usize, usize), p: (usize, usize), d: (usize, usize), groups: usize) -> ConvGeom {
         let out = |size: usize, k: usize, s: usize, p: usize, d: usize| (size + 2 * p - d * (k - 1) - 1) / s + 1;
-        ConvGeom {
-            n,
-            c,
-            h: hw.0,
-            w: hw.1,
-            o,
-            kh: k.0,
-            kw: k.1,
-            oh: out(hw.0, k.0, s.0, p.0, d.0),
-            ow: out(hw.1, k.1, s.1, p.1, d.1),
-            sh: s.0,
-            sw: s.1,
-            ph: p.0,
-            pw: p.1,
-            dh: d.0,
-            dw: d.1,
-            groups,
-        }
+        let win = Window::new(
+            [hw.0, hw.1],
+            [out(hw.0, k.0, s.0, p.0, d.0), out(hw.1, k.1, s.1, p.1, d.1)],
+            [k.0, k.1],
+            [s.0, s.1],
+            [p.0, p.1],
+            [d.0, d.1],
+        );
+        ConvGeom { n, c, o, groups, win }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
-use crate::kernels::conv::{self as k, AvgPoolMode, ConvGeom, PoolGeom};
+use crate::kernels::conv::{self as k, AvgPoolMode, ConvGeom, PoolGeom, Window};
 use crate::layout::{checked_numel, MAX_ELEMENTS};
 use crate::ops::matmul::GEMM_SCRATCH;
 use crate::storage::{try_alloc, Buffer};
@@ -156,47 +156,12 @@ fn conv_geometry(op: &str, spatial: usize, x: &Tensor, w: &Tensor, b: Option<&Te
     // kernels' index arithmetic stays below it.
     let usz = |v: &[i64]| -> Vec<usize> { v.iter().map(|&v| v as usize).collect() };
     let (stride, pad, dilation) = (usz(&p.stride), usz(&p.pad_begin), usz(&p.dilation));
-    let geom = if spatial == 1 {
-        ConvGeom {
-            n,
-            c,
-            h: 1,
-            w: sizes[0],
-            o,
-            kh: 1,
-            kw: kernel[0],
-            oh: 1,
-            ow: out_sizes[0],
-            sh: 1,
-            sw: stride[0],
-            ph: 0,
-            pw: pad[0],
-            dh: 1,
-            dw: dilation[0],
-            groups,
-        }
-    } else {
-        ConvGeom {
-            n,
-            c,
-            h: sizes[0],
-            w: sizes[1],
-            o,
-            kh: kernel[0],
-            kw: kernel[1],
-            oh: out_sizes[0],
-            ow: out_sizes[1],
-            sh: stride[0],
-            sw: stride[1],
-            ph: pad[0],
-            pw: pad[1],
-            dh: dilation[0],
-            dw: dilation[1],
-            groups,
-        }
-    };
+    // A 1-D convolution is a 2-D one over a single row.
+    let pair = |v: &[usize], row: usize| if spatial == 1 { [row, v[0]] } else { [v[0], v[1]] };
+    let win = Window::new(pair(sizes, 1), pair(&out_sizes, 1), pair(kernel, 1), pair(&stride, 1), pair(&pad, 0), pair(&dilation, 1));
+    let geom = ConvGeom { n, c, o, groups, win };
     // The column matrix of one image must be allocatable.
-    checked_numel(op, &[c, geom.kh, geom.kw, geom.oh, geom.ow])?;
+    checked_numel(op, &[c, geom.win.kh, geom.win.kw, geom.win.oh, geom.win.ow])?;
     Ok((geom, out_shape))
 }
 
@@ -350,21 +315,10 @@ fn pool_geometry(op: &str, x: &Tensor, p: &PoolParams) -> Result<(PoolGeom, Vec<
     // kernel larger than the padded input gives no output), so the casts are exact.
     out_shape.extend([oh as usize, ow as usize]);
     checked_numel(op, &out_shape)?;
-    let geom = PoolGeom {
-        planes,
-        h,
-        w,
-        oh: oh as usize,
-        ow: ow as usize,
-        kh: p.kernel[0] as usize,
-        kw: p.kernel[1] as usize,
-        sh: p.stride[0] as usize,
-        sw: p.stride[1] as usize,
-        ph: p.padding[0] as usize,
-        pw: p.padding[1] as usize,
-        dh: p.dilation[0] as usize,
-        dw: p.dilation[1] as usize,
-    };
+    let [oh, ow] = [oh as usize, ow as usize];
+    let usz = |v: [i64; 2]| v.map(|x| x as usize);
+    let win = Window::new([h, w], [oh, ow], usz(p.kernel), usz(p.stride), usz(p.padding), usz(p.dilation));
+    let geom = PoolGeom { planes, win };
     Ok((geom, out_shape))
 }
 
@@ -385,7 +339,7 @@ impl Backward for MaxPool2dBackward {
         let gc = grad.contiguous(OP)?;
         let (gb, ib) = (gc.buffer(), indices.buffer());
         let Buffer::I32(idx) = &*ib else { unreachable_dtype() };
-        let mut dx = try_alloc(OP, self.geom.planes * self.geom.h * self.geom.w, 0.0f32)?;
+        let mut dx = try_alloc(OP, self.geom.planes * self.geom.win.h * self.geom.win.w, 0.0f32)?;
         k::max_pool2d_backward(f32s(&gb, &gc), idx, &self.geom, &mut dx);
         Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
     }
@@ -395,7 +349,7 @@ impl Backward for MaxPool2dBackward {
 pub fn max_pool2d(x: &Tensor, p: &PoolParams) -> Result<Tensor> {
     const OP: &str = "maxPool2d";
     let (geom, out_shape) = pool_geometry(OP, x, p)?;
-    let len = geom.planes * geom.oh * geom.ow;
+    let len = geom.planes * geom.win.oh * geom.win.ow;
     let mut out = try_alloc(OP, len, 0.0f32)?;
     let mut idx = try_alloc(OP, len, 0i32)?;
     let xc = x.contiguous(OP)?;
@@ -424,8 +378,8 @@ impl Backward for AvgPool2dBackward {
         const OP: &str = "avgPool2d";
         let gc = grad.contiguous(OP)?;
         let gb = gc.buffer();
-        let mut dx = try_alloc(OP, self.geom.planes * self.geom.h * self.geom.w, 0.0f32)?;
-        let mut share = try_alloc(OP, self.geom.ow, 0.0f32)?;
+        let mut dx = try_alloc(OP, self.geom.planes * self.geom.win.h * self.geom.win.w, 0.0f32)?;
+        let mut share = try_alloc(OP, self.geom.win.ow, 0.0f32)?;
         k::avg_pool2d_backward(f32s(&gb, &gc), &self.geom, self.mode, &mut dx, &mut share);
         Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
     }
@@ -439,7 +393,7 @@ pub fn avg_pool2d(x: &Tensor, p: &PoolParams, count_include_pad: bool, divisor_o
         return Err(Error::argument(format!("{OP}: divisorOverride must be a positive integer, got {divisor_override}")));
     }
     let mode = AvgPoolMode { count_include_pad, divisor_override: divisor_override as usize };
-    let mut out = try_alloc(OP, geom.planes * geom.oh * geom.ow, 0.0f32)?;
+    let mut out = try_alloc(OP, geom.planes * geom.win.oh * geom.win.ow, 0.0f32)?;
     let xc = x.contiguous(OP)?;
     {
         let xb = xc.buffer();
