@@ -97,6 +97,26 @@ const checkPadding = (op: string, padding: unknown): void => {
   }
 };
 
+/**
+ * The core's integer arguments of an n-D convolution: strides, padding before and after
+ * each spatial dim (resolving `'same'`/`'valid'` for `kernel`), dilations, groups.
+ * `spec` reads a per-dim option (a number, or one value per spatial dim).
+ */
+function convArgs<S extends readonly number[]>(
+  op: string,
+  kernel: readonly number[],
+  options: { stride?: S | number; padding?: S | number | 'same' | 'valid'; dilation?: S | number; groups?: number },
+  spec: (what: string, v: S | number) => number[],
+): number[] {
+  const stride = spec('stride', options.stride ?? 1);
+  const dilation = spec('dilation', options.dilation ?? 1);
+  const padding = options.padding ?? 0;
+  checkPadding(op, padding);
+  const pads = typeof padding === 'string' ? kernel.map(() => padding) : spec('padding', padding);
+  const spans = kernel.map((k, d) => padSpan(op, pads[d]!, k, dilation[d]!, stride[d]!));
+  return [...stride, ...spans.map(([begin]) => begin), ...spans.map(([, end]) => end), ...dilation, options.groups ?? 1];
+}
+
 /** Options of {@link conv2d}, as in PyTorch's `F.conv2d`. */
 export interface Conv2dOptions {
   /** Step of the kernel, default 1. */
@@ -120,15 +140,8 @@ export interface Conv2dOptions {
  * const y = conv2d(x, w, b, { stride: 2, padding: 1 });   // x [8, 3, 32, 32], w [16, 3, 3, 3]
  */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
-  const op = 'conv2d';
-  const stride = pair(op, 'stride', options.stride ?? 1);
-  const dilation = pair(op, 'dilation', options.dilation ?? 1);
-  const padding = options.padding ?? 0;
-  checkPadding(op, padding);
-  const pads = typeof padding === 'string' ? ([padding, padding] as const) : pair(op, 'padding', padding);
-  const k = weight.ndim === 4 ? weight.shape.slice(2) : [1, 1];
-  const [h, w] = [0, 1].map((d) => padSpan(op, pads[d]!, k[d]!, dilation[d]!, stride[d]!)) as [[number, number], [number, number]];
-  return nnOp(op, input, weight, bias ?? null, [...stride, h[0], w[0], h[1], w[1], ...dilation, options.groups ?? 1]);
+  const kernel = weight.ndim === 4 ? weight.shape.slice(2) : [1, 1];
+  return nnOp('conv2d', input, weight, bias ?? null, convArgs('conv2d', kernel, options, (what, v) => pair('conv2d', what, v)));
 }
 
 /** Options of {@link conv1d}, as in PyTorch's `F.conv1d`. */
@@ -150,14 +163,8 @@ export interface Conv1dOptions {
  * `ConvolutionBackward0`.
  */
 export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv1dOptions = {}): Tensor {
-  const op = 'conv1d';
-  const stride = single(op, 'stride', options.stride ?? 1);
-  const dilation = single(op, 'dilation', options.dilation ?? 1);
-  const padding = options.padding ?? 0;
-  checkPadding(op, padding);
-  const pad = typeof padding === 'string' ? padding : single(op, 'padding', padding);
-  const [begin, end] = padSpan(op, pad, weight.ndim === 3 ? weight.shape[2]! : 1, dilation, stride);
-  return nnOp(op, input, weight, bias ?? null, [stride, begin, end, dilation, options.groups ?? 1]);
+  const kernel = [weight.ndim === 3 ? weight.shape[2]! : 1];
+  return nnOp('conv1d', input, weight, bias ?? null, convArgs('conv1d', kernel, options, (what, v) => [single('conv1d', what, v)]));
 }
 
 /** Options of {@link maxPool2d}, as in PyTorch's `F.max_pool2d`. */
