@@ -85,7 +85,7 @@ impl Runtime {
         let handles = self.list.get(range).ok_or_else(|| Error::argument(format!("{op}: the handle list is too short")))?;
         handles
             .iter()
-            .map(|&h| if h == 0 && optional { Ok(None) } else { self.get(op, h).map(Some) })
+            .map(|&h| if optional { self.get_optional(op, h) } else { self.get(op, h).map(Some) })
             .collect()
     }
 }
@@ -133,7 +133,7 @@ fn pass_options(flags: u32) -> PassOptions {
 #[no_mangle]
 pub extern "C" fn wg_backward(root: u32, grad: u32, flags: u32) -> u32 {
     let inputs = with_rt(|rt| -> Result<(Tensor, Option<Tensor>)> {
-        let g = if grad == 0 { None } else { Some(rt.get("backward", grad)?) };
+        let g = rt.get_optional("backward", grad)?;
         Ok((rt.get("backward", root)?, g))
     });
     let r = inputs.and_then(|(root, g)| engine::backward(&root, g.as_ref(), pass_options(flags)));

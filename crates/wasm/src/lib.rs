@@ -98,6 +98,11 @@ impl Runtime {
         self.registry.get(op, h).cloned()
     }
 
+    /// An optional operand: handle 0 means absent.
+    fn get_optional(&self, op: &str, h: u32) -> Result<Option<Tensor>> {
+        if h == 0 { Ok(None) } else { self.get(op, h).map(Some) }
+    }
+
     fn ints(&self, op: &str, n: i32) -> Result<Vec<i64>> {
         if n < 0 || n as usize > SCRATCH_WORDS.min(MAX_RANK) {
             return Err(Error::argument(format!("{op}: {n} dims/axes given; at most {MAX_RANK} are supported")));
@@ -315,7 +320,7 @@ pub extern "C" fn wg_grad(h: u32) -> u32 {
 pub extern "C" fn wg_set_grad(h: u32, g: u32) -> u32 {
     with_rt(|rt| {
         let r = rt.get("grad", h).and_then(|t| {
-            let new = if g == 0 { None } else { Some(rt.get("grad", g)?) };
+            let new = rt.get_optional("grad", g)?;
             let old = t.grad();
             if let (Some(old), Some(new)) = (&old, &new) {
                 if old.same(new) {
@@ -459,9 +464,8 @@ pub extern "C" fn wg_cat(n: i32, dim: i32) -> u32 {
 pub extern "C" fn wg_nn(op: u32, a: u32, b: u32, c: u32, nints: i32, f: f64) -> u32 {
     with_rt(|rt| {
         let name = ops::op_name("nn", op);
-        let optional = |rt: &Runtime, h: u32| if h == 0 { Ok(None) } else { rt.get(name, h).map(Some) };
         let r = rt.get(name, a).and_then(|a| {
-            let (b, c) = (optional(rt, b)?, optional(rt, c)?);
+            let (b, c) = (rt.get_optional(name, b)?, rt.get_optional(name, c)?);
             nn::nn_by_id(op, &a, b.as_ref(), c.as_ref(), &rt.ints(name, nints)?, f)
         });
         rt.handle(r)
@@ -475,10 +479,9 @@ pub extern "C" fn wg_nn(op: u32, a: u32, b: u32, c: u32, nints: i32, f: f64) -> 
 pub extern "C" fn wg_optim(op: u32, param: u32, grad: u32, state0: u32, state1: u32, nfloats: i32) -> u32 {
     with_rt(|rt| {
         let name = ops::op_name("optim", op);
-        let optional = |rt: &Runtime, h: u32| if h == 0 { Ok(None) } else { rt.get(name, h).map(Some) };
         let r = rt.get(name, param).and_then(|p| {
             let g = rt.get(name, grad)?;
-            let (s0, s1) = (optional(rt, state0)?, optional(rt, state1)?);
+            let (s0, s1) = (rt.get_optional(name, state0)?, rt.get_optional(name, state1)?);
             optim::optim_by_id(op, &p, &g, s0.as_ref(), s1.as_ref(), &rt.floats(name, nfloats)?)
         });
         rt.status(r)

@@ -4,7 +4,7 @@
 //! of the incoming gradient, `flip(cumsum(flip(g)))`.
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
-use crate::error::{fmt_shape, Error, Result};
+use crate::error::Result;
 use crate::layout::{contiguous_strides, normalize_axis};
 use crate::storage::try_alloc;
 use crate::tensor::Tensor;
@@ -66,17 +66,7 @@ pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
     const OP: &str = "flip";
     x.expect_f32(OP)?;
     let rank = x.ndim();
-    let mut flipped = vec![false; rank.max(1)];
-    for &a in dims {
-        let d = normalize_axis(OP, a, rank)?;
-        if flipped[d] {
-            return Err(Error::argument(format!(
-                "{OP}: dimension {a} appears more than once in {dims:?} (tensor of shape {})",
-                fmt_shape(x.shape())
-            )));
-        }
-        flipped[d] = true;
-    }
+    let flipped = crate::ops::reduce::reduced_dims(OP, rank, Some(dims))?;
     let shape = x.shape();
     let total = x.numel();
     let mut out = try_alloc(OP, total, 0.0f32)?;
