@@ -167,6 +167,12 @@ export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
   return nnOp('conv1d', input, weight, bias ?? null, convArgs('conv1d', kernel, options, (what, v) => [single('conv1d', what, v)]));
 }
 
+/** A pooling window as the core's integer arguments: kernel, stride (default: the kernel), padding. */
+function poolWindow(op: string, kernelSize: Pair, options: { stride?: Pair; padding?: Pair }): number[] {
+  const kernel = pair(op, 'kernelSize', kernelSize);
+  return [...kernel, ...pair(op, 'stride', options.stride ?? kernel), ...pair(op, 'padding', options.padding ?? 0)];
+}
+
 /** Options of {@link maxPool2d}, as in PyTorch's `F.max_pool2d`. */
 export interface MaxPool2dOptions {
   /** Step of the window; defaults to the kernel size. */
@@ -189,11 +195,8 @@ export interface MaxPool2dOptions {
  */
 export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions = {}): Tensor {
   const op = 'maxPool2d';
-  const kernel = pair(op, 'kernelSize', kernelSize);
-  const stride = pair(op, 'stride', options.stride ?? kernel);
-  const padding = pair(op, 'padding', options.padding ?? 0);
   const dilation = pair(op, 'dilation', options.dilation ?? 1);
-  return nnOp(op, input, null, null, [...kernel, ...stride, ...padding, ...dilation, options.ceilMode ? 1 : 0]);
+  return nnOp(op, input, null, null, [...poolWindow(op, kernelSize, options), ...dilation, options.ceilMode ? 1 : 0]);
 }
 
 /** Options of {@link avgPool2d}, as in PyTorch's `F.avg_pool2d`. */
@@ -216,15 +219,12 @@ export interface AvgPool2dOptions {
  */
 export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor {
   const op = 'avgPool2d';
-  const kernel = pair(op, 'kernelSize', kernelSize);
-  const stride = pair(op, 'stride', options.stride ?? kernel);
-  const padding = pair(op, 'padding', options.padding ?? 0);
   const divisor = options.divisorOverride;
   if (divisor !== undefined && !(Number.isInteger(divisor) && divisor > 0)) {
     throw new ArgumentError(`${op}: divisorOverride must be a positive integer, got ${divisor}`);
   }
   const flags = [options.ceilMode ? 1 : 0, options.countIncludePad ?? true ? 1 : 0, divisor ?? 0];
-  return nnOp(op, input, null, null, [...kernel, ...stride, ...padding, ...flags]);
+  return nnOp(op, input, null, null, [...poolWindow(op, kernelSize, options), ...flags]);
 }
 
 /**
