@@ -8,19 +8,36 @@ import { ArgumentError } from './errors.js';
 import { lib } from './ffi.js';
 import { Tensor, type BackwardOptions } from './tensor.js';
 
+/**
+ * Grad-mode scopes still running, oldest first. The mode is that of the newest one still
+ * open (else on): so scopes may end in any order, as overlapping async scopes do, and the
+ * mode is right once they have all ended.
+ */
+const scopes: { enabled: boolean }[] = [];
+
+function applyMode(): void {
+  const top = scopes[scopes.length - 1];
+  lib().raw.wg_set_grad_enabled(top === undefined || top.enabled ? 1 : 0);
+}
+
 function withGradMode<T>(enabled: boolean, fn: () => T): T {
-  const raw = lib().raw;
-  const previous = raw.wg_set_grad_enabled(enabled ? 1 : 0);
-  const restore = () => void raw.wg_set_grad_enabled(previous);
+  const scope = { enabled };
+  scopes.push(scope);
+  applyMode();
+  const end = () => {
+    const i = scopes.lastIndexOf(scope);
+    if (i >= 0) scopes.splice(i, 1);
+    applyMode();
+  };
   let result: T;
   try {
     result = fn();
   } catch (err) {
-    restore();
+    end();
     throw err;
   }
-  if (result instanceof Promise) return result.finally(restore) as T;
-  restore();
+  if (result instanceof Promise) return result.finally(end) as T;
+  end();
   return result;
 }
 
@@ -28,6 +45,11 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
  * Runs `fn` without recording a graph (PyTorch's `torch.no_grad()`): results do not
  * require grad, and in-place updates of parameters are allowed. Async functions keep the
  * mode until their promise settles.
+ *
+ * Grad mode is global, not per async task: while an async `noGrad` is pending, code that
+ * runs in between (other tasks) also records nothing. Overlapping scopes may end in any
+ * order; the mode is that of the most recently entered scope still running, and on
+ * again once all have ended.
  *
  * @example
  * noGrad(() => { w.sub_(w.grad!.mul(lr)); });
@@ -43,10 +65,7 @@ export function enableGrad<T>(fn: () => T): T {
 
 /** Whether ops currently record a graph. */
 export function isGradEnabled(): boolean {
-  const raw = lib().raw;
-  const current = raw.wg_set_grad_enabled(1);
-  raw.wg_set_grad_enabled(current);
-  return current !== 0;
+  return lib().raw.wg_is_grad_enabled() !== 0;
 }
 
 /** Options of {@link grad}. */
@@ -81,7 +100,7 @@ export function grad(
   }
   const c = lib();
   c.putList([...outs, ...gradOutputs, ...ins].map((t) => (t === null ? 0 : t.handle)));
-  c.status(c.raw.wg_autograd_grad(outs.length, ins.length, passFlags(options) | (options.allowUnused ? 4 : 0)));
+  c.status(c.raw.wg_autograd_grad(outs.length, ins.length, passFlags(options) | (options.allowUnused ? c.k.allowUnused : 0)));
   return c.readList(ins.length).map((h) => (h === 0 ? null : new Tensor(h)));
 }
 

@@ -2,7 +2,7 @@
  * Creating tensors: from data, constants, ranges, identity, and seeded random values.
  * @module
  */
-import { DTYPES, wrap } from './dispatch.js';
+import { wrap } from './dispatch.js';
 import { ArgumentError, ShapeError } from './errors.js';
 import { lib, type Core } from './ffi.js';
 import { Tensor, type DType, type NestedArray } from './tensor.js';
@@ -21,12 +21,8 @@ export interface TensorOptions {
 /** A shape: one size, or an array of sizes. */
 export type ShapeLike = number | readonly number[];
 
-const MAX_RANK = 16;
-
 function dtypeCode(dtype: DType | undefined, fallback: DType = 'float32'): number {
-  const code = DTYPES.indexOf(dtype ?? fallback);
-  if (code < 0) throw new ArgumentError(`unknown dtype ${String(dtype)}; expected one of ${DTYPES.join(', ')}`);
-  return code;
+  return lib().dtypeCode('create', dtype ?? fallback);
 }
 
 function toShape(op: string, shape: ShapeLike): readonly number[] {
@@ -61,7 +57,7 @@ function flatten(data: NestedArray): { shape: number[]; values: (number | boolea
   const shape: number[] = [];
   let probe: NestedArray = data;
   while (Array.isArray(probe)) {
-    if (shape.length >= MAX_RANK) throw new ShapeError(`tensor: nesting deeper than ${MAX_RANK} levels`);
+    if (shape.length >= lib().k.maxRank) throw new ShapeError(`tensor: nesting deeper than ${lib().k.maxRank} levels`);
     shape.push(probe.length);
     if (probe.length === 0) break;
     probe = probe[0]!;
@@ -124,8 +120,8 @@ export function tensor(
   const c = lib();
   const dtype = options.dtype ?? fallback;
   const n = c.putInts(shape, 'tensor');
-  const h = c.check(c.raw.wg_create(0, dtypeCode(dtype), n, 0, 0, 0));
-  const ptr = c.raw.wg_data_ptr(h);
+  const h = c.check(c.raw.wg_create(c.opId('create', 'full'), dtypeCode(dtype), n, 0, 0, 0));
+  const ptr = c.raw.wg_data_ptr(h) >>> 0;
   const memory = c.raw.memory.buffer;
   if (dtype === 'bool') {
     const view = new Uint8Array(memory, ptr, values.length);

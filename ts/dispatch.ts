@@ -10,15 +10,13 @@ import { lib, type Core, type HostCallback } from './ffi.js';
 import { tidy } from './scope.js';
 // A cycle with tensor.ts; safe because neither module uses the other's exports while it is
 // being evaluated, only inside functions.
-import { Tensor, type BackwardOptions, type DimsArg, type DType, type Operand } from './tensor.js';
+import { Tensor, type BackwardOptions, type DimsArg, type Operand } from './tensor.js';
 
-/** @internal dtype codes of the core, by position. */
-export const DTYPES: readonly DType[] = ['float32', 'int32', 'bool'];
-
-/** @internal The core's pass flags: 1 retain graph, 2 create graph. */
+/** @internal The core's pass flags for backward/grad options. */
 export function passFlags(options: BackwardOptions): number {
+  const k = lib().k;
   const create = options.createGraph ?? false;
-  return ((options.retainGraph ?? create) ? 1 : 0) | (create ? 2 : 0);
+  return ((options.retainGraph ?? create) ? k.retainGraph : 0) | (create ? k.createGraph : 0);
 }
 
 /**
@@ -30,7 +28,7 @@ export function hostCallback(c: Core, fn: (args: Tensor[]) => readonly (Tensor |
   return (handles) =>
     tidy(() => {
       const results = fn(handles.map((h) => new Tensor(h)));
-      c.hostReturn(results.map((r) => (r === null || r === undefined ? 0 : expectTensor('backward', r).handle)));
+      c.hostReturn(results.map((r) => (r === null || r === undefined ? 0 : handleOf('backward', r))));
     });
 }
 
@@ -49,10 +47,15 @@ export function expectTensor(op: string, v: unknown): Tensor {
   throw new ArgumentError(`${op}: expected a Tensor, got ${describe(v)}`);
 }
 
+/** @internal The handle of tensor `v` for a call to `op` (ArgumentError or DisposedError naming `op`). */
+export function handleOf(op: string, v: unknown): number {
+  return expectTensor(op, v).handleFor(op);
+}
+
 /** @internal A `unary`-family op by name. */
 export function unaryOp(name: string, x: Tensor): Tensor {
   const c = lib();
-  return wrap(c, c.raw.wg_unary(c.opId('unary', name), x.handle));
+  return wrap(c, c.raw.wg_unary(c.opId('unary', name), handleOf(name, x)));
 }
 
 /** @internal Tensor–tensor, tensor–number and number–tensor forms of a binary op. */
@@ -61,10 +64,10 @@ export function binaryOp(name: string, a: Operand, b: Operand): Tensor {
   const id = c.opId('binary', name);
   if (typeof b === 'number') {
     if (typeof a === 'number') throw new ArgumentError(`${name}: at least one operand must be a Tensor`);
-    return wrap(c, c.raw.wg_binary_scalar(id, expectTensor(name, a).handle, b, 0));
+    return wrap(c, c.raw.wg_binary_scalar(id, handleOf(name, a), b, 0));
   }
-  if (typeof a === 'number') return wrap(c, c.raw.wg_binary_scalar(id, expectTensor(name, b).handle, a, 1));
-  return wrap(c, c.raw.wg_binary(id, expectTensor(name, a).handle, expectTensor(name, b).handle));
+  if (typeof a === 'number') return wrap(c, c.raw.wg_binary_scalar(id, handleOf(name, b), a, 1));
+  return wrap(c, c.raw.wg_binary(id, handleOf(name, a), handleOf(name, b)));
 }
 
 /** @internal An `inplace`-family op; returns `target`, which it modified. */
@@ -73,8 +76,8 @@ export function inplaceOp(name: string, target: Tensor, source: Operand): Tensor
   const id = c.opId('inplace', name);
   c.status(
     typeof source === 'number'
-      ? c.raw.wg_inplace_scalar(id, target.handle, source)
-      : c.raw.wg_inplace(id, target.handle, expectTensor(name, source).handle),
+      ? c.raw.wg_inplace_scalar(id, handleOf(name, target), source)
+      : c.raw.wg_inplace(id, handleOf(name, target), handleOf(name, source)),
   );
   return target;
 }
@@ -83,21 +86,21 @@ export function inplaceOp(name: string, target: Tensor, source: Operand): Tensor
 export function movementOp(name: string, x: Tensor, args: readonly number[]): Tensor {
   const c = lib();
   const n = c.putInts(args, name);
-  return wrap(c, c.raw.wg_movement(c.opId('movement', name), x.handle, n));
+  return wrap(c, c.raw.wg_movement(c.opId('movement', name), handleOf(name, x), n));
 }
 
 /** @internal A `reduce`-family op over all elements (`dim` undefined) or the given dims. */
 export function reduceOp(name: string, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
   const c = lib();
   const n = dim === undefined ? -1 : c.putInts(typeof dim === 'number' ? [dim] : dim, name);
-  return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), x.handle, n, keepdim ? 1 : 0));
+  return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), handleOf(name, x), n, keepdim ? 1 : 0));
 }
 
 /** @internal An `nn`-family op: tensor operands (null = absent), integer args, one float. */
 export function nnOp(name: string, a: Tensor, b: Tensor | null, c: Tensor | null, ints: readonly number[], f = 0): Tensor {
   const core = lib();
   const n = core.putInts(ints, name);
-  const h = core.raw.wg_nn(core.opId('nn', name), expectTensor(name, a).handle, b === null ? 0 : expectTensor(name, b).handle, c === null ? 0 : expectTensor(name, c).handle, n, f);
+  const h = core.raw.wg_nn(core.opId('nn', name), handleOf(name, a), b === null ? 0 : handleOf(name, b), c === null ? 0 : handleOf(name, c), n, f);
   return wrap(core, h);
 }
 
@@ -109,7 +112,7 @@ export function whereOp(cond: Tensor, a: Operand, b: Operand): Tensor {
 /** @internal A 0-d float32 tensor (for a number operand of a tensor-only op). */
 export function tensorOf(value: number): Tensor {
   const c = lib();
-  const h = c.check(c.raw.wg_create(0, 0, 0, value, 0, 0));
+  const h = c.check(c.raw.wg_create(c.opId('create', 'full'), c.k.dtypeCodes.float32, 0, value, 0, 0));
   return new Tensor(h);
 }
 
@@ -142,19 +145,13 @@ export function splitSizes(n: number, size: number): number[] {
   return sizes.length > 0 ? sizes : [0];
 }
 
-/** @internal Concatenates along `dim`, 64 tensors per core call. */
+/** @internal Concatenates along `dim` in one core call. */
 export function catOp(tensors: readonly Tensor[], dim: number): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new ArgumentError('cat: expected a non-empty array of tensors');
+  if (!Number.isInteger(dim)) throw new ArgumentError(`cat: dim must be an integer, got ${String(dim)}`);
   const c = lib();
-  if (tensors.length <= 64) {
-    const n = c.putHandles(tensors.map((t) => expectTensor('cat', t).handle));
-    return wrap(c, c.raw.wg_cat(n, dim));
-  }
-  const parts: Tensor[] = [];
-  for (let i = 0; i < tensors.length; i += 64) parts.push(catOp(tensors.slice(i, i + 64), dim));
-  const out = catOp(parts, dim);
-  for (const p of parts) p.dispose();
-  return out;
+  const n = c.putList(tensors.map((t) => handleOf('cat', t)));
+  return wrap(c, c.raw.wg_cat(n, dim));
 }
 
 /** @internal Normalises `(2, 3)` and `([2, 3])` to `[2, 3]`. */

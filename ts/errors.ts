@@ -1,6 +1,6 @@
 /**
  * Typed errors. Every failure inside the wasm core comes back as a status code plus a
- * message naming the op and the shapes; {@link errorFromCode} turns it into one of these.
+ * message naming the op and the shapes, which the loader turns into one of these.
  * @module
  */
 
@@ -34,17 +34,18 @@ export class ArgumentError extends TensorError {}
  */
 export class PoisonedError extends TensorError {}
 
-const BY_CODE: Record<number, new (message: string, code: number) => TensorError> = {
-  1: ShapeError,
-  2: DisposedError,
-  3: DTypeError,
-  4: AutogradError,
-  5: OutOfMemoryError,
-  6: ArgumentError,
-};
+/**
+ * @internal The classes of the core's error kinds, by the names the core publishes with
+ * their codes (`error.shape`, …); the codes themselves are read from the core.
+ */
+export const ERROR_CLASSES = {
+  shape: ShapeError,
+  disposed: DisposedError,
+  dtype: DTypeError,
+  autograd: AutogradError,
+  outOfMemory: OutOfMemoryError,
+  argument: ArgumentError,
+} as const;
 
 /** @internal */
-export function errorFromCode(code: number, message: string): TensorError {
-  const Kind = BY_CODE[code] ?? TensorError;
-  return new Kind(message, code);
-}
+export type ErrorName = keyof typeof ERROR_CLASSES;

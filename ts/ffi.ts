@@ -4,23 +4,32 @@
  * @internal
  * @module
  */
-import { errorFromCode, PoisonedError, TensorError } from './errors.js';
+import { ArgumentError, ERROR_CLASSES, PoisonedError, TensorError, type ErrorName } from './errors.js';
 
-/** Raw exports of `wasmgrad.wasm` (see crates/wasm/src/lib.rs for the conventions). */
+/**
+ * Raw exports of `wasmgrad.wasm` (see crates/wasm/src/lib.rs for the conventions). Handles
+ * are integers below 2^53; pointers come back as signed i32 and are read with `>>> 0`.
+ */
 export interface RawExports {
   memory: WebAssembly.Memory;
   wg_scratch(): number;
   wg_fscratch(): number;
   wg_text_ptr(): number;
   wg_catalog(): number;
+  wg_constants(): number;
+  wg_panic_record(): number;
   wg_error_code(): number;
   wg_error_message(): number;
   wg_memory(): void;
+  wg_set_memory_limit(bytes: number): number;
   wg_manual_seed(seed: number): void;
   wg_set_grad_enabled(enabled: number): number;
+  wg_is_grad_enabled(): number;
   wg_create(op: number, dtype: number, ndim: number, a: number, b: number, c: number): number;
   wg_data_ptr(h: number): number;
   wg_dispose(h: number): void;
+  wg_dispose_list(n: number): number;
+  wg_alive(h: number): number;
   wg_shape(h: number): number;
   wg_info(h: number): number;
   wg_set_requires_grad(h: number, flag: number): number;
@@ -50,10 +59,6 @@ export interface RawExports {
 
 export type OpFamily = 'unary' | 'binary' | 'reduce' | 'movement' | 'create' | 'inplace' | 'nn' | 'optim';
 
-const SCRATCH_WORDS = 64;
-const FSCRATCH_WORDS = 16;
-/** The core's limit on handle lists (`MAX_LIST` in crates/wasm/src/autograd.rs). */
-const MAX_LIST = 1 << 20;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
@@ -71,9 +76,24 @@ function poisonedError(trap: string): PoisonedError {
   );
 }
 
+/** What the core's panic hook recorded before a trap (a u32 length, then UTF-8), if anything. */
+function panicRecord(raw: WebAssembly.Exports): string {
+  const at = raw.wg_panic_record;
+  const memory = raw.memory;
+  if (typeof at !== 'function' || !(memory instanceof WebAssembly.Memory)) return '';
+  try {
+    const ptr = (at as () => number)() >>> 0;
+    const len = new Uint32Array(memory.buffer, ptr, 1)[0]!;
+    return decoder.decode(new Uint8Array(memory.buffer, ptr + 4, Math.min(len, 1024)).slice());
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Wraps every export so that a trap marks the instance as poisoned: a trapped instance may
  * have half-updated memory, so all later calls fail loudly instead of returning garbage.
+ * The error says what the core's panic hook recorded, if it ran.
  */
 function guard(raw: WebAssembly.Exports): RawExports {
   let trap: string | null = null;
@@ -90,7 +110,8 @@ function guard(raw: WebAssembly.Exports): RawExports {
         return f(a, b, c, d, e, g);
       } catch (err) {
         if (err instanceof WebAssembly.RuntimeError) {
-          trap = err.message;
+          const panic = panicRecord(raw);
+          trap = panic === '' ? `${err.message} in ${name}` : `${err.message} in ${name}: ${panic}`;
           throw poisonedError(trap);
         }
         throw err;
@@ -100,13 +121,79 @@ function guard(raw: WebAssembly.Exports): RawExports {
   return out as unknown as RawExports;
 }
 
-/** A loaded core: raw exports plus the op-id tables read from its catalog. */
+/** The numbers TS shares with the core, read from `wg_constants` (never copied by hand). */
+export interface Constants {
+  /** dtype code by name. */
+  readonly dtypeCodes: Readonly<Record<'float32' | 'int32' | 'bool', number>>;
+  /** Error class name by core error code. */
+  readonly errorNames: ReadonlyMap<number, ErrorName>;
+  readonly retainGraph: number;
+  readonly createGraph: number;
+  readonly allowUnused: number;
+  readonly infoDtypeMask: number;
+  readonly infoRequiresGrad: number;
+  readonly infoIsLeaf: number;
+  readonly infoHasGrad: number;
+  /** The "no tensor" result (a leaf without a gradient). */
+  readonly absent: number;
+  readonly scratchWords: number;
+  readonly fscratchWords: number;
+  readonly maxList: number;
+  readonly maxTextIn: number;
+  readonly maxRank: number;
+  readonly maxLiveTensors: number;
+  readonly memoryReserve: number;
+}
+
+/** @internal Parses `name=value;…`; every name TS uses must be there, and TS uses every name. */
+export function parseConstants(text: string): { constants: Constants; unused: string[] } {
+  const values = new Map<string, number>();
+  for (const pair of text.split(';')) {
+    const [name, value] = pair.split('=') as [string, string];
+    values.set(name, Number(value));
+  }
+  const used = new Set<string>();
+  const get = (name: string): number => {
+    const v = values.get(name);
+    if (v === undefined || Number.isNaN(v)) throw new TensorError(`wasmgrad: the wasm core does not define ${name}; is it a different version?`);
+    used.add(name);
+    return v;
+  };
+  const errorNames = new Map<number, ErrorName>();
+  for (const name of Object.keys(ERROR_CLASSES) as ErrorName[]) errorNames.set(get(`error.${name}`), name);
+  const constants: Constants = {
+    dtypeCodes: { float32: get('dtype.float32'), int32: get('dtype.int32'), bool: get('dtype.bool') },
+    errorNames,
+    retainGraph: get('pass.retainGraph'),
+    createGraph: get('pass.createGraph'),
+    allowUnused: get('pass.allowUnused'),
+    infoDtypeMask: get('info.dtypeMask'),
+    infoRequiresGrad: get('info.requiresGrad'),
+    infoIsLeaf: get('info.isLeaf'),
+    infoHasGrad: get('info.hasGrad'),
+    absent: get('handle.absent'),
+    scratchWords: get('limit.scratchWords'),
+    fscratchWords: get('limit.fscratchWords'),
+    maxList: get('limit.list'),
+    maxTextIn: get('limit.textIn'),
+    maxRank: get('limit.maxRank'),
+    maxLiveTensors: get('limit.liveTensors'),
+    memoryReserve: get('memory.reserve'),
+  };
+  return { constants, unused: [...values.keys()].filter((k) => !used.has(k)) };
+}
+
+/** A loaded core: raw exports plus the op-id tables and constants it publishes. */
 export class Core {
   readonly raw: RawExports;
   readonly ops: Record<OpFamily, Record<string, number>>;
+  readonly k: Constants;
+  /** @internal Constants the core published that this TS does not read (a test keeps it empty). */
+  readonly unusedConstants: readonly string[];
   private readonly scratchPtr: number;
   private scratchView: Int32Array;
   private fscratchView: Float64Array | null = null;
+  private readonly dtypeNames: Map<number, 'float32' | 'int32' | 'bool'>;
   private readonly callbacks = new Map<number, HostCallback>();
   private nextCallback = 1;
   /** What a callback threw; rethrown in place of the core's generic error. */
@@ -114,27 +201,56 @@ export class Core {
 
   constructor(instance: WebAssembly.Instance) {
     this.raw = guard(instance.exports);
-    this.scratchPtr = this.raw.wg_scratch();
-    this.scratchView = new Int32Array(this.raw.memory.buffer, this.scratchPtr, SCRATCH_WORDS);
+    const { constants, unused } = parseConstants(this.text(this.raw.wg_constants()));
+    this.k = constants;
+    this.unusedConstants = unused;
+    this.dtypeNames = new Map(Object.entries(constants.dtypeCodes).map(([n, c]) => [c, n as 'float32' | 'int32' | 'bool']));
+    this.scratchPtr = this.raw.wg_scratch() >>> 0;
+    this.scratchView = new Int32Array(this.raw.memory.buffer, this.scratchPtr, constants.scratchWords);
     this.ops = parseCatalog(this.text(this.raw.wg_catalog()));
+  }
+
+  /** The core's code for a dtype name, or an ArgumentError. */
+  dtypeCode(op: string, dtype: unknown): number {
+    const code = typeof dtype === 'string' ? (this.k.dtypeCodes as Record<string, number>)[dtype] : undefined;
+    if (code === undefined) {
+      throw new ArgumentError(`${op}: unknown dtype ${String(dtype)}; expected one of ${Object.keys(this.k.dtypeCodes).join(', ')}`);
+    }
+    return code;
+  }
+
+  /** The dtype named by bits read from `wg_info`. */
+  dtypeOfInfo(info: number): 'float32' | 'int32' | 'bool' {
+    return this.dtypeNames.get(info & this.k.infoDtypeMask)!;
   }
 
   /** The scratch area, re-viewed if memory grew (growth detaches old views). */
   scratch(): Int32Array {
     if (this.scratchView.buffer !== this.raw.memory.buffer) {
-      this.scratchView = new Int32Array(this.raw.memory.buffer, this.scratchPtr, SCRATCH_WORDS);
+      this.scratchView = new Int32Array(this.raw.memory.buffer, this.scratchPtr, this.k.scratchWords);
     }
     return this.scratchView;
   }
 
+  /** The f64 scratch area (viewed on first use, and again if memory grew). */
+  fscratch(): Float64Array {
+    if (this.fscratchView === null || this.fscratchView.buffer !== this.raw.memory.buffer) {
+      this.fscratchView = new Float64Array(this.raw.memory.buffer, this.raw.wg_fscratch() >>> 0, this.k.fscratchWords);
+    }
+    return this.fscratchView;
+  }
+
   /** Writes a small integer list (shape, axes, permutation) into scratch; returns its length. */
   putInts(values: readonly number[], what: string): number {
-    if (values.length > 16) throw errorFromCode(6, `${what}: at most 16 dims are supported, got ${values.length}`);
+    if (!Array.isArray(values)) throw new ArgumentError(`${what}: expected an array of integers, got ${String(values)}`);
+    if (values.length > this.k.maxRank) {
+      throw new ArgumentError(`${what}: at most ${this.k.maxRank} dims are supported, got ${values.length}`);
+    }
     const s = this.scratch();
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       if (!Number.isInteger(v) || v > 0x7fffffff || v < -0x80000000) {
-        throw errorFromCode(6, `${what}: expected integers, got ${JSON.stringify(values)}`);
+        throw new ArgumentError(`${what}: expected integers, got ${JSON.stringify(values)}`);
       }
       s[i] = v;
     }
@@ -143,46 +259,52 @@ export class Core {
 
   /** Writes a small list of floats (hyper-parameters) into the f64 scratch; returns its length. */
   putFloats(values: readonly number[], what: string): number {
-    if (values.length > FSCRATCH_WORDS) {
-      throw errorFromCode(6, `${what}: at most ${FSCRATCH_WORDS} float arguments are supported, got ${values.length}`);
+    if (values.length > this.k.fscratchWords) {
+      throw new ArgumentError(`${what}: at most ${this.k.fscratchWords} float arguments are supported, got ${values.length}`);
     }
-    // Viewed on first use (and again if memory grew, which detaches old views).
-    if (this.fscratchView === null || this.fscratchView.buffer !== this.raw.memory.buffer) {
-      this.fscratchView = new Float64Array(this.raw.memory.buffer, this.raw.wg_fscratch(), FSCRATCH_WORDS);
-    }
-    const s = this.fscratchView;
+    const s = this.fscratch();
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (typeof v !== 'number') throw errorFromCode(6, `${what}: expected numbers, got ${String(v)}`);
+      if (typeof v !== 'number') throw new ArgumentError(`${what}: expected numbers, got ${String(v)}`);
       s[i] = v;
     }
     return values.length;
   }
 
-  /** Writes tensor handles into scratch (at most 64); returns how many. */
-  putHandles(handles: readonly number[]): number {
-    const s = this.scratch();
-    if (handles.length > s.length) throw errorFromCode(6, `at most ${s.length} handles fit in one call`);
-    handles.forEach((h, i) => (s[i] = h | 0));
-    return handles.length;
+  /** The core's handle list, `n` long (its contents kept); throws if the core refuses. */
+  private list(n: number): Float64Array {
+    if (n > this.k.maxList) throw new ArgumentError(`at most ${this.k.maxList} tensors can be passed in one call, got ${n}`);
+    const ptr = this.raw.wg_list(n) >>> 0;
+    if (ptr === 0) throw this.lastError();
+    return new Float64Array(this.raw.memory.buffer, ptr, n);
   }
 
   /** Writes handles into the core's growable handle list; returns how many. */
   putList(handles: readonly number[]): number {
-    if (handles.length > MAX_LIST) throw errorFromCode(6, `at most ${MAX_LIST} tensors can be passed in one call, got ${handles.length}`);
-    new Uint32Array(this.raw.memory.buffer, this.raw.wg_list(handles.length), handles.length).set(handles);
+    this.list(handles.length).set(handles);
     return handles.length;
   }
 
   /** The first `n` handles of the core's handle list. */
   readList(n: number): number[] {
-    return Array.from(new Uint32Array(this.raw.memory.buffer, this.raw.wg_list(n), n));
+    return Array.from(this.list(n));
+  }
+
+  /** Releases many handles in one call. */
+  disposeMany(handles: readonly number[]): void {
+    for (let i = 0; i < handles.length; i += this.k.maxList) {
+      const part = handles.length <= this.k.maxList ? handles : handles.slice(i, i + this.k.maxList);
+      this.status(this.raw.wg_dispose_list(this.putList(part)));
+    }
   }
 
   /** Copies a string into the core's text input; returns its length in bytes. */
   putText(s: string): number {
-    const bytes = encoder.encode(s).subarray(0, 4096);
-    new Uint8Array(this.raw.memory.buffer, this.raw.wg_text_in(bytes.length), bytes.length).set(bytes);
+    const bytes = encoder.encode(s);
+    if (bytes.length > this.k.maxTextIn) throw new ArgumentError(`a name of ${bytes.length} bytes is too long (at most ${this.k.maxTextIn})`);
+    const ptr = this.raw.wg_text_in(bytes.length) >>> 0;
+    if (ptr === 0) throw this.lastError();
+    new Uint8Array(this.raw.memory.buffer, ptr, bytes.length).set(bytes);
     return bytes.length;
   }
 
@@ -229,7 +351,7 @@ export class Core {
   }
 
   text(len: number): string {
-    return decoder.decode(new Uint8Array(this.raw.memory.buffer, this.raw.wg_text_ptr(), len).slice());
+    return decoder.decode(new Uint8Array(this.raw.memory.buffer, this.raw.wg_text_ptr() >>> 0, len).slice());
   }
 
   /** The core's last error as a typed error (or what a JS callback threw during it). */
@@ -240,7 +362,9 @@ export class Core {
       return thrown;
     }
     const code = this.raw.wg_error_code();
-    return errorFromCode(code, this.text(this.raw.wg_error_message()));
+    const message = this.text(this.raw.wg_error_message());
+    const name = this.k.errorNames.get(code);
+    return name === undefined ? new TensorError(message, code) : new ERROR_CLASSES[name](message, code);
   }
 
   /** Returns `handle`, or throws the core's error when it is 0. */
@@ -256,7 +380,7 @@ export class Core {
 
   opId(family: OpFamily, name: string): number {
     const id = this.ops[family][name];
-    if (id === undefined) throw errorFromCode(6, `${name}: not a known ${family} op of this wasm build`);
+    if (id === undefined) throw new ArgumentError(`${name}: not a known ${family} op of this wasm build`);
     return id;
   }
 }
@@ -316,7 +440,7 @@ export function setLocator(l: WasmLocator): void {
 function chooseVariant(requested: SimdVariant | undefined): SimdVariant {
   const wanted = requested ?? locator?.forced?.();
   if (wanted !== undefined && wanted !== 'relaxed-simd' && wanted !== 'simd128') {
-    throw errorFromCode(6, `init: unknown simd variant ${String(wanted)}; expected 'relaxed-simd' or 'simd128'`);
+    throw new ArgumentError(`init: unknown simd variant ${String(wanted)}; expected 'relaxed-simd' or 'simd128'`);
   }
   if (wanted === 'relaxed-simd' && !relaxedSimdSupported()) {
     throw new TensorError(

@@ -16,7 +16,8 @@ export { enableGrad, grad, isGradEnabled, noGrad, type GradOptions } from './aut
 export { defineFunction, type CustomFunction, type FunctionCtx, type FunctionDefinition } from './function.js';
 export { Adam, AdamW, Optimizer, SGD, type AdamHyper, type AdamOptions, type ParamGroup, type ParamGroupInput, type ParamState, type Params, type SGDHyper, type SGDOptions } from './optim.js';
 export { keep, tidy } from './scope.js';
-export { dispose, memory, type MemoryInfo } from './memory.js';
+export { dispose, memory, setMemoryLimit, wasmMemory, type MemoryInfo, type WasmMemoryInfo } from './memory.js';
+export { isDebug, leakReport, setDebug, type LeakSite } from './leaks.js';
 export { init, relaxedSimdSupported, simdVariant, type SimdVariant, type WasmSource } from './ffi.js';
 export {
   ArgumentError, AutogradError, DisposedError, DTypeError, OutOfMemoryError, PoisonedError, ShapeError,

@@ -95,6 +95,8 @@ export abstract class Optimizer<H extends object> {
   protected abstract validate(options: H): void;
   /** Updates one parameter that has a gradient, creating its state on first use. */
   protected abstract update(group: ParamGroup<H>, param: Tensor, grad: Tensor, state: ParamState): void;
+  /** Allocates the state `update` will need (before any parameter changes). */
+  protected abstract prepare(group: ParamGroup<H>, param: Tensor, state: ParamState): void;
 
   /**
    * Adds a parameter group (PyTorch's `add_param_group`); options it does not give come
@@ -130,6 +132,9 @@ export abstract class Optimizer<H extends object> {
    */
   step(): void {
     if (this.disposed) throw new DisposedError(`${this.label}.step: the optimizer was disposed`);
+    // Everything that allocates (gradient views, new state) happens before any parameter
+    // changes, so an OutOfMemoryError leaves all parameters as they were, not half-updated.
+    const work: [ParamGroup<H>, Tensor, Tensor, ParamState][] = [];
     for (const group of this.paramGroups) {
       for (const p of group.params) {
         const grad = p.grad;
@@ -139,9 +144,13 @@ export abstract class Optimizer<H extends object> {
           state = { step: 0, tensors: {}, initialized: false };
           this.state.set(p, state);
         }
-        this.update(group, p, grad, state);
-        state.step += 1;
+        this.prepare(group, p, state);
+        work.push([group, p, grad, state]);
       }
+    }
+    for (const [group, p, grad, state] of work) {
+      this.update(group, p, grad, state);
+      state.step += 1;
     }
   }
 
@@ -245,6 +254,10 @@ export class SGD extends Optimizer<SGDHyper> {
     }
   }
 
+  protected prepare(g: ParamGroup<SGDHyper>, param: Tensor, state: ParamState): void {
+    if (g.momentum !== 0) this.stateTensor(state, 'momentumBuffer', param);
+  }
+
   protected update(g: ParamGroup<SGDHyper>, param: Tensor, grad: Tensor, state: ParamState): void {
     const c = lib();
     const useMomentum = g.momentum !== 0;
@@ -324,6 +337,11 @@ export class Adam extends Optimizer<AdamHyper> {
     nonNegative(op, 'epsilon (eps)', o.eps);
     nonNegative(op, 'weightDecay', o.weightDecay);
     checkBoolean(op, 'maximize', o.maximize);
+  }
+
+  protected prepare(_g: ParamGroup<AdamHyper>, param: Tensor, state: ParamState): void {
+    this.stateTensor(state, 'expAvg', param);
+    this.stateTensor(state, 'expAvgSq', param);
   }
 
   protected update(g: ParamGroup<AdamHyper>, param: Tensor, grad: Tensor, state: ParamState): void {

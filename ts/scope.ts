@@ -3,6 +3,7 @@
  * returns or that were {@link keep | kept}.
  * @module
  */
+import { lib } from './ffi.js';
 import type { Tensor } from './tensor.js';
 
 interface Scope {
@@ -18,19 +19,33 @@ export function track(t: Tensor): void {
   if (scope !== undefined) scope.tensors.push(t);
 }
 
-/** Anything tidy can return: tensors are found inside arrays, plain objects and Maps. */
-function collectTensors(value: unknown, found: Set<Tensor>, isTensor: (v: unknown) => v is Tensor): void {
-  const stack = [value];
+/**
+ * @internal Calls `visit` on every value reachable from `value` through arrays, plain
+ * objects and Maps, once each (cycles are fine), without recursion or argument spreading,
+ * so any size works.
+ */
+export function walkContainers(value: unknown, visit: (v: object) => void): void {
+  const stack: unknown[] = [value];
   const seen = new Set<unknown>();
   while (stack.length > 0) {
     const v = stack.pop();
     if (v === null || typeof v !== 'object' || seen.has(v)) continue;
     seen.add(v);
-    if (isTensor(v)) found.add(v);
-    else if (Array.isArray(v)) stack.push(...v);
-    else if (v instanceof Map) stack.push(...v.values());
-    else if (Object.getPrototypeOf(v) === Object.prototype) stack.push(...Object.values(v));
+    visit(v);
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+    } else if (v instanceof Map) {
+      for (const item of v.values()) stack.push(item);
+    } else if (Object.getPrototypeOf(v) === Object.prototype) {
+      for (const key in v) stack.push((v as Record<string, unknown>)[key]);
+    }
   }
+}
+
+function collectTensors(value: unknown, found: Set<Tensor>, isTensor: (v: unknown) => v is Tensor): void {
+  walkContainers(value, (v) => {
+    if (isTensor(v)) found.add(v);
+  });
 }
 
 let tensorCheck: (v: unknown) => v is Tensor = (_v): _v is Tensor => false;
@@ -45,11 +60,17 @@ function close(scope: Scope, result: unknown): void {
   const returned = new Set<Tensor>();
   collectTensors(result, returned, tensorCheck);
   const parent = scope.parent !== undefined && open.includes(scope.parent) ? scope.parent : open[open.length - 1];
+  const freed: number[] = [];
   for (const t of scope.tensors) {
-    if (t.isDisposed || t.kept) continue;
-    if (returned.has(t)) parent?.tensors.push(t);
-    else t.dispose();
+    if (t.kept) continue;
+    if (returned.has(t)) {
+      if (!t.isDisposed) parent?.tensors.push(t);
+      continue;
+    }
+    const h = t.markDisposed();
+    if (h !== null) freed.push(h);
   }
+  if (freed.length > 0) lib().disposeMany(freed);
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {

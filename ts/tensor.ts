@@ -4,13 +4,14 @@
  */
 import './polyfill.js';
 import {
-  binaryOp, catOp, dims, DTYPES, expectTensor, hostCallback, inplaceOp, movementOp, nnOp, normDim, passFlags, reduceOp,
+  binaryOp, catOp, dims, handleOf, hostCallback, inplaceOp, movementOp, nnOp, normDim, passFlags, reduceOp,
   splitSizes, tensorOf, triangle, unaryOp, whereOp, wrap,
 } from './dispatch.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { lib } from './ffi.js';
 import { formatTensor } from './format.js';
 import { indexTensor, type IndexSpec } from './indexing.js';
+import { created, disposed as released } from './leaks.js';
 import { setTensorCheck, tidy, track } from './scope.js';
 
 /**
@@ -29,9 +30,7 @@ export type NestedArray = number | boolean | NestedArray[];
 /** Dims given PyTorch-style as arguments (`reshape(2, 3)`) or as one array (`reshape([2, 3])`). */
 export type DimsArg = number[] | [readonly number[]];
 
-const INFO_REQUIRES_GRAD = 1 << 2;
 const F32_MAX = 3.4028234663852886e38;
-const INFO_IS_LEAF = 1 << 3;
 
 /** Options of {@link Tensor.backward} and `grad()`. */
 export interface BackwardOptions {
@@ -48,19 +47,41 @@ export interface BackwardOptions {
  * {@link tidy}. Ops never modify their inputs, except the in-place ones ending in `_`.
  */
 export class Tensor {
-  /** @internal The core's handle. */
-  readonly handle: number;
   /** @internal Set by `keep()`: no scope disposes this tensor. */
   kept = false;
+  private readonly h: number;
+  /** A view of a handle owned by another tensor (a leaf's `.grad`), which the core may free. */
+  private readonly borrowed: boolean;
   private disposed = false;
   private shapeCache: readonly number[] | undefined;
+  private dtypeCache: DType | undefined;
   private gradView: Tensor | null = null;
   private retainsGrad = false;
 
-  /** @internal Use the creation functions (`tensor`, `zeros`, …) instead. */
-  constructor(handle: number, tracked = true) {
-    this.handle = handle;
+  /**
+   * @internal Use the creation functions (`tensor`, `zeros`, …) instead. `tracked`: the
+   * tensor belongs to the enclosing `tidy`; `borrowed`: the handle belongs to another
+   * tensor (never freed by this object, its scope or the garbage collector).
+   */
+  constructor(handle: number, tracked = true, borrowed = false) {
+    this.h = handle;
+    this.borrowed = borrowed;
     if (tracked) track(this);
+    if (!borrowed) created(this, handle, () => `[${this.shapeCache?.join(', ') ?? '?'}]`);
+  }
+
+  /**
+   * @internal The core's handle. Throws DisposedError once this tensor is disposed: a
+   * handle is never passed on after that (and the core never issues one twice).
+   */
+  get handle(): number {
+    return this.handleFor('a tensor op');
+  }
+
+  /** @internal The handle for a call to `op`: a DisposedError naming `op` once disposed. */
+  handleFor(op: string): number {
+    if (this.disposed) throw new DisposedError(`${op}: the tensor was disposed (used after dispose() or after its tidy() ended)`);
+    return this.h;
   }
 
   // ---- properties ----------------------------------------------------------------
@@ -70,7 +91,7 @@ export class Tensor {
     this.assertAlive('shape');
     if (this.shapeCache === undefined) {
       const c = lib();
-      const ndim = c.raw.wg_shape(this.handle);
+      const ndim = c.raw.wg_shape(this.h);
       if (ndim < 0) throw c.lastError();
       this.shapeCache = Object.freeze(Array.from(c.scratch().subarray(0, ndim)));
     }
@@ -86,30 +107,37 @@ export class Tensor {
   }
   /** Element type. */
   get dtype(): DType {
-    return DTYPES[this.info() & 3]!;
+    if (this.dtypeCache === undefined) this.dtypeCache = lib().dtypeOfInfo(this.info());
+    else this.assertAlive('dtype');
+    return this.dtypeCache;
   }
   /** Whether gradients flow to (leaf) or through (intermediate) this tensor. */
   get requiresGrad(): boolean {
-    return (this.info() & INFO_REQUIRES_GRAD) !== 0;
+    return (this.info() & lib().k.infoRequiresGrad) !== 0;
   }
   set requiresGrad(flag: boolean) {
     const c = lib();
-    c.status(c.raw.wg_set_requires_grad(this.handle, flag ? 1 : 0));
+    c.status(c.raw.wg_set_requires_grad(this.handleFor('requiresGrad'), flag ? 1 : 0));
   }
   /** True for tensors not produced by a recorded op (user-created, or under `noGrad`). */
   get isLeaf(): boolean {
-    return (this.info() & INFO_IS_LEAF) !== 0;
+    return (this.info() & lib().k.infoIsLeaf) !== 0;
   }
   /** Name of the backward node that produced this tensor (e.g. `"MulBackward0"`), or null. */
   get gradFn(): string | null {
     this.assertAlive('gradFn');
     const c = lib();
-    const n = c.raw.wg_grad_fn_name(this.handle);
+    const n = c.raw.wg_grad_fn_name(this.handleFor('gradFn'));
     if (n < 0) throw c.lastError();
     return n === 0 ? null : c.text(n);
   }
-  /** True once `dispose()` ran (directly, via `using`, or by a scope). */
+  /**
+   * True once `dispose()` ran (directly, via `using`, or by a scope), or, for a leaf's
+   * `.grad`, once the leaf let go of it (disposed, `grad = null`, or replaced by
+   * `backward({ createGraph })`).
+   */
   get isDisposed(): boolean {
+    if (!this.disposed && this.borrowed && lib().raw.wg_alive(this.h) === 0) this.disposed = true;
     return this.disposed;
   }
 
@@ -120,20 +148,17 @@ export class Tensor {
   get grad(): Tensor | null {
     this.assertAlive('grad');
     const c = lib();
-    const h = c.raw.wg_grad(this.handle);
-    if (h === 0) {
-      if (c.raw.wg_error_code() !== 0) throw c.lastError();
-      return null;
-    }
-    if (this.gradView === null || this.gradView.handle !== h || this.gradView.disposed) {
-      this.gradView = new Tensor(h, false);
+    const h = c.check(c.raw.wg_grad(this.handleFor('grad')));
+    if (h === c.k.absent) return null;
+    if (this.gradView === null || this.gradView.h !== h || this.gradView.disposed) {
+      this.gradView = new Tensor(h, false, true);
     }
     return this.gradView;
   }
   set grad(value: Tensor | null) {
     this.assertAlive('grad');
     const c = lib();
-    c.status(c.raw.wg_set_grad(this.handle, value === null ? 0 : expectTensor('grad', value).handle));
+    c.status(c.raw.wg_set_grad(this.handleFor('grad'), value === null ? 0 : handleOf('grad', value)));
     // The core freed the replaced gradient's handle (unless it was re-assigned as is).
     if (this.gradView !== null && this.gradView !== value) this.gradView.disposed = true;
     this.gradView = null;
@@ -146,7 +171,7 @@ export class Tensor {
   private info(): number {
     this.assertAlive('info');
     const c = lib();
-    const bits = c.raw.wg_info(this.handle);
+    const bits = c.raw.wg_info(this.h);
     if (bits < 0) throw c.lastError();
     return bits;
   }
@@ -487,8 +512,8 @@ export class Tensor {
   backward(gradient?: Tensor, options: BackwardOptions = {}): void {
     this.assertAlive('backward');
     const c = lib();
-    const g = gradient === undefined ? 0 : expectTensor('backward', gradient).handle;
-    c.status(c.raw.wg_backward(this.handle, g, passFlags(options)));
+    const g = gradient === undefined ? 0 : handleOf('backward', gradient);
+    c.status(c.raw.wg_backward(this.handleFor('backward'), g, passFlags(options)));
   }
   /**
    * Calls `hook` with this tensor's gradient whenever one is computed (by `backward()` or
@@ -503,7 +528,7 @@ export class Tensor {
     this.assertAlive('registerHook');
     const c = lib();
     const id = c.addCallback(hostCallback(c, ([g]) => [hook(g!) ?? null]));
-    const status = c.raw.wg_register_hook(this.handle, id);
+    const status = c.raw.wg_register_hook(this.handleFor('registerHook'), id);
     if (status !== 0) {
       c.removeCallback(id);
       c.status(status);
@@ -527,7 +552,7 @@ export class Tensor {
   /** A new leaf sharing this tensor's data, cut from the graph. */
   detach(): Tensor {
     const c = lib();
-    return wrap(c, c.raw.wg_detach(this.handle));
+    return wrap(c, c.raw.wg_detach(this.handleFor('detach')));
   }
   /** Sets `requiresGrad` in place (leaves only) and returns this tensor. */
   requiresGrad_(flag = true): this {
@@ -563,11 +588,9 @@ export class Tensor {
    * truncates; to bool, non-zero (and NaN) is true; bool → numbers gives 1 and 0.
    */
   to(dtype: DType): Tensor {
-    const code = DTYPES.indexOf(dtype);
-    if (code < 0) throw new ArgumentError(`to: unknown dtype ${String(dtype)}; expected one of ${DTYPES.join(', ')}`);
     const c = lib();
-    const h = c.check(c.raw.wg_cast(this.handle, code));
-    return h === this.handle ? this : new Tensor(h);
+    const h = c.check(c.raw.wg_cast(this.handleFor('to'), c.dtypeCode('to', dtype)));
+    return h === this.h ? this : new Tensor(h);
   }
 
   /** A copy of the elements in row-major order: a `Uint8Array` of 0/1 for bool tensors. */
@@ -576,7 +599,7 @@ export class Tensor {
     const c = lib();
     const n = this.size;
     const dtype = this.dtype;
-    const ptr = c.raw.wg_data_ptr(this.handle);
+    const ptr = c.raw.wg_data_ptr(this.handleFor('data')) >>> 0;
     if (ptr === 0) throw c.lastError();
     const memory = c.raw.memory.buffer;
     if (dtype === 'bool') return new Uint8Array(memory, ptr, n).slice();
@@ -625,9 +648,21 @@ export class Tensor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    lib().raw.wg_dispose(this.handle);
+    if (this.borrowed) return; // the owner frees the handle
+    released(this, this.h);
+    lib().raw.wg_dispose(this.h);
     // A leaf's gradient goes with it.
     if (this.gradView !== null) this.gradView.disposed = true;
+  }
+
+  /** @internal Marks this tensor disposed after its handle was freed in bulk (`tidy`). */
+  markDisposed(): number | null {
+    if (this.disposed) return null;
+    this.disposed = true;
+    if (this.borrowed) return null;
+    released(this, this.h);
+    if (this.gradView !== null) this.gradView.disposed = true;
+    return this.h;
   }
   /** Node's `console.log` shows the PyTorch-style printout. */
   [Symbol.for('nodejs.util.inspect.custom')](): string {

@@ -5,6 +5,7 @@ pub mod autograd;
 pub mod error;
 pub mod kernels;
 pub mod layout;
+pub mod memory;
 pub mod ops;
 pub mod registry;
 pub mod storage;

@@ -79,11 +79,8 @@ pub fn live_memory() -> (usize, usize) {
 /// Allocates `len` elements, reporting failure as an error instead of aborting.
 pub fn try_alloc<T: Clone>(op: &str, len: usize, fill: T) -> Result<Vec<T>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| {
-        Error::oom(format!(
-            "{op}: out of memory allocating {len} elements ({} bytes)",
-            len as u64 * std::mem::size_of::<T>() as u64
-        ))
+    crate::memory::fallible(|| v.try_reserve_exact(len)).map_err(|_| {
+        crate::memory::oom_error(op, &format!("{len} elements"), len as u64 * std::mem::size_of::<T>() as u64)
     })?;
     v.resize(len, fill);
     Ok(v)

@@ -17,7 +17,7 @@ pub struct TensorInner {
     pub(crate) grad_fn: RefCell<Option<Rc<Node>>>,
     /// The handle this tensor is registered under, so the same grad tensor is handed out
     /// under one stable handle (0 while unregistered).
-    pub(crate) handle: Cell<u32>,
+    pub(crate) handle: Cell<u64>,
     /// Host gradient hooks of a leaf (a non-leaf's hooks live on its node).
     pub(crate) hooks: RefCell<Vec<u32>>,
 }
@@ -115,10 +115,10 @@ impl Tensor {
     pub fn grad(&self) -> Option<Tensor> {
         self.0.grad.borrow().clone()
     }
-    pub fn handle(&self) -> u32 {
+    pub fn handle(&self) -> u64 {
         self.0.handle.get()
     }
-    pub fn set_handle(&self, handle: u32) {
+    pub fn set_handle(&self, handle: u64) {
         self.0.handle.set(handle)
     }
     pub fn same(&self, other: &Tensor) -> bool {

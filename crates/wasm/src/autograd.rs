@@ -4,17 +4,20 @@
 //! Any export that may run JS callbacks takes what it needs out of the runtime, releases
 //! the borrow, runs the pass, then borrows again: the callbacks call other exports.
 
-use crate::{with_rt, Runtime};
+use crate::{from_wire, op_status, to_wire, with_rt, Runtime, Wire};
+use wasmgrad_core::memory::{fallible_grow, headroom};
 use wasmgrad_core::autograd::engine::{self, PassOptions};
 use wasmgrad_core::autograd::host::{self, HostCalls};
 use wasmgrad_core::{Error, Result, Tensor};
 
 /// Longest handle list a call may pass (`wg_list`); far beyond any real parameter list.
-const MAX_LIST: usize = 1 << 20;
+pub(crate) const MAX_LIST: usize = 1 << 24;
+/// Longest text JS may pass (`wg_text_in`): a custom function's name.
+pub(crate) const MAX_TEXT_IN: usize = 4096;
 
-const RETAIN_GRAPH: u32 = 1;
-const CREATE_GRAPH: u32 = 2;
-const ALLOW_UNUSED: u32 = 4;
+pub(crate) const RETAIN_GRAPH: u32 = 1;
+pub(crate) const CREATE_GRAPH: u32 = 2;
+pub(crate) const ALLOW_UNUSED: u32 = 4;
 
 #[cfg(target_arch = "wasm32")]
 mod imports {
@@ -59,12 +62,13 @@ pub(crate) fn install_host() {
 fn host_call(callback: u32, args: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
     with_rt(|rt| {
         rt.list.clear();
+        fallible_grow("backward", &mut rt.list, args.len())?;
         for a in args {
             match rt.registry.insert_extra(a.clone()) {
-                Ok(h) => rt.list.push(h),
+                Ok(h) => rt.list.push(to_wire(h)),
                 Err(e) => {
                     for h in std::mem::take(&mut rt.list) {
-                        rt.registry.remove(h);
+                        rt.registry.remove(from_wire(h));
                     }
                     return Err(e);
                 }
@@ -81,7 +85,7 @@ fn host_call(callback: u32, args: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
 }
 
 impl Runtime {
-    fn list_tensors(&self, op: &str, range: std::ops::Range<usize>, optional: bool) -> Result<Vec<Option<Tensor>>> {
+    pub(crate) fn list_tensors(&self, op: &str, range: std::ops::Range<usize>, optional: bool) -> Result<Vec<Option<Tensor>>> {
         let handles = self.list.get(range).ok_or_else(|| Error::argument(format!("{op}: the handle list is too short")))?;
         handles
             .iter()
@@ -90,21 +94,42 @@ impl Runtime {
     }
 }
 
-/// Makes the handle list `n` long (keeping what it holds) and returns its address.
+/// Makes the handle list `n` long (keeping what it holds) and returns its address, or 0
+/// (with the error set) if `n` is beyond [`MAX_LIST`] or memory is short.
 #[no_mangle]
-pub extern "C" fn wg_list(n: u32) -> *mut u32 {
+pub extern "C" fn wg_list(n: u32) -> usize {
     with_rt(|rt| {
-        rt.list.resize((n as usize).min(MAX_LIST), 0);
-        rt.list.as_mut_ptr()
+        let n = n as usize;
+        let r = if n > MAX_LIST {
+            Err(Error::argument(format!("{n} tensors passed in one call; at most {MAX_LIST} can be")))
+        } else {
+            let more = n.saturating_sub(rt.list.len());
+            fallible_grow("tensor list", &mut rt.list, more)
+        };
+        match r {
+            Ok(()) => {
+                rt.list.resize(n, 0.0);
+                rt.list.as_mut_ptr() as usize
+            }
+            Err(e) => {
+                rt.fail(e);
+                0
+            }
+        }
     })
 }
 
-/// A buffer for `n` bytes of UTF-8 text from JS.
+/// A buffer for `n` bytes of UTF-8 text from JS; 0 (with the error set) beyond
+/// [`MAX_TEXT_IN`].
 #[no_mangle]
-pub extern "C" fn wg_text_in(n: u32) -> *mut u8 {
+pub extern "C" fn wg_text_in(n: u32) -> usize {
     with_rt(|rt| {
-        rt.text_in.resize((n as usize).min(4096), 0);
-        rt.text_in.as_mut_ptr()
+        if n as usize > MAX_TEXT_IN {
+            rt.fail(Error::argument(format!("a text of {n} bytes was passed; at most {MAX_TEXT_IN} can be")));
+            return 0;
+        }
+        rt.text_in.resize(n as usize, 0);
+        rt.text_in.as_mut_ptr() as usize
     })
 }
 
@@ -131,8 +156,9 @@ fn pass_options(flags: u32) -> PassOptions {
 /// `grad` = 0 means "implicit ones" (scalar outputs only). Gradients replaced rather than
 /// updated in place (with `createGraph`) lose their handles, as `wg_set_grad` does.
 #[no_mangle]
-pub extern "C" fn wg_backward(root: u32, grad: u32, flags: u32) -> u32 {
+pub extern "C" fn wg_backward(root: Wire, grad: Wire, flags: u32) -> u32 {
     let inputs = with_rt(|rt| -> Result<(Tensor, Option<Tensor>)> {
+        headroom("backward")?;
         let g = rt.get_optional("backward", grad)?;
         Ok((rt.get("backward", root)?, g))
     });
@@ -154,6 +180,7 @@ pub extern "C" fn wg_backward(root: u32, grad: u32, flags: u32) -> u32 {
 pub extern "C" fn wg_autograd_grad(n_out: u32, n_in: u32, flags: u32) -> u32 {
     let (n_out, n_in) = (n_out as usize, n_in as usize);
     let args = with_rt(|rt| -> Result<_> {
+        headroom("grad")?;
         let outputs = rt.list_tensors("grad", 0..n_out, false)?.into_iter().flatten().collect::<Vec<_>>();
         let grad_outputs = rt.list_tensors("grad", n_out..2 * n_out, true)?;
         let inputs = rt.list_tensors("grad", 2 * n_out..2 * n_out + n_in, false)?.into_iter().flatten().collect::<Vec<_>>();
@@ -164,15 +191,23 @@ pub extern "C" fn wg_autograd_grad(n_out: u32, n_in: u32, flags: u32) -> u32 {
     });
     with_rt(|rt| {
         let r = r.and_then(|grads| {
-            let handles = grads
-                .iter()
-                .map(|g| match g {
-                    Some(g) => rt.registry.insert(g.alias()),
-                    None => Ok(0),
-                })
-                .collect::<Result<Vec<u32>>>()?;
-            rt.list.clear();
-            rt.list.extend(handles);
+            let mut handles = Vec::new();
+            fallible_grow("grad", &mut handles, grads.len())?;
+            for g in &grads {
+                match g {
+                    Some(g) => match rt.registry.insert(g.alias()) {
+                        Ok(h) => handles.push(to_wire(h)),
+                        Err(e) => {
+                            for &h in &handles {
+                                rt.dispose(h);
+                            }
+                            return Err(e);
+                        }
+                    },
+                    None => handles.push(0.0),
+                }
+            }
+            rt.list = handles;
             Ok(())
         });
         rt.status(r)
@@ -181,19 +216,16 @@ pub extern "C" fn wg_autograd_grad(n_out: u32, n_in: u32, flags: u32) -> u32 {
 
 /// Registers JS hook `id` on tensor `h`'s gradient.
 #[no_mangle]
-pub extern "C" fn wg_register_hook(h: u32, id: u32) -> u32 {
-    with_rt(|rt| {
-        let r = rt.get("registerHook", h).and_then(|t| t.add_hook(id));
-        rt.status(r)
-    })
+pub extern "C" fn wg_register_hook(h: Wire, id: u32) -> u32 {
+    op_status("registerHook", |rt| rt.get("registerHook", h).and_then(|t| t.add_hook(id)))
 }
 
 /// A custom function's output: `output` (computed by JS without recording) joined to the
 /// graph through a node whose backward is JS callback `callback`. The list holds the
 /// `n_in` inputs then the `n_saved` saved tensors; the text buffer holds the name.
 #[no_mangle]
-pub extern "C" fn wg_custom(callback: u32, n_in: u32, n_saved: u32, output: u32, name_len: u32) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_custom(callback: u32, n_in: u32, n_saved: u32, output: Wire, name_len: u32) -> Wire {
+    crate::op_rt("Function", |rt| {
         let (n_in, n_saved) = (n_in as usize, n_saved as usize);
         let r = (|| {
             let inputs = rt.list_tensors("Function", 0..n_in, false)?.into_iter().flatten().collect::<Vec<_>>();

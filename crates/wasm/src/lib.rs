@@ -1,6 +1,9 @@
 //! The WebAssembly boundary: raw `extern "C"` exports over u32 tensor handles.
 //!
 //! Conventions, relied on by `ts/ffi.ts`:
+//! - Handles cross as f64 (53-bit integers, exact in a JS number; see `registry.rs`): 0 is
+//!   "none" in an argument and "failed" in a result; [`ABSENT`] is an explicit "no tensor"
+//!   result (a leaf without a gradient), which is not an error.
 //! - An export that makes a tensor returns its handle, or 0 on failure.
 //! - An export that only acts returns a status: 0 on success, else an error code.
 //! - After a failure, `wg_error_code` and `wg_error_message` (text buffer) describe it.
@@ -11,21 +14,50 @@
 //! - Strings (catalog, messages, names) are returned through a text buffer
 //!   (`wg_text_ptr` + the returned length).
 //!
-//! No export panics on user input; the core validates everything before kernels run.
+//! - Pointers and sizes are unsigned (`usize`): JS reads them with `>>> 0`, since memory
+//!   may pass 2 GiB.
+//! - Every constant TS needs (dtype codes, error codes, flags, limits) is published by
+//!   [`wg_constants`]; none is copied by hand.
+//!
+//! No export panics on user input; the core validates everything before kernels run. If a
+//! bug panics anyway, the panic hook records the message where JS can read it after the
+//! trap (`wg_panic_record`).
 
+mod allocator;
 mod autograd;
+mod constants;
+mod panic;
 
 use std::cell::RefCell;
 use wasmgrad_core::autograd::mode;
 use wasmgrad_core::kernels::random;
 use wasmgrad_core::layout::MAX_RANK;
 use wasmgrad_core::ops::{self, creation, inplace, movement, nn, optim, reduce, unary};
-use wasmgrad_core::registry::Registry;
+use wasmgrad_core::memory::headroom;
+use wasmgrad_core::registry::{Handle, Registry};
 use wasmgrad_core::storage::{live_memory, Buffer, DType};
 use wasmgrad_core::{Error, Result, Tensor};
 
 const SCRATCH_WORDS: usize = 64;
 const FSCRATCH_WORDS: usize = 16;
+
+/// A tensor handle as it crosses the boundary (see the conventions above).
+type Wire = f64;
+/// The result "no tensor, and no error".
+const ABSENT: Wire = -1.0;
+
+/// A handle from JS: an integer below 2^53 (anything else matches no tensor).
+fn from_wire(h: Wire) -> Handle {
+    if h >= 0.0 && h < 9007199254740992.0 && h.fract() == 0.0 {
+        h as Handle
+    } else {
+        Handle::MAX
+    }
+}
+
+fn to_wire(h: Handle) -> Wire {
+    h as Wire
+}
 
 struct Runtime {
     registry: Registry,
@@ -37,7 +69,7 @@ struct Runtime {
     /// Contiguous copy of the last non-contiguous tensor read through `wg_data_ptr`.
     readback: Option<Tensor>,
     /// Handle lists of any length (`wg_list`): autograd.grad's tensors, host-call arguments.
-    list: Vec<u32>,
+    list: Vec<Wire>,
     /// UTF-8 text from JS (`wg_text_in`), e.g. a custom function's name.
     text_in: Vec<u8>,
     /// What the last host callback returned (`wg_host_return`).
@@ -45,7 +77,7 @@ struct Runtime {
 }
 
 thread_local! {
-    static RUNTIME: RefCell<Runtime> = RefCell::new({ autograd::install_host(); Runtime {
+    static RUNTIME: RefCell<Runtime> = RefCell::new({ autograd::install_host(); allocator::install(); panic::install(); Runtime {
         registry: Registry::new(),
         scratch: Box::new([0; SCRATCH_WORDS]),
         fscratch: Box::new([0.0; FSCRATCH_WORDS]),
@@ -84,23 +116,37 @@ impl Runtime {
 
     /// Registers an op's result; a result that is an already registered tensor (e.g.
     /// `to()` with the same dtype) keeps its handle.
-    fn handle(&mut self, r: Result<Tensor>) -> u32 {
+    fn handle(&mut self, r: Result<Tensor>) -> Wire {
         match r.and_then(|t| self.registry.handle_of(&t)) {
-            Ok(h) => h,
+            Ok(h) => to_wire(h),
             Err(e) => {
                 self.fail(e);
-                0
+                0.0
             }
         }
     }
 
-    fn get(&self, op: &str, h: u32) -> Result<Tensor> {
-        self.registry.get(op, h).cloned()
+    fn get(&self, op: &str, h: Wire) -> Result<Tensor> {
+        self.registry.get(op, from_wire(h)).cloned()
     }
 
     /// An optional operand: handle 0 means absent.
-    fn get_optional(&self, op: &str, h: u32) -> Result<Option<Tensor>> {
-        if h == 0 { Ok(None) } else { self.get(op, h).map(Some) }
+    fn get_optional(&self, op: &str, h: Wire) -> Result<Option<Tensor>> {
+        if h == 0.0 { Ok(None) } else { self.get(op, h).map(Some) }
+    }
+
+    /// Frees exactly handle `h`. A leaf's gradient handle belongs to the leaf's own
+    /// (primary) handle and goes with it, not with any further handle of the leaf.
+    fn dispose(&mut self, h: Wire) {
+        if let Some((t, primary)) = self.registry.remove(from_wire(h)) {
+            if primary {
+                if let Some(g) = t.grad() {
+                    if g.handle() != 0 {
+                        self.registry.remove(g.handle());
+                    }
+                }
+            }
+        }
     }
 
     fn ints(&self, op: &str, n: i32) -> Result<Vec<i64>> {
@@ -133,6 +179,26 @@ impl Runtime {
     }
 }
 
+/// Runs an export that may allocate: fails with OutOfMemoryError up front if memory is
+/// too short to run anything (see `wasmgrad_core::memory`).
+fn op_rt(op: &str, f: impl FnOnce(&mut Runtime) -> Wire) -> Wire {
+    with_rt(|rt| match headroom(op) {
+        Ok(()) => f(rt),
+        Err(e) => {
+            rt.fail(e);
+            0.0
+        }
+    })
+}
+
+/// As [`op_rt`], for exports that return a status.
+fn op_status(op: &str, f: impl FnOnce(&mut Runtime) -> Result<()>) -> u32 {
+    with_rt(|rt| {
+        let r = headroom(op).and_then(|()| f(rt));
+        rt.status(r)
+    })
+}
+
 // ---- plumbing -------------------------------------------------------------------------
 
 #[no_mangle]
@@ -156,6 +222,12 @@ pub extern "C" fn wg_catalog() -> i32 {
     with_rt(|rt| rt.set_text(&ops::catalog()))
 }
 
+/// The constants TS reads at load (`name=value;…`, see `constants.rs`) into the text buffer.
+#[no_mangle]
+pub extern "C" fn wg_constants() -> i32 {
+    with_rt(|rt| rt.set_text(&constants::text()))
+}
+
 #[no_mangle]
 pub extern "C" fn wg_error_code() -> u32 {
     with_rt(|rt| rt.error_code)
@@ -172,15 +244,44 @@ pub extern "C" fn wg_error_message() -> i32 {
     })
 }
 
-/// Writes [live tensors, live bytes, live buffers] into the scratch area.
+/// Writes [live tensors, tensor bytes, buffers, heap bytes in use, heap limit (-1: none),
+/// bytes available] into the f64 scratch area.
 #[no_mangle]
 pub extern "C" fn wg_memory() {
     with_rt(|rt| {
         rt.readback = None;
         let (bytes, buffers) = live_memory();
-        rt.scratch[0] = rt.registry.live() as i32;
-        rt.scratch[1] = bytes as u32 as i32;
-        rt.scratch[2] = buffers as i32;
+        let f = &mut rt.fscratch;
+        f[0] = rt.registry.live() as f64;
+        f[1] = bytes as f64;
+        f[2] = buffers as f64;
+        f[3] = allocator::in_use() as f64;
+        f[4] = allocator::limit().map_or(-1.0, |l| l as f64);
+        f[5] = wasmgrad_core::memory::available().unwrap_or(0) as f64;
+    })
+}
+
+/// Limits the bytes the core may hold to `bytes` (< 0 lifts the limit). Returns a status:
+/// a limit below what is already in use is refused.
+#[no_mangle]
+pub extern "C" fn wg_set_memory_limit(bytes: f64) -> u32 {
+    with_rt(|rt| {
+        let r = if bytes < 0.0 {
+            allocator::set_limit(None);
+            Ok(())
+        } else if !(bytes.is_finite() && bytes.fract() == 0.0) {
+            Err(Error::argument(format!("setMemoryLimit: expected a whole number of bytes, got {bytes}")))
+        } else {
+            let in_use = allocator::in_use();
+            let wanted = bytes.min(usize::MAX as f64) as usize;
+            if wanted < in_use {
+                Err(Error::argument(format!("setMemoryLimit: {wanted} bytes is less than the {in_use} bytes in use")))
+            } else {
+                allocator::set_limit(Some(wanted));
+                Ok(())
+            }
+        };
+        rt.status(r)
     })
 }
 
@@ -194,11 +295,16 @@ pub extern "C" fn wg_set_grad_enabled(enabled: u32) -> u32 {
     mode::set_grad_enabled(enabled != 0) as u32
 }
 
+#[no_mangle]
+pub extern "C" fn wg_is_grad_enabled() -> u32 {
+    mode::is_grad_enabled() as u32
+}
+
 // ---- tensor lifetime and inspection ---------------------------------------------------
 
 #[no_mangle]
-pub extern "C" fn wg_create(op: u32, dtype: u32, ndim: i32, a: f64, b: f64, c: f64) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_create(op: u32, dtype: u32, ndim: i32, a: f64, b: f64, c: f64) -> Wire {
+    op_rt("create", |rt| {
         let r = DType::from_code(dtype)
             .and_then(|dt| rt.shape("create", ndim).map(|s| (dt, s)))
             .and_then(|(dt, shape)| creation::create_by_id(op, dt, &shape, [a, b, c]));
@@ -209,9 +315,15 @@ pub extern "C" fn wg_create(op: u32, dtype: u32, ndim: i32, a: f64, b: f64, c: f
 /// Address of the tensor's elements in row-major order (a contiguous copy for strided
 /// views, valid until the next call). New tensors from `wg_create` are filled this way.
 #[no_mangle]
-pub extern "C" fn wg_data_ptr(h: u32) -> usize {
+pub extern "C" fn wg_data_ptr(h: Wire) -> usize {
     with_rt(|rt| {
-        let r = rt.get("data", h).and_then(|t| Ok((t.layout().is_contiguous(), t.contiguous("data")?)));
+        let r = rt.get("data", h).and_then(|t| {
+            let contiguous = t.layout().is_contiguous();
+            if !contiguous {
+                headroom("data")?;
+            }
+            Ok((contiguous, t.contiguous("data")?))
+        });
         match r {
             Ok((was_contiguous, t)) => {
                 let ptr = {
@@ -236,25 +348,40 @@ pub extern "C" fn wg_data_ptr(h: u32) -> usize {
     })
 }
 
-/// Releases a handle (idempotent). The tensor's data lives on while a graph needs it.
-/// A leaf's registered gradient handle goes with it.
+/// Releases exactly handle `h` (idempotent). The tensor's data lives on while a graph
+/// needs it. A leaf's gradient handle goes with the leaf's own handle.
 #[no_mangle]
-pub extern "C" fn wg_dispose(h: u32) {
+pub extern "C" fn wg_dispose(h: Wire) {
     with_rt(|rt| {
-        if let Some(t) = rt.registry.remove(h) {
-            if let Some(g) = t.grad() {
-                if g.handle() != 0 {
-                    rt.registry.remove(g.handle());
-                }
-            }
-        }
+        rt.dispose(h);
         rt.readback = None;
     })
 }
 
+/// Releases the first `n` handles of the list (one call for a whole `tidy` scope).
+#[no_mangle]
+pub extern "C" fn wg_dispose_list(n: u32) -> u32 {
+    with_rt(|rt| {
+        let n = (n as usize).min(rt.list.len());
+        let handles = std::mem::take(&mut rt.list);
+        for &h in &handles[..n] {
+            rt.dispose(h);
+        }
+        rt.list = handles;
+        rt.readback = None;
+        0
+    })
+}
+
+/// 1 if `h` names a live tensor, else 0 (for views whose handle the core may free).
+#[no_mangle]
+pub extern "C" fn wg_alive(h: Wire) -> u32 {
+    with_rt(|rt| rt.registry.contains(from_wire(h)) as u32)
+}
+
 /// Writes the shape into scratch; returns the rank, or -1.
 #[no_mangle]
-pub extern "C" fn wg_shape(h: u32) -> i32 {
+pub extern "C" fn wg_shape(h: Wire) -> i32 {
     with_rt(|rt| match rt.get("shape", h) {
         Ok(t) => {
             for (slot, &d) in rt.scratch.iter_mut().zip(t.shape()) {
@@ -271,13 +398,14 @@ pub extern "C" fn wg_shape(h: u32) -> i32 {
 
 /// Bits: 0-1 dtype code, 2 requires grad, 3 is leaf, 4 has a gradient. -1 on error.
 #[no_mangle]
-pub extern "C" fn wg_info(h: u32) -> i32 {
+pub extern "C" fn wg_info(h: Wire) -> i32 {
     with_rt(|rt| match rt.get("info", h) {
         Ok(t) => {
+            use constants::{INFO_HAS_GRAD, INFO_IS_LEAF, INFO_REQUIRES_GRAD};
             t.dtype() as i32
-                | (t.requires_grad() as i32) << 2
-                | (t.is_leaf() as i32) << 3
-                | (t.grad().is_some() as i32) << 4
+                | if t.requires_grad() { INFO_REQUIRES_GRAD } else { 0 }
+                | if t.is_leaf() { INFO_IS_LEAF } else { 0 }
+                | if t.grad().is_some() { INFO_HAS_GRAD } else { 0 }
         }
         Err(e) => {
             rt.fail(e);
@@ -287,27 +415,26 @@ pub extern "C" fn wg_info(h: u32) -> i32 {
 }
 
 #[no_mangle]
-pub extern "C" fn wg_set_requires_grad(h: u32, flag: u32) -> u32 {
+pub extern "C" fn wg_set_requires_grad(h: Wire, flag: u32) -> u32 {
     with_rt(|rt| {
         let r = rt.get("requiresGrad", h).and_then(|t| t.set_requires_grad(flag != 0));
         rt.status(r)
     })
 }
 
-/// The leaf's gradient under one stable handle; 0 with error code 0 when it has none.
+/// The leaf's gradient under one stable handle; [`ABSENT`] when it has none.
 #[no_mangle]
-pub extern "C" fn wg_grad(h: u32) -> u32 {
-    with_rt(|rt| {
-        rt.error_code = 0;
+pub extern "C" fn wg_grad(h: Wire) -> Wire {
+    op_rt("grad", |rt| {
         let r = rt.get("grad", h).and_then(|t| match t.grad() {
-            Some(g) => rt.registry.handle_of(&g),
-            None => Ok(0),
+            Some(g) => rt.registry.handle_of(&g).map(to_wire),
+            None => Ok(ABSENT),
         });
         match r {
             Ok(h) => h,
             Err(e) => {
                 rt.fail(e);
-                0
+                0.0
             }
         }
     })
@@ -317,7 +444,7 @@ pub extern "C" fn wg_grad(h: u32) -> u32 {
 /// of `g`'s data, so disposing the leaf frees only that view, never the caller's `g`;
 /// the replaced gradient's handle is freed.
 #[no_mangle]
-pub extern "C" fn wg_set_grad(h: u32, g: u32) -> u32 {
+pub extern "C" fn wg_set_grad(h: Wire, g: Wire) -> u32 {
     with_rt(|rt| {
         let r = rt.get("grad", h).and_then(|t| {
             let new = rt.get_optional("grad", g)?;
@@ -341,7 +468,7 @@ pub extern "C" fn wg_set_grad(h: u32, g: u32) -> u32 {
 
 /// Name of the node that produced the tensor into the text buffer; 0 for leaves, -1 on error.
 #[no_mangle]
-pub extern "C" fn wg_grad_fn_name(h: u32) -> i32 {
+pub extern "C" fn wg_grad_fn_name(h: Wire) -> i32 {
     with_rt(|rt| match rt.get("gradFn", h) {
         Ok(t) => match t.grad_fn() {
             Some(node) => rt.set_text(node.name()),
@@ -355,16 +482,16 @@ pub extern "C" fn wg_grad_fn_name(h: u32) -> i32 {
 }
 
 #[no_mangle]
-pub extern "C" fn wg_detach(h: u32) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_detach(h: Wire) -> Wire {
+    op_rt("detach", |rt| {
         let r = rt.get("detach", h).map(|t| t.detach());
         rt.handle(r)
     })
 }
 
 #[no_mangle]
-pub extern "C" fn wg_cast(h: u32, dtype: u32) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_cast(h: Wire, dtype: u32) -> Wire {
+    op_rt("to", |rt| {
         let r = rt.get("to", h).and_then(|t| creation::cast(&t, DType::from_code(dtype)?));
         rt.handle(r)
     })
@@ -373,16 +500,16 @@ pub extern "C" fn wg_cast(h: u32, dtype: u32) -> u32 {
 // ---- ops, one export per call signature -----------------------------------------------
 
 #[no_mangle]
-pub extern "C" fn wg_unary(op: u32, x: u32) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_unary(op: u32, x: Wire) -> Wire {
+    op_rt("unary", |rt| {
         let r = rt.get(ops::op_name("unary", op), x).and_then(|x| unary::unary_by_id(op, &x));
         rt.handle(r)
     })
 }
 
 #[no_mangle]
-pub extern "C" fn wg_binary(op: u32, a: u32, b: u32) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_binary(op: u32, a: Wire, b: Wire) -> Wire {
+    op_rt("binary", |rt| {
         let name = ops::op_name("binary", op);
         let r = rt.get(name, a).and_then(|a| ops::binary_by_id(op, &a, &rt.get(name, b)?));
         rt.handle(r)
@@ -391,8 +518,8 @@ pub extern "C" fn wg_binary(op: u32, a: u32, b: u32) -> u32 {
 
 /// `a op s`, or `s op a` when `reversed` ≠ 0.
 #[no_mangle]
-pub extern "C" fn wg_binary_scalar(op: u32, a: u32, s: f64, reversed: u32) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_binary_scalar(op: u32, a: Wire, s: f64, reversed: u32) -> Wire {
+    op_rt("binary", |rt| {
         let r = rt.get(ops::op_name("binary", op), a).and_then(|a| {
             let s = Tensor::scalar(s as f32);
             if reversed != 0 { ops::binary_by_id(op, &s, &a) } else { ops::binary_by_id(op, &a, &s) }
@@ -403,8 +530,8 @@ pub extern "C" fn wg_binary_scalar(op: u32, a: u32, s: f64, reversed: u32) -> u3
 
 /// Axes in scratch; `naxes` = -1 reduces over all dims.
 #[no_mangle]
-pub extern "C" fn wg_reduce(op: u32, x: u32, naxes: i32, keepdim: u32) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_reduce(op: u32, x: Wire, naxes: i32, keepdim: u32) -> Wire {
+    op_rt("reduce", |rt| {
         let name = ops::op_name("reduce", op);
         let r = rt.get(name, x).and_then(|x| {
             let axes = if naxes < 0 { None } else { Some(rt.ints(name, naxes)?) };
@@ -416,8 +543,8 @@ pub extern "C" fn wg_reduce(op: u32, x: u32, naxes: i32, keepdim: u32) -> u32 {
 
 /// Shape or permutation (`nargs` values) in scratch.
 #[no_mangle]
-pub extern "C" fn wg_movement(op: u32, x: u32, nargs: i32) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_movement(op: u32, x: Wire, nargs: i32) -> Wire {
+    op_rt("movement", |rt| {
         let name = ops::op_name("movement", op);
         let r = rt.get(name, x).and_then(|x| movement::movement_by_id(op, &x, &rt.ints(name, nargs)?));
         rt.handle(r)
@@ -425,33 +552,29 @@ pub extern "C" fn wg_movement(op: u32, x: u32, nargs: i32) -> u32 {
 }
 
 #[no_mangle]
-pub extern "C" fn wg_inplace(op: u32, target: u32, source: u32) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_inplace(op: u32, target: Wire, source: Wire) -> u32 {
+    op_status("inplace", |rt| {
         let name = ops::op_name("inplace", op);
-        let r = rt.get(name, target).and_then(|t| inplace::apply_by_id(op, &t, &rt.get(name, source)?));
-        rt.status(r)
+        rt.get(name, target).and_then(|t| inplace::apply_by_id(op, &t, &rt.get(name, source)?))
     })
 }
 
 #[no_mangle]
-pub extern "C" fn wg_inplace_scalar(op: u32, target: u32, s: f64) -> u32 {
-    with_rt(|rt| {
-        let r = rt.get(ops::op_name("inplace", op), target).and_then(|t| inplace::apply_scalar_by_id(op, &t, s));
-        rt.status(r)
+pub extern "C" fn wg_inplace_scalar(op: u32, target: Wire, s: f64) -> u32 {
+    op_status("inplace", |rt| {
+        rt.get(ops::op_name("inplace", op), target).and_then(|t| inplace::apply_scalar_by_id(op, &t, s))
     })
 }
 
-/// Concatenation of `n` ≤ `SCRATCH_WORDS` tensors (handles in scratch) along `dim`.
+/// Concatenation of the first `n` tensors of the handle list along `dim`.
 #[no_mangle]
-pub extern "C" fn wg_cat(n: i32, dim: i32) -> u32 {
-    with_rt(|rt| {
-        let r = if n < 1 || n as usize > SCRATCH_WORDS {
-            Err(Error::argument(format!("cat: {n} tensors given in one call; 1 to {SCRATCH_WORDS} are supported")))
-        } else {
-            Ok(rt.scratch[..n as usize].to_vec())
-        };
-        let r = r.and_then(|handles| {
-            let tensors = handles.iter().map(|&h| rt.get("cat", h as u32)).collect::<Result<Vec<_>>>()?;
+pub extern "C" fn wg_cat(n: u32, dim: i32) -> Wire {
+    op_rt("cat", |rt| {
+        let r = rt.list_tensors("cat", 0..n as usize, false).and_then(|tensors| {
+            let tensors = tensors.into_iter().flatten().collect::<Vec<_>>();
+            if tensors.is_empty() {
+                return Err(Error::argument("cat: expected a non-empty list of tensors"));
+            }
             ops::join::cat(&tensors, dim as i64)
         });
         rt.handle(r)
@@ -461,8 +584,8 @@ pub extern "C" fn wg_cat(n: i32, dim: i32) -> u32 {
 /// Neural-network functional ops: tensor operands `a`, `b`, `c` (0 = absent), `nints`
 /// integer arguments in scratch, one float argument.
 #[no_mangle]
-pub extern "C" fn wg_nn(op: u32, a: u32, b: u32, c: u32, nints: i32, f: f64) -> u32 {
-    with_rt(|rt| {
+pub extern "C" fn wg_nn(op: u32, a: Wire, b: Wire, c: Wire, nints: i32, f: f64) -> Wire {
+    op_rt("nn", |rt| {
         let name = ops::op_name("nn", op);
         let r = rt.get(name, a).and_then(|a| {
             let (b, c) = (rt.get_optional(name, b)?, rt.get_optional(name, c)?);
@@ -476,7 +599,10 @@ pub extern "C" fn wg_nn(op: u32, a: u32, b: u32, c: u32, nints: i32, f: f64) -> 
 /// (`state0`, `state1`; 0 = absent) in place from `grad`, with `nfloats` hyper-parameters
 /// in the f64 scratch (layouts in `ops::optim::optim_by_id`). Returns a status.
 #[no_mangle]
-pub extern "C" fn wg_optim(op: u32, param: u32, grad: u32, state0: u32, state1: u32, nfloats: i32) -> u32 {
+///
+/// No headroom check: the update allocates nothing but bookkeeping (the reserve covers it),
+/// so an optimizer whose state was allocated beforehand never fails half-way through.
+pub extern "C" fn wg_optim(op: u32, param: Wire, grad: Wire, state0: Wire, state1: Wire, nfloats: i32) -> u32 {
     with_rt(|rt| {
         let name = ops::op_name("optim", op);
         let r = rt.get(name, param).and_then(|p| {

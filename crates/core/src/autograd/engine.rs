@@ -7,8 +7,11 @@ use super::graph::{EdgeTarget, Node};
 use super::host;
 use super::mode::GradModeGuard;
 use crate::error::{fmt_shape, Error, Result};
+use crate::layout::broadcasts_to;
+use crate::memory::{fallible_grow, fallible_grow_map, fallible_grow_set, headroom};
 use crate::ops::{binary, inplace, reduce};
 use crate::tensor::{Tensor, TensorInner};
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -39,14 +42,22 @@ pub struct PassOptions {
 pub fn backward(root: &Tensor, grad: Option<&Tensor>, options: PassOptions) -> Result<Vec<Tensor>> {
     let seed = seed_for("backward", root, grad)?;
     let _mode = GradModeGuard::new(options.create_graph);
-    let leaves = run(&[(root.clone(), seed)], None, options)?;
+    let pass = run(&[(root.clone(), seed)], None)?;
+    // Everything that can fail (hooks, allocations) happens before any `.grad` changes, so
+    // an error leaves the leaves' gradients and the graph as they were.
+    let mut updates = Vec::new();
+    fallible_grow("backward", &mut updates, pass.captured.len())?;
+    for (leaf, g) in &pass.captured {
+        let g = host::run_hooks(&leaf.leaf_hooks(), g.clone())?;
+        updates.push((leaf.clone(), prepare_leaf_update(leaf, g, options.create_graph)?));
+    }
     let mut replaced = Vec::new();
-    for (leaf, g) in leaves {
-        let g = host::run_hooks(&leaf.leaf_hooks(), g)?;
-        if let Some(old) = accumulate_into_leaf(&leaf, g, options.create_graph)? {
+    for (leaf, update) in updates {
+        if let Some(old) = commit_leaf_update(&leaf, update)? {
             replaced.push(old);
         }
     }
+    pass.finish(options.retain_graph);
     Ok(replaced)
 }
 
@@ -82,14 +93,14 @@ pub fn grad(
         .map(|(o, g)| Ok((o.clone(), seed_for("grad", o, g.as_ref())?)))
         .collect::<Result<Vec<_>>>()?;
     let _mode = GradModeGuard::new(options.create_graph);
-    let mut grads = run(&roots, Some(inputs), options)?;
+    let mut pass = run(&roots, Some(inputs))?;
     // A leaf's hooks see its gradient here too, as in PyTorch (a non-leaf's ran in `run`).
-    for (t, g) in grads.iter_mut() {
+    for (t, g) in pass.captured.iter_mut() {
         if t.is_leaf() {
             *g = host::run_hooks(&t.leaf_hooks(), g.clone())?;
         }
     }
-    let by_tensor: HashMap<TensorKey, &Tensor> = grads.iter().map(|(t, g)| (tensor_key(t), g)).collect();
+    let by_tensor: HashMap<TensorKey, &Tensor> = pass.captured.iter().map(|(t, g)| (tensor_key(t), g)).collect();
     let mut result = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         match by_tensor.get(&tensor_key(input)) {
@@ -104,6 +115,7 @@ pub fn grad(
             }
         }
     }
+    pass.finish(options.retain_graph);
     Ok(result)
 }
 
@@ -146,31 +158,87 @@ impl<K: std::hash::Hash + Eq> Pending<K> {
     fn add(&mut self, k: K, g: Tensor) -> Result<()> {
         let merged = match self.grads.remove(&k) {
             Some(prev) => binary::add(&prev, &g)?,
-            None => g,
+            None => {
+                fallible_grow_map("backward", &mut self.grads)?;
+                g
+            }
         };
         self.grads.insert(k, merged);
         Ok(())
     }
 }
 
+thread_local! {
+    /// Passes running now: a hook or custom backward may start another pass, but not
+    /// endlessly (each level costs stack).
+    static PASS_DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Nested passes allowed (hooks that run backward on another graph, as checkpointing does).
+const MAX_PASS_DEPTH: usize = 16;
+
+/// A pass in progress: the gradients it captured, and the nodes it ran, which stay marked
+/// as busy (so a hook cannot start a pass through them again) and keep their saved
+/// tensors until [`Pass::finish`], so a pass that fails leaves the graph usable.
+struct Pass {
+    captured: Vec<(Tensor, Tensor)>,
+    nodes: Vec<Rc<Node>>,
+}
+
+impl Pass {
+    /// Frees the saved tensors of the nodes that ran, unless the graph is retained.
+    fn finish(self, retain_graph: bool) {
+        if !retain_graph {
+            for node in &self.nodes {
+                node.release_saved();
+            }
+        }
+    }
+}
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        for node in &self.nodes {
+            node.busy.set(false);
+        }
+        PASS_DEPTH.with(|d| d.set(d.get() - 1));
+    }
+}
+
 /// Walks the graph from `roots` (each with its seed gradient). Without `targets`, every
 /// node runs and the result is each reached leaf with its summed gradient. With targets,
 /// only nodes leading to one run, and the result holds each reached target's gradient.
-fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>, options: PassOptions) -> Result<Vec<(Tensor, Tensor)>> {
+fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>) -> Result<Pass> {
+    if PASS_DEPTH.with(Cell::get) >= MAX_PASS_DEPTH {
+        return Err(Error::autograd(format!(
+            "backward: {MAX_PASS_DEPTH} backward passes are nested (a hook or custom backward that calls backward() \
+             on its own graph?)"
+        )));
+    }
+    let order = topological_order(&roots.iter().filter_map(|(r, _)| r.grad_fn()).collect::<Vec<_>>())?;
+    if let Some(node) = order.iter().find(|n| n.busy.get()) {
+        return Err(Error::autograd(format!(
+            "backward: the graph through {} is already being differentiated; a hook or custom backward \
+             cannot run backward() or grad() through the graph that is calling it",
+            node.name()
+        )));
+    }
+    PASS_DEPTH.with(|d| d.set(d.get() + 1));
+    let mut pass = Pass { captured: Vec::new(), nodes: Vec::new() };
+    fallible_grow("backward", &mut pass.nodes, order.len())?;
+    for node in &order {
+        node.busy.set(true);
+        pass.nodes.push(node.clone());
+    }
+
     let mut node_grads: Pending<NodeKey> = Pending::default();
     let mut leaf_grads: Pending<TensorKey> = Pending::default();
     let mut leaves: Vec<Tensor> = Vec::new();
-    let mut root_nodes = Vec::new();
     let target_leaves: Option<HashSet<TensorKey>> = targets.map(|ts| ts.iter().filter(|t| t.is_leaf()).map(tensor_key).collect());
     let is_leaf_target = |t: &Tensor| target_leaves.as_ref().map_or(true, |keys| keys.contains(&tensor_key(t)));
     for (root, seed) in roots {
         match root.grad_fn() {
-            Some(node) => {
-                if !root_nodes.iter().any(|n: &Rc<Node>| Rc::ptr_eq(n, &node)) {
-                    root_nodes.push(node.clone());
-                }
-                node_grads.add(key(&node), seed.clone())?;
-            }
+            Some(node) => node_grads.add(key(&node), seed.clone())?,
             None if is_leaf_target(root) => {
                 if !leaf_grads.grads.contains_key(&tensor_key(root)) {
                     leaves.push(root.clone());
@@ -180,37 +248,41 @@ fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>, options: PassOpti
             None => {}
         }
     }
-    let order = topological_order(&root_nodes);
     let target_nodes: HashMap<NodeKey, Tensor> = targets
         .unwrap_or(&[])
         .iter()
         .filter_map(|t| t.grad_fn().map(|n| (key(&n), t.clone())))
         .collect();
-    let needed = targets.map(|_| nodes_leading_to_targets(&order, &target_nodes, &is_leaf_target));
-    let mut captured: Vec<(Tensor, Tensor)> = Vec::new();
+    let needed = match targets {
+        Some(_) => Some(nodes_leading_to_targets(&order, &target_nodes, &is_leaf_target)?),
+        None => None,
+    };
 
     for node in &order {
         let k = key(node);
         let Some(mut g) = node_grads.grads.remove(&k) else { continue };
+        headroom("backward")?;
         let hooks = node.hooks.borrow().clone();
         if !hooks.is_empty() {
             g = host::run_hooks(&hooks, g)?;
         }
         if let Some(t) = target_nodes.get(&k) {
-            captured.push((t.clone(), g.clone()));
+            fallible_grow("backward", &mut pass.captured, 1)?;
+            pass.captured.push((t.clone(), g.clone()));
         }
         if needed.as_ref().is_some_and(|n| !n.contains(&k)) {
             continue;
         }
-        let input_grads = node.apply(&g, !options.retain_graph)?;
+        let input_grads = node.apply(&g)?;
         drop(g);
         for (edge, g) in node.edges.iter().zip(input_grads) {
             let Some(g) = g else { continue };
-            let g = if g.shape() != edge.shape.as_slice() { reduce::sum_to_shape(&g, &edge.shape)? } else { g };
+            let g = fit_to_input(node, edge.shape.as_slice(), g)?;
             match &edge.target {
                 EdgeTarget::None => {}
                 EdgeTarget::Leaf(leaf) if is_leaf_target(leaf) => {
                     if !leaf_grads.grads.contains_key(&tensor_key(leaf)) {
+                        fallible_grow("backward", &mut leaves, 1)?;
                         leaves.push(leaf.clone());
                     }
                     leaf_grads.add(tensor_key(leaf), g)?;
@@ -220,32 +292,66 @@ fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>, options: PassOpti
             }
         }
     }
+    fallible_grow("backward", &mut pass.captured, leaves.len())?;
     for leaf in leaves {
         if let Some(g) = leaf_grads.grads.remove(&tensor_key(&leaf)) {
-            captured.push((leaf, g));
+            pass.captured.push((leaf, g));
         }
     }
-    Ok(captured)
+    Ok(pass)
+}
+
+/// A node's gradient for one input, checked against the input: a float32 tensor of its
+/// shape, or of a shape the input broadcasts to (the broadcast is summed back here, once,
+/// for every op). Anything else is a bug in a backward rule (a custom function's, say),
+/// reported rather than reshaped into place.
+fn fit_to_input(node: &Node, shape: &[usize], g: Tensor) -> Result<Tensor> {
+    g.expect_f32("backward")?;
+    if g.shape() == shape {
+        return Ok(g);
+    }
+    if broadcasts_to(shape, g.shape()) {
+        return reduce::sum_to_shape(&g, shape);
+    }
+    Err(Error::shape(format!(
+        "backward: {} returned a gradient of shape {} for an input of shape {}",
+        node.name(),
+        fmt_shape(g.shape()),
+        fmt_shape(shape)
+    )))
 }
 
 /// The nodes reachable from `roots`, each after every node that feeds it a gradient
 /// (Kahn's algorithm over dependency counts; iterative, as the wasm stack is small).
-fn topological_order(roots: &[Rc<Node>]) -> Vec<Rc<Node>> {
+fn topological_order(roots: &[Rc<Node>]) -> Result<Vec<Rc<Node>>> {
     let mut deps: HashMap<NodeKey, usize> = HashMap::new();
-    let mut stack: Vec<Rc<Node>> = roots.to_vec();
-    let mut seen: HashSet<NodeKey> = roots.iter().map(key).collect();
+    let mut stack: Vec<Rc<Node>> = Vec::new();
+    let mut seen: HashSet<NodeKey> = HashSet::new();
+    let mut unique_roots: Vec<Rc<Node>> = Vec::new();
+    for root in roots {
+        fallible_grow_set("backward", &mut seen)?;
+        if seen.insert(key(root)) {
+            unique_roots.push(root.clone());
+            stack.push(root.clone());
+        }
+    }
     while let Some(node) = stack.pop() {
         for edge in &node.edges {
             if let EdgeTarget::Node(child) = &edge.target {
+                fallible_grow_map("backward", &mut deps)?;
                 *deps.entry(key(child)).or_insert(0) += 1;
+                fallible_grow_set("backward", &mut seen)?;
                 if seen.insert(key(child)) {
+                    fallible_grow("backward", &mut stack, 1)?;
                     stack.push(child.clone());
                 }
             }
         }
     }
-    let mut ready: Vec<Rc<Node>> = roots.iter().filter(|n| !deps.contains_key(&key(n))).cloned().collect();
-    let mut order = Vec::with_capacity(seen.len());
+    let mut ready: Vec<Rc<Node>> = unique_roots.into_iter().filter(|n| !deps.contains_key(&key(n))).collect();
+    let mut order = Vec::new();
+    fallible_grow("backward", &mut order, seen.len())?;
+    fallible_grow("backward", &mut ready, seen.len())?;
     while let Some(node) = ready.pop() {
         for edge in &node.edges {
             if let EdgeTarget::Node(child) = &edge.target {
@@ -258,7 +364,7 @@ fn topological_order(roots: &[Rc<Node>]) -> Vec<Rc<Node>> {
         }
         order.push(node);
     }
-    order
+    Ok(order)
 }
 
 /// Nodes whose backward contributes to a target (visited inputs-first, so each node's
@@ -267,7 +373,7 @@ fn nodes_leading_to_targets(
     order: &[Rc<Node>],
     target_nodes: &HashMap<NodeKey, Tensor>,
     is_leaf_target: &dyn Fn(&Tensor) -> bool,
-) -> HashSet<NodeKey> {
+) -> Result<HashSet<NodeKey>> {
     let mut needed = HashSet::new();
     for node in order.iter().rev() {
         let leads = node.edges.iter().any(|e| match &e.target {
@@ -276,31 +382,40 @@ fn nodes_leading_to_targets(
             EdgeTarget::Node(c) => needed.contains(&key(c)) || target_nodes.contains_key(&key(c)),
         });
         if leads {
+            fallible_grow_set("grad", &mut needed)?;
             needed.insert(key(node));
         }
     }
-    needed
+    Ok(needed)
 }
 
-/// Adds `grad` into a leaf's `.grad`. Without `recorded`: in place when a gradient exists
-/// (so a handle to it stays valid), else stores it, copying unless `grad` is a fresh
-/// buffer nobody else holds. With `recorded` (`create_graph`), `.grad` becomes the
-/// recorded `old + grad` and the old tensor is returned.
-fn accumulate_into_leaf(leaf: &Tensor, grad: Tensor, recorded: bool) -> Result<Option<Tensor>> {
+/// How a leaf's `.grad` changes, prepared (all allocation done) before anything changes.
+enum LeafUpdate {
+    /// Add in place into the existing gradient (so a handle to it stays valid).
+    AddInPlace(Tensor, Tensor),
+    /// Replace `.grad` (with `replaced`, the old gradient, to hand back).
+    Set(Tensor, Option<Tensor>),
+}
+
+/// Without `recorded`: in place when a gradient exists, else stores it, copying unless
+/// `grad` is a fresh buffer nobody else holds. With `recorded` (`create_graph`), `.grad`
+/// becomes the recorded `old + grad` and the old tensor is returned.
+fn prepare_leaf_update(leaf: &Tensor, grad: Tensor, recorded: bool) -> Result<LeafUpdate> {
     let exclusive = Rc::strong_count(&grad.0) == 1
         && Rc::strong_count(grad.storage()) == 1
         && grad.layout().is_contiguous()
         && grad.layout().offset == 0;
-    match leaf.grad() {
-        Some(existing) if recorded => {
-            leaf.set_grad(Some(binary::add(&existing, &grad)?))?;
-            Ok(Some(existing))
-        }
-        Some(existing) => inplace::apply(inplace::InplaceOp::Add, &existing, &grad).map(|()| None),
-        None if recorded => leaf.set_grad(Some(if exclusive { grad } else { grad.alias() })).map(|()| None),
-        None => {
-            let owned = if exclusive { grad } else { grad.contiguous_copy("backward")? };
-            leaf.set_grad(Some(owned)).map(|()| None)
-        }
+    Ok(match leaf.grad() {
+        Some(existing) if recorded => LeafUpdate::Set(binary::add(&existing, &grad)?, Some(existing)),
+        Some(existing) => LeafUpdate::AddInPlace(existing, grad),
+        None if recorded => LeafUpdate::Set(if exclusive { grad } else { grad.alias() }, None),
+        None => LeafUpdate::Set(if exclusive { grad } else { grad.contiguous_copy("backward")? }, None),
+    })
+}
+
+fn commit_leaf_update(leaf: &Tensor, update: LeafUpdate) -> Result<Option<Tensor>> {
+    match update {
+        LeafUpdate::AddInPlace(existing, grad) => inplace::apply(inplace::InplaceOp::Add, &existing, &grad).map(|()| None),
+        LeafUpdate::Set(new, replaced) => leaf.set_grad(Some(new)).map(|()| replaced),
     }
 }

@@ -89,6 +89,8 @@ pub struct Node {
     saved: RefCell<Vec<SavedTensor>>,
     had_saved: bool,
     released: Cell<bool>,
+    /// Set while a backward pass runs through this node.
+    pub(crate) busy: Cell<bool>,
     /// Host gradient hooks registered on the tensor this node produced.
     pub(crate) hooks: RefCell<Vec<u32>>,
 }
@@ -98,8 +100,14 @@ impl Node {
         self.op.name()
     }
 
-    /// Runs the VJP; with `release`, frees the saved tensors right after they are used.
-    pub(crate) fn apply(&self, grad: &Tensor, release: bool) -> Result<Vec<Option<Tensor>>> {
+    /// Frees the saved tensors (after a pass that does not retain the graph).
+    pub(crate) fn release_saved(&self) {
+        self.saved.borrow_mut().clear();
+        self.released.set(true);
+    }
+
+    /// Runs the VJP.
+    pub(crate) fn apply(&self, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
         if self.released.get() && self.had_saved {
             return Err(Error::autograd(format!(
                 "backward: trying to backward through the graph a second time ({} already freed its \
@@ -108,10 +116,6 @@ impl Node {
             )));
         }
         let saved = self.saved.borrow().iter().map(|s| s.unpack(self.name())).collect::<Result<Vec<_>>>()?;
-        if release {
-            self.saved.borrow_mut().clear();
-            self.released.set(true);
-        }
         let needs: Vec<bool> = self.edges.iter().map(|e| !matches!(e.target, EdgeTarget::None)).collect();
         let ctx = VjpCtx { saved, needs: &needs, input_shapes: self.edges.iter().map(|e| e.shape.as_slice()).collect() };
         let mut grads = self.op.vjp(&ctx, grad)?;
@@ -191,6 +195,7 @@ pub fn record(
                 .collect(),
         ),
         released: Cell::new(false),
+        busy: Cell::new(false),
         hooks: RefCell::new(Vec::new()),
     });
     out.0.requires_grad.set(true);

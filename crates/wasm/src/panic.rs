@@ -1,0 +1,64 @@
+//! A record of why the instance trapped. A panic is a bug (inputs are validated before
+//! kernels run), and on wasm32 it ends in a trap that JS sees only as "unreachable"; the
+//! hook writes the panic's message into a fixed buffer first, which `ts/ffi.ts` reads
+//! after the trap to say what failed. The buffer is static and written without
+//! allocating, since the panic may come from an allocation failure.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+const CAPACITY: usize = 1024;
+
+/// Length of the record, then its UTF-8 bytes (JS reads both through `wg_panic_record`).
+#[repr(C)]
+pub struct PanicRecord {
+    len: AtomicU32,
+    bytes: [u8; CAPACITY],
+}
+
+static mut RECORD: PanicRecord = PanicRecord { len: AtomicU32::new(0), bytes: [0; CAPACITY] };
+
+struct RecordWriter<'a> {
+    bytes: &'a mut [u8; CAPACITY],
+    len: usize,
+}
+
+impl Write for RecordWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for &b in s.as_bytes() {
+            if self.len == CAPACITY {
+                break;
+            }
+            self.bytes[self.len] = b;
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Records `message` (called by the panic hook and by the allocator's failure path).
+pub fn record(message: std::fmt::Arguments) {
+    // SAFETY: wasm32 here is single-threaded and the record is written only by this
+    // function, which is not re-entered (the hook runs once, right before the trap).
+    let rec = unsafe { &mut *std::ptr::addr_of_mut!(RECORD) };
+    let mut w = RecordWriter { bytes: &mut rec.bytes, len: 0 };
+    let _ = w.write_fmt(message);
+    rec.len.store(w.len as u32, Relaxed);
+}
+
+pub fn install() {
+    std::panic::set_hook(Box::new(|info| {
+        let failed = crate::allocator::take_last_failure();
+        if failed > 0 {
+            record(format_args!("{info} (an allocation of {failed} bytes had just failed: out of memory)"));
+        } else {
+            record(format_args!("{info}"));
+        }
+    }));
+}
+
+/// Address of the panic record: a u32 length, then the message bytes.
+#[no_mangle]
+pub extern "C" fn wg_panic_record() -> usize {
+    std::ptr::addr_of!(RECORD) as usize
+}
