@@ -5,7 +5,7 @@
 import './polyfill.js';
 import {
   binaryOp, catOp, dims, DTYPES, expectTensor, hostCallback, inplaceOp, movementOp, nnOp, normDim, passFlags, reduceOp,
-  splitSizes, tensorOf, triangle, unaryOp, whereOp, wrap,
+  splitSizes, tensorOf, unaryOp, whereOp, wrap,
 } from './dispatch.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { lib } from './ffi.js';
@@ -443,9 +443,9 @@ export class Tensor {
     return this.repeat([...Array<number>(Math.max(0, this.ndim - reps.length)).fill(1), ...reps]);
   }
   /** The lower triangle of the last two dims (elements with `col − row ≤ diagonal`); the rest 0. */
-  tril(diagonal = 0): Tensor { return triangle(this, diagonal, true); }
+  tril(diagonal = 0): Tensor { return movementOp('tril', this, [diagonal]); }
   /** The upper triangle of the last two dims (elements with `col − row ≥ diagonal`); the rest 0. */
-  triu(diagonal = 0): Tensor { return triangle(this, diagonal, false); }
+  triu(diagonal = 0): Tensor { return movementOp('triu', this, [diagonal]); }
   /** A copy with the order of elements reversed along each of `dims` (PyTorch's `flip`). */
   flip(...axes: DimsArg): Tensor { return movementOp('flip', this, dims(axes)); }
   /** Swaps two dims. A view. */
