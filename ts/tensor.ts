@@ -443,6 +443,9 @@ export class Tensor {
   /** Tiles the tensor `repeats[i]` times along each dim (PyTorch's `repeat`). */
   repeat(...repeats: DimsArg): Tensor {
     const reps = dims(repeats);
+    if (reps.some((r) => !Number.isInteger(r) || r < 0)) {
+      throw new ArgumentError(`repeat: repeat counts must be non-negative integers, got [${reps.join(', ')}]`);
+    }
     if (reps.length < this.ndim) {
       throw new ArgumentError(`repeat: ${reps.length} repeat counts for a tensor of rank ${this.ndim}; give at least one per dim`);
     }
