@@ -185,7 +185,7 @@ describe('logical ops', () => {
         const [a, b] = [mixedNd(sa, 500 + i), mixedNd(sb, 600 + i)];
         const want = { dtype: 'bool', ...logicalRef(a, b, ref) };
         expect(flags(() => fn(T(a), T(b))), `${name} ${sa} ${sb}`).toEqual(want);
-        expect(flags(() => fn(T(a).to('bool'), T(b, 'int32'))), `${name} bool/int32 ${sa} ${sb}`).toEqual(
+        expect(flags(() => fn(T(a).to('bool'), T(b).to('int32'))), `${name} bool/int32 ${sa} ${sb}`).toEqual(
           { dtype: 'bool', ...logicalRef(a, nd(b.shape, Array.from(b.data, (v) => (Number.isNaN(v) ? 0 : Math.trunc(v)))), ref) },
         );
       }
@@ -264,6 +264,8 @@ describe('bool in arithmetic counts as float32 0/1', () => {
       y.sum().backward();
       return {
         sum: [m.sum().dtype, m.sum().item(), m.reshape([2, 2]).sum(0).toArray()],
+        // prod once threw DTypeError here (a hand-numbered op id picked it for any/all's path).
+        prod: [m.prod().dtype, m.prod().item(), m.reshape([2, 2]).prod(0).toArray()],
         mean: m.mean().item(),
         y: y.toArray(),
         grad: x.grad!.toArray(),
@@ -274,6 +276,7 @@ describe('bool in arithmetic counts as float32 0/1', () => {
     });
     expect(r).toEqual({
       sum: ['float32', 3, [2, 1]],
+      prod: ['float32', 0, [1, 0]],
       mean: 0.75,
       y: [1.5, 0, 3, 4],
       grad: [1, 0, 1, 1],
@@ -339,7 +342,7 @@ describe('errors', () => {
         [`${f} scalar`, () => m([3])[f](2)],
         [`float ${f} bool`, () => rand([2, 3])[f](m([2, 3]))],
       ]),
-      ...(['amax', 'amin', 'argmax', 'argmin', 'var', 'std', 'sum', 'mean', 'any'] as const)
+      ...(['amax', 'amin', 'argmax', 'argmin', 'var', 'std', 'sum', 'mean', 'any', 'prod'] as const)
         .map((f): [string, () => unknown] => [f, () => m([2, 3])[f](1)]),
       ['max', () => m([2, 3]).max(1)],
       ['norm', () => m([2, 3]).norm(1, 0)],

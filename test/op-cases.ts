@@ -17,8 +17,8 @@
 import { expect } from 'vitest';
 import { lib } from '../ts/ffi.js';
 import {
-  Adam, adaptiveAvgPool2d, arange, AutogradError, avgPool2d, conv1d, conv2d, crossEntropy, eye, full, linear, linspace,
-  maxPool2d, noGrad, rand, randn, SGD, softmax, tensor, where, type Tensor,
+  Adam, adaptiveAvgPool2d, arange, AutogradError, avgPool2d, binaryCrossEntropy, conv1d, conv2d, crossEntropy, eye, full,
+  linear, linspace, manualSeed, maxPool2d, noGrad, rand, randn, SGD, softmax, tensor, where, type Tensor,
 } from '../ts/node.js';
 import { wrap } from '../ts/dispatch.js';
 import type { GradcheckOptions } from './helpers/gradcheck.js';
@@ -29,7 +29,9 @@ import {
 import {
   refAdaptiveAvgPool2d, refAvgPool2d, refConv1d, refConv2d, refCrossEntropy, refMaxPool2d, refSoftmax,
 } from './helpers/reference-nn.js';
-import { refCumsum, refFlip, refGather, refProd, refScatter, type Index } from './helpers/reference-ops.js';
+import {
+  refBinaryCrossEntropy, refCumsum, refFlip, refGather, refProd, refScatter, refTriangle, type Index,
+} from './helpers/reference-ops.js';
 
 export interface GradSpec {
   /** Calls the op (through the public API) on tensors made from `inputs`. */
@@ -159,6 +161,36 @@ const creation = (run: () => Tensor, ref?: () => Nd): NoGradCase => ({
   run,
   ...(ref ? { ref } : {}),
 });
+
+/**
+ * A random creation op checked for what it promises: float32 of the asked shape, the same
+ * values after the same `manualSeed` (and others after another seed), and sample moments
+ * within about 3 standard errors of the distribution's (n = 1000).
+ */
+function seeded(make: (shape: number[]) => Tensor, check: (values: number[]) => void): NoGradCase {
+  return creation(() => {
+    const draw = (seed: number) => {
+      manualSeed(seed);
+      const t = make([10, 100]);
+      const values = Array.from(t.data());
+      return { t, values };
+    };
+    const first = draw(1234);
+    const again = draw(1234);
+    const other = draw(99);
+    again.t.dispose();
+    other.t.dispose();
+    expect([first.t.dtype, first.t.shape]).toEqual(['float32', [10, 100]]);
+    expect(again.values, 'the same sequence after the same seed').toEqual(first.values);
+    expect(other.values, 'another sequence after another seed').not.toEqual(first.values);
+    check(first.values);
+    return first.t;
+  });
+}
+const moments = (v: number[]) => {
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  return { mean, variance: v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1) };
+};
 
 /** Indices along dim 1 of a [3, 4] tensor: one row repeats an index, for scatterAdd. */
 const GATHER: Index = { shape: [3, 2], values: [3, 0, 1, 1, 2, 0] };
@@ -302,6 +334,8 @@ export const OP_CASES: Record<string, OpCase> = {
   'movement/permute': { grad: { fn: (x) => x.permute(2, 0, 1), ref: (x) => permute(x, [2, 0, 1]), inputs: [input('permute', [2, 3, 4])] } },
   'movement/expand': { grad: { fn: (x) => x.expand(2, 3, 4), ref: (x) => expand(x, [2, 3, 4]), inputs: [input('expand', [3, 1])] } },
   'movement/flip': { grad: { fn: (x) => x.flip(0, 2), ref: (x) => refFlip(x, [0, 2]), inputs: [input('flip', [2, 3, 4])] } },
+  'movement/tril': { grad: { fn: (x) => x.tril(-1), ref: (x) => refTriangle(x, -1, true), inputs: [input('tril', [2, 3, 4])] } },
+  'movement/triu': { grad: { fn: (x) => x.triu(1), ref: (x) => refTriangle(x, 1, false), inputs: [input('triu', [3, 4])] } },
   'movement/slice': { grad: { fn: (x) => x.slice(1, 1, 6, 2), ref: (x) => refSlice(x, 1, 1, 6, 2), inputs: [input('slice', [3, 7])] } },
 
   // ---- creation
@@ -309,8 +343,18 @@ export const OP_CASES: Record<string, OpCase> = {
   'create/arange': creation(() => arange(1, 4, 0.5), () => nd([6], [1, 1.5, 2, 2.5, 3, 3.5])),
   'create/linspace': creation(() => linspace(-1, 1, 5), () => nd([5], [-1, -0.5, 0, 0.5, 1])),
   'create/eye': creation(() => eye(2, 3), () => nd([2, 3], [1, 0, 0, 0, 1, 0])),
-  'create/rand': creation(() => rand([4, 2])),
-  'create/randn': creation(() => randn([3])),
+  'create/rand': seeded((s) => rand(s), (v) => {
+    expect(v.every((x) => x >= 0 && x < 1), 'uniform values lie in [0, 1)').toBe(true);
+    const { mean, variance } = moments(v);
+    expect(Math.abs(mean - 0.5), `mean ${mean}`).toBeLessThan(0.03); // standard error 0.009
+    expect(Math.abs(variance - 1 / 12), `variance ${variance}`).toBeLessThan(0.01);
+  }),
+  'create/randn': seeded((s) => randn(s), (v) => {
+    expect(v.every(Number.isFinite)).toBe(true);
+    const { mean, variance } = moments(v);
+    expect(Math.abs(mean), `mean ${mean}`).toBeLessThan(0.1); // standard error 0.032
+    expect(Math.abs(variance - 1), `variance ${variance}`).toBeLessThan(0.15);
+  }),
 
   // ---- in-place
   'inplace/add_': inplace((t, s) => t.add_(s), (t, s) => t + s),
@@ -381,6 +425,13 @@ export const OP_CASES: Record<string, OpCase> = {
     },
   },
 
+  'nn/binaryCrossEntropy': {
+    grad: {
+      fn: (p, t) => binaryCrossEntropy(p, t, { reduction: 'none' }),
+      ref: (p, t) => zip(p, t, refBinaryCrossEntropy),
+      inputs: [input('binaryCrossEntropy', [3, 4], 0.05, 0.95), input('binaryCrossEntropy', [3, 4], 0, 1, 1)],
+    },
+  },
   'nn/gather': {
     grad: { fn: (x) => x.gather(1, ints(GATHER.values, GATHER.shape)), ref: (x) => refGather(x, 1, GATHER), inputs: [input('gather', [3, 4])] },
   },

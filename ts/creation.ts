@@ -117,8 +117,9 @@ export function tensor(
     }
     shape = want;
   }
-  const c = lib();
   const dtype = options.dtype ?? fallback;
+  if (dtype === 'int32' && !(data instanceof Int32Array || data instanceof Uint8Array)) checkInt32('tensor', values);
+  const c = lib();
   const n = c.putInts(shape, 'tensor');
   const h = c.check(c.raw.wg_create(c.opId('create', 'full'), dtypeCode(dtype), n, 0, 0, 0));
   const ptr = c.raw.wg_data_ptr(h) >>> 0;
@@ -135,6 +136,19 @@ export function tensor(
   return finish(c, h, { ...options, dtype });
 }
 
+/**
+ * Rejects values an int32 cannot hold (NaN, ±inf, beyond its range) as PyTorch does; the
+ * others are truncated toward zero when written.
+ */
+function checkInt32(op: string, values: ArrayLike<number | boolean>): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = Number(values[i]);
+    if (!(v >= -2147483648 && v <= 2147483647)) {
+      throw new ArgumentError(`${op}: value ${v} at index ${i} cannot be converted to int32 without overflow`);
+    }
+  }
+}
+
 /** A 0-d tensor holding `value` (bool for a boolean). */
 export function scalar(value: number | boolean, options: TensorOptions = {}): Tensor {
   return tensor(value, options);
@@ -142,6 +156,9 @@ export function scalar(value: number | boolean, options: TensorOptions = {}): Te
 
 /** A tensor of `shape` filled with `value` (bool by default for a boolean `value`, as in PyTorch). */
 export function full(shape: ShapeLike, value: number | boolean, options: TensorOptions = {}): Tensor {
+  if (typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new ArgumentError(`full: the fill value must be a number or a boolean, got ${value === null ? 'null' : typeof value}`);
+  }
   const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : undefined);
   return create('full', 0, toShape('full', shape), { ...options, dtype }, [Number(value), 0, 0]);
 }

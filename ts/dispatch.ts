@@ -5,7 +5,7 @@
  * clear error, so no list of names has to be kept in step with the Rust tables here.
  * @module
  */
-import { ArgumentError, ShapeError } from './errors.js';
+import { ArgumentError } from './errors.js';
 import { lib, type Core, type HostCallback } from './ffi.js';
 import { tidy } from './scope.js';
 // A cycle with tensor.ts; safe because neither module uses the other's exports while it is
@@ -114,27 +114,6 @@ export function tensorOf(value: number): Tensor {
   const c = lib();
   const h = c.check(c.raw.wg_create(c.opId('create', 'full'), c.k.dtypeCodes.float32, 0, value, 0, 0));
   return new Tensor(h);
-}
-
-/** @internal `tril`/`triu` as a product with a 0/1 mask, so the gradient needs no op of its own. */
-export function triangle(x: Tensor, diagonal: number, lower: boolean): Tensor {
-  const op = lower ? 'tril' : 'triu';
-  if (x.ndim < 2) throw new ShapeError(`${op}: expects at least 2 dims, got shape [${x.shape.join(', ')}]`);
-  const [rows, cols] = x.shape.slice(-2) as [number, number];
-  const mask = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) mask[r * cols + c] = (lower ? c - r <= diagonal : c - r >= diagonal) ? 1 : 0;
-  }
-  const c = lib();
-  const n = c.putInts([rows, cols], op);
-  const h = c.check(c.raw.wg_create(0, 0, n, 0, 0, 0));
-  new Float32Array(c.raw.memory.buffer, c.raw.wg_data_ptr(h), mask.length).set(mask);
-  const m = new Tensor(h, false);
-  try {
-    return x.mul(m);
-  } finally {
-    m.dispose();
-  }
 }
 
 /** @internal Sizes of `split(size)` pieces of a dim of `n`; an empty dim still yields one (empty) piece. */

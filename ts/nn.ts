@@ -3,9 +3,10 @@
  * @module
  */
 import { noGrad } from './autograd.js';
-import { full, rand, tensor } from './creation.js';
+import { full, rand, tensor, zeros } from './creation.js';
 import { nnOp } from './dispatch.js';
-import { ArgumentError, DTypeError, ShapeError } from './errors.js';
+import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError } from './errors.js';
+import { lib } from './ffi.js';
 import { tidy } from './scope.js';
 import { cat, type Tensor } from './tensor.js';
 
@@ -283,15 +284,13 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction
 }
 
 /**
- * Binary cross-entropy of probabilities `input` in [0, 1] against `target`, with log terms
- * clamped at −100 as PyTorch does (PyTorch's `binary_cross_entropy`).
+ * Binary cross-entropy of probabilities `input` in [0, 1] against `target` (same shape),
+ * with log terms clamped at −100 as PyTorch does (PyTorch's `binary_cross_entropy`): an
+ * input of exactly 0 or 1 gives a finite loss and gradient; an input outside [0, 1]
+ * (or NaN) throws `ArgumentError`.
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  return composed('binaryCrossEntropy', options.reduction, () => {
-    const logP = input.log().clamp(-100);
-    const log1mP = input.neg().log1p().clamp(-100);
-    return target.mul(logP).add(target.neg().add(1).mul(log1mP)).neg();
-  });
+  return composed('binaryCrossEntropy', options.reduction, () => nnOp('binaryCrossEntropy', input, target, null, []));
 }
 
 /**
@@ -373,23 +372,53 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   });
 }
 
+/** The most bytes wasm32 memory can address. */
+const WASM32_BYTES = 2 ** 32;
+
 /** One-hot float32 rows for int32 class indices (`numClasses` defaults to max + 1). */
 export function oneHot(indices: Tensor, numClasses = -1): Tensor {
   if (indices.dtype !== 'int32') throw new DTypeError(`oneHot: expects int32 class indices, got ${indices.dtype}`);
+  if (!Number.isInteger(numClasses) || numClasses < -1) {
+    throw new ArgumentError(`oneHot: numClasses must be a non-negative integer, or -1 to infer it, got ${numClasses}`);
+  }
   const labels = Array.from(indices.data());
+  if (numClasses < 0 && labels.length === 0) throw new ArgumentError('oneHot: cannot infer the number of classes from an empty tensor');
   const n = numClasses >= 0 ? numClasses : labels.reduce((m, v) => Math.max(m, v + 1), 0);
-  const out = new Float32Array(labels.length * n);
-  labels.forEach((label, i) => {
-    if (label < 0 || label >= n) throw new ArgumentError(`oneHot: class ${label} is outside [0, ${n})`);
-    out[i * n + label] = 1;
-  });
-  return tensor(out, { shape: [...indices.shape, n] });
+  const bad = labels.find((label) => label < 0 || label >= n);
+  if (bad !== undefined) throw new ArgumentError(`oneHot: class ${bad} is outside [0, ${n})`);
+  const bytes = labels.length * n * 4;
+  const tooBig = () =>
+    new OutOfMemoryError(`oneHot: ${labels.length} indices × ${n} classes need ${bytes} bytes, more than wasm memory can hold`);
+  if (bytes > WASM32_BYTES) throw tooBig();
+  // Zeros allocated by the core (no float32 copy in JavaScript), then the ones written in.
+  let out: Tensor;
+  try {
+    out = zeros([...indices.shape, n]);
+  } catch (err) {
+    throw err instanceof OutOfMemoryError ? tooBig() : err;
+  }
+  const c = lib();
+  const data = new Float32Array(c.raw.memory.buffer, c.raw.wg_data_ptr(out.handle) >>> 0, labels.length * n);
+  labels.forEach((label, i) => (data[i * n + label] = 1));
+  return out;
 }
 
 /** Rows of `weight` `[num, dim]` for int32 `indices` of any shape → `[…indices, dim]` (PyTorch's `embedding`). */
 export function embedding(indices: Tensor, weight: Tensor): Tensor {
   if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be 2-D [num, dim], got [${weight.shape.join(', ')}]`);
-  return tidy(() => weight.indexSelect(0, indices.flatten()).reshape([...indices.shape, weight.shape[1]!]));
+  return tidy(() => {
+    let rows: Tensor;
+    try {
+      rows = weight.indexSelect(0, indices.flatten());
+    } catch (err) {
+      // The same check as PyTorch's ("index out of range in self"), named after this op.
+      if (err instanceof ArgumentError && err.message.startsWith('indexSelect:')) {
+        throw new ArgumentError(`embedding:${err.message.slice('indexSelect:'.length)}`);
+      }
+      throw err;
+    }
+    return rows.reshape([...indices.shape, weight.shape[1]!]);
+  });
 }
 
 /**

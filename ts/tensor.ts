@@ -5,7 +5,7 @@
 import './polyfill.js';
 import {
   binaryOp, catOp, dims, handleOf, hostCallback, inplaceOp, movementOp, nnOp, normDim, passFlags, reduceOp,
-  splitSizes, tensorOf, triangle, unaryOp, whereOp, wrap,
+  splitSizes, tensorOf, unaryOp, whereOp, wrap,
 } from './dispatch.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { lib } from './ffi.js';
@@ -31,6 +31,21 @@ export type NestedArray = number | boolean | NestedArray[];
 export type DimsArg = number[] | [readonly number[]];
 
 const F32_MAX = 3.4028234663852886e38;
+
+/** How many elements each output of a reduction over `dim` (all when undefined) combines. */
+function reducedCount(op: string, x: Tensor, dim: number | readonly number[] | undefined): number {
+  if (dim === undefined) return x.size;
+  const axes = typeof dim === 'number' ? [dim] : dim;
+  return axes.reduce((n, d) => n * (x.shape[normDim(op, d, Math.max(x.ndim, 1))] ?? 1), 1);
+}
+
+/** `sqrt(v)` with gradient 0 where `v` is 0 (std's and norm's rule in PyTorch) instead of ∞·0 = NaN. */
+function sqrtZeroGradAtZero(v: Tensor): Tensor {
+  return tidy(() => {
+    const zero = v.eq(0);
+    return whereOp(zero, 0, whereOp(zero, 1, v).sqrt());
+  });
+}
 
 /** Options of {@link Tensor.backward} and `grad()`. */
 export interface BackwardOptions {
@@ -361,18 +376,18 @@ export class Tensor {
   }
   /** Variance over all elements or `dim`; `unbiased` divides by n − 1 (PyTorch's default). */
   var(dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {
-    return tidy(() => {
-      const squares = this.sub(this.mean(dim, true)).square().sum(dim, keepdim);
-      const n = this.size / Math.max(squares.size, 1);
-      return squares.div(unbiased ? n - 1 : n);
-    });
+    // PyTorch divides by max(0, n − correction): one element (unbiased) or an empty dim is 0/0 = NaN.
+    const divisor = Math.max(0, reducedCount('var', this, dim) - (unbiased ? 1 : 0));
+    return tidy(() => this.sub(this.mean(dim, true)).square().sum(dim, keepdim).div(divisor));
   }
-  /** Standard deviation: `sqrt(var(…))`. */
+  /** Standard deviation: `sqrt(var(…))`; its gradient is 0 where it is 0 (a constant), as in PyTorch. */
   std(dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {
-    return tidy(() => this.var(dim, unbiased, keepdim).sqrt());
+    return tidy(() => sqrtZeroGradAtZero(this.var(dim, unbiased, keepdim)));
   }
   /** `log(Σ exp(x))` over `dim`, computed stably (the max is factored out). */
   logsumexp(dim: number | readonly number[], keepdim = false): Tensor {
+    // Empty: no max to factor out; the sum is 0 and the result -inf, as in PyTorch.
+    if (this.size === 0) return tidy(() => this.exp().sum(dim, keepdim).log());
     // The max is a constant for the gradient; clamping it keeps all-±inf rows from
     // turning into inf − inf = NaN.
     const shift = (keep: boolean) => this.amax(dim, keep).detach().clamp(-F32_MAX, F32_MAX);
@@ -380,7 +395,8 @@ export class Tensor {
   }
   /** The p-norm (p = 1, 2 or Infinity) over all elements or `dim`. */
   norm(p: 1 | 2 | number = 2, dim?: number | readonly number[], keepdim = false): Tensor {
-    if (p === 2) return tidy(() => this.square().sum(dim, keepdim).sqrt());
+    // At 0 (also when the squares underflow) the gradient is 0, as PyTorch's, not ∞·0 = NaN.
+    if (p === 2) return tidy(() => sqrtZeroGradAtZero(this.square().sum(dim, keepdim)));
     if (p === 1) return tidy(() => this.abs().sum(dim, keepdim));
     if (p === Infinity) return tidy(() => this.abs().amax(dim, keepdim));
     throw new ArgumentError(`norm: p must be 1, 2 or Infinity, got ${p}`);
@@ -452,6 +468,9 @@ export class Tensor {
   /** Tiles the tensor `repeats[i]` times along each dim (PyTorch's `repeat`). */
   repeat(...repeats: DimsArg): Tensor {
     const reps = dims(repeats);
+    if (reps.some((r) => !Number.isInteger(r) || r < 0)) {
+      throw new ArgumentError(`repeat: repeat counts must be non-negative integers, got [${reps.join(', ')}]`);
+    }
     if (reps.length < this.ndim) {
       throw new ArgumentError(`repeat: ${reps.length} repeat counts for a tensor of rank ${this.ndim}; give at least one per dim`);
     }
@@ -468,9 +487,9 @@ export class Tensor {
     return this.repeat([...Array<number>(Math.max(0, this.ndim - reps.length)).fill(1), ...reps]);
   }
   /** The lower triangle of the last two dims (elements with `col − row ≤ diagonal`); the rest 0. */
-  tril(diagonal = 0): Tensor { return triangle(this, diagonal, true); }
+  tril(diagonal = 0): Tensor { return movementOp('tril', this, [diagonal]); }
   /** The upper triangle of the last two dims (elements with `col − row ≥ diagonal`); the rest 0. */
-  triu(diagonal = 0): Tensor { return triangle(this, diagonal, false); }
+  triu(diagonal = 0): Tensor { return movementOp('triu', this, [diagonal]); }
   /** A copy with the order of elements reversed along each of `dims` (PyTorch's `flip`). */
   flip(...axes: DimsArg): Tensor { return movementOp('flip', this, dims(axes)); }
   /** Swaps two dims. A view. */

@@ -76,3 +76,19 @@ export function refProd(x: Nd, dim?: number, keepdim = false): Nd {
   return nd(keepdim ? kept : x.shape.filter((_, i) => i !== d), out);
 }
 
+
+/**
+ * `tril` (`lower`) or `triu` of the last two dims: elements with `col − row ≤ diagonal`
+ * (resp. `≥`) kept, the others 0 — selected, so ±inf and NaN outside vanish.
+ */
+export function refTriangle(x: Nd, diagonal: number, lower: boolean): Nd {
+  const [rows, cols] = x.shape.slice(-2) as [number, number];
+  return nd(x.shape, Array.from(x.data, (v, i) => {
+    const [r, c] = [Math.floor(i / cols) % rows, i % cols];
+    return (lower ? c - r <= diagonal : c - r >= diagonal) ? v : 0;
+  }));
+}
+
+/** Elementwise binary cross-entropy with both logs clamped at −100 (PyTorch's). */
+export const refBinaryCrossEntropy = (p: number, t: number): number =>
+  -(t * Math.max(Math.log(p), -100) + (1 - t) * Math.max(Math.log1p(-p), -100));

@@ -123,22 +123,53 @@ pub fn float_if_bool(x: &Tensor) -> Result<Tensor> {
     if x.dtype() == DType::Bool { cast(x, DType::F32) } else { Ok(x.clone()) }
 }
 
+/// A fill value as an int32 holds it (truncated toward zero), or the error PyTorch raises
+/// for one it cannot hold (NaN, ±inf, beyond the int32 range).
+fn int32_fill(op: &str, value: f64) -> Result<f64> {
+    if !(value >= i32::MIN as f64 && value <= i32::MAX as f64) {
+        return Err(Error::argument(format!("{op}: value {value} cannot be converted to int32 without overflow")));
+    }
+    Ok(value.trunc())
+}
+
 /// Creation by id with up to three numeric arguments (shape passed separately).
 pub fn create_by_id(id: u32, dtype: DType, shape: &[usize], args: [f64; 3]) -> Result<Tensor> {
-    if matches!(id, 2 | 4 | 5) && dtype != DType::F32 {
-        let name = CREATION_NAMES.get(id as usize).copied().unwrap_or("create");
+    let Some(&name) = CREATION_NAMES.get(id as usize) else {
+        return Err(Error::argument(format!("create: unknown op id {id}")));
+    };
+    if matches!(name, "linspace" | "rand" | "randn") && dtype != DType::F32 {
         return Err(Error::dtype(format!("{name}: only float32 is supported, got {}", dtype.name())));
     }
-    if id == 1 && dtype == DType::Bool {
+    if name == "arange" && dtype == DType::Bool {
         return Err(Error::dtype("arange: bool is not supported; use float32 or int32".to_string()));
     }
-    match id {
-        0 => Tensor::full("full", shape, args[0], dtype),
-        1 => arange(args[0], args[1], args[2], dtype),
-        2 => linspace(args[0], args[1], args[2]),
-        3 => eye(args[0], args[1], dtype),
-        4 => random(CreationOp::Rand, shape),
-        5 => random(CreationOp::Randn, shape),
-        _ => Err(Error::argument(format!("create: unknown op id {id}"))),
+    match name {
+        "full" => {
+            let value = if dtype == DType::I32 { int32_fill(name, args[0])? } else { args[0] };
+            Tensor::full(name, shape, value, dtype)
+        }
+        "arange" => arange(args[0], args[1], args[2], dtype),
+        "linspace" => linspace(args[0], args[1], args[2]),
+        "eye" => eye(args[0], args[1], dtype),
+        "rand" => random(CreationOp::Rand, shape),
+        "randn" => random(CreationOp::Randn, shape),
+        _ => Err(Error::argument(format!("create: unknown op {name}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int32_full_rejects_what_int32_cannot_hold() {
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 3e9, -3e9, 2147483648.0, 2147483647.5, -2147483649.0] {
+            let err = create_by_id(0, DType::I32, &[2], [v, 0.0, 0.0]).unwrap_err();
+            assert_eq!(err.kind, crate::ErrorKind::Argument, "{v}");
+        }
+        let t = create_by_id(0, DType::I32, &[1], [-2.7, 0.0, 0.0]).unwrap();
+        assert_eq!(t.to_f64_vec().unwrap(), vec![-2.0]);
+        let t = create_by_id(0, DType::I32, &[1], [-2147483648.0, 0.0, 0.0]).unwrap();
+        assert_eq!(t.to_f64_vec().unwrap(), vec![-2147483648.0]);
     }
 }

@@ -1,22 +1,32 @@
-//! Views: reshape, permute and expand share storage with their input when they can.
+//! Views: reshape, permute and expand share storage with their input when they can. The
+//! family is every op with the signature "a tensor and a list of integers": also `slice`,
+//! `flip` (a copy, see `scan`) and `tril`/`triu` (copies that select the kept triangle).
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
 use crate::layout::{broadcasts_to, checked_numel, normalize_axis, Layout};
+use crate::storage::{try_alloc, Buffer};
 use crate::tensor::Tensor;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum MovementOp {
-    Reshape,
-    Permute,
-    Expand,
-    Slice,
-    Flip,
+/// One row of the movement table: the op's name and its call with the integer arguments.
+pub struct MovementDef {
+    pub name: &'static str,
+    pub run: fn(&Tensor, &[i64]) -> Result<Tensor>,
 }
 
-/// `flip` copies (see `scan`), but its signature, a tensor and a list of dims, is this family's.
-pub const MOVEMENT_NAMES: &[&str] = &["reshape", "permute", "expand", "slice", "flip"];
+/// The movement op table; an op's id at the boundary is its position here.
+pub const MOVEMENT: &[MovementDef] = &[
+    MovementDef { name: "reshape", run: reshape_spec },
+    MovementDef { name: "permute", run: permute_spec },
+    MovementDef { name: "expand", run: expand_spec },
+    MovementDef { name: "slice", run: |x, args| match args {
+        &[dim, start, end, step] => super::join::slice(x, dim, start, end, step),
+        _ => Err(Error::argument("slice: expected dim, start, end and step")),
+    } },
+    MovementDef { name: "flip", run: super::scan::flip },
+    MovementDef { name: "tril", run: |x, args| triangle(x, diagonal_arg("tril", args)?, Triangle::Lower) },
+    MovementDef { name: "triu", run: |x, args| triangle(x, diagonal_arg("triu", args)?, Triangle::Upper) },
+];
 
 struct ReshapeBackward;
 impl Backward for ReshapeBackward {
@@ -169,17 +179,107 @@ pub fn expand(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
 }
 
 pub fn movement_by_id(id: u32, x: &Tensor, args: &[i64]) -> Result<Tensor> {
-    match id {
-        0 => reshape_spec(x, args),
-        1 => permute_spec(x, args),
-        2 => expand_spec(x, args),
-        3 => match args {
-            &[dim, start, end, step] => super::join::slice(x, dim, start, end, step),
-            _ => Err(Error::argument("slice: expected dim, start, end and step")),
-        },
-        4 => super::scan::flip(x, args),
-        _ => Err(Error::argument(format!("movement: unknown op id {id}"))),
+    match MOVEMENT.get(id as usize) {
+        Some(def) => (def.run)(x, args),
+        None => Err(Error::argument(format!("movement: unknown op id {id}"))),
     }
+}
+
+// ---- tril / triu ----------------------------------------------------------------------
+
+/// Which triangle of the last two dims `tril`/`triu` keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Triangle {
+    /// `col − row ≤ diagonal` (tril)
+    Lower,
+    /// `col − row ≥ diagonal` (triu)
+    Upper,
+}
+
+impl Triangle {
+    fn name(self) -> &'static str {
+        match self {
+            Triangle::Lower => "tril",
+            Triangle::Upper => "triu",
+        }
+    }
+    /// The kept columns `[start, end)` of row `r` in a matrix of `cols` columns.
+    fn kept_columns(self, r: usize, cols: usize, diagonal: i64) -> (usize, usize) {
+        let edge = (r as i64).saturating_add(diagonal);
+        let clamp = |v: i64| v.clamp(0, cols as i64) as usize;
+        match self {
+            Triangle::Lower => (0, clamp(edge.saturating_add(1))),
+            Triangle::Upper => (clamp(edge), cols),
+        }
+    }
+}
+
+fn diagonal_arg(op: &str, args: &[i64]) -> Result<i64> {
+    match args {
+        &[d] => Ok(d),
+        _ => Err(Error::argument(format!("{op}: expected one integer argument (diagonal), got {args:?}"))),
+    }
+}
+
+/// Copies the kept triangle of each `rows × cols` matrix of `src`; the rest is zero (false).
+/// A selection, never a product with a mask, so ±inf and NaN outside the triangle vanish.
+fn select_triangle<T: Copy + Default>(op: &str, src: &[T], (rows, cols): (usize, usize), diagonal: i64, part: Triangle) -> Result<Vec<T>> {
+    let mut out = try_alloc(op, src.len(), T::default())?;
+    if rows == 0 || cols == 0 {
+        return Ok(out);
+    }
+    for (o, s) in out.chunks_exact_mut(rows * cols).zip(src.chunks_exact(rows * cols)) {
+        for r in 0..rows {
+            let (start, end) = part.kept_columns(r, cols, diagonal);
+            if start < end {
+                let at = r * cols;
+                o[at + start..at + end].copy_from_slice(&s[at + start..at + end]);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The gradient of a triangle is the same triangle of the gradient.
+struct TriangleBackward {
+    part: Triangle,
+    diagonal: i64,
+}
+
+impl Backward for TriangleBackward {
+    fn name(&self) -> &'static str {
+        match self.part {
+            Triangle::Lower => "TrilBackward0",
+            Triangle::Upper => "TriuBackward0",
+        }
+    }
+    fn vjp(&self, _: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(triangle(grad, self.diagonal, self.part)?)])
+    }
+}
+
+/// `tril`/`triu` of the last two dims (batched over the leading ones), any dtype, any
+/// `diagonal`, as PyTorch's.
+pub fn triangle(x: &Tensor, diagonal: i64, part: Triangle) -> Result<Tensor> {
+    let op = part.name();
+    let n = x.ndim();
+    if n < 2 {
+        return Err(Error::shape(format!("{op}: expects at least 2 dims, got shape {}", fmt_shape(x.shape()))));
+    }
+    let matrix = (x.shape()[n - 2], x.shape()[n - 1]);
+    let c = x.contiguous(op)?;
+    let l = c.layout();
+    let range = l.offset..l.offset + l.numel();
+    let out = {
+        let buffer = c.buffer();
+        match &*buffer {
+            Buffer::F32(d) => Buffer::F32(select_triangle(op, &d[range], matrix, diagonal, part)?),
+            Buffer::I32(d) => Buffer::I32(select_triangle(op, &d[range], matrix, diagonal, part)?),
+            Buffer::Bool(d) => Buffer::Bool(select_triangle(op, &d[range], matrix, diagonal, part)?),
+        }
+    };
+    let out = Tensor::from_buffer(out, x.shape())?;
+    Ok(record(out, &[x], Vec::new, TriangleBackward { part, diagonal }))
 }
 
 /// Inserts a size-1 dim at `dim` (a reshape).

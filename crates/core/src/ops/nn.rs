@@ -7,7 +7,7 @@ use crate::autograd::mode::{is_grad_enabled, NoGradGuard};
 use crate::error::{fmt_shape, Error, Result};
 use crate::kernels::softmax::{softmax_rows, SoftmaxKind};
 use crate::layout::{checked_numel, normalize_axis};
-use crate::ops::binary::{mul, mul_scalar, sub};
+use crate::ops::binary::{div, mul, mul_scalar, rsub_scalar, sub};
 use crate::ops::creation::float_if_bool;
 use crate::ops::matmul::matmul;
 use crate::ops::movement::{reshape, transpose_last};
@@ -42,6 +42,7 @@ pub const NN_NAMES: &[&str] = &[
     "scatter",
     "scatterAdd",
     "cumsum",
+    "binaryCrossEntropy",
 ];
 
 /// `(outer, n, inner)` of a shape split around `dim`.
@@ -346,6 +347,80 @@ pub fn cross_entropy(logits: &Tensor, target: &Tensor, options: CrossEntropyOpti
     Ok(record(out, &[logits, target], || vec![logp, logits.clone()], node))
 }
 
+// ---- binary cross-entropy -------------------------------------------------------------
+
+/// PyTorch's clamp of each log term, so a probability of exactly 0 or 1 costs 100, not ∞.
+const BCE_LOG_FLOOR: f32 = -100.0;
+/// PyTorch's floor of `(1 − x)·x` in the gradient.
+const BCE_GRAD_EPSILON: f32 = 1e-12;
+
+struct BinaryCrossEntropyBackward;
+
+impl Backward for BinaryCrossEntropyBackward {
+    fn name(&self) -> &'static str {
+        "BinaryCrossEntropyBackward0"
+    }
+    /// PyTorch's rules, written with ops (so they differentiate again):
+    /// input: g·(x − t) / max((1 − x)·x, 1e-12), finite at x = 0 and 1;
+    /// target: g·(log(1 − x) − log(x)), unclamped.
+    fn vjp(&self, ctx: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let (x, t) = (ctx.saved(0)?, ctx.saved(1)?);
+        let gx = if ctx.needs(0) {
+            let floor = Tensor::scalar(BCE_GRAD_EPSILON);
+            let denominator = crate::ops::binary::binary(crate::ops::binary::BinaryOp::Maximum, &mul(&rsub_scalar(x, 1.0)?, x)?, &floor)?;
+            Some(div(&mul(g, &sub(x, t)?)?, &denominator)?)
+        } else {
+            None
+        };
+        let gt = if ctx.needs(1) {
+            let log_ratio = sub(&unary(UnaryOp::Log1p, &mul_scalar(x, -1.0)?)?, &unary(UnaryOp::Log, x)?)?;
+            Some(mul(g, &log_ratio)?)
+        } else {
+            None
+        };
+        Ok(vec![gx, gt])
+    }
+}
+
+/// Elementwise binary cross-entropy of probabilities `x` in [0, 1] against `t` (same
+/// shape): `−(t·max(log x, −100) + (1 − t)·max(log(1 − x), −100))`; the reduction is the
+/// caller's. Inputs outside [0, 1] (or NaN) are rejected, as PyTorch does.
+pub fn binary_cross_entropy(x: &Tensor, t: &Tensor) -> Result<Tensor> {
+    const OP: &str = "binaryCrossEntropy";
+    x.expect_f32(OP)?;
+    t.expect_f32(OP)?;
+    if x.shape() != t.shape() {
+        return Err(Error::shape(format!(
+            "{OP}: target of shape {} must have the shape of the input, {}",
+            fmt_shape(t.shape()),
+            fmt_shape(x.shape())
+        )));
+    }
+    let targets = t.contiguous(OP)?;
+    let mut out = try_alloc(OP, x.numel(), 0.0f32)?;
+    let bad = x.with_f32(OP, |xs| {
+        targets.with_f32(OP, |ts| {
+            for ((o, &p), &q) in out.iter_mut().zip(xs).zip(ts) {
+                if !(0.0..=1.0).contains(&p) {
+                    return Some(p);
+                }
+                let log_p = p.ln().max(BCE_LOG_FLOOR);
+                let log_1mp = (-p).ln_1p().max(BCE_LOG_FLOOR);
+                *o = (q - 1.0) * log_1mp - q * log_p;
+            }
+            None
+        })
+    })??;
+    if let Some(p) = bad {
+        return Err(Error::argument(format!(
+            "{OP}: all elements of input should be between 0 and 1, got {p} (input of shape {})",
+            fmt_shape(x.shape())
+        )));
+    }
+    let out = Tensor::from_f32(out, x.shape())?;
+    Ok(record(out, &[x, t], || vec![x.clone(), t.clone()], BinaryCrossEntropyBackward))
+}
+
 // ---- linear ---------------------------------------------------------------------------
 
 /// An activation fused into `linear`.
@@ -370,12 +445,14 @@ impl Backward for LinearBackward {
             Activation::None => g.clone(),
             Activation::Relu => mul(g, &unary(UnaryOp::Step, ctx.saved(2)?)?)?,
         };
-        let out_features = w.shape()[0];
-        let in_features = w.shape()[1];
+        let (out_features, in_features) = (w.shape()[0], w.shape()[1]);
+        // The rows of the batch, from the shape (not numel / features, which is 0 / 0 when
+        // a feature count is 0).
+        let rows: usize = x.shape()[..x.ndim() - 1].iter().product();
         let gx = if ctx.needs(0) { Some(matmul(&g, w)?) } else { None };
-        let g2 = reshape(&g, &[g.numel() / out_features.max(1), out_features])?;
+        let g2 = reshape(&g, &[rows, out_features])?;
         let gw = if ctx.needs(1) {
-            let x2 = reshape(x, &[x.numel() / in_features.max(1), in_features])?;
+            let x2 = reshape(x, &[rows, in_features])?;
             Some(matmul(&transpose_last(&g2)?, &x2)?)
         } else {
             None
@@ -449,7 +526,9 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>, activation: Activation
 /// The `nn` family at the boundary: tensor operands `a`, `b`, `c` (0 = absent), small
 /// integer arguments and one float.
 pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, ints: &[i64], f: f64) -> Result<Tensor> {
-    let name = NN_NAMES.get(id as usize).copied().unwrap_or("nn");
+    let Some(&name) = NN_NAMES.get(id as usize) else {
+        return Err(Error::argument(format!("nn: unknown op id {id}")));
+    };
     let int = |i: usize| {
         ints.get(i).copied().ok_or_else(|| Error::argument(format!("{name}: missing integer argument {i}")))
     };
@@ -459,13 +538,13 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
     // Bool operands compute as floats, except where's condition and indexSelect's index,
     // which keep their meaning.
     let promote = |t: Option<&Tensor>| t.map(float_if_bool).transpose();
-    let a = &if id == 9 { a.clone() } else { float_if_bool(a)? };
-    let (b, c) = (if id == 10 { b.cloned() } else { promote(b)? }, promote(c)?);
+    let a = &if name == "where" { a.clone() } else { float_if_bool(a)? };
+    let (b, c) = (if name == "indexSelect" { b.cloned() } else { promote(b)? }, promote(c)?);
     let (b, c) = (b.as_ref(), c.as_ref());
-    match id {
-        0 => softmax(a, int(0)?, SoftmaxKind::Softmax),
-        1 => softmax(a, int(0)?, SoftmaxKind::Log),
-        2 => {
+    match name {
+        "softmax" => softmax(a, int(0)?, SoftmaxKind::Softmax),
+        "logSoftmax" => softmax(a, int(0)?, SoftmaxKind::Log),
+        "crossEntropy" => {
             let ignore_index = i32::try_from(int(1)?).map_err(|_| Error::argument(format!("{name}: ignoreIndex out of range")))?;
             let options = CrossEntropyOptions {
                 reduction: Reduction::from_code(name, int(0)?)?,
@@ -474,7 +553,7 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
             };
             cross_entropy(a, &need(b, "target")?, options)
         }
-        3 => {
+        "linear" => {
             let activation = match int(0)? {
                 0 => Activation::None,
                 1 => Activation::Relu,
@@ -482,23 +561,24 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
             };
             linear(a, &need(b, "weight")?, c, activation)
         }
-        4 => crate::ops::conv::conv2d_by_ints(a, &need(b, "weight")?, c, ints),
-        5 => crate::ops::conv::conv1d_by_ints(a, &need(b, "weight")?, c, ints),
-        6 => crate::ops::conv::max_pool2d_by_ints(a, ints),
-        7 => crate::ops::conv::avg_pool2d_by_ints(a, ints),
-        8 => crate::ops::conv::adaptive_avg_pool2d_by_ints(a, ints),
-        9 => crate::ops::select::where_(a, &need(b, "a")?, &need(c, "b")?),
-        10 => crate::ops::select::index_select(a, int(0)?, &need(b, "index")?),
-        11 => crate::ops::scatter::gather(a, int(0)?, &need(b, "index")?),
-        12 => {
+        "conv2d" => crate::ops::conv::conv2d_by_ints(a, &need(b, "weight")?, c, ints),
+        "conv1d" => crate::ops::conv::conv1d_by_ints(a, &need(b, "weight")?, c, ints),
+        "maxPool2d" => crate::ops::conv::max_pool2d_by_ints(a, ints),
+        "avgPool2d" => crate::ops::conv::avg_pool2d_by_ints(a, ints),
+        "adaptiveAvgPool2d" => crate::ops::conv::adaptive_avg_pool2d_by_ints(a, ints),
+        "where" => crate::ops::select::where_(a, &need(b, "a")?, &need(c, "b")?),
+        "indexSelect" => crate::ops::select::index_select(a, int(0)?, &need(b, "index")?),
+        "gather" => crate::ops::scatter::gather(a, int(0)?, &need(b, "index")?),
+        "scatter" => {
             let src = match c {
                 Some(src) => ScatterSource::Tensor(src),
                 None => ScatterSource::Value(f),
             };
             crate::ops::scatter::scatter(a, int(0)?, &need(b, "index")?, src)
         }
-        13 => crate::ops::scatter::scatter_add(a, int(0)?, &need(b, "index")?, &need(c, "src")?),
-        14 => crate::ops::scan::cumsum(a, int(0)?),
+        "scatterAdd" => crate::ops::scatter::scatter_add(a, int(0)?, &need(b, "index")?, &need(c, "src")?),
+        "cumsum" => crate::ops::scan::cumsum(a, int(0)?),
+        "binaryCrossEntropy" => binary_cross_entropy(a, &need(b, "target")?),
         _ => Err(Error::argument(format!("nn: unknown op id {id}"))),
     }
 }

@@ -22,8 +22,28 @@ pub enum ReduceOp {
     Mean,
 }
 
-/// Ids at the boundary: sum and mean share [`ReduceOp`]'s kernel path; the others follow.
-pub const REDUCE_NAMES: &[&str] = &["sum", "mean", "amax", "amin", "argmax", "argmin", "prod", "any", "all"];
+/// One row of the reduce table: the op's name, how it takes a bool input, and its call
+/// with the reduced dims (`None`: all) and `keepdim`.
+pub struct ReduceDef {
+    pub name: &'static str,
+    /// Bool input is read as truth values (any/all) instead of being promoted to 0./1.
+    /// float32 as the numeric reductions do.
+    pub reads_bool: bool,
+    pub run: fn(&Tensor, Option<&[i64]>, bool) -> Result<Tensor>,
+}
+
+/// The reduce op table; an op's id at the boundary is its position here.
+pub const REDUCE: &[ReduceDef] = &[
+    ReduceDef { name: "sum", reads_bool: false, run: sum },
+    ReduceDef { name: "mean", reads_bool: false, run: mean },
+    ReduceDef { name: "amax", reads_bool: false, run: |x, axes, keepdim| extreme(x, axes, keepdim, true) },
+    ReduceDef { name: "amin", reads_bool: false, run: |x, axes, keepdim| extreme(x, axes, keepdim, false) },
+    ReduceDef { name: "argmax", reads_bool: false, run: |x, axes, keepdim| arg_extreme_op(x, axes, keepdim, true) },
+    ReduceDef { name: "argmin", reads_bool: false, run: |x, axes, keepdim| arg_extreme_op(x, axes, keepdim, false) },
+    ReduceDef { name: "prod", reads_bool: false, run: prod },
+    ReduceDef { name: "any", reads_bool: true, run: |x, axes, keepdim| any_all(x, axes, keepdim, false) },
+    ReduceDef { name: "all", reads_bool: true, run: |x, axes, keepdim| any_all(x, axes, keepdim, true) },
+];
 
 /// Resolves `axes` (all dims when `None`) to a per-dim flag, rejecting repeats.
 pub fn reduced_dims(op: &str, ndim: usize, axes: Option<&[i64]>) -> Result<Vec<bool>> {
@@ -75,7 +95,10 @@ impl Backward for ReduceBackward {
 }
 
 fn reduce(op: ReduceOp, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
-    let name = REDUCE_NAMES[op as usize];
+    let name = match op {
+        ReduceOp::Sum => "sum",
+        ReduceOp::Mean => "mean",
+    };
     let reduced = reduced_dims(name, x.ndim(), axes)?;
     let mut kept = sum_keepdim(name, x, &reduced)?;
     let mut scale = 1.0;
@@ -107,17 +130,9 @@ pub fn mean(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
 }
 
 pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
-    let x = &if matches!(id, 6 | 7) { x.clone() } else { float_if_bool(x)? };
-    match id {
-        0 => sum(x, axes, keepdim),
-        1 => mean(x, axes, keepdim),
-        2 => extreme(x, axes, keepdim, true),
-        3 => extreme(x, axes, keepdim, false),
-        4 | 5 => arg_extreme_op(x, axes, keepdim, id == 4),
-        6 => prod(x, axes, keepdim),
-        7 | 8 => any_all(x, axes, keepdim, id == 8),
-        _ => Err(Error::argument(format!("reduce: unknown op id {id}"))),
-    }
+    let def = REDUCE.get(id as usize).ok_or_else(|| Error::argument(format!("reduce: unknown op id {id}")))?;
+    let x = &if def.reads_bool { x.clone() } else { float_if_bool(x)? };
+    (def.run)(x, axes, keepdim)
 }
 
 /// Sums a broadcast gradient back to `shape` (the engine's single place for this). It is
@@ -257,6 +272,20 @@ mod tests {
     use super::*;
     use crate::autograd::engine::{backward, PassOptions};
     use crate::ErrorKind;
+
+    /// Every numeric reduction takes a bool input as 0./1. (the table says which read truth
+    /// values instead); prod once failed here through a hand-numbered id.
+    #[test]
+    fn bool_input_through_the_table() {
+        let mask = Tensor::from_buffer(crate::storage::Buffer::Bool(vec![1, 0, 1]), &[3]).unwrap();
+        let id = |name: &str| REDUCE.iter().position(|d| d.name == name).unwrap() as u32;
+        let value = |name: &str| reduce_by_id(id(name), &mask, None, false).unwrap();
+        assert_eq!(value("prod").to_f64_vec().unwrap(), vec![0.0]);
+        assert_eq!(value("prod").dtype(), crate::DType::F32);
+        assert_eq!(value("sum").to_f64_vec().unwrap(), vec![2.0]);
+        assert_eq!(value("any").dtype(), crate::DType::Bool);
+        assert_eq!(value("all").to_f64_vec().unwrap(), vec![0.0]);
+    }
 
     #[test]
     fn prod_gradient_at_zeros() {

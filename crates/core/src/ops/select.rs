@@ -125,9 +125,8 @@ pub fn index_select(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
         .to_f64_vec()?
         .into_iter()
         .map(|v| {
-            let i = v as i64;
-            let i = if i < 0 { i + n as i64 } else { i };
-            usize::try_from(i).ok().filter(|&i| i < n).ok_or_else(|| {
+            // Negative indices are out of range, as in PyTorch ("index out of range in self").
+            usize::try_from(v as i64).ok().filter(|&i| i < n).ok_or_else(|| {
                 crate::error::Error::argument(format!("{OP}: index {v} is out of range for dimension {d} of size {n}"))
             })
         })
