@@ -6,9 +6,9 @@
  */
 import { tensor } from './creation.js';
 import { noGrad } from './autograd.js';
-import { TensorError } from './errors.js';
+import { ArgumentError, TensorError } from './errors.js';
 import { keep, tidy } from './scope.js';
-import type { Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
 
 /** Options of {@link gradcheck}. */
 export interface GradcheckOptions {
@@ -30,7 +30,11 @@ export interface GradcheckOptions {
  * gradcheck((x) => x.tanh().mul(x), [randn([3], { requiresGrad: true })]);
  */
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): boolean {
-  const { eps = 1e-2, atol = 1e-2, rtol = 1e-2 } = options;
+  if (typeof fn !== 'function') throw new ArgumentError(`gradcheck: expected a function, got ${fn === null ? 'null' : typeof fn}`);
+  if (!Array.isArray(inputs) || inputs.some((x) => !(x instanceof Tensor))) {
+    throw new ArgumentError('gradcheck: expected an array of input tensors');
+  }
+  const { eps = 1e-2, atol = 1e-2, rtol = 1e-2 } = options ?? {};
   return tidy(() => {
     const probe = fn(...inputs);
     let seed = 12345;

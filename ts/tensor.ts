@@ -4,7 +4,7 @@
  */
 import './polyfill.js';
 import {
-  binaryOp, catOp, dims, handleOf, hostCallback, inplaceOp, movementOp, nnOp, normDim, passFlags, reduceOp,
+  binaryOp, catOp, dims, expectTensor, handleOf, hostCallback, inplaceOp, movementOp, nnOp, normDim, passFlags, reduceOp,
   splitSizes, tensorOf, unaryOp, whereOp, wrap,
 } from './dispatch.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
@@ -528,12 +528,18 @@ export class Tensor {
    * the backward pass is itself recorded, so the gradients can be differentiated again
    * (`retainGraph` then defaults to true).
    */
-  backward(gradient?: Tensor, options: BackwardOptions = {}): void {
+  backward(gradient?: Tensor | null | BackwardOptions, options: BackwardOptions = {}): void {
     this.assertAlive('backward');
+    // `loss.backward({ retainGraph: true })`, as PyTorch's keyword form reads.
+    if (gradient !== null && gradient !== undefined && !(gradient instanceof Tensor) && Object.getPrototypeOf(gradient) === Object.prototype) {
+      options = gradient as BackwardOptions;
+      gradient = undefined;
+    }
     const c = lib();
-    const g = gradient === undefined ? 0 : handleOf('backward', gradient);
+    const g = gradient === undefined || gradient === null ? 0 : handleOf('backward', gradient);
     c.status(c.raw.wg_backward(this.handleFor('backward'), g, passFlags(options)));
   }
+
   /**
    * Calls `hook` with this tensor's gradient whenever one is computed (by `backward()` or
    * `grad()`), before it is used; a returned tensor (same shape) replaces the gradient.
@@ -721,70 +727,70 @@ export const logicalAnd = (a: Operand, b: Operand): Tensor => binaryOp('logicalA
 export const logicalOr = (a: Operand, b: Operand): Tensor => binaryOp('logicalOr', a, b);
 /** XOR of the truth values of `a` and `b`, as bool, broadcasting. */
 export const logicalXor = (a: Operand, b: Operand): Tensor => binaryOp('logicalXor', a, b);
-/** NOT of the truth values of `x` (non-zero and NaN are true), as bool. */ export const logicalNot = (x: Tensor): Tensor => x.logicalNot();
+/** NOT of the truth values of `x` (non-zero and NaN are true), as bool. */ export const logicalNot = (x: Tensor): Tensor => expectTensor('logicalNot', x).logicalNot();
 /** `x` limited to `[min, max]` (either bound may be null). */
-export const clamp = (x: Tensor, min: Operand | null, max: Operand | null = null): Tensor => x.clamp(min, max);
+export const clamp = (x: Tensor, min: Operand | null, max: Operand | null = null): Tensor => expectTensor('clamp', x).clamp(min, max);
 /** Alias of {@link clamp}. */ export const clip = clamp;
 
-/** `-x`. */ export const neg = (x: Tensor): Tensor => x.neg();
-/** `e ** x`. */ export const exp = (x: Tensor): Tensor => x.exp();
-/** Natural logarithm. */ export const log = (x: Tensor): Tensor => x.log();
-/** Square root. */ export const sqrt = (x: Tensor): Tensor => x.sqrt();
-/** Absolute value. */ export const abs = (x: Tensor): Tensor => x.abs();
-/** `max(x, 0)`. */ export const relu = (x: Tensor): Tensor => x.relu();
-/** Logistic sigmoid. */ export const sigmoid = (x: Tensor): Tensor => x.sigmoid();
-/** Hyperbolic tangent. */ export const tanh = (x: Tensor): Tensor => x.tanh();
-/** `log(1 + x)`. */ export const log1p = (x: Tensor): Tensor => x.log1p();
-/** `exp(x) − 1`. */ export const expm1 = (x: Tensor): Tensor => x.expm1();
-/** `1 / sqrt(x)`. */ export const rsqrt = (x: Tensor): Tensor => x.rsqrt();
-/** −1, 0 or 1 by the sign of x. */ export const sign = (x: Tensor): Tensor => x.sign();
-/** `1 / x`. */ export const reciprocal = (x: Tensor): Tensor => x.reciprocal();
-/** `x²`. */ export const square = (x: Tensor): Tensor => x.square();
-/** Sine. */ export const sin = (x: Tensor): Tensor => x.sin();
-/** Cosine. */ export const cos = (x: Tensor): Tensor => x.cos();
-/** Tangent. */ export const tan = (x: Tensor): Tensor => x.tan();
-/** SiLU (swish), `x·sigmoid(x)`. */ export const silu = (x: Tensor): Tensor => x.silu();
-/** `log(1 + eˣ)`. */ export const softplus = (x: Tensor): Tensor => x.softplus();
-/** Rounds down. */ export const floor = (x: Tensor): Tensor => x.floor();
-/** Rounds up. */ export const ceil = (x: Tensor): Tensor => x.ceil();
-/** Rounds half to even. */ export const round = (x: Tensor): Tensor => x.round();
+/** `-x`. */ export const neg = (x: Tensor): Tensor => expectTensor('neg', x).neg();
+/** `e ** x`. */ export const exp = (x: Tensor): Tensor => expectTensor('exp', x).exp();
+/** Natural logarithm. */ export const log = (x: Tensor): Tensor => expectTensor('log', x).log();
+/** Square root. */ export const sqrt = (x: Tensor): Tensor => expectTensor('sqrt', x).sqrt();
+/** Absolute value. */ export const abs = (x: Tensor): Tensor => expectTensor('abs', x).abs();
+/** `max(x, 0)`. */ export const relu = (x: Tensor): Tensor => expectTensor('relu', x).relu();
+/** Logistic sigmoid. */ export const sigmoid = (x: Tensor): Tensor => expectTensor('sigmoid', x).sigmoid();
+/** Hyperbolic tangent. */ export const tanh = (x: Tensor): Tensor => expectTensor('tanh', x).tanh();
+/** `log(1 + x)`. */ export const log1p = (x: Tensor): Tensor => expectTensor('log1p', x).log1p();
+/** `exp(x) − 1`. */ export const expm1 = (x: Tensor): Tensor => expectTensor('expm1', x).expm1();
+/** `1 / sqrt(x)`. */ export const rsqrt = (x: Tensor): Tensor => expectTensor('rsqrt', x).rsqrt();
+/** −1, 0 or 1 by the sign of x. */ export const sign = (x: Tensor): Tensor => expectTensor('sign', x).sign();
+/** `1 / x`. */ export const reciprocal = (x: Tensor): Tensor => expectTensor('reciprocal', x).reciprocal();
+/** `x²`. */ export const square = (x: Tensor): Tensor => expectTensor('square', x).square();
+/** Sine. */ export const sin = (x: Tensor): Tensor => expectTensor('sin', x).sin();
+/** Cosine. */ export const cos = (x: Tensor): Tensor => expectTensor('cos', x).cos();
+/** Tangent. */ export const tan = (x: Tensor): Tensor => expectTensor('tan', x).tan();
+/** SiLU (swish), `x·sigmoid(x)`. */ export const silu = (x: Tensor): Tensor => expectTensor('silu', x).silu();
+/** `log(1 + eˣ)`. */ export const softplus = (x: Tensor): Tensor => expectTensor('softplus', x).softplus();
+/** Rounds down. */ export const floor = (x: Tensor): Tensor => expectTensor('floor', x).floor();
+/** Rounds up. */ export const ceil = (x: Tensor): Tensor => expectTensor('ceil', x).ceil();
+/** Rounds half to even. */ export const round = (x: Tensor): Tensor => expectTensor('round', x).round();
 /** Leaky ReLU with `negativeSlope` (default 0.01). */
-export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => x.leakyRelu(negativeSlope);
-/** ELU with `alpha` (default 1). */ export const elu = (x: Tensor, alpha = 1): Tensor => x.elu(alpha);
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => expectTensor('leakyRelu', x).leakyRelu(negativeSlope);
+/** ELU with `alpha` (default 1). */ export const elu = (x: Tensor, alpha = 1): Tensor => expectTensor('elu', x).elu(alpha);
 /** GELU, `x·Φ(x)` (or its tanh approximation). */
-export const gelu = (x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): Tensor => x.gelu(options);
+export const gelu = (x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): Tensor => expectTensor('gelu', x).gelu(options);
 /** Softmax along `dim`: `exp(x) / Σ exp(x)`, computed stably. */
-export const softmax = (x: Tensor, dim: number): Tensor => x.softmax(dim);
+export const softmax = (x: Tensor, dim: number): Tensor => expectTensor('softmax', x).softmax(dim);
 /** `log(softmax(x, dim))` in one stable pass; pair with negative log-likelihood losses. */
-export const logSoftmax = (x: Tensor, dim: number): Tensor => x.logSoftmax(dim);
+export const logSoftmax = (x: Tensor, dim: number): Tensor => expectTensor('logSoftmax', x).logSoftmax(dim);
 
 /** Sum over all elements or over `dim`. */
-export const sum = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.sum(dim, keepdim);
+export const sum = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => expectTensor('sum', x).sum(dim, keepdim);
 /** Mean over all elements or over `dim`. */
-export const mean = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.mean(dim, keepdim);
+export const mean = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => expectTensor('mean', x).mean(dim, keepdim);
 /** Product over all elements or over `dim` (exact gradients at zeros). */
-export const prod = (x: Tensor, dim?: number, keepdim = false): Tensor => x.prod(dim, keepdim);
+export const prod = (x: Tensor, dim?: number, keepdim = false): Tensor => expectTensor('prod', x).prod(dim, keepdim);
 /** Largest value over all elements or over `dim`. */
-export const amax = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.amax(dim, keepdim);
+export const amax = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => expectTensor('amax', x).amax(dim, keepdim);
 /** Smallest value over all elements or over `dim`. */
-export const amin = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.amin(dim, keepdim);
+export const amin = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => expectTensor('amin', x).amin(dim, keepdim);
 /** Index (int32) of the first maximum, flattened or along `dim`. */
-export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor => x.argmax(dim, keepdim);
+export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor => expectTensor('argmax', x).argmax(dim, keepdim);
 /** Index (int32) of the first minimum, flattened or along `dim`. */
-export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => x.argmin(dim, keepdim);
+export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => expectTensor('argmin', x).argmin(dim, keepdim);
 /** Whether any element of `x` (over all, or along `dim`) is true, as bool. */
-export const any = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.any(dim, keepdim);
+export const any = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => expectTensor('any', x).any(dim, keepdim);
 /** Whether every element of `x` (over all, or along `dim`) is true, as bool. */
-export const all = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => x.all(dim, keepdim);
+export const all = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => expectTensor('all', x).all(dim, keepdim);
 /** Variance (unbiased by default). */
-export const variance = (x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor => x.var(dim, unbiased, keepdim);
+export const variance = (x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor => expectTensor('variance', x).var(dim, unbiased, keepdim);
 /** Standard deviation (unbiased by default). */
-export const std = (x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor => x.std(dim, unbiased, keepdim);
+export const std = (x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor => expectTensor('std', x).std(dim, unbiased, keepdim);
 /** `log(Σ exp(x))` over `dim`, stably. */
-export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => x.logsumexp(dim, keepdim);
+export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => expectTensor('logsumexp', x).logsumexp(dim, keepdim);
 /** The p-norm (1, 2 or Infinity). */
-export const norm = (x: Tensor, p: number = 2, dim?: number | readonly number[], keepdim = false): Tensor => x.norm(p, dim, keepdim);
-/** Running sums of `x` along `dim`. */ export const cumsum = (x: Tensor, dim: number): Tensor => x.cumsum(dim);
+export const norm = (x: Tensor, p: number = 2, dim?: number | readonly number[], keepdim = false): Tensor => expectTensor('norm', x).norm(p, dim, keepdim);
+/** Running sums of `x` along `dim`. */ export const cumsum = (x: Tensor, dim: number): Tensor => expectTensor('cumsum', x).cumsum(dim);
 
 /** The maximum of all elements, or `{ values, indices }` along `dim` (`torch.max`). */
 export function max(x: Tensor): Tensor;
@@ -795,44 +801,44 @@ export function min(x: Tensor): Tensor;
 export function min(x: Tensor, dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
 export function min(x: Tensor, dim?: number, keepdim = false) { return dim === undefined ? x.min() : x.min(dim, keepdim); }
 
-/** A copy of `x` with its own memory; gradients flow back to `x`. */ export const clone = (x: Tensor): Tensor => x.clone();
-/** `x` with a new shape (one dim may be -1). */ export const reshape = (x: Tensor, shape: readonly number[]): Tensor => x.reshape(shape);
-/** `x` as one dimension. */ export const flatten = (x: Tensor): Tensor => x.flatten();
-/** `x` with dim `dim` split into `sizes`. */ export const unflatten = (x: Tensor, dim: number, sizes: readonly number[]): Tensor => x.unflatten(dim, sizes);
-/** `x` with its dims reordered. */ export const permute = (x: Tensor, order: readonly number[]): Tensor => x.permute(order);
-/** `x` broadcast to `shape` (a view). */ export const expand = (x: Tensor, shape: readonly number[]): Tensor => x.expand(shape);
-/** `x` broadcast to `shape` (a view). */ export const broadcastTo = (x: Tensor, shape: readonly number[]): Tensor => x.broadcastTo(shape);
-/** `x` with two dims swapped. */ export const transpose = (x: Tensor, dim0: number, dim1: number): Tensor => x.transpose(dim0, dim1);
-/** Matrix transpose. */ export const t = (x: Tensor): Tensor => x.t();
-/** `x` without size-1 dims (all, or only `dim`). */ export const squeeze = (x: Tensor, dim?: number): Tensor => x.squeeze(dim);
-/** `x` with a size-1 dim inserted at `dim`. */ export const unsqueeze = (x: Tensor, dim: number): Tensor => x.unsqueeze(dim);
-/** A copy of `x` reversed along each of `dims`. */ export const flip = (x: Tensor, dims: readonly number[]): Tensor => x.flip(dims);
+/** A copy of `x` with its own memory; gradients flow back to `x`. */ export const clone = (x: Tensor): Tensor => expectTensor('clone', x).clone();
+/** `x` with a new shape (one dim may be -1). */ export const reshape = (x: Tensor, shape: readonly number[]): Tensor => expectTensor('reshape', x).reshape(shape);
+/** `x` as one dimension. */ export const flatten = (x: Tensor): Tensor => expectTensor('flatten', x).flatten();
+/** `x` with dim `dim` split into `sizes`. */ export const unflatten = (x: Tensor, dim: number, sizes: readonly number[]): Tensor => expectTensor('unflatten', x).unflatten(dim, sizes);
+/** `x` with its dims reordered. */ export const permute = (x: Tensor, order: readonly number[]): Tensor => expectTensor('permute', x).permute(order);
+/** `x` broadcast to `shape` (a view). */ export const expand = (x: Tensor, shape: readonly number[]): Tensor => expectTensor('expand', x).expand(shape);
+/** `x` broadcast to `shape` (a view). */ export const broadcastTo = (x: Tensor, shape: readonly number[]): Tensor => expectTensor('broadcastTo', x).broadcastTo(shape);
+/** `x` with two dims swapped. */ export const transpose = (x: Tensor, dim0: number, dim1: number): Tensor => expectTensor('transpose', x).transpose(dim0, dim1);
+/** Matrix transpose. */ export const t = (x: Tensor): Tensor => expectTensor('t', x).t();
+/** `x` without size-1 dims (all, or only `dim`). */ export const squeeze = (x: Tensor, dim?: number): Tensor => expectTensor('squeeze', x).squeeze(dim);
+/** `x` with a size-1 dim inserted at `dim`. */ export const unsqueeze = (x: Tensor, dim: number): Tensor => expectTensor('unsqueeze', x).unsqueeze(dim);
+/** A copy of `x` reversed along each of `dims`. */ export const flip = (x: Tensor, dims: readonly number[]): Tensor => expectTensor('flip', x).flip(dims);
 /** Elements along `dim` from `start` to `end` by `step` (a view). */
-export const slice = (x: Tensor, dim: number, start?: number, end?: number, step?: number): Tensor => x.slice(dim, start, end, step);
+export const slice = (x: Tensor, dim: number, start?: number, end?: number, step?: number): Tensor => expectTensor('slice', x).slice(dim, start, end, step);
 /** `length` elements of `x` from `start` along `dim` (a view). */
-export const narrow = (x: Tensor, dim: number, start: number, length: number): Tensor => x.narrow(dim, start, length);
+export const narrow = (x: Tensor, dim: number, start: number, length: number): Tensor => expectTensor('narrow', x).narrow(dim, start, length);
 /** Splits `x` into pieces of `size` (or the given sizes) along `dim`. */
-export const split = (x: Tensor, size: number | readonly number[], dim = 0): Tensor[] => x.split(size, dim);
+export const split = (x: Tensor, size: number | readonly number[], dim = 0): Tensor[] => expectTensor('split', x).split(size, dim);
 /** Splits `x` into `chunks` nearly equal pieces along `dim`. */
-export const chunk = (x: Tensor, chunks: number, dim = 0): Tensor[] => x.chunk(chunks, dim);
+export const chunk = (x: Tensor, chunks: number, dim = 0): Tensor[] => expectTensor('chunk', x).chunk(chunks, dim);
 /** `x` tiled `repeats` times per dim (`torch.Tensor.repeat`). */
-export const repeat = (x: Tensor, repeats: readonly number[]): Tensor => x.repeat(repeats);
+export const repeat = (x: Tensor, repeats: readonly number[]): Tensor => expectTensor('repeat', x).repeat(repeats);
 /** `x` tiled, missing leading counts 1 (`torch.tile`). */
-export const tile = (x: Tensor, repeats: readonly number[]): Tensor => x.tile(repeats);
-/** Lower triangle of the last two dims. */ export const tril = (x: Tensor, diagonal = 0): Tensor => x.tril(diagonal);
-/** Upper triangle of the last two dims. */ export const triu = (x: Tensor, diagonal = 0): Tensor => x.triu(diagonal);
+export const tile = (x: Tensor, repeats: readonly number[]): Tensor => expectTensor('tile', x).tile(repeats);
+/** Lower triangle of the last two dims. */ export const tril = (x: Tensor, diagonal = 0): Tensor => expectTensor('tril', x).tril(diagonal);
+/** Upper triangle of the last two dims. */ export const triu = (x: Tensor, diagonal = 0): Tensor => expectTensor('triu', x).triu(diagonal);
 /** Concatenates tensors along an existing dim (`torch.cat`). */
 export const cat = (tensors: readonly Tensor[], dim = 0): Tensor => catOp(tensors, dim);
 
 /** Elements of `a` where `cond` is true (bool, or non-zero), else of `b` (all broadcast; numbers allowed). */
 export const where = (cond: Tensor, a: Operand, b: Operand): Tensor => whereOp(cond, a, b);
 /** `value` where `mask` is true (bool, or non-zero), else `x`. */
-export const maskedFill = (x: Tensor, mask: Tensor, value: number): Tensor => x.maskedFill(mask, value);
+export const maskedFill = (x: Tensor, mask: Tensor, value: number): Tensor => expectTensor('maskedFill', x).maskedFill(mask, value);
 /** Slices of `x` along `dim` at int32 `index`. */
-export const indexSelect = (x: Tensor, dim: number, index: Tensor): Tensor => x.indexSelect(dim, index);
+export const indexSelect = (x: Tensor, dim: number, index: Tensor): Tensor => expectTensor('indexSelect', x).indexSelect(dim, index);
 /** Values of `x` picked along `dim` by int32 `index` (`torch.gather`). */
-export const gather = (x: Tensor, dim: number, index: Tensor): Tensor => x.gather(dim, index);
+export const gather = (x: Tensor, dim: number, index: Tensor): Tensor => expectTensor('gather', x).gather(dim, index);
 /** A copy of `x` with `src` (a tensor or a number) written at int32 `index` along `dim`; the last repeated index wins. */
-export const scatter = (x: Tensor, dim: number, index: Tensor, src: Operand): Tensor => x.scatter(dim, index, src);
+export const scatter = (x: Tensor, dim: number, index: Tensor, src: Operand): Tensor => expectTensor('scatter', x).scatter(dim, index, src);
 /** A copy of `x` with `src` added at int32 `index` along `dim`; repeats accumulate. */
-export const scatterAdd = (x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => x.scatterAdd(dim, index, src);
+export const scatterAdd = (x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => expectTensor('scatterAdd', x).scatterAdd(dim, index, src);

@@ -3,8 +3,8 @@
 
 use crate::error::{fmt_shape, Error, Result};
 
-/// Largest element count a tensor may have: 2^30 f32 values are 4 GiB, the whole wasm32
-/// address space, so anything larger can never be allocated and is rejected up front.
+/// Largest element count a shape may have (so element counts and offsets never overflow).
+/// The bytes of one tensor are limited further, to 2 GiB - 1 (`storage::MAX_BUFFER_BYTES`).
 pub const MAX_ELEMENTS: usize = 1 << 30;
 /// Largest rank accepted at the boundary (the FFI scratch area holds this many dims).
 pub const MAX_RANK: usize = 16;
@@ -17,7 +17,12 @@ pub fn checked_numel(op: &str, shape: &[usize]) -> Result<usize> {
     let mut n: usize = 1;
     for &d in shape {
         n = n.checked_mul(d).filter(|&n| n <= MAX_ELEMENTS).ok_or_else(|| {
-            Error::oom(format!("{op}: shape {} has more than {MAX_ELEMENTS} elements", fmt_shape(shape)))
+            Error::oom(format!(
+                "{op}: shape {} has more than {MAX_ELEMENTS} elements; one tensor can hold at most 2 GiB - 1 \
+                 bytes in wasm32 ({} float32 elements)",
+                fmt_shape(shape),
+                crate::storage::MAX_BUFFER_BYTES / 4
+            ))
         })?;
     }
     Ok(n)

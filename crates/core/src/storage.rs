@@ -76,8 +76,21 @@ pub fn live_memory() -> (usize, usize) {
     (LIVE_BYTES.with(Cell::get), LIVE_BUFFERS.with(Cell::get))
 }
 
+/// The most bytes one buffer can have: `isize::MAX` of wasm32 (2 GiB − 1), the limit Rust
+/// puts on any one allocation there. The same on every target, so hosts agree with wasm.
+pub const MAX_BUFFER_BYTES: usize = i32::MAX as usize;
+
 /// Allocates `len` elements, reporting failure as an error instead of aborting.
 pub fn try_alloc<T: Clone>(op: &str, len: usize, fill: T) -> Result<Vec<T>> {
+    let size = std::mem::size_of::<T>().max(1);
+    if len > MAX_BUFFER_BYTES / size {
+        return Err(Error::oom(format!(
+            "{op}: {len} elements of {size} bytes need {} bytes; one tensor can hold at most {MAX_BUFFER_BYTES} \
+             bytes (2 GiB - 1, wasm32's limit on one allocation): {} float32 elements",
+            len as u64 * size as u64,
+            MAX_BUFFER_BYTES / 4
+        )));
+    }
     let mut v = Vec::new();
     crate::memory::fallible(|| v.try_reserve_exact(len)).map_err(|_| {
         crate::memory::oom_error(op, &format!("{len} elements"), len as u64 * std::mem::size_of::<T>() as u64)

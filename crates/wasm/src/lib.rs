@@ -137,6 +137,10 @@ impl Runtime {
 
     /// Frees exactly handle `h`. A leaf's gradient handle belongs to the leaf's own
     /// (primary) handle and goes with it, not with any further handle of the leaf.
+    ///
+    /// The leaf also lets go of its gradient: nobody can reach it any more, and a gradient
+    /// recorded with `createGraph` refers back to the leaf (a cycle that would never be
+    /// freed; PyTorch warns about it, here it is simply broken).
     fn dispose(&mut self, h: Wire) {
         if let Some((t, primary)) = self.registry.remove(from_wire(h)) {
             if primary {
@@ -144,6 +148,7 @@ impl Runtime {
                     if g.handle() != 0 {
                         self.registry.remove(g.handle());
                     }
+                    let _ = t.set_grad(None);
                 }
             }
         }
