@@ -143,6 +143,10 @@ export interface Constants {
   readonly maxRank: number;
   readonly maxLiveTensors: number;
   readonly memoryReserve: number;
+  /** Loss reduction codes by PyTorch's name. */
+  readonly reductions: Readonly<Record<'none' | 'mean' | 'sum', number>>;
+  /** `linear`'s fused activation codes by name. */
+  readonly activations: Readonly<Record<'none' | 'relu', number>>;
 }
 
 /** @internal Parses `name=value;…`; every name TS uses must be there, and TS uses every name. */
@@ -179,6 +183,8 @@ export function parseConstants(text: string): { constants: Constants; unused: st
     maxRank: get('limit.maxRank'),
     maxLiveTensors: get('limit.liveTensors'),
     memoryReserve: get('memory.reserve'),
+    reductions: { none: get('reduction.none'), mean: get('reduction.mean'), sum: get('reduction.sum') },
+    activations: { none: get('activation.none'), relu: get('activation.relu') },
   };
   return { constants, unused: [...values.keys()].filter((k) => !used.has(k)) };
 }

@@ -12,12 +12,15 @@ import { cat, type Tensor } from './tensor.js';
 
 /** How per-element losses are combined. */
 export type Reduction = 'none' | 'mean' | 'sum';
-const REDUCTIONS: readonly Reduction[] = ['none', 'mean', 'sum'];
+/** The core's code for a name in one of its published tables, or an ArgumentError. */
+function codeOf(op: string, what: string, table: Readonly<Record<string, number>>, name: string): number {
+  const code = Object.hasOwn(table, name) ? table[name] : undefined;
+  if (code === undefined) throw new ArgumentError(`${op}: ${what} must be one of ${Object.keys(table).join(', ')}, got ${String(name)}`);
+  return code;
+}
 
 function reductionCode(op: string, r: Reduction | undefined): number {
-  const code = REDUCTIONS.indexOf(r ?? 'mean');
-  if (code < 0) throw new ArgumentError(`${op}: reduction must be one of ${REDUCTIONS.join(', ')}, got ${String(r)}`);
-  return code;
+  return codeOf(op, 'reduction', lib().k.reductions, r ?? 'mean');
 }
 
 /** Options of {@link crossEntropy}, as in PyTorch. */
@@ -46,15 +49,13 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
 
 /** An activation {@link linear} can apply in the same pass as its bias. */
 export type Activation = 'none' | 'relu';
-const ACTIVATIONS: readonly Activation[] = ['none', 'relu'];
 
 /**
  * `x · weightᵀ + bias` (PyTorch's `F.linear`, weight `[out, in]`), optionally followed by
  * an activation fused into the same pass over the output.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: { activation?: Activation } = {}): Tensor {
-  const act = ACTIVATIONS.indexOf(options.activation ?? 'none');
-  if (act < 0) throw new ArgumentError(`linear: activation must be one of ${ACTIVATIONS.join(', ')}, got ${String(options.activation)}`);
+  const act = codeOf('linear', 'activation', lib().k.activations, options.activation ?? 'none');
   return nnOp('linear', x, weight, bias ?? null, [act]);
 }
 

@@ -6,6 +6,7 @@ use crate::allocator::RESERVE_BYTES;
 use crate::autograd::{ALLOW_UNUSED, CREATE_GRAPH, MAX_LIST, MAX_TEXT_IN, RETAIN_GRAPH};
 use crate::{ABSENT, FSCRATCH_WORDS, SCRATCH_WORDS};
 use wasmgrad_core::layout::MAX_RANK;
+use wasmgrad_core::ops::nn::{ACTIVATIONS, REDUCTIONS};
 use wasmgrad_core::registry::MAX_LIVE;
 use wasmgrad_core::{DType, ErrorKind};
 
@@ -45,5 +46,7 @@ pub fn text() -> String {
     ];
     pairs.extend(fixed.iter().map(|(n, v)| (n.to_string(), *v)));
     pairs.push(("memory.reserve".to_string(), RESERVE_BYTES as f64));
+    pairs.extend(REDUCTIONS.iter().enumerate().map(|(i, (n, _))| (format!("reduction.{n}"), i as f64)));
+    pairs.extend(ACTIVATIONS.iter().enumerate().map(|(i, (n, _))| (format!("activation.{n}"), i as f64)));
     pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";")
 }

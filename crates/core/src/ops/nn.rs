@@ -98,14 +98,16 @@ pub enum Reduction {
     Sum,
 }
 
+/// The reductions by PyTorch's name; a reduction's code at the boundary is its index here.
+pub const REDUCTIONS: [(&str, Reduction); 3] = [("none", Reduction::None), ("mean", Reduction::Mean), ("sum", Reduction::Sum)];
+
 impl Reduction {
     pub fn from_code(op: &str, code: i64) -> Result<Reduction> {
-        match code {
-            0 => Ok(Reduction::None),
-            1 => Ok(Reduction::Mean),
-            2 => Ok(Reduction::Sum),
-            _ => Err(Error::argument(format!("{op}: unknown reduction code {code}"))),
-        }
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| REDUCTIONS.get(i))
+            .map(|&(_, r)| r)
+            .ok_or_else(|| Error::argument(format!("{op}: unknown reduction code {code}")))
     }
 }
 
@@ -430,6 +432,9 @@ pub enum Activation {
     Relu,
 }
 
+/// The fused activations of `linear` by name; an activation's code is its index here.
+pub const ACTIVATIONS: [(&str, Activation); 2] = [("none", Activation::None), ("relu", Activation::Relu)];
+
 struct LinearBackward {
     activation: Activation,
     has_bias: bool,
@@ -554,11 +559,12 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
             cross_entropy(a, &need(b, "target")?, options)
         }
         "linear" => {
-            let activation = match int(0)? {
-                0 => Activation::None,
-                1 => Activation::Relu,
-                other => return Err(Error::argument(format!("{name}: unknown activation code {other}"))),
-            };
+            let code = int(0)?;
+            let activation = usize::try_from(code)
+                .ok()
+                .and_then(|i| ACTIVATIONS.get(i))
+                .map(|&(_, a)| a)
+                .ok_or_else(|| Error::argument(format!("{name}: unknown activation code {code}")))?;
             linear(a, &need(b, "weight")?, c, activation)
         }
         "conv2d" => crate::ops::conv::conv2d_by_ints(a, &need(b, "weight")?, c, ints),
