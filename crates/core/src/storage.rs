@@ -85,7 +85,7 @@ pub fn try_alloc<T: Clone>(op: &str, len: usize, fill: T) -> Result<Vec<T>> {
     let size = std::mem::size_of::<T>().max(1);
     if len > MAX_BUFFER_BYTES / size {
         return Err(Error::oom(format!(
-            "{op}: {len} elements of {size} bytes need {} bytes; one tensor can hold at most {MAX_BUFFER_BYTES} \
+            "{op}: out of memory: {len} elements of {size} bytes need {} bytes; one tensor can hold at most {MAX_BUFFER_BYTES} \
              bytes (2 GiB - 1, wasm32's limit on one allocation): {} float32 elements",
             len as u64 * size as u64,
             MAX_BUFFER_BYTES / 4
