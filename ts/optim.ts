@@ -134,19 +134,37 @@ export abstract class Optimizer<H extends object> {
     if (this.disposed) throw new DisposedError(`${this.label}.step: the optimizer was disposed`);
     // Everything that allocates (gradient views, new state) happens before any parameter
     // changes, so an OutOfMemoryError leaves all parameters as they were, not half-updated.
+    // If that fails, the state it created is taken back too: the optimizer is as it was.
     const work: [ParamGroup<H>, Tensor, Tensor, ParamState][] = [];
-    for (const group of this.paramGroups) {
-      for (const p of group.params) {
-        const grad = p.grad;
-        if (grad === null) continue;
-        let state = this.state.get(p);
-        if (state === undefined) {
-          state = { step: 0, tensors: {}, initialized: false };
-          this.state.set(p, state);
+    const undo: (() => void)[] = [];
+    try {
+      for (const group of this.paramGroups) {
+        for (const p of group.params) {
+          const grad = p.grad;
+          if (grad === null) continue;
+          let state = this.state.get(p);
+          if (state === undefined) {
+            state = { step: 0, tensors: {}, initialized: false };
+            this.state.set(p, state);
+            undo.push(() => this.state.delete(p));
+          }
+          const had = new Set(Object.keys(state.tensors));
+          const s = state;
+          undo.push(() => {
+            for (const [k, t] of Object.entries(s.tensors)) {
+              if (!had.has(k)) {
+                t.dispose();
+                delete s.tensors[k];
+              }
+            }
+          });
+          this.prepare(group, p, state);
+          work.push([group, p, grad, state]);
         }
-        this.prepare(group, p, state);
-        work.push([group, p, grad, state]);
       }
+    } catch (err) {
+      for (const f of undo.reverse()) f();
+      throw err;
     }
     for (const [group, p, grad, state] of work) {
       this.update(group, p, grad, state);

@@ -27,6 +27,8 @@ pub struct MemoryHooks {
     pub ensure_reserve: fn() -> bool,
     /// Bytes that can still be allocated (under the limit, beside the reserve).
     pub available: fn() -> usize,
+    /// Size of the bookkeeping reserve (what `ensure_reserve` needs to take it back).
+    pub reserve_bytes: usize,
 }
 
 thread_local! {
@@ -69,7 +71,8 @@ pub fn oom_error(op: &str, what: &str, bytes: u64) -> Error {
 pub fn headroom(op: &str) -> Result<()> {
     match HOOKS.with(Cell::get) {
         Some(h) if !(h.ensure_reserve)() => Err(Error::oom(format!(
-            "{op}: out of memory ({} bytes available, too few to run it); dispose some tensors",
+            "{op}: out of memory ({} bytes requested for the bookkeeping reserve; {} bytes are available); dispose some tensors",
+            h.reserve_bytes,
             (h.available)()
         ))),
         _ => Ok(()),

@@ -108,6 +108,21 @@ pub fn try_map<S: Copy, T: Copy + Default>(op: &str, src: &[S], f: impl Fn(S) ->
     Ok(out)
 }
 
+/// A copy of `src`, reporting allocation failure as an error.
+pub fn try_copy<T: Copy + Default>(op: &str, src: &[T]) -> Result<Vec<T>> {
+    try_map(op, src, |v| v)
+}
+
+/// The items of `iter` (at most `len` of them), collected into one fallible allocation.
+pub fn try_collect<T>(op: &str, len: usize, iter: impl IntoIterator<Item = T>) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    crate::memory::fallible(|| v.try_reserve_exact(len)).map_err(|_| {
+        crate::memory::oom_error(op, &format!("{len} elements"), len as u64 * std::mem::size_of::<T>() as u64)
+    })?;
+    v.extend(iter.into_iter().take(len));
+    Ok(v)
+}
+
 /// One allocation of tensor data. `version` counts in-place writes, so that autograd can
 /// detect that a tensor it saved for backward was modified afterwards.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 use crate::autograd::graph::Node;
 use crate::error::{fmt_shape, Error, Result};
 use crate::layout::{checked_numel, Layout, StridedWalk};
-use crate::storage::{try_alloc, Buffer, DType, Storage};
+use crate::storage::{try_alloc, try_map, Buffer, DType, Storage};
 use std::cell::{Cell, Ref, RefCell};
 use std::rc::Rc;
 
@@ -260,14 +260,33 @@ impl Tensor {
 
     /// Float values converted to f64 (for tests and printing).
     pub fn to_f64_vec(&self) -> Result<Vec<f64>> {
-        let t = self.contiguous("read")?;
+        self.f64_values("read")
+    }
+
+    /// Values converted to f64 in row-major order, for `op` (one fallible allocation).
+    pub fn f64_values(&self, op: &str) -> Result<Vec<f64>> {
+        let t = self.contiguous(op)?;
         let buffer = t.buffer();
         let l = t.layout();
-        Ok(match &*buffer {
-            Buffer::F32(d) => d[l.offset..l.offset + l.numel()].iter().map(|&x| x as f64).collect(),
-            Buffer::I32(d) => d[l.offset..l.offset + l.numel()].iter().map(|&x| x as f64).collect(),
-            Buffer::Bool(d) => d[l.offset..l.offset + l.numel()].iter().map(|&x| (x != 0) as u8 as f64).collect(),
-        })
+        let range = l.offset..l.offset + l.numel();
+        match &*buffer {
+            Buffer::F32(d) => try_map(op, &d[range], |x| x as f64),
+            Buffer::I32(d) => try_map(op, &d[range], |x| x as f64),
+            Buffer::Bool(d) => try_map(op, &d[range], |x| (x != 0) as u8 as f64),
+        }
+    }
+
+    /// Float values as a row-major f32 vector, for `op` (one fallible allocation).
+    pub fn f32_values(&self, op: &str) -> Result<Vec<f32>> {
+        let t = self.contiguous(op)?;
+        let buffer = t.buffer();
+        let l = t.layout();
+        let range = l.offset..l.offset + l.numel();
+        match &*buffer {
+            Buffer::F32(d) => try_map(op, &d[range], |x| x),
+            Buffer::I32(d) => try_map(op, &d[range], |x| x as f32),
+            Buffer::Bool(d) => try_map(op, &d[range], |x| (x != 0) as u8 as f32),
+        }
     }
 }
 

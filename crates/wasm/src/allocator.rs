@@ -94,7 +94,7 @@ fn memory_ceiling() -> usize {
 }
 
 pub fn install() {
-    memory::install(MemoryHooks { ensure_reserve, available });
+    memory::install(MemoryHooks { ensure_reserve, available, reserve_bytes: RESERVE_BYTES });
     ensure_reserve();
 }
 

@@ -203,6 +203,29 @@ pub fn record(
     out
 }
 
+/// As [`record`], for ops whose number of inputs the user controls (`cat`, custom
+/// functions): the node's tables are reserved as one fallible allocation first, so a
+/// long input list that does not fit is an out-of-memory error, not a trap.
+pub fn try_record(
+    name: &str,
+    out: Tensor,
+    inputs: &[&Tensor],
+    saved: impl FnOnce() -> Vec<Tensor>,
+    op: impl Backward + 'static,
+) -> Result<Tensor> {
+    if !is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
+        return Ok(out);
+    }
+    // Edges, their shapes, and the per-pass tables `apply` builds from them.
+    let per_input = std::mem::size_of::<Edge>() + 16 * std::mem::size_of::<usize>() + 32;
+    let bytes = inputs.len().saturating_mul(per_input);
+    let mut probe: Vec<u8> = Vec::new();
+    crate::memory::fallible(|| probe.try_reserve_exact(bytes))
+        .map_err(|_| crate::memory::oom_error(name, &format!("the graph node of {} inputs", inputs.len()), bytes as u64))?;
+    drop(probe);
+    Ok(record(out, inputs, saved, op))
+}
+
 /// For backward rules computed by a kernel rather than by tensor ops: when the backward
 /// itself is being recorded (`createGraph`), the result gets a node that refuses to be
 /// differentiated, so a second derivative through `op` is a clear error rather than a

@@ -5,7 +5,7 @@
 //! one that runs a host callback on some tensors and one that tells the host a callback
 //! will never be called again (its node or tensor is gone).
 
-use super::graph::{record, Backward, VjpCtx};
+use super::graph::{try_record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
 use crate::tensor::Tensor;
 use std::cell::{Cell, RefCell};
@@ -131,6 +131,7 @@ impl Drop for HostBackward {
 pub fn custom_function(name: &str, callback: u32, inputs: &[Tensor], saved: &[Tensor], output: &Tensor) -> Result<Tensor> {
     let node = HostBackward { callback, name: intern(&format!("{name}Backward")) };
     output.expect_f32(node.name)?;
-    let refs: Vec<&Tensor> = inputs.iter().collect();
-    Ok(record(output.detach(), &refs, || saved.to_vec(), node))
+    let refs = crate::storage::try_collect(node.name, inputs.len(), inputs.iter())?;
+    let saved = crate::storage::try_collect(node.name, saved.len(), saved.iter().cloned())?;
+    try_record(node.name, output.detach(), &refs, || saved, node)
 }

@@ -45,7 +45,26 @@ pub struct GemmScratch {
     packed_b: Vec<f32>,
 }
 
+impl GemmScratch {
+    /// Makes room (fallibly) for the packing buffers of products with up to `m` rows and
+    /// `n` columns, so that [`gemm`] never allocates: call it before the kernels run.
+    pub fn prepare(&mut self, op: &str, m: usize, n: usize) -> crate::error::Result<()> {
+        let a = MC.min(m.next_multiple_of(MR)) * KC;
+        let b = KC * NC.min(n.next_multiple_of(NR));
+        for (buf, len) in [(&mut self.packed_a, a), (&mut self.packed_b, b)] {
+            if buf.capacity() < len {
+                let more = len - buf.len();
+                crate::memory::fallible(|| buf.try_reserve_exact(more)).map_err(|_| {
+                    crate::memory::oom_error(op, "matrix packing buffers", (len * std::mem::size_of::<f32>()) as u64)
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `c = a · b` with `a` m×k, `b` k×n and `c` a contiguous m×n slice (overwritten).
+/// The packing buffers must have been [`GemmScratch::prepare`]d for m and n.
 pub fn gemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], scratch: &mut GemmScratch) {
     c[..m * n].fill(0.0);
     if m == 0 || n == 0 || k == 0 {

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::layout::{checked_numel, contiguous_strides, Layout, StridedWalk};
-use crate::storage::{try_alloc, Buffer};
+use crate::storage::{try_alloc, try_map, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// The keepdim output shape of a reduction over `layout`, and output strides for walking
@@ -38,7 +38,8 @@ pub fn sum_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
             }
         });
     }
-    let out: Vec<f32> = acc.into_iter().map(|v| v as f32).collect();
+    let out = try_map(op, &acc, |v| v as f32)?;
+    drop(acc);
     Tensor::from_f32(out, &shape)
 }
 
@@ -100,8 +101,8 @@ pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) ->
 
 /// Index of the first max (`largest`) or min along one axis of a contiguous `[outer, n,
 /// inner]` block (a NaN counts as the extreme, as in PyTorch).
-pub fn arg_extreme(src: &[f32], outer: usize, n: usize, inner: usize, largest: bool) -> Vec<i32> {
-    let mut out = vec![0i32; outer * inner];
+pub fn arg_extreme(op: &str, src: &[f32], outer: usize, n: usize, inner: usize, largest: bool) -> Result<Vec<i32>> {
+    let mut out = try_alloc(op, outer * inner, 0i32)?;
     for o in 0..outer {
         for i in 0..inner {
             let at = |k: usize| src[(o * n + k) * inner + i];
@@ -118,7 +119,7 @@ pub fn arg_extreme(src: &[f32], outer: usize, n: usize, inner: usize, largest: b
             out[o * inner + i] = best as i32;
         }
     }
-    out
+    Ok(out)
 }
 
 /// Products over the axes flagged in `reduced` (f64 accumulation; an empty product is 1),
@@ -133,7 +134,8 @@ pub fn prod_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<(Tensor, b
         has_zero |= v == 0.0;
         p * v as f64
     })?;
-    let out: Vec<f32> = acc.into_iter().map(|v| v as f32).collect();
+    let out = try_map(op, &acc, |v| v as f32)?;
+    drop(acc);
     Ok((Tensor::from_f32(out, &shape)?, has_zero))
 }
 

@@ -7,7 +7,9 @@ pub enum SoftmaxKind {
     Log,
 }
 
-pub fn softmax_rows(src: &[f32], out: &mut [f32], outer: usize, n: usize, inner: usize, kind: SoftmaxKind) {
+/// `scratch` holds at least `2 * inner` values when `inner > 1` (the caller allocates it,
+/// fallibly).
+pub fn softmax_rows(src: &[f32], out: &mut [f32], outer: usize, n: usize, inner: usize, kind: SoftmaxKind, scratch: &mut [f32]) {
     if n == 0 || inner == 0 {
         return;
     }
@@ -19,8 +21,7 @@ pub fn softmax_rows(src: &[f32], out: &mut [f32], outer: usize, n: usize, inner:
     }
     // Rows run across `inner` columns: keep per-column running values so every pass
     // streams through memory in order.
-    let mut max = vec![0.0f32; inner];
-    let mut total = vec![0.0f32; inner];
+    let (max, total) = scratch[..2 * inner].split_at_mut(inner);
     for (x, y) in src.chunks_exact(n * inner).zip(out.chunks_exact_mut(n * inner)).take(outer) {
         max.fill(f32::NEG_INFINITY);
         total.fill(0.0);
@@ -30,14 +31,14 @@ pub fn softmax_rows(src: &[f32], out: &mut [f32], outer: usize, n: usize, inner:
             }
         }
         for (xr, yr) in x.chunks_exact(inner).zip(y.chunks_exact_mut(inner)) {
-            for (((o, &v), &m), t) in yr.iter_mut().zip(xr).zip(&max).zip(total.iter_mut()) {
+            for (((o, &v), &m), t) in yr.iter_mut().zip(xr).zip(max.iter()).zip(total.iter_mut()) {
                 let e = (v - m).exp();
                 *t += e;
                 *o = if kind == SoftmaxKind::Softmax { e } else { v - m };
             }
         }
         for yr in y.chunks_exact_mut(inner) {
-            for (o, &t) in yr.iter_mut().zip(&total) {
+            for (o, &t) in yr.iter_mut().zip(total.iter()) {
                 *o = if kind == SoftmaxKind::Softmax { *o / t } else { *o - t.ln() };
             }
         }

@@ -170,6 +170,13 @@ fn cols_buffer(op: &str, g: &ConvGeom) -> Result<Vec<f32>> {
     try_alloc(op, g.cols_len(), 0.0f32)
 }
 
+/// Makes room for the GEMM packing buffers of every product the kernels make for `g`
+/// (forward og×ohw, backward kg×ohw and og×kg).
+fn prepare_gemm(op: &str, g: &ConvGeom) -> Result<()> {
+    let (og, kg, ohw) = (g.og(), g.kg(), g.ohw());
+    GEMM_SCRATCH.with_borrow_mut(|s| s.prepare(op, og.max(kg), ohw.max(kg)))
+}
+
 struct ConvolutionBackward {
     op: &'static str,
     geom: ConvGeom,
@@ -191,6 +198,7 @@ impl Backward for ConvolutionBackward {
         let (gb, xb, wb) = (gc.buffer(), x.buffer(), w.buffer());
         let (gd, xd, wd) = (f32s(&gb, &gc), f32s(&xb, x), f32s(&wb, w));
         let mut cols = if ctx.needs(0) || ctx.needs(1) { cols_buffer(op, g)? } else { Vec::new() };
+        prepare_gemm(op, g)?;
         let dx = if ctx.needs(0) {
             let mut dx = try_alloc(op, xd.len(), 0.0f32)?;
             GEMM_SCRATCH.with_borrow_mut(|s| k::conv2d_backward_input(gd, wd, g, &mut dx, &mut cols, s));
@@ -223,9 +231,10 @@ impl Backward for ConvolutionBackward {
 fn convolution(op: &'static str, spatial: usize, x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
     let (geom, out_shape) = conv_geometry(op, spatial, x, w, b, p)?;
     let (xc, wc) = (x.contiguous(op)?, w.contiguous(op)?);
-    let bias = b.map(|b| b.to_f64_vec()).transpose()?.map(|v| v.into_iter().map(|v| v as f32).collect::<Vec<_>>());
+    let bias = b.map(|b| b.f32_values(op)).transpose()?;
     let mut out = try_alloc(op, geom.n * geom.o * geom.ohw(), 0.0f32)?;
     let mut cols = cols_buffer(op, &geom)?;
+    prepare_gemm(op, &geom)?;
     {
         let (xb, wb) = (xc.buffer(), wc.buffer());
         let (xd, wd) = (f32s(&xb, &xc), f32s(&wb, &wc));

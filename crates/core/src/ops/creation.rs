@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::kernels::random;
 use crate::layout::{checked_numel, MAX_ELEMENTS};
-use crate::storage::{try_alloc, try_map, Buffer, DType};
+use crate::storage::{try_alloc, try_copy, try_map, Buffer, DType};
 use crate::tensor::Tensor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,11 +26,11 @@ fn count_arg(op: &str, what: &str, v: f64) -> Result<usize> {
     Ok(v as usize)
 }
 
-fn from_values(dtype: DType, values: Vec<f64>, shape: &[usize]) -> Result<Tensor> {
+fn from_values(op: &str, dtype: DType, values: Vec<f64>, shape: &[usize]) -> Result<Tensor> {
     let buffer = match dtype {
-        DType::F32 => Buffer::F32(values.iter().map(|&v| v as f32).collect()),
-        DType::I32 => Buffer::I32(values.iter().map(|&v| v as i32).collect()),
-        DType::Bool => Buffer::Bool(values.iter().map(|&v| (v != 0.0) as u8).collect()),
+        DType::F32 => Buffer::F32(try_map(op, &values, |v| v as f32)?),
+        DType::I32 => Buffer::I32(try_map(op, &values, |v| v as i32)?),
+        DType::Bool => Buffer::Bool(try_map(op, &values, |v| (v != 0.0) as u8)?),
     };
     Tensor::from_buffer(buffer, shape)
 }
@@ -50,7 +50,7 @@ pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
     for (i, v) in values.iter_mut().enumerate() {
         *v = start + i as f64 * step;
     }
-    from_values(dtype, values, &[n])
+    from_values("arange", dtype, values, &[n])
 }
 
 pub fn linspace(start: f64, end: f64, steps: f64) -> Result<Tensor> {
@@ -61,7 +61,7 @@ pub fn linspace(start: f64, end: f64, steps: f64) -> Result<Tensor> {
         // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
         *v = if i < n / 2 || n == 1 { start + step * i as f64 } else { end - step * (n - 1 - i) as f64 };
     }
-    from_values(DType::F32, values, &[n])
+    from_values("linspace", DType::F32, values, &[n])
 }
 
 pub fn eye(rows: f64, cols: f64, dtype: DType) -> Result<Tensor> {
@@ -104,15 +104,15 @@ pub fn cast(x: &Tensor, dtype: DType) -> Result<Tensor> {
     let l = c.layout();
     let range = l.offset..l.offset + l.numel();
     let out = match (&*buffer, dtype) {
-        (Buffer::F32(d), DType::F32) => Buffer::F32(d[range].to_vec()),
+        (Buffer::F32(d), DType::F32) => Buffer::F32(try_copy(OP, &d[range])?),
         (Buffer::F32(d), DType::I32) => Buffer::I32(try_map(OP, &d[range], |v| v as i32)?),
         (Buffer::F32(d), DType::Bool) => Buffer::Bool(try_map(OP, &d[range], |v| (v != 0.0) as u8)?),
         (Buffer::I32(d), DType::F32) => Buffer::F32(try_map(OP, &d[range], |v| v as f32)?),
-        (Buffer::I32(d), DType::I32) => Buffer::I32(d[range].to_vec()),
+        (Buffer::I32(d), DType::I32) => Buffer::I32(try_copy(OP, &d[range])?),
         (Buffer::I32(d), DType::Bool) => Buffer::Bool(try_map(OP, &d[range], |v| (v != 0) as u8)?),
         (Buffer::Bool(d), DType::F32) => Buffer::F32(try_map(OP, &d[range], |v| (v != 0) as u8 as f32)?),
         (Buffer::Bool(d), DType::I32) => Buffer::I32(try_map(OP, &d[range], |v| (v != 0) as i32)?),
-        (Buffer::Bool(d), DType::Bool) => Buffer::Bool(d[range].to_vec()),
+        (Buffer::Bool(d), DType::Bool) => Buffer::Bool(try_copy(OP, &d[range])?),
     };
     Tensor::from_buffer(out, x.shape())
 }

@@ -2,11 +2,12 @@
 //! gradient is the incoming one written into zeros at the sliced positions, and a
 //! concatenation's gradient is sliced back into its inputs.
 
-use crate::autograd::graph::{record, Backward, VjpCtx};
+use crate::autograd::graph::{record, try_record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
 use crate::layout::{checked_numel, normalize_axis, Layout};
 use crate::ops::creation::cast;
-use crate::storage::DType;
+use crate::memory;
+use crate::storage::{try_collect, DType};
 use crate::tensor::{write_through, Tensor};
 
 /// The view of `x` along `dim` from `start` to `end` (exclusive) by `step`, with Python's
@@ -84,7 +85,8 @@ impl Backward for CatBackward {
     }
     fn vjp(&self, ctx: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let mut start = 0;
-        let mut grads = Vec::with_capacity(ctx.input_shapes.len());
+        let mut grads = Vec::new();
+        memory::fallible_grow("cat", &mut grads, ctx.input_shapes.len())?;
         for (i, shape) in ctx.input_shapes.iter().enumerate() {
             let len = shape[self.dim];
             grads.push(if ctx.needs(i) {
@@ -103,7 +105,11 @@ impl Backward for CatBackward {
 pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
     let dtype = tensors.first().map_or(DType::F32, Tensor::dtype);
     if tensors.iter().any(|t| t.dtype() != dtype) {
-        let floats = tensors.iter().map(|t| cast(t, DType::F32)).collect::<Result<Vec<_>>>()?;
+        let mut floats = Vec::new();
+        memory::fallible_grow("cat", &mut floats, tensors.len())?;
+        for t in tensors {
+            floats.push(cast(t, DType::F32)?);
+        }
         return cat(&floats, dim);
     }
     let first = tensors.first().ok_or_else(|| Error::argument("cat: expected a non-empty list of tensors"))?;
@@ -135,6 +141,6 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         write_through(&out, &layout, t)?;
         start += t.shape()[d];
     }
-    let inputs: Vec<&Tensor> = tensors.iter().collect();
-    Ok(record(out, &inputs, Vec::new, CatBackward { dim: d }))
+    let inputs = try_collect("cat", tensors.len(), tensors.iter())?;
+    try_record("cat", out, &inputs, Vec::new, CatBackward { dim: d })
 }

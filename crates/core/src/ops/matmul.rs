@@ -72,6 +72,7 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     shape.extend([m, n]);
     let total = checked_numel("matmul", &shape)?;
     let mut out = try_alloc("matmul", total, 0.0f32)?;
+    GEMM_SCRATCH.with_borrow_mut(|scratch| scratch.prepare("matmul", m, n))?;
     GEMM_SCRATCH.with_borrow_mut(|scratch| {
         let (ba, bb) = (a.buffer(), b.buffer());
         let (Buffer::F32(da), Buffer::F32(db)) = (&*ba, &*bb) else { unreachable_dtype() };

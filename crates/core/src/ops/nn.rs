@@ -14,7 +14,7 @@ use crate::ops::movement::{reshape, transpose_last};
 use crate::ops::reduce::sum;
 use crate::ops::scatter::ScatterSource;
 use crate::ops::unary::{unary, UnaryOp};
-use crate::storage::{try_alloc, Buffer, DType};
+use crate::storage::{try_alloc, try_map, Buffer, DType};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +83,9 @@ pub fn softmax(x: &Tensor, dim: i64, kind: SoftmaxKind) -> Result<Tensor> {
     let shape = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
     let (outer, n, inner) = split_at(&shape, d);
     let mut out = try_alloc(name, x.numel(), 0.0f32)?;
-    x.with_f32(name, |src| softmax_rows(src, &mut out, outer, n, inner, kind))?;
+    // Per-column running max and total when rows run across `inner` columns.
+    let mut scratch = try_alloc(name, if inner > 1 { 2 * inner } else { 0 }, 0.0f32)?;
+    x.with_f32(name, |src| softmax_rows(src, &mut out, outer, n, inner, kind, &mut scratch))?;
     let y = Tensor::from_f32(out, x.shape())?;
     Ok(record(y.clone(), &[x], || vec![y], SoftmaxBackward { kind, dim: d as i64 }))
 }
@@ -181,7 +183,7 @@ impl Backward for CrossEntropyBackward {
         }
         let logp = ctx.saved(0)?;
         let g = &self.geometry;
-        let upstream = grad.contiguous("crossEntropy")?.to_f64_vec()?;
+        let upstream = grad.f64_values("crossEntropy")?;
         let mut dx = try_alloc("crossEntropy", g.n * g.c * g.s, 0.0f32)?;
         logp.with_f32("crossEntropy", |lp| {
             for i in 0..g.n {
@@ -191,15 +193,14 @@ impl Backward for CrossEntropyBackward {
                         Reduction::Sum => upstream[0],
                         Reduction::Mean => upstream[0] / self.count as f64,
                     } as f32;
-                    let weights: Vec<(f32, bool)> =
-                        (0..g.c).map(|c| target_weight(&self.target, g, &self.options, i, c, j)).collect();
-                    if !weights[0].1 {
+                    let weight = |c: usize| target_weight(&self.target, g, &self.options, i, c, j);
+                    if g.c == 0 || !weight(0).1 {
                         continue;
                     }
-                    let total: f32 = weights.iter().map(|&(t, _)| t).sum();
-                    for (c, &(t, _)) in weights.iter().enumerate() {
+                    let total: f32 = (0..g.c).map(|c| weight(c).0).sum();
+                    for c in 0..g.c {
                         let k = g.logp(i, c, j);
-                        dx[k] = w * (lp[k].exp() * total - t);
+                        dx[k] = w * (lp[k].exp() * total - weight(c).0);
                     }
                 }
             }
@@ -292,7 +293,7 @@ pub fn cross_entropy(logits: &Tensor, target: &Tensor, options: CrossEntropyOpti
                     fmt_shape(&row_shape)
                 )));
             }
-            let labels = target.to_f64_vec()?.into_iter().map(|v| v as i32).collect::<Vec<_>>();
+            let labels = try_map(OP, &target.f64_values(OP)?, |v| v as i32)?;
             if let Some(bad) = labels.iter().find(|&&l| l != options.ignore_index && (l < 0 || l as usize >= geometry.c)) {
                 return Err(Error::argument(format!(
                     "{OP}: target {bad} is out of bounds for {} classes (ignoreIndex is {})",
@@ -309,7 +310,7 @@ pub fn cross_entropy(logits: &Tensor, target: &Tensor, options: CrossEntropyOpti
                     fmt_shape(shape)
                 )));
             }
-            Target::Probabilities(target.to_f64_vec()?.into_iter().map(|v| v as f32).collect())
+            Target::Probabilities(target.f32_values(OP)?)
         }
     };
 
@@ -340,7 +341,7 @@ pub fn cross_entropy(logits: &Tensor, target: &Tensor, options: CrossEntropyOpti
         }
     })?;
     let out = match options.reduction {
-        Reduction::None => Tensor::from_f32(losses.iter().map(|&v| v as f32).collect(), &row_shape)?,
+        Reduction::None => Tensor::from_f32(try_map(OP, &losses, |v| v as f32)?, &row_shape)?,
         Reduction::Sum => Tensor::scalar(losses.iter().sum::<f64>() as f32),
         // An all-ignored batch gives 0/0 = NaN, as in PyTorch.
         Reduction::Mean => Tensor::scalar((losses.iter().sum::<f64>() / count as f64) as f32),
@@ -497,7 +498,7 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>, activation: Activation
     };
     checked_numel(OP, product.shape())?;
     {
-        let bias = b.map(|b| b.to_f64_vec()).transpose()?.map(|v| v.into_iter().map(|x| x as f32).collect::<Vec<_>>());
+        let bias = b.map(|b| b.f32_values(OP)).transpose()?;
         let mut buffer = product.storage().buffer_mut();
         let Buffer::F32(out) = &mut *buffer else { unreachable_dtype() };
         for row in out.chunks_exact_mut(out_features.max(1)) {

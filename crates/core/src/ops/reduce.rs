@@ -207,7 +207,7 @@ fn arg_extreme_op(x: &Tensor, axes: Option<&[i64]>, keepdim: bool, largest: bool
     if n == 0 {
         return Err(Error::shape(format!("{name}: cannot take the {name} of an empty dimension (shape {:?})", x.shape())));
     }
-    let indices = x.with_f32(name, |src| arg_extreme(src, outer, n, inner, largest))?;
+    let indices = x.with_f32(name, |src| arg_extreme(name, src, outer, n, inner, largest))??;
     Tensor::from_buffer(crate::storage::Buffer::I32(indices), &out_shape)
 }
 

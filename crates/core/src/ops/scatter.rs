@@ -14,7 +14,7 @@ use crate::layout::{checked_numel, contiguous_strides, normalize_axis};
 use crate::ops::binary::mul;
 use crate::ops::join::cat;
 use crate::ops::movement::reshape;
-use crate::storage::{try_alloc, Buffer, DType};
+use crate::storage::{try_alloc, try_map, Buffer, DType};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// PyTorch treats 0-d and 1-d operands alike here; internally a 0-d shape is `[1]`.
@@ -248,7 +248,8 @@ fn scatter_impl(op: &'static str, x: &Tensor, dim: i64, index: &Tensor, src: Sca
             }
         })?,
     }
-    let out = Tensor::from_f32(acc.into_iter().map(|v| v as f32).collect(), x.shape())?;
+    let out = Tensor::from_f32(try_map(op, &acc, |v| v as f32)?, x.shape())?;
+    drop(acc);
     let wants_grad = is_grad_enabled() && (x.requires_grad() || src_tensor.is_some_and(Tensor::requires_grad));
     let mask = match src_tensor {
         Some(_) if !accumulate && wants_grad => winners(op, x.numel(), &plan.targets, index.shape())?,

@@ -6,7 +6,7 @@
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::Result;
 use crate::layout::{broadcast_shapes, checked_numel, Layout, StridedWalk};
-use crate::storage::{try_alloc, Buffer, DType};
+use crate::storage::{try_alloc, try_copy, try_map, Buffer, DType};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 struct WhereBackward;
@@ -121,16 +121,15 @@ pub fn index_select(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     let d = crate::layout::normalize_axis(OP, dim, x.ndim())?;
     let shape = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
     let n = shape[d];
-    let picks: Vec<usize> = index
-        .to_f64_vec()?
-        .into_iter()
-        .map(|v| {
-            // Negative indices are out of range, as in PyTorch ("index out of range in self").
-            usize::try_from(v as i64).ok().filter(|&i| i < n).ok_or_else(|| {
-                crate::error::Error::argument(format!("{OP}: index {v} is out of range for dimension {d} of size {n}"))
-            })
-        })
-        .collect::<Result<_>>()?;
+    let values = index.f64_values(OP)?;
+    let mut picks = try_alloc(OP, values.len(), 0usize)?;
+    for (p, &v) in picks.iter_mut().zip(&values) {
+        // Negative indices are out of range, as in PyTorch ("index out of range in self").
+        *p = usize::try_from(v as i64).ok().filter(|&i| i < n).ok_or_else(|| {
+            crate::error::Error::argument(format!("{OP}: index {v} is out of range for dimension {d} of size {n}"))
+        })?;
+    }
+    drop(values);
     let (outer, inner): (usize, usize) = (shape[..d].iter().product(), shape[d + 1..].iter().product());
     let mut out_shape = shape.clone();
     out_shape[d] = picks.len();
@@ -180,7 +179,8 @@ impl Backward for IndexSelectBackward {
         })?;
         let dx = Tensor::from_f32(dx, ctx.input_shapes[0])?;
         // Adding rows into zeros is linear in g; its gradient picks the same rows again.
-        Ok(vec![Some(record(dx, &[g], Vec::new, IndexAddBackward { picks: self.picks.clone(), dim: self.dim })), None])
+        let picks = try_copy("indexSelect", &self.picks)?;
+        Ok(vec![Some(record(dx, &[g], Vec::new, IndexAddBackward { picks, dim: self.dim })), None])
     }
 }
 
@@ -194,7 +194,7 @@ impl Backward for IndexAddBackward {
         "IndexSelectBackwardBackward0"
     }
     fn vjp(&self, _: &VjpCtx, g: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        let index = self.picks.iter().map(|&p| p as i32).collect();
+        let index = try_map("indexSelect", &self.picks, |p| p as i32)?;
         let index = Tensor::from_buffer(Buffer::I32(index), &[self.picks.len()])?;
         Ok(vec![Some(index_select(g, self.dim as i64, &index)?)])
     }
