@@ -7,7 +7,7 @@
 import { lib } from './ffi.js';
 
 /** Tensors created in debug mode and not yet disposed, by handle: where they were made. */
-const sites = new Map<number, { site: string; shape: () => string }>();
+const sites = new Map<number, { site: string }>();
 
 function envDebug(): boolean {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
@@ -55,20 +55,25 @@ export interface LeakSite {
  */
 export function leakReport(): LeakSite[] {
   const bySite = new Map<string, LeakSite>();
-  for (const { site, shape } of sites.values()) {
+  const c = lib();
+  for (const [handle, { site }] of sites) {
     let entry = bySite.get(site);
     if (entry === undefined) bySite.set(site, (entry = { site, count: 0, shapes: [] }));
     entry.count++;
-    if (entry.shapes.length < 5) entry.shapes.push(shape());
+    if (entry.shapes.length < 5) {
+      const ndim = c.raw.wg_shape(handle);
+      entry.shapes.push(ndim < 0 ? '?' : `[${Array.from(c.scratch().subarray(0, ndim)).join(', ')}]`);
+    }
   }
   return [...bySite.values()].sort((a, b) => b.count - a.count);
 }
 
-/** The caller outside wasmgrad's own modules, from a stack trace. */
+/** The caller outside wasmgrad's own modules, from a stack trace, as `function (file:line)`. */
 function creationSite(stack: string | undefined): string {
   const frames = (stack ?? '').split('\n').slice(1).map((l) => l.trim().replace(/^at /, ''));
   const own = /[/\\](ts|dist)[/\\](tensor|dispatch|leaks|creation|composites|nn|autograd|function|indexing|scope|optim|memory|gradcheck)\.[jt]s/;
-  return frames.find((f) => !own.test(f)) ?? frames[0] ?? 'unknown';
+  const frame = frames.find((f) => !own.test(f)) ?? frames[0] ?? 'unknown';
+  return frame.replace(/:(\d+):\d+(\)?)$/, ':$1$2'); // one entry per line, whatever the column
 }
 
 /** GC'd without dispose(): free the handle (it is never reused, so this cannot free another tensor). */
@@ -88,10 +93,10 @@ const finalizer =
       })
     : null;
 
-/** @internal Called for every tensor that owns its handle. */
-export function created(owner: object, handle: number, shape: () => string): void {
+/** @internal Called for every tensor that owns its handle (holds nothing of `owner` strongly). */
+export function created(owner: object, handle: number): void {
   finalizer?.register(owner, handle, owner);
-  if (debug) sites.set(handle, { site: creationSite(new Error().stack), shape });
+  if (debug) sites.set(handle, { site: creationSite(new Error().stack) });
 }
 
 /** @internal Called when such a tensor is disposed. */

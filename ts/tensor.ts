@@ -82,7 +82,7 @@ export class Tensor {
     this.h = handle;
     this.borrowed = borrowed;
     if (tracked) track(this);
-    if (!borrowed) created(this, handle, () => `[${this.shapeCache?.join(', ') ?? '?'}]`);
+    if (!borrowed) created(this, handle);
   }
 
   /**
