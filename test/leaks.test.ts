@@ -3,7 +3,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isDebug, leakReport, memory, scalar, setDebug, tensor, tidy } from '../ts/node.js';
+import { isDebug, keep, leakReport, memory, scalar, setDebug, tensor, tidy } from '../ts/node.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -62,6 +62,19 @@ describe('the garbage-collection safety net', () => {
     expect(warn).toHaveBeenCalled();
     expect(String(warn.mock.calls[0]![0])).toMatch(/created at leakSomewhere .*leaks\.test\.ts:\d+.*garbage-collected without dispose\(\)/);
     warn.mockRestore();
+  });
+
+  it('also frees tensors that left their tidy (returned from the outermost one, or kept) and were then dropped', async () => {
+    const before = memory().numTensors;
+    (() => {
+      tidy(() => tidy(() => tensor([1, 2])));
+      tidy(() => {
+        keep(tensor([3]));
+      });
+    })();
+    expect(memory().numTensors).toBe(before + 2);
+    await collect(() => memory().numTensors === before);
+    expect(memory().numTensors).toBe(before);
   });
 
   it('never frees a tensor that is still reachable, nor one twice', async () => {

@@ -94,13 +94,22 @@ const finalizer =
     : null;
 
 /** @internal Called for every tensor that owns its handle (holds nothing of `owner` strongly). */
-export function created(owner: object, handle: number): void {
-  finalizer?.register(owner, handle, owner);
+export function created(handle: number): void {
   if (debug) sites.set(handle, { site: creationSite(new Error().stack) });
 }
 
-/** @internal Called when such a tensor is disposed. */
-export function disposed(owner: object, handle: number): void {
-  finalizer?.unregister(owner);
+/**
+ * @internal Puts a tensor no scope will free into the GC safety net (registering costs,
+ * so only tensors that need it are registered).
+ */
+export function guard(owner: object, handle: number): boolean {
+  if (finalizer === null) return false;
+  finalizer.register(owner, handle, owner);
+  return true;
+}
+
+/** @internal Called when a tensor that owns its handle is disposed. */
+export function disposed(owner: object, handle: number, guarded: boolean): void {
+  if (guarded) finalizer!.unregister(owner);
   if (sites.size > 0) sites.delete(handle);
 }

@@ -13,10 +13,12 @@ interface Scope {
 
 const open: Scope[] = [];
 
-/** @internal Called by every new tensor. */
-export function track(t: Tensor): void {
+/** @internal Called by every new tensor; true if a scope now owns it (and will free it). */
+export function track(t: Tensor): boolean {
   const scope = open[open.length - 1];
-  if (scope !== undefined) scope.tensors.push(t);
+  if (scope === undefined) return false;
+  scope.tensors.push(t);
+  return true;
 }
 
 /**
@@ -64,7 +66,10 @@ function close(scope: Scope, result: unknown): void {
   for (const t of scope.tensors) {
     if (t.kept) continue;
     if (returned.has(t)) {
-      if (!t.isDisposed) parent?.tensors.push(t);
+      if (t.isDisposed) continue;
+      // Leaving the last scope: from now on only dispose() or the GC safety net frees it.
+      if (parent === undefined) t.unscoped();
+      else parent.tensors.push(t);
       continue;
     }
     const h = t.markDisposed();
@@ -117,6 +122,9 @@ export function tidy<T>(fn: () => T): T {
 
 /** Exempts `t` from disposal by any enclosing {@link tidy}. Returns `t`. */
 export function keep<T extends Tensor>(t: T): T {
-  t.kept = true;
+  if (!t.kept) {
+    t.kept = true;
+    t.unscoped();
+  }
   return t;
 }

@@ -11,7 +11,7 @@ import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { lib } from './ffi.js';
 import { formatTensor } from './format.js';
 import { indexTensor, type IndexSpec } from './indexing.js';
-import { created, disposed as released } from './leaks.js';
+import { created, disposed as released, guard } from './leaks.js';
 import { setTensorCheck, tidy, track } from './scope.js';
 
 /**
@@ -68,6 +68,8 @@ export class Tensor {
   /** A view of a handle owned by another tensor (a leaf's `.grad`), which the core may free. */
   private readonly borrowed: boolean;
   private disposed = false;
+  /** In the GC safety net (see leaks.ts). */
+  private guarded = false;
   private shapeCache: readonly number[] | undefined;
   private dtypeCache: DType | undefined;
   private gradView: Tensor | null = null;
@@ -81,9 +83,21 @@ export class Tensor {
   constructor(handle: number, tracked = true, borrowed = false) {
     this.h = handle;
     this.borrowed = borrowed;
-    if (tracked) track(this);
-    if (!borrowed) created(this, handle);
+    // A tensor a tidy owns is freed when the tidy ends: it joins the GC safety net only if
+    // it outlives every scope (returned from the outermost one, or kept), which keeps the
+    // net's cost off the hot path of ops inside tidy.
+    const scoped = tracked && track(this);
+    if (!borrowed) {
+      created(handle);
+      if (!scoped) this.guarded = guard(this, handle);
+    }
   }
+
+  /** @internal This tensor left the scopes that would have freed it. */
+  unscoped(): void {
+    if (!this.borrowed && !this.disposed && !this.guarded) this.guarded = guard(this, this.h);
+  }
+
 
   /**
    * @internal The core's handle. Throws DisposedError once this tensor is disposed: a
@@ -674,7 +688,7 @@ export class Tensor {
     if (this.disposed) return;
     this.disposed = true;
     if (this.borrowed) return; // the owner frees the handle
-    released(this, this.h);
+    released(this, this.h, this.guarded);
     lib().raw.wg_dispose(this.h);
     // A leaf's gradient goes with it.
     if (this.gradView !== null) this.gradView.disposed = true;
@@ -685,7 +699,7 @@ export class Tensor {
     if (this.disposed) return null;
     this.disposed = true;
     if (this.borrowed) return null;
-    released(this, this.h);
+    released(this, this.h, this.guarded);
     if (this.gradView !== null) this.gradView.disposed = true;
     return this.h;
   }
