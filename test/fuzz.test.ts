@@ -1,0 +1,67 @@
+// Differential fuzzing: random programs (ops over broadcast, empty, size-1 and
+// non-contiguous shapes, disposals, noGrad, backward/grad) checked against the float64
+// reference interpreter of test/fuzz/ (see test/fuzz/check.ts for what is compared).
+// CI runs FUZZ_RUNS (500) programs from a fixed seed; `npm run fuzz -- --runs N --seed S`
+// runs more and saves each failure, shrunk, under test/fuzz/regressions/, which the
+// second test here replays.
+import { readdirSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkProgram, FuzzFailure, type CheckStats } from './fuzz/check.js';
+import { concretize, rawProgramArb, type Program } from './fuzz/program.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
+const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
+const SAVE = process.env.FUZZ_SAVE === '1';
+const REGRESSIONS = fileURLToPath(new URL('./fuzz/regressions/', import.meta.url));
+
+describe('differential fuzzing against the float64 reference', () => {
+  it(`${RUNS} random programs (seed ${SEED})`, () => {
+    const totals = { programs: 0, steps: 0, gradChecked: 0, gradSkipped: 0, errors: {} as Record<string, number> };
+    const t0 = performance.now();
+    const result = fc.check(
+      fc.property(rawProgramArb, (raw) => {
+        const prog = concretize(raw);
+        const s: CheckStats = checkProgram(prog);
+        totals.programs++;
+        totals.steps += prog.steps.length;
+        totals.gradChecked += s.gradChecked;
+        totals.gradSkipped += s.gradSkipped;
+        if (s.expectedError) totals.errors[s.expectedError] = (totals.errors[s.expectedError] ?? 0) + 1;
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+    const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+    if (result.failed) {
+      const prog = concretize(result.counterexample![0]);
+      const message = result.errorInstance instanceof FuzzFailure ? result.errorInstance.message : String(result.errorInstance);
+      let saved = '';
+      if (SAVE) {
+        mkdirSync(REGRESSIONS, { recursive: true });
+        const file = `${REGRESSIONS}seed${SEED}-run${result.numRuns}.json`;
+        writeFileSync(file, `${JSON.stringify({ seed: SEED, path: result.counterexamplePath, failure: message, program: prog }, null, 1)}\n`);
+        saved = `\nsaved as ${file}`;
+      }
+      console.log(`FUZZ_RESULT ${JSON.stringify({ failed: true, runs: result.numRuns, seed: SEED, seconds })}`);
+      expect.fail(
+        `program ${result.numRuns} of seed ${SEED} failed (after ${result.numShrinks} shrinks): ${message}\n` +
+          `program: ${JSON.stringify(prog)}${saved}`,
+      );
+    }
+    console.log(`FUZZ_RESULT ${JSON.stringify({ failed: false, runs: result.numRuns, seed: SEED, seconds, ...totals })}`);
+    expect(totals.programs).toBeGreaterThanOrEqual(RUNS);
+  });
+
+  const files = (() => {
+    try {
+      return readdirSync(REGRESSIONS).filter((f) => f.endsWith('.json')).sort();
+    } catch {
+      return [];
+    }
+  })();
+  it.skipIf(files.length === 0).each(files)('regression %s', (file) => {
+    const { program } = JSON.parse(readFileSync(`${REGRESSIONS}${file}`, 'utf8')) as { program: Program };
+    checkProgram(program);
+  });
+});
