@@ -1,7 +1,7 @@
 // Differential fuzzing: random programs (ops over broadcast, empty, size-1 and
 // non-contiguous shapes, disposals, noGrad, backward/grad) checked against the float64
 // reference interpreter of test/fuzz/ (see test/fuzz/check.ts for what is compared).
-// CI runs FUZZ_RUNS (500) programs from a fixed seed; `npm run fuzz -- --runs N --seed S`
+// CI runs FUZZ_RUNS (2000) programs from a fixed seed; `npm run fuzz -- --runs N --seed S`
 // runs more and saves each failure, shrunk, under test/fuzz/regressions/, which the
 // second test here replays.
 import { readdirSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { checkProgram, FuzzFailure, type CheckStats } from './fuzz/check.js';
 import { concretize, rawProgramArb, type Program } from './fuzz/program.js';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 500);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
 const SAVE = process.env.FUZZ_SAVE === '1';
 const REGRESSIONS = fileURLToPath(new URL('./fuzz/regressions/', import.meta.url));

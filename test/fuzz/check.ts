@@ -33,6 +33,9 @@ const readVal = (t: Tensor): Val => {
   return val([...t.shape], Array.from(t.data()), dtype as Val['dtype']);
 };
 
+/** Corrupts one op's reference (FUZZ_BREAK=<op>): to see a failure saved and replayed. */
+const BREAK = process.env.FUZZ_BREAK;
+
 const FWD_ATOL = 2e-5;
 const FWD_RTOL = 1e-4;
 const GRAD_ATOL = 1e-3;
@@ -178,6 +181,7 @@ export function checkProgram(prog: Program): CheckStats {
       try {
         if (step.args.some((a) => disposed.has(a))) throw new RefError('DisposedError', 'operand disposed');
         expected = op.ref(step.args.map((a) => run.values[a]!), step.params ?? {});
+        if (step.op === BREAK) expected = { ...expected, data: expected.data.map((v) => v + 0.5) };
       } catch (err) {
         if (!(err instanceof RefError)) throw err;
         if (run.error === null || run.error.at !== s) fail(`${where}: expected ${err.kind} (${err.message}), but it ran`);

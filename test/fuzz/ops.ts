@@ -708,8 +708,80 @@ const MOVEMENT: OpDef[] = [
   },
 ];
 
+// ---- Python-style indexing: x.index('1:3, ..., None, -1') ------------------------------------
+
+type IndexItem = number | [number | null, number | null, number] | '...' | 'None';
+const itemText = (it: IndexItem): string =>
+  typeof it === 'number' ? `${it}` : typeof it === 'string' ? it : `${it[0] ?? ''}:${it[1] ?? ''}${it[2] !== 1 ? `:${it[2]}` : ''}`;
+
+function refIndex(x: Val, items: IndexItem[]): Val {
+  const rank = x.shape.length;
+  const real = items.filter((it) => typeof it === 'number' || Array.isArray(it)).length;
+  if (real > rank) argErr('too many indices');
+  const full: IndexItem[] = [];
+  for (const it of items) {
+    if (it === '...') for (let k = 0; k < rank - real; k++) full.push([null, null, 1]);
+    else full.push(it);
+  }
+  if (!items.includes('...')) for (let k = 0; k < rank - real; k++) full.push([null, null, 1]);
+  // Per source dim, the positions taken; per output dim, its source dim (or -1 for None).
+  const picks: number[][] = [];
+  const outShape: number[] = [];
+  const outSrc: number[] = [];
+  let d = 0;
+  for (const it of full) {
+    if (it === 'None') {
+      outShape.push(1);
+      outSrc.push(-1);
+    } else if (typeof it === 'number') {
+      const n = x.shape[d]!;
+      if (it < -n || it >= n) argErr('index out of range');
+      picks.push([it < 0 ? it + n : it]);
+      d++;
+    } else if (Array.isArray(it)) {
+      const n = x.shape[d]!;
+      const idx = [...Array(n).keys()].slice(it[0] ?? 0, it[1] ?? n).filter((_, i) => i % it[2] === 0);
+      picks.push(idx);
+      outShape.push(idx.length);
+      outSrc.push(d);
+      d++;
+    }
+  }
+  const st = stridesOf(x.shape);
+  return val(outShape, Array.from({ length: numel(outShape) }, (_, i) => {
+    const m = unravel(i, outShape);
+    const src = picks.map((p) => p[0]!);
+    outSrc.forEach((sd, k) => {
+      if (sd >= 0) src[sd] = picks[sd]![m[k]!]!;
+    });
+    return x.data[src.reduce((o, v, k) => o + v * st[k]!, 0)]!;
+  }), x.dtype);
+}
+
+const INDEX: OpDef = {
+  name: 'index',
+  arity: 1,
+  params: (g, a) => {
+    const items: IndexItem[] = [];
+    const count = g.int(a.shape.length + 1);
+    for (let d = 0; d < count; d++) {
+      const n = a.shape[d]!;
+      const kind = g.int(4);
+      if (kind === 0 && n > 0) items.push(g.int(2 * n) - n);
+      else if (kind === 1) items.push([null, null, 1]);
+      else items.push([g.bool() ? null : g.int(n + 2) - 1, g.bool() ? null : g.int(n + 2) - 1, 1 + g.int(2)]);
+    }
+    if (g.bool(0.3)) items.splice(g.int(items.length + 1), 0, '...');
+    if (g.bool(0.3)) items.splice(g.int(items.length + 1), 0, 'None');
+    return { spec: items.map(itemText).join(', '), items };
+  },
+  ref: ([x], p) => refIndex(x!, p.items),
+  run: ([x], p) => x!.index(p.spec),
+  differentiable: true,
+};
+
 /** Every op, simplest first (shrinking moves towards the start of the list). */
-export const OPS: OpDef[] = [...UNARY.slice(0, 1), ...BINARY, ...UNARY.slice(1), ...SCALAR_OPS, ...MOVEMENT, ...REDUCE, ...NN, MATMUL, ...COMPARE];
+export const OPS: OpDef[] = [...UNARY.slice(0, 1), ...BINARY, ...UNARY.slice(1), ...SCALAR_OPS, ...MOVEMENT, ...REDUCE, ...NN, MATMUL, INDEX, ...COMPARE];
 export const OP_BY_NAME = new Map(OPS.map((o) => [o.name, o]));
 
 export { finite, maxAbs };

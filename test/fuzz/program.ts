@@ -55,11 +55,11 @@ export interface RawProgram {
   final: { mode: number; target: number; twice: boolean; pick: number; seed: number };
 }
 
-const dimArb = fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(1) }, { weight: 9, arbitrary: fc.integer({ min: 2, max: 4 }) });
+const dimArb = fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(1) }, { weight: 10, arbitrary: fc.integer({ min: 2, max: 5 }) });
 const weighted = (pTrue: number) => fc.nat(99).map((v) => v < pTrue * 100);
 
 export const rawProgramArb: fc.Arbitrary<RawProgram> = fc.record({
-  base: fc.array(dimArb, { minLength: 0, maxLength: 3 }),
+  base: fc.array(dimArb, { minLength: 0, maxLength: 4, size: 'max' }),
   inputs: fc.array(fc.record({ variant: choice, requiresGrad: weighted(0.8), seed: fc.nat() }), { minLength: 1, maxLength: 3 }),
   steps: fc.array(
     fc.record({
@@ -111,11 +111,14 @@ export function concretize(raw: RawProgram): Program {
   const argsOf: number[][] = [];
   const prog: Program = { inputs: [], steps: [], final: { mode: 'none', target: 0, upstream: null, wrt: [], twice: false } };
 
+  // At most 96 elements per input: leading dims go first.
+  const base = [...raw.base];
+  while (numel(base) > 96) base.shift();
   for (const inp of raw.inputs) {
     const g = chooser([inp.variant, inp.variant >> 3, inp.variant >> 6]);
     // A shape that broadcasts with the base: leading dims dropped, some dims set to 1.
-    const drop = g.int(4) === 0 ? g.int(raw.base.length + 1) : 0;
-    const shape = raw.base.slice(drop).map((d) => (g.bool(0.25) ? 1 : d));
+    const drop = g.int(4) === 0 ? g.int(base.length + 1) : 0;
+    const shape = base.slice(drop).map((d) => (g.bool(0.25) ? 1 : d));
     const data = constData(shape, inp.seed);
     prog.inputs.push({ shape, data, requiresGrad: inp.requiresGrad });
     values.push(val(shape, data));
