@@ -694,6 +694,8 @@ const MOVEMENT: OpDef[] = [
     partner: (_g, a) => a.shape,
     admissible: ([a]) => a!.shape.length < 4,
     ref: ([a, b], p) => {
+      // wasmgrad unsqueezes each operand first: a dim out of range for one is an ArgumentError.
+      for (const x of [a!, b!]) normDim(p.dim, x.shape.length + 1);
       if (a!.shape.join() !== b!.shape.join()) shapeErr('stack shapes');
       const shape = [...a!.shape];
       shape.splice(p.dim, 0, 2);
