@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkProgram, FuzzFailure, type CheckStats } from './fuzz/check.js';
+import { checkProgram, FuzzFailure, runWasm, type CheckStats } from './fuzz/check.js';
 import { concretize, rawProgramArb, type Program } from './fuzz/program.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
@@ -51,6 +51,30 @@ describe('differential fuzzing against the float64 reference', () => {
     }
     console.log(`FUZZ_RESULT ${JSON.stringify({ failed: false, runs: result.numRuns, seed: SEED, seconds, ...totals })}`);
     expect(totals.programs).toBeGreaterThanOrEqual(RUNS);
+  });
+
+  // scripts/fuzz-torch.mjs: runs programs in wasmgrad and exports them with wasmgrad's
+  // results, for scripts/fuzz_torch.py to replay in PyTorch (local only, never in CI).
+  const EXPORT = process.env.FUZZ_EXPORT;
+  it.skipIf(!EXPORT)('export programs and wasmgrad results for PyTorch', () => {
+    const plain = (v: { shape: number[]; data: Float64Array; dtype: string } | null | undefined) =>
+      v ? { shape: v.shape, data: Array.from(v.data, (x) => (Number.isFinite(x) ? x : String(x))), dtype: v.dtype } : null;
+    const out = fc.sample(rawProgramArb, { numRuns: RUNS, seed: SEED }).map((raw) => {
+      const program = concretize(raw);
+      const run = runWasm(program);
+      const err = run.error?.err as Error | undefined;
+      return {
+        program,
+        wasm: {
+          values: run.values.map(plain),
+          requiresGrad: run.requiresGrad,
+          error: run.error ? { at: run.error.at, name: err?.name, message: err?.message } : null,
+          grads: run.grads.map((m) => Object.fromEntries([...m].map(([id, g]) => [id, plain(g)]))),
+        },
+      };
+    });
+    writeFileSync(EXPORT!, JSON.stringify(out));
+    console.log(`FUZZ_EXPORTED ${out.length}`);
   });
 
   const files = (() => {

@@ -54,7 +54,7 @@ function closeEnough(actual: Val, expected: Val, what: string): void {
   }
 }
 
-interface Run {
+export interface Run {
   /** Read back value of every id, as produced (undefined after an error). */
   values: (Val | undefined)[];
   requiresGrad: boolean[];
@@ -70,7 +70,7 @@ const isLeaf = (prog: Program, id: number): boolean => {
 };
 
 /** Executes the program in wasmgrad, inside tidy. */
-function runWasm(prog: Program): Run {
+export function runWasm(prog: Program): Run {
   const run: Run = { values: [], requiresGrad: [], error: null, grads: [] };
   const ts: Tensor[] = [];
   tidy(() => {
