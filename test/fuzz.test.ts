@@ -18,7 +18,7 @@ const REGRESSIONS = fileURLToPath(new URL('./fuzz/regressions/', import.meta.url
 
 describe('differential fuzzing against the float64 reference', () => {
   it(`${RUNS} random programs (seed ${SEED})`, () => {
-    const totals = { programs: 0, steps: 0, gradChecked: 0, gradSkipped: 0, errors: {} as Record<string, number> };
+    const totals = { programs: 0, steps: 0, gradChecked: 0, gradSkipped: 0, errors: {} as Record<string, number>, ops: {} as Record<string, number> };
     const t0 = performance.now();
     const result = fc.check(
       fc.property(rawProgramArb, (raw) => {
@@ -26,6 +26,7 @@ describe('differential fuzzing against the float64 reference', () => {
         const s: CheckStats = checkProgram(prog);
         totals.programs++;
         totals.steps += prog.steps.length;
+        for (const st of prog.steps) totals.ops[st.op] = (totals.ops[st.op] ?? 0) + 1;
         totals.gradChecked += s.gradChecked;
         totals.gradSkipped += s.gradSkipped;
         if (s.expectedError) totals.errors[s.expectedError] = (totals.errors[s.expectedError] ?? 0) + 1;

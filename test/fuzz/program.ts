@@ -119,7 +119,10 @@ export function concretize(raw: RawProgram): Program {
     // A shape that broadcasts with the base: leading dims dropped, some dims set to 1.
     const drop = g.int(4) === 0 ? g.int(base.length + 1) : 0;
     const shape = base.slice(drop).map((d) => (g.bool(0.25) ? 1 : d));
-    const data = constData(shape, inp.seed);
+    // Distinct seeds per input, even when shrinking makes them equal: equal values in two
+    // leaves make ties (maximum, minimum) where the split gradient is a valid subgradient
+    // that finite differences along one leaf do not reproduce.
+    const data = constData(shape, inp.seed * 7 + prog.inputs.length * 1000003);
     prog.inputs.push({ shape, data, requiresGrad: inp.requiresGrad });
     values.push(val(shape, data));
     rg.push(inp.requiresGrad);
@@ -159,7 +162,7 @@ export function concretize(raw: RawProgram): Program {
           const shape = op.partner(g, values[a]!, params, j);
           const [lo, hi] = op.constRange ?? [-2, 2];
           const requiresGrad = rs.c % 3 === 0;
-          const data = constData(shape, rs.c * 31 + j, lo, hi);
+          const data = constData(shape, rs.c * 31 + j + 7 * values.length + 99991, lo, hi);
           pre.push({ op: 'const', args: [], params: { shape, data, requiresGrad } });
           args.push(values.length + pre.length - 1);
           xs.push(val(shape, data));
