@@ -183,6 +183,10 @@ def run_op(name, xs, p):
     if name == 'crossEntropy':
         target = torch.tensor(p['target'], dtype=torch.long).reshape([len(p['target'])] if x.dim() == 2 else [])
         return F.cross_entropy(x, target, reduction=p['reduction'], ignore_index=-100, label_smoothing=p['labelSmoothing'])
+    if name == 'hookScale':
+        y = x.clone()
+        y.register_hook(lambda g: g * p['c'])
+        return y
     raise KeyError(f'fuzz_torch: no PyTorch mapping for op {name}')
 
 

@@ -180,6 +180,7 @@ export function checkProgram(prog: Program): CheckStats {
       const op = opOf(step.op);
       try {
         if (step.args.some((a) => disposed.has(a))) throw new RefError('DisposedError', 'operand disposed');
+        if (step.op === 'hookScale' && (step.noGrad || !rg[step.args[0]!])) throw new RefError('AutogradError', 'hook on a tensor that does not require grad');
         expected = op.ref(step.args.map((a) => run.values[a]!), step.params ?? {});
         if (step.op === BREAK) expected = { ...expected, data: expected.data.map((v) => v + 0.5) };
       } catch (err) {
@@ -204,6 +205,7 @@ export function checkProgram(prog: Program): CheckStats {
   const T = f.target;
   let finalKind: ErrorKind | null = null;
   if (disposed.has(T)) finalKind = 'DisposedError';
+  else if (f.mode === 'grad' && f.wrt.length === 0) finalKind = 'ArgumentError'; // as PyTorch: no inputs
   else if (!rg[T]) finalKind = 'AutogradError';
   else if (f.upstream === null && numel(run.values[T]!.shape) !== 1) finalKind = 'AutogradError';
   if (finalKind !== null) {
@@ -236,7 +238,13 @@ export function checkProgram(prog: Program): CheckStats {
       const step = prog.steps[s]!;
       const id = nIn + s;
       if (!rg[id] || step.op === 'const' || !step.args.some((a) => dirty.has(a))) continue;
-      vals[id] = opOf(step.op).ref(step.args.map((a) => vals[a]!), step.params ?? {});
+      if (step.op === 'hookScale') {
+        // The hook scales the gradient through this value: scale its perturbation instead.
+        const [x, x0, y0] = [vals[step.args[0]!]!, base[step.args[0]!]!, base[id]!];
+        vals[id] = { ...y0, data: y0.data.map((v, k) => v + step.params!.c * (x.data[k]! - x0.data[k]!)) };
+      } else {
+        vals[id] = opOf(step.op).ref(step.args.map((a) => vals[a]!), step.params ?? {});
+      }
       dirty.add(id);
     }
     return loss(vals);

@@ -908,8 +908,28 @@ const NN_LAYERS: OpDef[] = [
   },
 ];
 
+// ---- hooks ---------------------------------------------------------------------------------
+
+/**
+ * y = x.clone() with a hook scaling the gradient flowing through y by c. The reference's
+ * forward is the identity; test/fuzz/check.ts scales y's finite-difference perturbations.
+ * A y that does not require grad must refuse the hook (AutogradError, as PyTorch).
+ */
+export const HOOK: OpDef = {
+  name: 'hookScale',
+  arity: 1,
+  params: (g) => ({ c: g.pick([2, -1, 0.5, 0]) }),
+  ref: ([x]) => mapV(x!, (v) => v),
+  run: ([x], p) => {
+    const y = x!.clone();
+    y.registerHook((g) => g.mul(p.c));
+    return y;
+  },
+  differentiable: true,
+};
+
 /** Every op, simplest first (shrinking moves towards the start of the list). */
-export const OPS: OpDef[] = [...UNARY.slice(0, 1), ...BINARY, ...UNARY.slice(1), ...SCALAR_OPS, ...MOVEMENT, ...REDUCE, ...NN, MATMUL, INDEX, ...NN_LAYERS, ...COMPARE,
+export const OPS: OpDef[] = [...UNARY.slice(0, 1), ...BINARY, ...UNARY.slice(1), ...SCALAR_OPS, ...MOVEMENT, ...REDUCE, ...NN, MATMUL, INDEX, ...NN_LAYERS, HOOK, HOOK, ...COMPARE,
   // conv2d and pooling apply to 3-D and 4-D values only: drawn more often.
   ...NN_LAYERS.slice(0, 3), ...NN_LAYERS.slice(0, 3), NN_LAYERS[0]!];
 export const OP_BY_NAME = new Map(OPS.map((o) => [o.name, o]));

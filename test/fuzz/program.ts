@@ -183,6 +183,10 @@ export function concretize(raw: RawProgram): Program {
         out = val([], [0]);
       }
       const rgOut = !rs.noGrad && argRg.some((r, k) => r && carriesGrad(op, k)) && out.dtype === 'float32';
+      if (op.name === 'hookScale' && !rgOut && !bad) {
+        if (!allowBad) continue;
+        bad = true; // registerHook on a tensor that does not require grad: AutogradError
+      }
       const step: Step = { op: op.name, args, params };
       if (rs.noGrad) step.noGrad = true;
       emitted = { steps: [...pre, step], out, rgOut, bad };
@@ -231,14 +235,17 @@ export function concretize(raw: RawProgram): Program {
   // Mostly values the target depends on (else grad() must give null for them).
   const related = new Set([target]);
   for (let i = values.length - 1; i >= 0; i--) if (related.has(i)) for (const a of argsOf[i] ?? []) related.add(a);
-  const candidates = ids.filter((i) => rg[i] && !disposed.has(i) && i !== target && (mode === 'grad' || !leaf[i]) && (related.has(i) || f.pick % 5 === 0));
+  // Not hooked values: whether grad()/retainGrad see a value's gradient before or after its
+  // own hooks is not checked here.
+  const hooked = (i: number) => prog.steps[i - prog.inputs.length]?.op === 'hookScale';
+  const candidates = ids.filter((i) => rg[i] && !disposed.has(i) && i !== target && !hooked(i) && (mode === 'grad' || !leaf[i]) && (related.has(i) || f.pick % 5 === 0));
   const wrt = candidates.filter((_, k) => ((f.pick >> k) & 1) === 1 || (mode === 'grad' && k === 0));
   // excluded until fixed: in-place ops on an empty tensor with a dim > 1 throw ArgumentError
   // ("an expanded view whose elements share memory"), so a second backward() cannot
   // accumulate into such a .grad: zeros([2, 0]).add_(1).
   const emptyGrad = values.some((v, i) => rg[i] && numel(v.shape) === 0 && v.shape.some((d) => d > 1));
   const twice = f.twice && !(mode === 'backward' && emptyGrad);
-  prog.final = { mode, target, upstream, wrt: mode === 'grad' && wrt.length === 0 ? [target] : wrt, twice };
+  prog.final = { mode, target, upstream, wrt: mode === 'grad' && wrt.length === 0 && !hooked(target) ? [target] : wrt, twice };
   return prog;
 }
 
