@@ -174,10 +174,10 @@ def run_op(name, xs, p):
         return F.avg_pool2d(x, tuple(p['kernel']), tuple(p['stride']), tuple(p['padding']), ceil_mode=p['ceilMode'],
                             count_include_pad=p['countIncludePad'])
     if name == 'linear':
-        if xs[2].dim() != 1:
+        if xs[2].dim() != 1 or xs[2].shape[0] != xs[1].shape[0]:
             # F.linear broadcasts any bias (addmm); its documented shape, which wasmgrad
             # enforces with a ShapeError, is (out_features).
-            raise ValueError('linear: bias must be 1-D')
+            raise ValueError('linear: bias must be (out_features,)')
         y = F.linear(x, xs[1], xs[2])
         return torch.relu(y) if p['relu'] else y
     if name == 'crossEntropy':
@@ -274,6 +274,16 @@ def replay(case):
                 T.backward(up, retain_graph=f['twice'] and k == 0)
                 ids = [int(i) for i in wasm['grads'][k]] if k < len(wasm['grads']) else []
                 passes.append({i: (None if vals[i].grad is None else vals[i].grad.clone()) for i in ids})
+        elif f['mode'] == 'hvp':
+            if err is not None and err['at'] == 'final' and 'not differentiable' in (err['message'] or ''):
+                return problems  # wasmgrad's documented limit: no double backward through conv/pooling
+            xs = [vals[i] for i in f['wrt']]
+            gs = torch.autograd.grad([T], xs, grad_outputs=None if up is None else [up], allow_unused=True, create_graph=True)
+            passes.append(dict(zip(f['wrt'], gs)))
+            terms = [(g * torch.tensor(d, dtype=F64).reshape(g.shape)).sum() for g, d in zip(gs, f['direction']) if g is not None]
+            D = sum(terms) if terms else None
+            second = (torch.autograd.grad(D, xs, allow_unused=True) if D is not None and D.requires_grad else [None] * len(xs))
+            passes.append({i: torch.zeros_like(vals[i]) if g is None else g for i, g in zip(f['wrt'], second)})
         else:
             for k in range(2 if f['twice'] else 1):
                 gs = torch.autograd.grad([T], [vals[i] for i in f['wrt']], grad_outputs=None if up is None else [up],
@@ -297,6 +307,8 @@ def replay(case):
         for sid, g in grads.items():
             want = passes[k].get(int(sid))
             what = f'gradient of v{sid} ({f["mode"]}, pass {k + 1})'
+            if f['mode'] == 'hvp' and k == 1 and g is None:
+                g = {'shape': list(want.shape), 'data': [0.0] * want.numel()}  # null: zero
             if want is None or g is None:
                 # wasmgrad's sign() records no graph: PyTorch's zero gradient there is None here.
                 if (want is None) != (g is None) and not (want is not None and float(want.abs().max() if want.numel() else 0) == 0):

@@ -33,6 +33,9 @@ const readVal = (t: Tensor): Val => {
   return val([...t.shape], Array.from(t.data()), dtype as Val['dtype']);
 };
 
+/** Ops whose gradient cannot be differentiated again (README: conv and pooling). */
+const NO_SECOND_ORDER = new Set(['conv2d', 'maxPool2d', 'avgPool2d']);
+
 /** Corrupts one op's reference (FUZZ_BREAK=<op>): to see a failure saved and replayed. */
 const BREAK = process.env.FUZZ_BREAK;
 
@@ -120,6 +123,20 @@ export function runWasm(prog: Program): Run {
           T.backward(up);
           run.grads.push(read());
         }
+      } else if (f.mode === 'hvp') {
+        const wrt = f.wrt.map((id) => ts[id]!);
+        const gs = grad(T, wrt, { gradOutputs: [up ?? null], allowUnused: true, createGraph: true });
+        run.grads.push(new Map(f.wrt.map((id, k) => [id, gs[k] === null ? null : readVal(gs[k]!)])));
+        let D: Tensor | null = null;
+        gs.forEach((g, k) => {
+          if (g === null) return;
+          const term = g.mul(tensor(f.direction![k]!, { shape: [...g.shape] })).sum();
+          D = D === null ? term : D.add(term);
+        });
+        // Σ g·v may not depend on the inputs at all (T linear in them): a zero second derivative.
+        const dd = D as Tensor | null;
+        const second = dd !== null && dd.requiresGrad ? grad(dd, wrt, { allowUnused: true }) : wrt.map(() => null);
+        run.grads.push(new Map(f.wrt.map((id, k) => [id, second[k] === null ? null : readVal(second[k]!)])));
       } else {
         for (let pass = 0; pass < (f.twice ? 2 : 1); pass++) {
           const gs = grad(T, f.wrt.map((id) => ts[id]!), { gradOutputs: [up ?? null], allowUnused: true, retainGraph: f.twice && pass === 0 });
@@ -205,7 +222,7 @@ export function checkProgram(prog: Program): CheckStats {
   const T = f.target;
   let finalKind: ErrorKind | null = null;
   if (disposed.has(T)) finalKind = 'DisposedError';
-  else if (f.mode === 'grad' && f.wrt.length === 0) finalKind = 'ArgumentError'; // as PyTorch: no inputs
+  else if (f.mode !== 'backward' && f.wrt.length === 0) finalKind = 'ArgumentError'; // as PyTorch: no inputs
   else if (!rg[T]) finalKind = 'AutogradError';
   else if (f.upstream === null && numel(run.values[T]!.shape) !== 1) finalKind = 'AutogradError';
   if (finalKind !== null) {
@@ -214,8 +231,6 @@ export function checkProgram(prog: Program): CheckStats {
     stats.expectedError = finalKind;
     return stats;
   }
-  if (run.error !== null) unexpected(run.error.err, `final ${f.mode}`);
-
   // Which values T's graph reaches.
   const reach = new Set<number>([T]);
   for (let s = prog.steps.length - 1; s >= 0; s--) {
@@ -223,6 +238,24 @@ export function checkProgram(prog: Program): CheckStats {
     const step = prog.steps[s]!;
     if (reach.has(id) && rg[id] && step.op !== 'const') step.args.forEach((a, k) => rg[a] && carriesGrad(opOf(step.op), k) && reach.add(a));
   }
+
+  // Second derivatives through conv2d and pooling are refused (their backward is a kernel,
+  // README) with an AutogradError, when one lies between T and an input of grad() and its
+  // gradient depends on the inputs (pooling's gradient is linear in the incoming one, so
+  // with a constant upstream it is a constant and the second derivative is just zero).
+  if (f.mode === 'hvp' && run.error !== null) {
+    const fromWrt = new Set(f.wrt);
+    prog.steps.forEach((step, s) => {
+      if (step.op !== 'const' && rg[nIn + s] && step.args.some((a, k) => fromWrt.has(a) && carriesGrad(opOf(step.op), k))) fromWrt.add(nIn + s);
+    });
+    const kernel = prog.steps.some((step, s) => NO_SECOND_ORDER.has(step.op) && reach.has(nIn + s) && fromWrt.has(nIn + s));
+    if (kernel) {
+      expectTypedError(run.error.err, 'AutogradError', 'final hvp');
+      stats.expectedError = 'AutogradError';
+      return stats;
+    }
+  }
+  if (run.error !== null) unexpected(run.error.err, `final ${f.mode}`);
 
   const u = f.upstream ?? [1];
   const base = run.values as Val[];
@@ -265,8 +298,62 @@ export function checkProgram(prog: Program): CheckStats {
     return false;
   });
 
+  /** L with several values moved (by id); values that record no graph stay as they were. */
+  const lossWith = (moves: Map<number, ArrayLike<number>>): number => {
+    const vals = base.slice();
+    for (const [w, d] of moves) vals[w] = { ...base[w]!, data: base[w]!.data.map((v, k) => v + d[k]!) };
+    const dirty = new Set(moves.keys());
+    const first = Math.min(...moves.keys());
+    for (let s = Math.max(0, first - nIn + 1); s < prog.steps.length; s++) {
+      const step = prog.steps[s]!;
+      const id = nIn + s;
+      if (dirty.has(id) || !rg[id] || step.op === 'const' || !step.args.some((a) => dirty.has(a))) continue;
+      vals[id] = opOf(step.op).ref(step.args.map((a) => vals[a]!), step.params ?? {});
+      dirty.add(id);
+    }
+    return loss(vals);
+  };
+  /** ∂/∂(value w, element j) of the directional derivative of L along f.direction. */
+  const hvpFd = (w: number, j: number, eps: number, h: number): number => {
+    const along = (sign: number, hj: number) => {
+      const moves = new Map<number, Float64Array>();
+      f.wrt.forEach((id, k) => moves.set(id, Float64Array.from(f.direction![k]!, (v) => sign * eps * v)));
+      const mw = moves.get(w)!;
+      mw[j]! += hj;
+      return lossWith(moves);
+    };
+    const D = (hj: number) => (along(1, hj) - along(-1, hj)) / (2 * eps);
+    return (D(h) - D(-h)) / (2 * h);
+  };
+
   const factor = (pass: number) => (f.mode === 'backward' ? pass + 1 : 1);
   run.grads.forEach((m, pass) => {
+    if (f.mode === 'hvp' && pass === 1) {
+      for (const [w, g] of m) {
+        const where = `second derivative (Hessian-vector product) for v${w}`;
+        if (g !== null && g.shape.join() !== base[w]!.shape.join()) fail(`${where}: shape [${g.shape}], expected [${base[w]!.shape}]`);
+        const n = base[w]!.data.length;
+        const numeric = Array.from({ length: n }, (_, j) => hvpFd(w, j, 1e-4, 1e-4));
+        const scale = Math.max(1, ...numeric.map(Math.abs));
+        const tol = (x: number) => 2 * GRAD_ATOL * scale + 2 * GRAD_RTOL * Math.abs(x);
+        for (let j = 0; j < n; j++) {
+          const a = g === null ? 0 : g.data[j]!;
+          const e = numeric[j]!;
+          if (Math.abs(a - e) <= tol(e)) {
+            stats.gradChecked++;
+            continue;
+          }
+          const e2 = hvpFd(w, j, 1e-3, 1e-3);
+          const e3 = hvpFd(w, j, 3e-3, 1e-3);
+          if (tied || Math.abs(e2 - e) > tol(e) || Math.abs(e3 - e2) > tol(e2)) {
+            stats.gradSkipped++;
+            continue;
+          }
+          fail(`${where}[${j}]: got ${g === null ? 'null (zero)' : a}, expected ${e} (nested finite differences)`);
+        }
+      }
+      return;
+    }
     for (const [w, g] of m) {
       const where = `gradient of v${w} (${f.mode}${f.twice ? `, pass ${pass + 1}` : ''})`;
       if (!rg[w]) {

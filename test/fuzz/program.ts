@@ -19,8 +19,14 @@ export interface Step {
 }
 
 export interface Final {
-  /** 'backward': T.backward(u) then read leaves' .grad; 'grad': grad(T, wrt); 'none'. */
-  mode: 'backward' | 'grad' | 'none';
+  /**
+   * 'backward': T.backward(u) then read leaves' .grad; 'grad': grad(T, wrt); 'hvp': also
+   * second derivatives, g = grad(T, wrt, { createGraph }) then grad(Σ g·direction, wrt);
+   * 'none'.
+   */
+  mode: 'backward' | 'grad' | 'hvp' | 'none';
+  /** 'hvp': a direction per wrt value. */
+  direction?: number[][];
   target: number;
   /** The gradient of T (null: implicit, for single-element T). */
   upstream: number[] | null;
@@ -231,21 +237,32 @@ export function concretize(raw: RawProgram): Program {
   const target = f.target % 10 === 0 || pool.length === 0 ? ids[f.target % ids.length]! : pool[pool.length - 1 - (f.target % Math.min(pool.length, 2))]!;
   const tv = values[target]!;
   const upstream = numel(tv.shape) === 1 && f.pick % 3 === 0 ? null : Array.from(tv.shape.length ? randomNd(tv.shape, f.seed).data : [Math.fround(r() * 2 - 1)]);
-  const mode = f.mode <= 5 ? 'backward' : 'grad';
+  const hasHook = prog.steps.some((st) => st.op === 'hookScale');
+  // Hooks are left out of second derivatives: the finite-difference model of a hook (its
+  // value's perturbation scaled) holds for first derivatives only.
+  let mode: Final['mode'] = f.mode <= 5 ? 'backward' : f.mode <= 7 || hasHook ? 'grad' : 'hvp';
   // Mostly values the target depends on (else grad() must give null for them).
   const related = new Set([target]);
   for (let i = values.length - 1; i >= 0; i--) if (related.has(i)) for (const a of argsOf[i] ?? []) related.add(a);
   // Not hooked values: whether grad()/retainGrad see a value's gradient before or after its
   // own hooks is not checked here.
   const hooked = (i: number) => prog.steps[i - prog.inputs.length]?.op === 'hookScale';
-  const candidates = ids.filter((i) => rg[i] && !disposed.has(i) && i !== target && !hooked(i) && (mode === 'grad' || !leaf[i]) && (related.has(i) || f.pick % 5 === 0));
-  const wrt = candidates.filter((_, k) => ((f.pick >> k) & 1) === 1 || (mode === 'grad' && k === 0));
+  const candidates = ids.filter((i) => rg[i] && !disposed.has(i) && i !== target && !hooked(i) && (mode !== 'backward' || !leaf[i]) && (related.has(i) || f.pick % 5 === 0));
+  const wrt = candidates.filter((_, k) => ((f.pick >> k) & 1) === 1 || (mode !== 'backward' && k === 0));
   // excluded until fixed: in-place ops on an empty tensor with a dim > 1 throw ArgumentError
   // ("an expanded view whose elements share memory"), so a second backward() cannot
   // accumulate into such a .grad: zeros([2, 0]).add_(1).
   const emptyGrad = values.some((v, i) => rg[i] && numel(v.shape) === 0 && v.shape.some((d) => d > 1));
   const twice = f.twice && !(mode === 'backward' && emptyGrad);
-  prog.final = { mode, target, upstream, wrt: mode === 'grad' && wrt.length === 0 && !hooked(target) ? [target] : wrt, twice };
+  // Second derivatives with respect to leaves only: for an intermediate and its ancestor
+  // together, ∂/∂(node) of Σ g·v mixes partial and total derivatives.
+  const leafWrt = wrt.filter((i) => leaf[i]);
+  const relatedLeaves = ids.filter((i) => leaf[i] && rg[i] && !disposed.has(i) && related.has(i));
+  if (mode === 'hvp' && leafWrt.length === 0 && relatedLeaves.length === 0) mode = 'grad';
+  const finalWrt =
+    mode === 'hvp' ? (leafWrt.length > 0 ? leafWrt : relatedLeaves) : mode === 'grad' && wrt.length === 0 && !hooked(target) ? [target] : wrt;
+  prog.final = { mode, target, upstream, wrt: finalWrt, twice: mode === 'hvp' ? false : twice };
+  if (mode === 'hvp') prog.final.direction = finalWrt.map((id, k) => constData(values[id]!.shape, f.seed + 17 * k + 5, -1, 1));
   return prog;
 }
 
