@@ -928,8 +928,28 @@ export const HOOK: OpDef = {
   differentiable: true,
 };
 
+// ---- a custom function (defineFunction) -----------------------------------------------------
+
+/** f(a, b) = a·b + a, broadcasting; its backward returns broadcast-shaped gradients, which the
+ * engine sums back to each input's shape (as PyTorch does for autograd.Function). */
+const MulAdd = wg.defineFunction({
+  name: 'MulAdd',
+  forward(ctx, a: Tensor, b: Tensor) {
+    ctx.saveForBackward(a, b);
+    return a.mul(b).add(a);
+  },
+  backward(ctx, g) {
+    const [a, b] = ctx.savedTensors as [Tensor, Tensor];
+    return [ctx.needsInputGrad[0] ? g.mul(b.add(1)) : null, ctx.needsInputGrad[1] ? g.mul(a) : null];
+  },
+});
+
+export const CUSTOM: OpDef = binary('customMulAdd', (a, b) => a * b + a, (a, b) => MulAdd.apply(a, b), {
+  admissible: ([a, b]) => maxAbs(a!) * (maxAbs(b!) + 1) < 1e4,
+});
+
 /** Every op, simplest first (shrinking moves towards the start of the list). */
-export const OPS: OpDef[] = [...UNARY.slice(0, 1), ...BINARY, ...UNARY.slice(1), ...SCALAR_OPS, ...MOVEMENT, ...REDUCE, ...NN, MATMUL, INDEX, ...NN_LAYERS, HOOK, HOOK, ...COMPARE,
+export const OPS: OpDef[] = [...UNARY.slice(0, 1), ...BINARY, ...UNARY.slice(1), ...SCALAR_OPS, ...MOVEMENT, ...REDUCE, ...NN, MATMUL, INDEX, ...NN_LAYERS, HOOK, HOOK, CUSTOM, CUSTOM, ...COMPARE,
   // conv2d and pooling apply to 3-D and 4-D values only: drawn more often.
   ...NN_LAYERS.slice(0, 3), ...NN_LAYERS.slice(0, 3), NN_LAYERS[0]!];
 export const OP_BY_NAME = new Map(OPS.map((o) => [o.name, o]));
