@@ -10,6 +10,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkProgram, FuzzFailure, runWasm, type CheckStats } from './fuzz/check.js';
 import { concretize, rawProgramArb, type Program } from './fuzz/program.js';
+import { memory, PoisonedError } from '../ts/node.js';
+
+const poisoned = (): boolean => {
+  try {
+    memory();
+    return false;
+  } catch (err) {
+    return err instanceof PoisonedError;
+  }
+};
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
@@ -22,6 +32,9 @@ describe('differential fuzzing against the float64 reference', () => {
     const t0 = performance.now();
     const result = fc.check(
       fc.property(rawProgramArb, (raw) => {
+        // After a trap the instance is poisoned for good: every later program would fail, so
+        // shrinking stops there and the program that trapped is the one reported.
+        if (poisoned()) return;
         const prog = concretize(raw);
         const s: CheckStats = checkProgram(prog);
         totals.programs++;
