@@ -509,8 +509,10 @@ export class Tensor {
   /** Swaps two dims. A view. */
   transpose(dim0: number, dim1: number): Tensor {
     const n = this.ndim;
+    // A 0-d tensor takes dims 0 and -1, as if it had one dim (PyTorch's wrapping rule).
+    const [a, b] = [normDim('transpose', dim0, Math.max(n, 1)), normDim('transpose', dim1, Math.max(n, 1))];
+    if (n === 0) return this.reshape([]);
     const order = Array.from({ length: n }, (_, i) => i);
-    const [a, b] = [normDim('transpose', dim0, n), normDim('transpose', dim1, n)];
     [order[a], order[b]] = [order[b]!, order[a]!];
     return this.permute(order);
   }

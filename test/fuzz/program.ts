@@ -249,11 +249,7 @@ export function concretize(raw: RawProgram): Program {
   const hooked = (i: number) => prog.steps[i - prog.inputs.length]?.op === 'hookScale';
   const candidates = ids.filter((i) => rg[i] && !disposed.has(i) && i !== target && !hooked(i) && (mode !== 'backward' || !leaf[i]) && (related.has(i) || f.pick % 5 === 0));
   const wrt = candidates.filter((_, k) => ((f.pick >> k) & 1) === 1 || (mode !== 'backward' && k === 0));
-  // excluded until fixed: in-place ops on an empty tensor with a dim > 1 throw ArgumentError
-  // ("an expanded view whose elements share memory"), so a second backward() cannot
-  // accumulate into such a .grad: zeros([2, 0]).add_(1).
-  const emptyGrad = values.some((v, i) => rg[i] && numel(v.shape) === 0 && v.shape.some((d) => d > 1));
-  const twice = f.twice && !(mode === 'backward' && emptyGrad);
+  const twice = f.twice;
   // Second derivatives with respect to leaves only: for an intermediate and its ancestor
   // together, ∂/∂(node) of Σ g·v mixes partial and total derivatives.
   const leafWrt = wrt.filter((i) => leaf[i]);

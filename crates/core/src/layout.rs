@@ -104,7 +104,8 @@ impl Layout {
     /// More than one index maps to the same element (an expanded view): writing through
     /// such a layout would be ambiguous.
     pub fn has_overlap(&self) -> bool {
-        self.shape.iter().zip(&self.strides).any(|(&d, &s)| d > 1 && s == 0)
+        // An empty view has no elements to share.
+        self.numel() > 0 && self.shape.iter().zip(&self.strides).any(|(&d, &s)| d > 1 && s == 0)
     }
 }
 

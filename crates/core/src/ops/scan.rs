@@ -6,7 +6,7 @@
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::Result;
 use crate::layout::{contiguous_strides, normalize_axis};
-use crate::storage::try_alloc;
+use crate::storage::{try_alloc, Buffer};
 use crate::tensor::Tensor;
 
 struct CumsumBackward {
@@ -61,47 +61,60 @@ impl Backward for FlipBackward {
     }
 }
 
-/// A copy of `x` with the order of elements reversed along each of `dims` (`torch.flip`).
+/// A copy of `x` with the order of elements reversed along each of `dims` (`torch.flip`),
+/// for any dtype.
 pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
     const OP: &str = "flip";
-    x.expect_f32(OP)?;
     let rank = x.ndim();
     let flipped = crate::ops::reduce::reduced_dims(OP, rank, Some(dims))?;
     let shape = x.shape();
-    let total = x.numel();
-    let mut out = try_alloc(OP, total, 0.0f32)?;
-    x.with_f32(OP, |src| {
-        if rank == 0 || total == 0 {
-            out.copy_from_slice(src);
-            return;
-        }
-        // One innermost row at a time: the source row's start comes from the outer index
-        // (mirrored in flipped dims), and the row itself is reversed if the last dim is.
-        let strides = contiguous_strides(shape);
-        let row = shape[rank - 1];
-        let mut index = vec![0usize; rank - 1];
-        for dst in out.chunks_exact_mut(row) {
-            let start: usize = (0..rank - 1)
-                .map(|d| (if flipped[d] { shape[d] - 1 - index[d] } else { index[d] }) * strides[d])
-                .sum();
-            let s = &src[start..start + row];
-            if flipped[rank - 1] {
-                dst.iter_mut().zip(s.iter().rev()).for_each(|(o, &v)| *o = v);
-            } else {
-                dst.copy_from_slice(s);
-            }
-            for d in (0..rank - 1).rev() {
-                index[d] += 1;
-                if index[d] < shape[d] {
-                    break;
-                }
-                index[d] = 0;
-            }
-        }
-    })?;
-    let out = Tensor::from_f32(out, shape)?;
+    let src = x.contiguous(OP)?;
+    let buffer = src.buffer();
+    let range = src.layout().offset..src.layout().offset + src.numel();
+    let out = match &*buffer {
+        Buffer::F32(d) => Buffer::F32(flipped_copy(&d[range], shape, &flipped, 0.0)?),
+        Buffer::I32(d) => Buffer::I32(flipped_copy(&d[range], shape, &flipped, 0)?),
+        Buffer::Bool(d) => Buffer::Bool(flipped_copy(&d[range], shape, &flipped, 0)?),
+    };
+    drop(buffer);
+    let out = Tensor::from_buffer(out, shape)?;
     let node = FlipBackward { dims: (0..rank as i64).filter(|&d| flipped[d as usize]).collect() };
     Ok(record(out, &[x], Vec::new, node))
+}
+
+/// `src` (row-major, of `shape`) with the `flipped` dims reversed.
+fn flipped_copy<T: Copy>(src: &[T], shape: &[usize], flipped: &[bool], zero: T) -> Result<Vec<T>> {
+    let rank = shape.len();
+    let total = src.len();
+    let mut out = try_alloc("flip", total, zero)?;
+    if rank == 0 || total == 0 {
+        out.copy_from_slice(src);
+        return Ok(out);
+    }
+    // One innermost row at a time: the source row's start comes from the outer index
+    // (mirrored in flipped dims), and the row itself is reversed if the last dim is.
+    let strides = contiguous_strides(shape);
+    let row = shape[rank - 1];
+    let mut index = vec![0usize; rank - 1];
+    for dst in out.chunks_exact_mut(row) {
+        let start: usize = (0..rank - 1)
+            .map(|d| (if flipped[d] { shape[d] - 1 - index[d] } else { index[d] }) * strides[d])
+            .sum();
+        let s = &src[start..start + row];
+        if flipped[rank - 1] {
+            dst.iter_mut().zip(s.iter().rev()).for_each(|(o, &v)| *o = v);
+        } else {
+            dst.copy_from_slice(s);
+        }
+        for d in (0..rank - 1).rev() {
+            index[d] += 1;
+            if index[d] < shape[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
