@@ -618,11 +618,12 @@ const MOVEMENT: OpDef[] = [
     admissible: ([x]) => x!.shape.length >= 2,
     ref: ([x], p) => {
       const [R, C] = x!.shape.slice(-2) as [number, number];
-      return val(x!.shape, Array.from(x!.data, (v, i) => {
+      // Any dtype, kept (as PyTorch's tril/triu).
+      return { ...val(x!.shape, Array.from(x!.data, (v, i) => {
         const c = i % C;
         const r = Math.floor(i / C) % R;
         return (p.upper ? c - r >= p.k : c - r <= p.k) ? v : 0;
-      }));
+      })), dtype: x!.dtype };
     },
     run: ([x], p) => (p.upper ? x!.triu(p.k) : x!.tril(p.k)),
     differentiable: true,
