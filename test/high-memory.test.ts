@@ -76,3 +76,51 @@ describe('memory beyond 2 GiB', () => {
     }
   });
 });
+
+describe('real out-of-memory at 4 GiB', () => {
+  it('with every byte of wasm memory taken, ops throw OutOfMemoryError and nothing is lost', () => {
+    const x = tensor([1, 2, 3], { requiresGrad: true });
+    const w = tensor([[0.5, -1], [2, 1], [0, 3]], { requiresGrad: true });
+    const fillers: Tensor[] = [];
+    try {
+      for (let size = GiB; size >= 16; ) {
+        try {
+          fillers.push(zeros([size / 4]));
+        } catch (err) {
+          expect(err).toBeInstanceOf(OutOfMemoryError);
+          size /= 2;
+        }
+      }
+      expect(wasmMemory().wasmBytes).toBe(4 * GiB);
+      const attempts: [string, () => unknown][] = [
+        ['add', () => x.add(1)],
+        ['matmul', () => x.matmul(w)],
+        ['backward', () => x.matmul(w).sum().backward()],
+        ['grad createGraph', () => grad(x.pow(3).sum(), x, { createGraph: true })],
+        ['argmax', () => x.argmax()],
+        ['tensor', () => tensor([1, 2])],
+      ];
+      for (const [name, attempt] of attempts) {
+        let error: unknown = null;
+        try {
+          tidy(() => void attempt());
+        } catch (err) {
+          error = err;
+        }
+        expect(error, name).toBeInstanceOf(OutOfMemoryError);
+        expect(String(error), name).toMatch(/\d+ bytes requested.*\d+ bytes are available/);
+      }
+      // What existed is intact, and readable while memory is full.
+      expect(x.toArray()).toEqual([1, 2, 3]);
+      expect(x.grad).toBeNull();
+      expect(w.toArray()).toEqual([[0.5, -1], [2, 1], [0, 3]]);
+    } finally {
+      for (const f of fillers) f.dispose();
+    }
+    // Freed: everything works again.
+    tidy(() => x.matmul(w).sum().backward());
+    expect(Array.from(x.grad!.data())).toEqual([-0.5, 3, 3]);
+    x.dispose();
+    w.dispose();
+  });
+});

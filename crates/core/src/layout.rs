@@ -105,7 +105,7 @@ impl Layout {
     /// such a layout would be ambiguous.
     pub fn has_overlap(&self) -> bool {
         // An empty view has no elements to share.
-        self.numel() > 0 && self.shape.iter().zip(&self.strides).any(|(&d, &s)| d > 1 && s == 0)
+        self.shape.iter().zip(&self.strides).any(|(&d, &s)| d > 1 && s == 0) && self.numel() > 0
     }
 }
 

@@ -429,8 +429,11 @@ pub extern "C" fn wg_set_requires_grad(h: Wire, flag: u32) -> u32 {
 
 /// The leaf's gradient under one stable handle; [`ABSENT`] when it has none.
 #[no_mangle]
+///
+/// No headroom check: reading a gradient must work when memory is full; registering a
+/// handle for it is a fallible allocation.
 pub extern "C" fn wg_grad(h: Wire) -> Wire {
-    op_rt("grad", |rt| {
+    with_rt(|rt| {
         let r = rt.get("grad", h).and_then(|t| match t.grad() {
             Some(g) => rt.registry.handle_of(&g).map(to_wire),
             None => Ok(ABSENT),
