@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { hostCargo } from './toolchain.mjs';
 
 const tc = hostCargo();
-const r = spawnSync(tc.cargo, [...(tc.preArgs ?? []), 'test', '-p', 'wasmgrad-core'], {
+const r = spawnSync(tc.cargo, [...(tc.preArgs ?? []), 'test', '-p', 'wasmgrad-core', '-p', 'wasmgrad-wasm'], {
   cwd: fileURLToPath(new URL('..', import.meta.url)),
   stdio: 'inherit',
   env: { ...process.env, ...tc.env },

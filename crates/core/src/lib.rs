@@ -7,7 +7,6 @@ pub mod kernels;
 pub mod layout;
 pub mod memory;
 pub mod ops;
-pub mod registry;
 pub mod storage;
 pub mod tensor;
 

@@ -7,6 +7,9 @@
 //! reserve; bookkeeping requests may use it, so that an op that is short of memory still
 //! gets to report it. `headroom` takes the reserve back before the next op, or fails it.
 
+// On the host (unit tests) the system allocator stays the global one, so the wrapper is unused.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use wasmgrad_core::memory::{self, MemoryHooks};

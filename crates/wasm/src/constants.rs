@@ -7,7 +7,7 @@ use crate::autograd::{ALLOW_UNUSED, CREATE_GRAPH, MAX_LIST, MAX_TEXT_IN, RETAIN_
 use crate::{ABSENT, FSCRATCH_WORDS, SCRATCH_WORDS};
 use wasmgrad_core::layout::MAX_RANK;
 use wasmgrad_core::ops::nn::{ACTIVATIONS, REDUCTIONS};
-use wasmgrad_core::registry::MAX_LIVE;
+use crate::registry::MAX_LIVE;
 use wasmgrad_core::{DType, ErrorKind};
 
 pub const INFO_DTYPE_MASK: i32 = 3;

@@ -27,6 +27,7 @@ mod allocator;
 mod autograd;
 mod constants;
 mod panic;
+mod registry;
 
 use std::cell::RefCell;
 use wasmgrad_core::autograd::mode;
@@ -34,7 +35,7 @@ use wasmgrad_core::kernels::random;
 use wasmgrad_core::layout::MAX_RANK;
 use wasmgrad_core::ops::{self, creation, inplace, movement, nn, optim, reduce, unary};
 use wasmgrad_core::memory::headroom;
-use wasmgrad_core::registry::{Handle, Registry};
+use registry::{Handle, Registry};
 use wasmgrad_core::storage::{live_memory, Buffer, DType};
 use wasmgrad_core::{Error, Result, Tensor};
 

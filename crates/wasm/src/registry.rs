@@ -4,9 +4,8 @@
 //! through 2^29 generations, and a slot whose generations are used up is retired for
 //! good instead of wrapping around.
 
-use crate::error::{Error, Result};
-use crate::memory::fallible_grow;
-use crate::tensor::Tensor;
+use wasmgrad_core::memory::fallible_grow;
+use wasmgrad_core::{Error, Result, Tensor};
 
 /// A tensor handle; 0 is never issued (it means "none" at the boundary).
 pub type Handle = u64;
@@ -151,7 +150,7 @@ mod tests {
         assert!(r.remove(h).is_none());
         let h2 = r.insert(Tensor::scalar(2.0)).unwrap();
         assert_ne!(h, h2, "a reused slot must get a new generation");
-        assert_eq!(r.get("t", h).unwrap_err().kind, crate::ErrorKind::Disposed);
+        assert_eq!(r.get("t", h).unwrap_err().kind, wasmgrad_core::ErrorKind::Disposed);
         assert_eq!(r.live(), 1);
     }
 
