@@ -21,21 +21,24 @@ pub enum InplaceOp {
     Copy,
 }
 
-pub const INPLACE_NAMES: &[&str] = &["add_", "sub_", "mul_", "div_", "copy_"];
+/// The in-place ops by name; an op's id at the boundary is its index here.
+pub const INPLACE: &[(&str, InplaceOp)] = &[
+    ("add_", InplaceOp::Add),
+    ("sub_", InplaceOp::Sub),
+    ("mul_", InplaceOp::Mul),
+    ("div_", InplaceOp::Div),
+    ("copy_", InplaceOp::Copy),
+];
 
 impl InplaceOp {
     fn from_id(id: u32) -> Result<InplaceOp> {
-        Ok(match id {
-            0 => InplaceOp::Add,
-            1 => InplaceOp::Sub,
-            2 => InplaceOp::Mul,
-            3 => InplaceOp::Div,
-            4 => InplaceOp::Copy,
-            _ => return Err(Error::argument(format!("inplace: unknown op id {id}"))),
-        })
+        INPLACE
+            .get(id as usize)
+            .map(|&(_, op)| op)
+            .ok_or_else(|| Error::argument(format!("inplace: unknown op id {id}")))
     }
     fn name(self) -> &'static str {
-        INPLACE_NAMES[self as usize]
+        INPLACE.iter().find(|&&(_, op)| op == self).map_or("inplace", |&(n, _)| n)
     }
 }
 

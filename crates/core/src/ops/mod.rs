@@ -27,9 +27,9 @@ pub fn catalog() -> String {
         ("reduce", reduce::REDUCE.iter().map(|d| d.name).collect()),
         ("movement", movement::MOVEMENT.iter().map(|d| d.name).collect()),
         ("create", creation::CREATION_NAMES.to_vec()),
-        ("inplace", inplace::INPLACE_NAMES.to_vec()),
+        ("inplace", inplace::INPLACE.iter().map(|&(n, _)| n).collect()),
         ("nn", nn::NN_NAMES.to_vec()),
-        ("optim", optim::OPTIM_NAMES.to_vec()),
+        ("optim", optim::OPTIM.iter().map(|&(n, _)| n).collect()),
     ];
     families.iter().map(|(f, names)| format!("{f}:{}", names.join(","))).collect::<Vec<_>>().join(";")
 }
@@ -53,9 +53,9 @@ pub fn op_name(family: &str, id: u32) -> &'static str {
         "reduce" => reduce::REDUCE.get(i).map(|d| d.name),
         "movement" => movement::MOVEMENT.get(i).map(|d| d.name),
         "create" => creation::CREATION_NAMES.get(i).copied(),
-        "inplace" => inplace::INPLACE_NAMES.get(i).copied(),
+        "inplace" => inplace::INPLACE.get(i).map(|&(n, _)| n),
         "nn" => nn::NN_NAMES.get(i).copied(),
-        "optim" => optim::OPTIM_NAMES.get(i).copied(),
+        "optim" => optim::OPTIM.get(i).map(|&(n, _)| n),
         _ => None,
     };
     name.unwrap_or("op")

@@ -19,7 +19,12 @@ use crate::tensor::{unreachable_dtype, Tensor};
 use std::rc::Rc;
 
 /// Op names of the `optim` family, by id.
-pub const OPTIM_NAMES: &[&str] = &["sgd", "adam"];
+/// A fused optimizer update: the parameter, its gradient, up to two state tensors and the
+/// hyper-parameters (layouts below, at `optim_by_id`).
+type OptimStep = fn(&Tensor, &Tensor, Option<&Tensor>, Option<&Tensor>, &[f64]) -> Result<()>;
+
+/// The optimizer updates by name; an update's id at the boundary is its index here.
+pub const OPTIM: &[(&str, OptimStep)] = &[("sgd", sgd_by_floats), ("adam", adam_by_floats)];
 
 /// Hyper-parameters of `torch.optim.SGD`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -392,45 +397,45 @@ pub fn optim_by_id(
     state1: Option<&Tensor>,
     floats: &[f64],
 ) -> Result<()> {
-    let expect = |op: &str, n: usize| -> Result<()> {
-        if floats.len() == n {
-            Ok(())
-        } else {
-            Err(Error::argument(format!("{op}: expected {n} hyper-parameters, got {}", floats.len())))
-        }
-    };
-    match id {
-        0 => {
-            expect("sgd", SGD_FLOATS)?;
-            let f = floats;
-            let config = SgdConfig {
-                lr: f[0],
-                momentum: f[1],
-                dampening: f[2],
-                weight_decay: f[3],
-                nesterov: flag("sgd", "nesterov", f[4])?,
-                maximize: flag("sgd", "maximize", f[5])?,
-            };
-            sgd_step(param, grad, state0, flag("sgd", "fresh_buffer", f[6])?, &config)
-        }
-        1 => {
-            expect("adam", ADAM_FLOATS)?;
-            let f = floats;
-            let config = AdamConfig {
-                lr: f[0],
-                beta1: f[1],
-                beta2: f[2],
-                eps: f[3],
-                weight_decay: f[4],
-                step: f[5],
-                decoupled: flag("adam", "decoupled", f[6])?,
-                maximize: flag("adam", "maximize", f[7])?,
-            };
-            let missing = || Error::argument("adam: the exp_avg and exp_avg_sq state tensors are required");
-            adam_step(param, grad, state0.ok_or_else(missing)?, state1.ok_or_else(missing)?, &config)
-        }
-        _ => Err(Error::argument(format!("optim: unknown op id {id}"))),
+    let (_, step) = OPTIM.get(id as usize).ok_or_else(|| Error::argument(format!("optim: unknown op id {id}")))?;
+    step(param, grad, state0, state1, floats)
+}
+
+fn expect_floats(op: &str, floats: &[f64], n: usize) -> Result<()> {
+    if floats.len() == n {
+        Ok(())
+    } else {
+        Err(Error::argument(format!("{op}: expected {n} hyper-parameters, got {}", floats.len())))
     }
+}
+
+fn sgd_by_floats(param: &Tensor, grad: &Tensor, state0: Option<&Tensor>, _: Option<&Tensor>, f: &[f64]) -> Result<()> {
+    expect_floats("sgd", f, SGD_FLOATS)?;
+    let config = SgdConfig {
+        lr: f[0],
+        momentum: f[1],
+        dampening: f[2],
+        weight_decay: f[3],
+        nesterov: flag("sgd", "nesterov", f[4])?,
+        maximize: flag("sgd", "maximize", f[5])?,
+    };
+    sgd_step(param, grad, state0, flag("sgd", "fresh_buffer", f[6])?, &config)
+}
+
+fn adam_by_floats(param: &Tensor, grad: &Tensor, state0: Option<&Tensor>, state1: Option<&Tensor>, f: &[f64]) -> Result<()> {
+    expect_floats("adam", f, ADAM_FLOATS)?;
+    let config = AdamConfig {
+        lr: f[0],
+        beta1: f[1],
+        beta2: f[2],
+        eps: f[3],
+        weight_decay: f[4],
+        step: f[5],
+        decoupled: flag("adam", "decoupled", f[6])?,
+        maximize: flag("adam", "maximize", f[7])?,
+    };
+    let missing = || Error::argument("adam: the exp_avg and exp_avg_sq state tensors are required");
+    adam_step(param, grad, state0.ok_or_else(missing)?, state1.ok_or_else(missing)?, &config)
 }
 
 #[cfg(test)]
