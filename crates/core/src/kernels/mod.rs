@@ -2,9 +2,12 @@
 
 pub mod conv;
 pub mod elementwise;
+pub mod lanes;
 pub mod math;
 pub mod matmul;
+pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod softmax;
 pub mod vector;
+pub mod window;

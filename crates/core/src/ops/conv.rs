@@ -1,5 +1,5 @@
-//! Convolution and pooling (PyTorch's `conv1d`, `conv2d`, `max_pool2d`, `avg_pool2d`,
-//! `adaptive_avg_pool2d`) on NCHW float32 tensors, 3-D unbatched inputs included.
+//! Convolution (PyTorch's `conv1d`, `conv2d`) on NCHW float32 tensors, 3-D unbatched
+//! inputs included, and the argument helpers it shares with pooling (`ops::pool`).
 //!
 //! Every argument is validated here, before any kernel runs, so bad shapes and sizes come
 //! back as typed errors instead of a trap. The forward and backward passes are kernels
@@ -10,25 +10,26 @@
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
-use crate::kernels::conv::{self as k, AvgPoolMode, ConvGeom, PoolGeom, Window};
+use crate::kernels::conv::{self as k, ConvGeom};
+use crate::kernels::window::Window;
 use crate::layout::{checked_numel, MAX_ELEMENTS};
 use crate::ops::matmul::GEMM_SCRATCH;
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// The f32 elements of a contiguous tensor.
-fn f32s<'a>(buffer: &'a Buffer, t: &Tensor) -> &'a [f32] {
+pub(super) fn f32s<'a>(buffer: &'a Buffer, t: &Tensor) -> &'a [f32] {
     let Buffer::F32(d) = buffer else { unreachable_dtype() };
     let l = t.layout();
     &d[l.offset..l.offset + l.numel()]
 }
 
 /// Integer argument `i` of `ints`.
-fn int(op: &str, ints: &[i64], i: usize) -> Result<i64> {
+pub(super) fn int(op: &str, ints: &[i64], i: usize) -> Result<i64> {
     ints.get(i).copied().ok_or_else(|| Error::argument(format!("{op}: missing integer argument {i}")))
 }
 
-fn at_least(op: &str, what: &str, values: &[i64], min: i64) -> Result<()> {
+pub(super) fn at_least(op: &str, what: &str, values: &[i64], min: i64) -> Result<()> {
     if values.iter().any(|&v| v < min) {
         let rule = if min == 0 { "non-negative" } else { "positive" };
         return Err(Error::argument(format!("{op}: {what} must be {rule}, got {values:?}")));
@@ -38,7 +39,7 @@ fn at_least(op: &str, what: &str, values: &[i64], min: i64) -> Result<()> {
 
 /// Splits an input of rank `spatial + 2` (batched) or `spatial + 1` (unbatched) into
 /// `(n, c, spatial dims, batched)`.
-fn split_input<'a>(op: &str, x: &'a Tensor, spatial: usize) -> Result<(usize, usize, &'a [usize], bool)> {
+pub(super) fn split_input<'a>(op: &str, x: &'a Tensor, spatial: usize) -> Result<(usize, usize, &'a [usize], bool)> {
     let s = x.shape();
     if s.len() == spatial + 2 {
         Ok((s[0], s[1], &s[2..], true))
@@ -258,203 +259,6 @@ pub fn conv1d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvParams) -> Res
     convolution("conv1d", 1, x, w, b, p)
 }
 
-// ---- pooling --------------------------------------------------------------------------
-
-/// Pooling hyper-parameters, `[h, w]` each.
-#[derive(Clone, Copy, Debug)]
-pub struct PoolParams {
-    pub kernel: [i64; 2],
-    pub stride: [i64; 2],
-    pub padding: [i64; 2],
-    pub dilation: [i64; 2],
-    pub ceil_mode: bool,
-}
-
-/// PyTorch's `pooling_output_shape`.
-fn pooled_size(size: i64, k: i64, pad: i64, stride: i64, dilation: i64, ceil: bool) -> i64 {
-    let span = size + 2 * pad - dilation * (k - 1) - 1 + if ceil { stride - 1 } else { 0 };
-    let mut out = span.div_euclid(stride) + 1;
-    if ceil && (out - 1) * stride >= size + pad {
-        out -= 1;
-    }
-    out
-}
-
-/// Validates a 3-D or 4-D pooling input: `(planes, [h, w], batched)`.
-fn pool_input(op: &str, x: &Tensor) -> Result<(usize, [usize; 2], Vec<usize>)> {
-    x.expect_f32(op)?;
-    let (n, c, sizes, batched) = split_input(op, x, 2)?;
-    if c == 0 || sizes.contains(&0) {
-        return Err(Error::shape(format!(
-            "{op}: expected an input with non-zero channels, height and width (only the batch may be empty), got shape {}",
-            fmt_shape(x.shape())
-        )));
-    }
-    let lead = if batched { vec![n, c] } else { vec![c] };
-    Ok((n * c, [sizes[0], sizes[1]], lead))
-}
-
-fn pool_geometry(op: &str, x: &Tensor, p: &PoolParams) -> Result<(PoolGeom, Vec<usize>)> {
-    let (planes, [h, w], mut out_shape) = pool_input(op, x)?;
-    at_least(op, "kernel size", &p.kernel, 1)?;
-    at_least(op, "stride", &p.stride, 1)?;
-    at_least(op, "padding", &p.padding, 0)?;
-    at_least(op, "dilation", &p.dilation, 1)?;
-    for d in 0..2 {
-        if p.padding[d] > p.kernel[d] / 2 {
-            return Err(Error::argument(format!(
-                "{op}: padding should be at most half of the kernel size, but got padding={:?} and kernel size={:?}",
-                p.padding, p.kernel
-            )));
-        }
-    }
-    let oh = pooled_size(h as i64, p.kernel[0], p.padding[0], p.stride[0], p.dilation[0], p.ceil_mode);
-    let ow = pooled_size(w as i64, p.kernel[1], p.padding[1], p.stride[1], p.dilation[1], p.ceil_mode);
-    if oh < 1 || ow < 1 {
-        return Err(Error::shape(format!(
-            "{op}: input of shape {} gives output size {oh}x{ow}, which is too small (kernel {:?}, stride {:?}, padding {:?}, dilation {:?})",
-            fmt_shape(x.shape()),
-            p.kernel,
-            p.stride,
-            p.padding,
-            p.dilation
-        )));
-    }
-    // Kernel, stride, padding and dilation now fit the input (padding ≤ kernel/2, and a
-    // kernel larger than the padded input gives no output), so the casts are exact.
-    out_shape.extend([oh as usize, ow as usize]);
-    checked_numel(op, &out_shape)?;
-    let [oh, ow] = [oh as usize, ow as usize];
-    let usz = |v: [i64; 2]| v.map(|x| x as usize);
-    let win = Window::new([h, w], [oh, ow], usz(p.kernel), usz(p.stride), usz(p.padding), usz(p.dilation));
-    let geom = PoolGeom { planes, win };
-    Ok((geom, out_shape))
-}
-
-struct MaxPool2dBackward {
-    geom: PoolGeom,
-}
-
-impl Backward for MaxPool2dBackward {
-    fn name(&self) -> &'static str {
-        "MaxPool2DWithIndicesBackward0"
-    }
-    fn differentiable(&self) -> bool {
-        false
-    }
-    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        const OP: &str = "maxPool2d";
-        let indices = ctx.saved(0)?;
-        let gc = grad.contiguous(OP)?;
-        let (gb, ib) = (gc.buffer(), indices.buffer());
-        let Buffer::I32(idx) = &*ib else { unreachable_dtype() };
-        let mut dx = try_alloc(OP, self.geom.planes * self.geom.win.h * self.geom.win.w, 0.0f32)?;
-        k::max_pool2d_backward(f32s(&gb, &gc), idx, &self.geom, &mut dx);
-        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
-    }
-}
-
-/// PyTorch's `max_pool2d` (padding counts as −∞; ties keep the first max).
-pub fn max_pool2d(x: &Tensor, p: &PoolParams) -> Result<Tensor> {
-    const OP: &str = "maxPool2d";
-    let (geom, out_shape) = pool_geometry(OP, x, p)?;
-    let len = geom.planes * geom.win.oh * geom.win.ow;
-    let mut out = try_alloc(OP, len, 0.0f32)?;
-    let mut idx = try_alloc(OP, len, 0i32)?;
-    let xc = x.contiguous(OP)?;
-    {
-        let xb = xc.buffer();
-        k::max_pool2d(f32s(&xb, &xc), &geom, &mut out, &mut idx);
-    }
-    let y = Tensor::from_f32(out, &out_shape)?;
-    let indices = Tensor::from_buffer(Buffer::I32(idx), &out_shape)?;
-    Ok(record(y, &[x], || vec![indices], MaxPool2dBackward { geom }))
-}
-
-struct AvgPool2dBackward {
-    geom: PoolGeom,
-    mode: AvgPoolMode,
-}
-
-impl Backward for AvgPool2dBackward {
-    fn name(&self) -> &'static str {
-        "AvgPool2DBackward0"
-    }
-    fn differentiable(&self) -> bool {
-        false
-    }
-    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        const OP: &str = "avgPool2d";
-        let gc = grad.contiguous(OP)?;
-        let gb = gc.buffer();
-        let mut dx = try_alloc(OP, self.geom.planes * self.geom.win.h * self.geom.win.w, 0.0f32)?;
-        let mut share = try_alloc(OP, self.geom.win.ow, 0.0f32)?;
-        k::avg_pool2d_backward(f32s(&gb, &gc), &self.geom, self.mode, &mut dx, &mut share);
-        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
-    }
-}
-
-/// PyTorch's `avg_pool2d` (`divisor_override` 0 = none).
-pub fn avg_pool2d(x: &Tensor, p: &PoolParams, count_include_pad: bool, divisor_override: i64) -> Result<Tensor> {
-    const OP: &str = "avgPool2d";
-    let (geom, out_shape) = pool_geometry(OP, x, p)?;
-    if divisor_override < 0 {
-        return Err(Error::argument(format!("{OP}: divisorOverride must be a positive integer, got {divisor_override}")));
-    }
-    let mode = AvgPoolMode { count_include_pad, divisor_override: divisor_override as usize };
-    let mut out = try_alloc(OP, geom.planes * geom.win.oh * geom.win.ow, 0.0f32)?;
-    let xc = x.contiguous(OP)?;
-    {
-        let xb = xc.buffer();
-        k::avg_pool2d(f32s(&xb, &xc), &geom, mode, &mut out);
-    }
-    let y = Tensor::from_f32(out, &out_shape)?;
-    Ok(record(y, &[x], Vec::new, AvgPool2dBackward { geom, mode }))
-}
-
-struct AdaptiveAvgPool2dBackward {
-    planes: usize,
-    input: [usize; 2],
-    output: [usize; 2],
-}
-
-impl Backward for AdaptiveAvgPool2dBackward {
-    fn name(&self) -> &'static str {
-        "AdaptiveAvgPool2DBackward0"
-    }
-    fn differentiable(&self) -> bool {
-        false
-    }
-    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        const OP: &str = "adaptiveAvgPool2d";
-        let gc = grad.contiguous(OP)?;
-        let gb = gc.buffer();
-        let ([h, w], [oh, ow]) = (self.input, self.output);
-        let mut dx = try_alloc(OP, self.planes * h * w, 0.0f32)?;
-        k::adaptive_avg_pool2d_backward(f32s(&gb, &gc), self.planes, h, w, oh, ow, &mut dx);
-        Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
-    }
-}
-
-/// PyTorch's `adaptive_avg_pool2d` to `[oh, ow]`: output (i, j) averages rows
-/// `floor(i·H/oh) .. ceil((i+1)·H/oh)` and the matching columns.
-pub fn adaptive_avg_pool2d(x: &Tensor, output: [i64; 2]) -> Result<Tensor> {
-    const OP: &str = "adaptiveAvgPool2d";
-    let (planes, [h, w], mut out_shape) = pool_input(OP, x)?;
-    at_least(OP, "output size", &output, 0)?;
-    let [oh, ow] = output.map(|v| v as usize);
-    out_shape.extend([oh, ow]);
-    checked_numel(OP, &out_shape)?;
-    let mut out = try_alloc(OP, planes * oh * ow, 0.0f32)?;
-    let xc = x.contiguous(OP)?;
-    {
-        let xb = xc.buffer();
-        k::adaptive_avg_pool2d(f32s(&xb, &xc), planes, h, w, oh, ow, &mut out);
-    }
-    let y = Tensor::from_f32(out, &out_shape)?;
-    Ok(record(y, &[x], Vec::new, AdaptiveAvgPool2dBackward { planes, input: [h, w], output: [oh, ow] }))
-}
-
 // ---- the boundary ---------------------------------------------------------------------
 
 /// `conv2d` with ints `[sH, sW, padTop, padLeft, padBottom, padRight, dH, dW, groups]`.
@@ -465,32 +269,4 @@ pub fn conv2d_by_ints(x: &Tensor, w: &Tensor, b: Option<&Tensor>, ints: &[i64]) 
 /// `conv1d` with ints `[stride, padBegin, padEnd, dilation, groups]`.
 pub fn conv1d_by_ints(x: &Tensor, w: &Tensor, b: Option<&Tensor>, ints: &[i64]) -> Result<Tensor> {
     conv1d(x, w, b, &ConvParams::from_ints("conv1d", ints, 1)?)
-}
-
-fn pool_params(op: &str, ints: &[i64], dilation: bool) -> Result<PoolParams> {
-    let pair = |i: usize| Ok::<_, Error>([int(op, ints, i)?, int(op, ints, i + 1)?]);
-    Ok(PoolParams {
-        kernel: pair(0)?,
-        stride: pair(2)?,
-        padding: pair(4)?,
-        dilation: if dilation { pair(6)? } else { [1, 1] },
-        ceil_mode: int(op, ints, if dilation { 8 } else { 6 })? != 0,
-    })
-}
-
-/// `maxPool2d` with ints `[kH, kW, sH, sW, padH, padW, dH, dW, ceilMode]`.
-pub fn max_pool2d_by_ints(x: &Tensor, ints: &[i64]) -> Result<Tensor> {
-    max_pool2d(x, &pool_params("maxPool2d", ints, true)?)
-}
-
-/// `avgPool2d` with ints `[kH, kW, sH, sW, padH, padW, ceilMode, countIncludePad, divisorOverride]`.
-pub fn avg_pool2d_by_ints(x: &Tensor, ints: &[i64]) -> Result<Tensor> {
-    const OP: &str = "avgPool2d";
-    avg_pool2d(x, &pool_params(OP, ints, false)?, int(OP, ints, 7)? != 0, int(OP, ints, 8)?)
-}
-
-/// `adaptiveAvgPool2d` with ints `[outH, outW]`.
-pub fn adaptive_avg_pool2d_by_ints(x: &Tensor, ints: &[i64]) -> Result<Tensor> {
-    const OP: &str = "adaptiveAvgPool2d";
-    adaptive_avg_pool2d(x, [int(OP, ints, 0)?, int(OP, ints, 1)?])
 }

@@ -11,6 +11,7 @@ pub mod matmul;
 pub mod movement;
 pub mod nn;
 pub mod optim;
+pub mod pool;
 pub mod reduce;
 pub mod scan;
 pub mod scatter;

@@ -570,9 +570,9 @@ pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, int
         }
         "conv2d" => crate::ops::conv::conv2d_by_ints(a, &need(b, "weight")?, c, ints),
         "conv1d" => crate::ops::conv::conv1d_by_ints(a, &need(b, "weight")?, c, ints),
-        "maxPool2d" => crate::ops::conv::max_pool2d_by_ints(a, ints),
-        "avgPool2d" => crate::ops::conv::avg_pool2d_by_ints(a, ints),
-        "adaptiveAvgPool2d" => crate::ops::conv::adaptive_avg_pool2d_by_ints(a, ints),
+        "maxPool2d" => crate::ops::pool::max_pool2d_by_ints(a, ints),
+        "avgPool2d" => crate::ops::pool::avg_pool2d_by_ints(a, ints),
+        "adaptiveAvgPool2d" => crate::ops::pool::adaptive_avg_pool2d_by_ints(a, ints),
         "where" => crate::ops::select::where_(a, &need(b, "a")?, &need(c, "b")?),
         "indexSelect" => crate::ops::select::index_select(a, int(0)?, &need(b, "index")?),
         "gather" => crate::ops::scatter::gather(a, int(0)?, &need(b, "index")?),
