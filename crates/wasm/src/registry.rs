@@ -51,6 +51,7 @@ impl Registry {
     }
 
     /// Slots retired because their generations were used up (each costs a few bytes).
+    #[cfg(test)]
     pub fn retired(&self) -> usize {
         self.retired
     }
