@@ -1,7 +1,7 @@
 // maximum, minimum, clamp/clip: forward vs float64 references with broadcasting, NaN
 // propagation, gradients (ties split as in PyTorch 1.13), bounds handling.
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, clamp, maximum, minimum, tensor, tidy } from '../ts/node.js';
+import { ArgumentError, clamp, grad, maximum, minimum, tensor, tidy, type Tensor } from '../ts/node.js';
 import { gradcheck } from './helpers/gradcheck.js';
 import { map, randomNd, zip } from './helpers/reference.js';
 import { run, thrown } from './helpers/snapshot.js';
@@ -49,5 +49,36 @@ describe('clamp', () => {
   });
   it('needs at least one bound', () => {
     expect(thrown(() => tensor([1]).clamp(null))).toBeInstanceOf(ArgumentError);
+  });
+});
+
+describe('clamp with number bounds is one core op (PyTorch 1.13 at NaN, ±inf, min > max)', () => {
+  const X = [-2, 0.5, 3, NaN, -Infinity, Infinity];
+  const valueAndGrad = (f: (x: Tensor) => Tensor) =>
+    tidy(() => {
+      const x = tensor(X, { requiresGrad: true });
+      const y = f(x);
+      y.sum().backward();
+      return { y: y.toArray(), g: x.grad!.toArray(), node: y.gradFn };
+    });
+  it('keeps NaN, gives max everywhere when min > max, NaN for a NaN bound; gradient 0 outside and at NaN', () => {
+    expect(valueAndGrad((x) => x.clamp(0, 1))).toEqual({ y: [0, 0.5, 1, NaN, 0, 1], g: [0, 1, 0, 0, 0, 0], node: 'ClampBackward1' });
+    expect(valueAndGrad((x) => x.clamp(null, 1))).toEqual({ y: [-2, 0.5, 1, NaN, -Infinity, 1], g: [1, 1, 0, 0, 1, 0], node: 'ClampBackward1' });
+    expect(valueAndGrad((x) => x.clip(0))).toEqual({ y: [0, 0.5, 3, NaN, 0, Infinity], g: [0, 1, 1, 0, 0, 1], node: 'ClampBackward1' });
+    expect(valueAndGrad((x) => x.clamp(2, 1))).toEqual({ y: [1, 1, 1, NaN, 1, 1], g: [0, 0, 0, 0, 0, 0], node: 'ClampBackward1' });
+    const nan = { y: [NaN, NaN, NaN, NaN, NaN, NaN], g: [0, 0, 0, 0, 0, 0], node: 'ClampBackward1' };
+    expect(valueAndGrad((x) => x.clamp(NaN, 1))).toEqual(nan);
+    expect(valueAndGrad((x) => x.clamp(0, NaN))).toEqual(nan);
+  });
+  it('passes 1 at the bounds, and its second derivative goes through the recorded gradient', () => {
+    const got = tidy(() => {
+      const x = tensor([0, 0.5, 1, 2], { requiresGrad: true });
+      const y = x.clamp(0, 1).mul(x).sum();
+      const [g] = grad([y], [x], { createGraph: true });
+      const [h] = grad([g!.sum()], [x]);
+      return { g: g!.toArray(), h: h!.toArray() };
+    });
+    // y = clamp(x)·x: dy/dx = mask·x + clamp(x); d²y/dx² = 2·mask (PyTorch 1.13).
+    expect(got).toEqual({ g: [0, 1, 2, 1], h: [2, 2, 2, 0] });
   });
 });

@@ -82,6 +82,15 @@ function rawBinary(name: string, a: Tensor, b: Tensor): Tensor {
 }
 
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+/** The variance of `vs` divided by n − correction. */
+const varianceOf = (correction: number) => (vs: number[]) => {
+  const m = vs.reduce((a, b) => a + b, 0) / vs.length;
+  return vs.reduce((a, v) => a + (v - m) ** 2, 0) / (vs.length - correction);
+};
+const logSumExp = (vs: number[]) => {
+  const m = Math.max(...vs);
+  return m + Math.log(vs.reduce((a, v) => a + Math.exp(v - m), 0));
+};
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 function unary(key: string, fn: (x: Tensor) => Tensor, f: (v: number) => number, lo = -2, hi = 2, kinks: number[] = []): GradCase {
@@ -256,6 +265,8 @@ export const OP_CASES: Record<string, OpCase> = {
   'unary/ceil': unary('ceil', (x) => x.ceil(), Math.ceil, -3, 3, [-2, -1, 0, 1, 2, 3]),
   'unary/round': unary('round', (x) => x.round(), Math.round, -3, 3, [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]),
   'unary/clone': unary('clone', (x) => x.clone(), (v) => v),
+  // Parameterised (one core op with both bounds); the gradient is 0 outside [min, max].
+  'unary/clamp': unary('clamp', (x) => x.clamp(-0.5, 1), (v) => Math.min(Math.max(v, -0.5), 1), -2, 2, [-0.5, 1]),
   'unary/logicalNot': {
     noGrad: 'logical op: bool result',
     inputs: [nd([2, 3], [0, 1.5, -2, 0, 0.25, 3])],
@@ -315,6 +326,15 @@ export const OP_CASES: Record<string, OpCase> = {
   },
   'reduce/amin': {
     grad: { fn: (x) => x.amin(), ref: (x) => fold(x, undefined, false, (v) => Math.min(...v)), inputs: [input('amin', [2, 3])] },
+  },
+  'reduce/var': {
+    grad: { fn: (x) => x.var([0, 2], true, true), ref: (x) => fold(x, [0, 2], true, varianceOf(1)), inputs: [input('var', [2, 3, 4])] },
+  },
+  'reduce/std': {
+    grad: { fn: (x) => x.std(1, false), ref: (x) => map(fold(x, [1], false, varianceOf(0)), Math.sqrt), inputs: [input('std', [3, 4])] },
+  },
+  'reduce/logsumexp': {
+    grad: { fn: (x) => x.logsumexp(1), ref: (x) => fold(x, [1], false, logSumExp), inputs: [input('logsumexp', [3, 4], -4, 4)] },
   },
   'reduce/argmax': {
     noGrad: 'argmax: int32 indices, which have no gradient',

@@ -1,7 +1,7 @@
 // amax/amin, argmax/argmin, max/min with dim, var/std, logsumexp, norm: values vs float64
 // references, gradients through gradcheck, ties, NaN, empty inputs.
 import { describe, expect, it } from 'vitest';
-import { logsumexp, norm, ShapeError, std, tensor, tidy, variance } from '../ts/node.js';
+import { ArgumentError, logsumexp, norm, ShapeError, std, tensor, tidy, variance, type Tensor } from '../ts/node.js';
 import { gradcheck } from './helpers/gradcheck.js';
 import { fold, map, randomNd, sum, zip } from './helpers/reference.js';
 import { run, T, thrown } from './helpers/snapshot.js';
@@ -71,5 +71,45 @@ describe('var, std, logsumexp, norm', () => {
     gradcheck((t) => norm(t, 1, 1), (t) => sum(map(t, Math.abs), [1]), [x]);
     gradcheck((t) => t.norm(Infinity, 0, true), (t) => fold(map(t, Math.abs), [0], true, (v) => Math.max(...v)), [x]);
     expect(run(() => T(x).norm()).shape).toEqual([]);
+  });
+});
+
+describe('var, std and logsumexp are single core ops (PyTorch 1.13 edges)', () => {
+  const valueAndGrad = (f: (x: Tensor) => Tensor, v: number[] | number[][]) =>
+    tidy(() => {
+      const x = tensor(v, { requiresGrad: true });
+      const y = f(x);
+      y.sum().backward();
+      return { y: y.toArray(), g: x.grad!.toArray(), node: y.gradFn };
+    });
+  it('logsumexp at ±inf and NaN: values and gradients as torch.logsumexp', () => {
+    const lse = (x: Tensor) => x.logsumexp(0);
+    const rows: [number[], number, number[]][] = [
+      [[1, Infinity], Infinity, [0, NaN]],
+      [[Infinity, Infinity], Infinity, [NaN, NaN]],
+      [[-Infinity, -Infinity], -Infinity, [NaN, NaN]],
+      [[NaN, 1], NaN, [NaN, NaN]],
+      [[Infinity, -Infinity], Infinity, [NaN, 0]],
+      [[-Infinity, 1], 1, [0, 1]],
+      [[1e38, 3e38], 3.0000000054977558e38, [0, 1]],
+      [[1000, 1000], 1000.6931762695312, [0.4999854564666748, 0.4999854564666748]],
+    ];
+    for (const [v, y, g] of rows) expect(valueAndGrad(lse, v), String(v)).toEqual({ y, g, node: 'LogsumexpBackward0' });
+    // Without dim: over all elements.
+    expect(tidy(() => tensor([[1, 2], [3, 4]]).logsumexp().item())).toBe(Math.fround(4.440189698561196));
+  });
+  it('var/std take PyTorch\'s correction as a number', () => {
+    // torch.var(x, 1, correction=2)
+    expect(valueAndGrad((x) => x.var(1, 2), [[1, 2, 4, 7], [0.5, -1, 3, 2]])).toEqual({
+      y: [10.5, 4.59375], g: [[-2.5, -1.5, 0.5, 3.5], [-0.625, -2.125, 1.875, 0.875]], node: 'VarBackward0',
+    });
+    expect(valueAndGrad((x) => x.std(undefined, 0), [3, 3]).node).toBe('StdBackward0');
+    // n − correction ≤ 0 divides by 0 (torch: inf, or NaN for 0/0); a negative correction is allowed.
+    expect(tidy(() => [tensor([1, 2, 3]).var(0, 4).item(), tensor([2, 2]).var(0, 2).item(), tensor([1, 2]).var(0, -1).item()]))
+      .toEqual([Infinity, NaN, Math.fround(0.5 / 3)]);
+    for (const bad of [NaN, Infinity, '1' as unknown as number]) {
+      expect(thrown(() => tensor([1, 2]).var(0, bad))).toBeInstanceOf(ArgumentError);
+    }
+    expect(thrown(() => tensor([1, 2]).std(2))).toBeInstanceOf(ArgumentError);
   });
 });

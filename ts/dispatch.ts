@@ -58,6 +58,12 @@ export function unaryOp(name: string, x: Tensor): Tensor {
   return wrap(c, c.raw.wg_unary(c.opId('unary', name), handleOf(name, x)));
 }
 
+/** @internal A `unary`-family op with two float parameters (clamp's bounds). */
+export function unaryScalarOp(name: string, x: Tensor, a: number, b: number): Tensor {
+  const c = lib();
+  return wrap(c, c.raw.wg_unary_scalar(c.opId('unary', name), handleOf(name, x), a, b));
+}
+
 /** @internal Tensor–tensor, tensor–number and number–tensor forms of a binary op. */
 export function binaryOp(name: string, a: Operand, b: Operand): Tensor {
   const c = lib();
@@ -89,11 +95,14 @@ export function movementOp(name: string, x: Tensor, args: readonly number[]): Te
   return wrap(c, c.raw.wg_movement(c.opId('movement', name), handleOf(name, x), n));
 }
 
-/** @internal A `reduce`-family op over all elements (`dim` undefined) or the given dims. */
-export function reduceOp(name: string, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+/**
+ * @internal A `reduce`-family op over all elements (`dim` undefined) or the given dims;
+ * `param` is the op's float parameter (var/std's correction).
+ */
+export function reduceOp(name: string, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean, param = 0): Tensor {
   const c = lib();
   const n = dim === undefined ? -1 : c.putInts(typeof dim === 'number' ? [dim] : dim, name);
-  return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), handleOf(name, x), n, keepdim ? 1 : 0));
+  return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), handleOf(name, x), n, keepdim ? 1 : 0, param));
 }
 
 /** @internal An `nn`-family op: tensor operands (null = absent), integer args, one float. */

@@ -39,9 +39,10 @@ export interface RawExports {
   wg_detach(h: number): number;
   wg_cast(h: number, dtype: number): number;
   wg_unary(op: number, x: number): number;
+  wg_unary_scalar(op: number, x: number, a: number, b: number): number;
   wg_binary(op: number, a: number, b: number): number;
   wg_binary_scalar(op: number, a: number, s: number, reversed: number): number;
-  wg_reduce(op: number, x: number, naxes: number, keepdim: number): number;
+  wg_reduce(op: number, x: number, naxes: number, keepdim: number, param: number): number;
   wg_movement(op: number, x: number, nargs: number): number;
   wg_inplace(op: number, target: number, source: number): number;
   wg_inplace_scalar(op: number, target: number, s: number): number;

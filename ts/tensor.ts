@@ -5,7 +5,7 @@
 import './polyfill.js';
 import {
   binaryOp, catOp, dims, expectTensor, handleOf, hostCallback, inplaceOp, movementOp, nnOp, normDim, passFlags, reduceOp,
-  splitSizes, tensorOf, unaryOp, whereOp, wrap,
+  splitSizes, tensorOf, unaryOp, unaryScalarOp, whereOp, wrap,
 } from './dispatch.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { lib } from './ffi.js';
@@ -30,13 +30,11 @@ export type NestedArray = number | boolean | NestedArray[];
 /** Dims given PyTorch-style as arguments (`reshape(2, 3)`) or as one array (`reshape([2, 3])`). */
 export type DimsArg = number[] | [readonly number[]];
 
-const F32_MAX = 3.4028234663852886e38;
-
-/** How many elements each output of a reduction over `dim` (all when undefined) combines. */
-function reducedCount(op: string, x: Tensor, dim: number | readonly number[] | undefined): number {
-  if (dim === undefined) return x.size;
-  const axes = typeof dim === 'number' ? [dim] : dim;
-  return axes.reduce((n, d) => n * (x.shape[normDim(op, d, Math.max(x.ndim, 1))] ?? 1), 1);
+/** var/std's correction from `unbiased` (true: 1, false: 0) or a number (the correction itself). */
+function correctionOf(op: string, unbiased: boolean | number): number {
+  if (typeof unbiased === 'boolean') return unbiased ? 1 : 0;
+  if (typeof unbiased === 'number' && Number.isFinite(unbiased)) return unbiased;
+  throw new ArgumentError(`${op}: unbiased must be a boolean or a finite correction, got ${String(unbiased)}`);
 }
 
 /** `sqrt(v)` with gradient 0 where `v` is 0 (std's and norm's rule in PyTorch) instead of ∞·0 = NaN. */
@@ -97,7 +95,6 @@ export class Tensor {
   unscoped(): void {
     if (!this.borrowed && !this.disposed && !this.guarded) this.guarded = guard(this, this.h);
   }
-
 
   /**
    * @internal The core's handle. Throws DisposedError once this tensor is disposed: a
@@ -266,10 +263,18 @@ export class Tensor {
   maximum(other: Operand): Tensor { return binaryOp('maximum', this, other); }
   /** Elementwise minimum (NaN propagates; ties split the gradient), broadcasting. */
   minimum(other: Operand): Tensor { return binaryOp('minimum', this, other); }
-  /** Limits values to `[min, max]` (either bound may be omitted with null). */
+  /**
+   * Limits values to `[min, max]` (either bound may be omitted with null). NaN stays NaN,
+   * `min > max` gives `max` everywhere, and the gradient passes where `min ≤ x ≤ max`
+   * (PyTorch's clamp). Number bounds are one core op; tensor bounds broadcast.
+   */
   clamp(min: Operand | null, max: Operand | null = null): Tensor {
-    if (min === null && max === null) throw new ArgumentError('clamp: at least one of min and max must be given');
-    // `where`, not maximum/minimum: the gradient is 1 at the bounds too, as in PyTorch.
+    if ((min ?? null) === null && (max ?? null) === null) throw new ArgumentError('clamp: at least one of min and max must be given');
+    const bound = (b: Operand | null | undefined) => b === null || b === undefined || typeof b === 'number';
+    if (bound(min) && bound(max)) {
+      return unaryScalarOp('clamp', this, (min as number | null) ?? -Infinity, (max as number | null) ?? Infinity);
+    }
+    // Tensor bounds: `where`, not maximum/minimum: the gradient is 1 at the bounds too, as in PyTorch.
     return tidy(() => {
       const low = min === null ? this : whereOp(this.lt(min), min, this);
       return max === null ? low : whereOp(low.gt(max), max, low);
@@ -388,25 +393,23 @@ export class Tensor {
       return keepdim ? { values, indices: kept } : { values: values.squeeze(dim), indices: kept.squeeze(dim) };
     });
   }
-  /** Variance over all elements or `dim`; `unbiased` divides by n − 1 (PyTorch's default). */
-  var(dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {
-    // PyTorch divides by max(0, n − correction): one element (unbiased) or an empty dim is 0/0 = NaN.
-    const divisor = Math.max(0, reducedCount('var', this, dim) - (unbiased ? 1 : 0));
-    return tidy(() => this.sub(this.mean(dim, true)).square().sum(dim, keepdim).div(divisor));
+  /**
+   * Variance over all elements or `dim`, in one core op. `unbiased` divides by n − 1
+   * (PyTorch's default), `false` by n; a number is PyTorch's `correction` (divides by
+   * n − correction). Where n − correction ≤ 0 it divides by 0 (NaN for one element or an empty dim), as PyTorch.
+   */
+  var(dim?: number | readonly number[], unbiased: boolean | number = true, keepdim = false): Tensor {
+    return reduceOp('var', this, dim, keepdim, correctionOf('var', unbiased));
   }
-  /** Standard deviation: `sqrt(var(…))`; its gradient is 0 where it is 0 (a constant), as in PyTorch. */
-  std(dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor {
-    return tidy(() => sqrtZeroGradAtZero(this.var(dim, unbiased, keepdim)));
+  /** Standard deviation, `sqrt(var(…))` in one core op; its gradient is 0 where it is 0 (a constant), as in PyTorch. */
+  std(dim?: number | readonly number[], unbiased: boolean | number = true, keepdim = false): Tensor {
+    return reduceOp('std', this, dim, keepdim, correctionOf('std', unbiased));
   }
-  /** `log(Σ exp(x))` over `dim`, computed stably (the max is factored out). */
-  logsumexp(dim: number | readonly number[], keepdim = false): Tensor {
-    // Empty: no max to factor out; the sum is 0 and the result -inf, as in PyTorch.
-    if (this.size === 0) return tidy(() => this.exp().sum(dim, keepdim).log());
-    // The max is a constant for the gradient; clamping it keeps all-±inf rows from
-    // turning into inf − inf = NaN.
-    const shift = (keep: boolean) => this.amax(dim, keep).detach().clamp(-F32_MAX, F32_MAX);
-    return tidy(() => this.sub(shift(true)).exp().sum(dim, keepdim).log().add(shift(keepdim)));
-  }
+  /**
+   * `log(Σ exp(x))` over all elements or `dim`, in one core op, computed stably (the max is
+   * factored out); −inf for an empty reduction; the gradient is the softmax over `dim`.
+   */
+  logsumexp(dim?: number | readonly number[], keepdim = false): Tensor { return reduceOp('logsumexp', this, dim, keepdim); }
   /** The p-norm (p = 1, 2 or Infinity) over all elements or `dim`. */
   norm(p: 1 | 2 | number = 2, dim?: number | readonly number[], keepdim = false): Tensor {
     // At 0 (also when the squares underflow) the gradient is 0, as PyTorch's, not ∞·0 = NaN.
@@ -799,11 +802,11 @@ export const any = (x: Tensor, dim?: number | readonly number[], keepdim = false
 /** Whether every element of `x` (over all, or along `dim`) is true, as bool. */
 export const all = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => expectTensor('all', x).all(dim, keepdim);
 /** Variance (unbiased by default). */
-export const variance = (x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor => expectTensor('variance', x).var(dim, unbiased, keepdim);
+export const variance = (x: Tensor, dim?: number | readonly number[], unbiased: boolean | number = true, keepdim = false): Tensor => expectTensor('variance', x).var(dim, unbiased, keepdim);
 /** Standard deviation (unbiased by default). */
-export const std = (x: Tensor, dim?: number | readonly number[], unbiased = true, keepdim = false): Tensor => expectTensor('std', x).std(dim, unbiased, keepdim);
+export const std = (x: Tensor, dim?: number | readonly number[], unbiased: boolean | number = true, keepdim = false): Tensor => expectTensor('std', x).std(dim, unbiased, keepdim);
 /** `log(Σ exp(x))` over `dim`, stably. */
-export const logsumexp = (x: Tensor, dim: number | readonly number[], keepdim = false): Tensor => expectTensor('logsumexp', x).logsumexp(dim, keepdim);
+export const logsumexp = (x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => expectTensor('logsumexp', x).logsumexp(dim, keepdim);
 /** The p-norm (1, 2 or Infinity). */
 export const norm = (x: Tensor, p: number = 2, dim?: number | readonly number[], keepdim = false): Tensor => expectTensor('norm', x).norm(p, dim, keepdim);
 /** Running sums of `x` along `dim`. */ export const cumsum = (x: Tensor, dim: number): Tensor => expectTensor('cumsum', x).cumsum(dim);

@@ -516,6 +516,15 @@ pub extern "C" fn wg_unary(op: u32, x: Wire) -> Wire {
     })
 }
 
+/// A `unary`-family op with two float parameters (clamp's bounds).
+#[no_mangle]
+pub extern "C" fn wg_unary_scalar(op: u32, x: Wire, a: f64, b: f64) -> Wire {
+    op_rt("unary", |rt| {
+        let r = rt.get(ops::op_name("unary", op), x).and_then(|x| unary::unary_scalar_by_id(op, &x, a, b));
+        rt.handle(r)
+    })
+}
+
 #[no_mangle]
 pub extern "C" fn wg_binary(op: u32, a: Wire, b: Wire) -> Wire {
     op_rt("binary", |rt| {
@@ -537,14 +546,15 @@ pub extern "C" fn wg_binary_scalar(op: u32, a: Wire, s: f64, reversed: u32) -> W
     })
 }
 
-/// Axes in scratch; `naxes` = -1 reduces over all dims.
+/// Axes in scratch; `naxes` = -1 reduces over all dims. `param`: the op's float parameter
+/// (var/std's correction), ignored by the others.
 #[no_mangle]
-pub extern "C" fn wg_reduce(op: u32, x: Wire, naxes: i32, keepdim: u32) -> Wire {
+pub extern "C" fn wg_reduce(op: u32, x: Wire, naxes: i32, keepdim: u32, param: f64) -> Wire {
     op_rt("reduce", |rt| {
         let name = ops::op_name("reduce", op);
         let r = rt.get(name, x).and_then(|x| {
             let axes = if naxes < 0 { None } else { Some(rt.ints(name, naxes)?) };
-            reduce::reduce_by_id(op, &x, axes.as_deref(), keepdim != 0)
+            reduce::reduce_by_id(op, &x, axes.as_deref(), keepdim != 0, param)
         });
         rt.handle(r)
     })

@@ -162,3 +162,76 @@ pub fn prod_of_others(op: &str, src: &[f32], outer: usize, n: usize, inner: usiz
     }
     Ok(out)
 }
+
+/// Like [`fold_keepdim`], but `f(acc, slot, v)` also gets the output slot, so a second pass
+/// can read a per-output value of the first (the mean for the variance, the shift for
+/// logsumexp).
+fn fold_keepdim_slots<A: Copy>(
+    op: &str,
+    data: &[f32],
+    layout: &Layout,
+    reduced: &[bool],
+    init: A,
+    mut f: impl FnMut(A, usize, f32) -> A,
+) -> Result<Vec<A>> {
+    let (shape, out_strides) = kept_geometry(layout, reduced);
+    let mut acc = try_alloc(op, checked_numel(op, &shape)?, init)?;
+    let walk = StridedWalk::new(&layout.shape, [&layout.strides, &out_strides]);
+    walk.for_each_row([layout.offset, 0], |[pi, po], len, [si, so]| {
+        for i in 0..len {
+            let slot = po + i * so;
+            acc[slot] = f(acc[slot], slot, data[pi + i * si]);
+        }
+    });
+    Ok(acc)
+}
+
+/// The variance over the axes flagged in `reduced` (kept as 1): two passes in f64 (the mean,
+/// then the squared deviations from it), divided by `max(0, n − correction)` as PyTorch
+/// does, so one element (unbiased) or an empty reduction is 0/0 = NaN; with `sqrt`, the
+/// standard deviation (the root taken before rounding to f32).
+pub fn var_keepdim(op: &str, x: &Tensor, reduced: &[bool], correction: f64, sqrt: bool) -> Result<Tensor> {
+    x.expect_f32(op)?;
+    let buffer = x.buffer();
+    let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
+    let l = x.layout();
+    let n: usize = l.shape.iter().zip(reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
+    let (mut mean, shape) = fold_keepdim(op, data, l, reduced, 0.0f64, |s, v| s + v as f64)?;
+    for m in mean.iter_mut() {
+        *m /= n as f64;
+    }
+    let ssd = fold_keepdim_slots(op, data, l, reduced, 0.0f64, |s, slot, v| {
+        let d = v as f64 - mean[slot];
+        s + d * d
+    })?;
+    drop(mean);
+    let divisor = (n as f64 - correction).max(0.0);
+    let out = try_map(op, &ssd, |s| if sqrt { (s / divisor).sqrt() as f32 } else { (s / divisor) as f32 })?;
+    drop(ssd);
+    Tensor::from_f32(out, &shape)
+}
+
+/// `log Σ exp(x)` over the axes flagged in `reduced` (kept as 1), shifted by the max as
+/// PyTorch does: an infinite max shifts by 0 (so +inf gives +inf and all −inf gives −inf),
+/// NaN propagates, and an empty reduction is log 0 = −inf. Sums and logs in f64.
+pub fn logsumexp_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
+    x.expect_f32(op)?;
+    let buffer = x.buffer();
+    let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
+    let l = x.layout();
+    let (mut shift, shape) = fold_keepdim(op, data, l, reduced, f32::NEG_INFINITY, |m, v| {
+        if v.is_nan() || m.is_nan() || v > m { if m.is_nan() { m } else { v } } else { m }
+    })?;
+    for m in shift.iter_mut() {
+        if m.is_infinite() {
+            *m = 0.0;
+        }
+    }
+    let sums = fold_keepdim_slots(op, data, l, reduced, 0.0f64, |s, slot, v| s + (v as f64 - shift[slot] as f64).exp())?;
+    let mut out = try_alloc(op, sums.len(), 0.0f32)?;
+    for ((o, &s), &m) in out.iter_mut().zip(&sums).zip(&shift) {
+        *o = (s.ln() + m as f64) as f32;
+    }
+    drop((sums, shift));
+    Tensor::from_f32(out, &shape)
+}

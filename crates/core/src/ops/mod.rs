@@ -23,7 +23,8 @@ pub mod unary;
 /// defined in exactly one place (its table position).
 pub fn catalog() -> String {
     let families: &[(&str, Vec<&str>)] = &[
-        ("unary", unary::UNARY.iter().map(|d| d.name).collect()),
+        // The parameterised unary ops (clamp) follow the plain ones, as matmul the binary table.
+        ("unary", unary::UNARY.iter().map(|d| d.name).chain(unary::UNARY_SCALAR.iter().map(|d| d.name)).collect()),
         ("binary", binary::BINARY.iter().map(|d| d.name).chain(["matmul"]).collect()),
         ("reduce", reduce::REDUCE.iter().map(|d| d.name).collect()),
         ("movement", movement::MOVEMENT.iter().map(|d| d.name).collect()),
@@ -48,7 +49,7 @@ pub fn binary_by_id(id: u32, a: &crate::Tensor, b: &crate::Tensor) -> crate::Res
 pub fn op_name(family: &str, id: u32) -> &'static str {
     let i = id as usize;
     let name = match family {
-        "unary" => unary::UNARY.get(i).map(|d| d.name),
+        "unary" => unary::UNARY.get(i).map(|d| d.name).or_else(|| unary::unary_scalar_def(id).map(|d| d.name)),
         "binary" if i == binary::BINARY.len() => Some("matmul"),
         "binary" => binary::BINARY.get(i).map(|d| d.name),
         "reduce" => reduce::REDUCE.get(i).map(|d| d.name),

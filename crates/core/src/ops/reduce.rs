@@ -1,18 +1,21 @@
 //! Reductions: sum and mean (one node), amax/amin (ties share the gradient),
 //! argmax/argmin (int32 indices, no gradient), prod (exact gradient at zeros) and any/all
-//! (bool, in `logical`). Bool input to the numeric ones counts as 0./1. float32.
+//! (bool, in `logical`), var/std (two-pass, PyTorch's correction) and logsumexp
+//! (max-shifted). Bool input to the numeric ones counts as 0./1. float32.
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::map;
 use crate::autograd::mode::is_grad_enabled;
-use crate::kernels::reduce::{arg_extreme, extreme_keepdim, prod_keepdim, prod_of_others, sum_keepdim};
+use crate::kernels::reduce::{arg_extreme, extreme_keepdim, logsumexp_keepdim, prod_keepdim, prod_of_others, sum_keepdim, var_keepdim};
 use crate::layout::Layout;
 use crate::layout::normalize_axis;
-use crate::ops::binary::{binary, div, mul, mul_scalar, BinaryOp};
+use crate::ops::binary::{binary, div, mul, mul_scalar, sub, BinaryOp};
 use crate::ops::creation::float_if_bool;
 use crate::ops::logical::any_all;
 use crate::ops::movement::{expand, reshape};
+use crate::ops::select::where_;
+use crate::ops::unary::{unary, UnaryOp};
 use crate::tensor::Tensor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,26 +26,31 @@ pub enum ReduceOp {
 }
 
 /// One row of the reduce table: the op's name, how it takes a bool input, and its call
-/// with the reduced dims (`None`: all) and `keepdim`.
+/// with the reduced dims (`None`: all), `keepdim` and one float parameter (var/std's
+/// correction; the others ignore it).
 pub struct ReduceDef {
     pub name: &'static str,
     /// Bool input is read as truth values (any/all) instead of being promoted to 0./1.
     /// float32 as the numeric reductions do.
     pub reads_bool: bool,
-    pub run: fn(&Tensor, Option<&[i64]>, bool) -> Result<Tensor>,
+    pub run: fn(&Tensor, Option<&[i64]>, bool, f64) -> Result<Tensor>,
 }
 
 /// The reduce op table; an op's id at the boundary is its position here.
 pub const REDUCE: &[ReduceDef] = &[
-    ReduceDef { name: "sum", reads_bool: false, run: sum },
-    ReduceDef { name: "mean", reads_bool: false, run: mean },
-    ReduceDef { name: "amax", reads_bool: false, run: |x, axes, keepdim| extreme(x, axes, keepdim, true) },
-    ReduceDef { name: "amin", reads_bool: false, run: |x, axes, keepdim| extreme(x, axes, keepdim, false) },
-    ReduceDef { name: "argmax", reads_bool: false, run: |x, axes, keepdim| arg_extreme_op(x, axes, keepdim, true) },
-    ReduceDef { name: "argmin", reads_bool: false, run: |x, axes, keepdim| arg_extreme_op(x, axes, keepdim, false) },
-    ReduceDef { name: "prod", reads_bool: false, run: prod },
-    ReduceDef { name: "any", reads_bool: true, run: |x, axes, keepdim| any_all(x, axes, keepdim, false) },
-    ReduceDef { name: "all", reads_bool: true, run: |x, axes, keepdim| any_all(x, axes, keepdim, true) },
+    ReduceDef { name: "sum", reads_bool: false, run: |x, axes, keepdim, _| sum(x, axes, keepdim) },
+    ReduceDef { name: "mean", reads_bool: false, run: |x, axes, keepdim, _| mean(x, axes, keepdim) },
+    ReduceDef { name: "amax", reads_bool: false, run: |x, axes, keepdim, _| extreme(x, axes, keepdim, true) },
+    ReduceDef { name: "amin", reads_bool: false, run: |x, axes, keepdim, _| extreme(x, axes, keepdim, false) },
+    ReduceDef { name: "argmax", reads_bool: false, run: |x, axes, keepdim, _| arg_extreme_op(x, axes, keepdim, true) },
+    ReduceDef { name: "argmin", reads_bool: false, run: |x, axes, keepdim, _| arg_extreme_op(x, axes, keepdim, false) },
+    ReduceDef { name: "prod", reads_bool: false, run: |x, axes, keepdim, _| prod(x, axes, keepdim) },
+    ReduceDef { name: "any", reads_bool: true, run: |x, axes, keepdim, _| any_all(x, axes, keepdim, false) },
+    ReduceDef { name: "all", reads_bool: true, run: |x, axes, keepdim, _| any_all(x, axes, keepdim, true) },
+    // The parameter is the correction: n − correction divides the squared deviations.
+    ReduceDef { name: "var", reads_bool: false, run: |x, axes, keepdim, correction| var_std(x, axes, keepdim, correction, false) },
+    ReduceDef { name: "std", reads_bool: false, run: |x, axes, keepdim, correction| var_std(x, axes, keepdim, correction, true) },
+    ReduceDef { name: "logsumexp", reads_bool: false, run: |x, axes, keepdim, _| logsumexp(x, axes, keepdim) },
 ];
 
 /// Resolves `axes` (all dims when `None`) to a per-dim flag, rejecting repeats.
@@ -129,10 +137,10 @@ pub fn mean(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
     reduce(ReduceOp::Mean, x, axes, keepdim)
 }
 
-pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool, param: f64) -> Result<Tensor> {
     let def = REDUCE.get(id as usize).ok_or_else(|| Error::argument(format!("reduce: unknown op id {id}")))?;
     let x = &if def.reads_bool { x.clone() } else { float_if_bool(x)? };
-    (def.run)(x, axes, keepdim)
+    (def.run)(x, axes, keepdim, param)
 }
 
 /// Sums a broadcast gradient back to `shape` (the engine's single place for this). It is
@@ -267,6 +275,90 @@ pub fn prod(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
     Ok(record(out.clone(), &[x], || vec![x.clone(), out], node))
 }
 
+/// The reduced dims as a list (for the ops a VJP calls), and the keepdim output reshaped to
+/// the requested one.
+fn finish(x: &Tensor, kept: Tensor, reduced: &[bool], keepdim: bool) -> (Tensor, Vec<usize>, Vec<i64>) {
+    let keepdim_shape = kept.shape().to_vec();
+    let out = if keepdim { kept } else { kept.view_with(Layout::contiguous(&output_shape(x.shape(), reduced, keepdim))) };
+    let axes: Vec<i64> = (0..x.ndim() as i64).filter(|&d| reduced[d as usize]).collect();
+    (out, keepdim_shape, axes)
+}
+
+/// var: `g · 2(x − mean) / (n − correction)` (PyTorch's var_backward, the mean recomputed);
+/// std: the same with `g / (2·std)`, which is 0 where std is 0 (a constant input).
+struct VarStdBackward {
+    name: &'static str,
+    keepdim_shape: Vec<usize>,
+    axes: Vec<i64>,
+    divisor: f64,
+    std: bool,
+}
+
+impl Backward for VarStdBackward {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let x = ctx.saved(0)?;
+        let mut g = reshape(grad, &self.keepdim_shape)?;
+        if self.std {
+            // where(std = 0, 0, g / (2·where(std = 0, 1, std))): the inner where keeps the
+            // unselected branch finite, so a second derivative sees no 0·∞ either.
+            let out = reshape(ctx.saved(1)?, &self.keepdim_shape)?;
+            let zero = binary(BinaryOp::EqMask, &out, &Tensor::scalar(0.0))?;
+            let safe = where_(&zero, &Tensor::scalar(1.0), &out)?;
+            g = where_(&zero, &Tensor::scalar(0.0), &div(&g, &mul_scalar(&safe, 2.0)?)?)?;
+        }
+        let centred = sub(x, &mean(x, Some(&self.axes), true)?)?;
+        // 2/0 = ∞ when n ≤ correction: the gradient is NaN (0·∞), as the value is.
+        Ok(vec![Some(mul(&mul_scalar(&centred, 2.0 / self.divisor)?, &g)?)])
+    }
+}
+
+/// Variance (or its square root) over `axes`, PyTorch's `var`/`std` with `correction`
+/// (1: unbiased, 0: biased; any finite number as in PyTorch); where n − correction ≤ 0 the
+/// divisor is 0 (∞, or NaN for a zero sum of squares).
+pub fn var_std(x: &Tensor, axes: Option<&[i64]>, keepdim: bool, correction: f64, std: bool) -> Result<Tensor> {
+    let name = if std { "std" } else { "var" };
+    if !correction.is_finite() {
+        return Err(Error::argument(format!("{name}: correction must be a finite number, got {correction}")));
+    }
+    let reduced = reduced_dims(name, x.ndim(), axes)?;
+    let kept = var_keepdim(name, x, &reduced, correction, std)?;
+    let n: usize = x.shape().iter().zip(&reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
+    let divisor = (n as f64 - correction).max(0.0);
+    let (out, keepdim_shape, axes) = finish(x, kept, &reduced, keepdim);
+    let node = VarStdBackward { name: if std { "StdBackward0" } else { "VarBackward0" }, keepdim_shape, axes, divisor, std };
+    Ok(if std { record(out.clone(), &[x], || vec![x.clone(), out], node) } else { record(out, &[x], || vec![x.clone()], node) })
+}
+
+/// logsumexp: `g · exp(x − out)`, the softmax over the reduced dims (PyTorch's
+/// logsumexp_backward; NaN where out is ±inf, as there).
+struct LogsumexpBackward {
+    keepdim_shape: Vec<usize>,
+}
+
+impl Backward for LogsumexpBackward {
+    fn name(&self) -> &'static str {
+        "LogsumexpBackward0"
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let (x, out) = (ctx.saved(0)?, ctx.saved(1)?);
+        let out = reshape(out, &self.keepdim_shape)?;
+        let g = reshape(grad, &self.keepdim_shape)?;
+        Ok(vec![Some(mul(&g, &unary(UnaryOp::Exp, &sub(x, &out)?)?)?)])
+    }
+}
+
+/// `log Σ exp(x)` over `axes` (all when `None`), max-shifted; −inf for an empty reduction.
+pub fn logsumexp(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+    const OP: &str = "logsumexp";
+    let reduced = reduced_dims(OP, x.ndim(), axes)?;
+    let kept = logsumexp_keepdim(OP, x, &reduced)?;
+    let (out, keepdim_shape, _) = finish(x, kept, &reduced, keepdim);
+    Ok(record(out.clone(), &[x], || vec![x.clone(), out], LogsumexpBackward { keepdim_shape }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,7 +371,7 @@ mod tests {
     fn bool_input_through_the_table() {
         let mask = Tensor::from_buffer(crate::storage::Buffer::Bool(vec![1, 0, 1]), &[3]).unwrap();
         let id = |name: &str| REDUCE.iter().position(|d| d.name == name).unwrap() as u32;
-        let value = |name: &str| reduce_by_id(id(name), &mask, None, false).unwrap();
+        let value = |name: &str| reduce_by_id(id(name), &mask, None, false, 0.0).unwrap();
         assert_eq!(value("prod").to_f64_vec().unwrap(), vec![0.0]);
         assert_eq!(value("prod").dtype(), crate::DType::F32);
         assert_eq!(value("sum").to_f64_vec().unwrap(), vec![2.0]);
