@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ArgumentError, AutogradError, defineFunction, DisposedError, dispose, enableGrad, exp, gradcheck, isGradEnabled,
-  memory, noGrad, ones, scalar, ShapeError, tensor, tidy, type Tensor,
+  cat, memory, noGrad, ones, scalar, ShapeError, tensor, tidy, zeros, type Tensor,
 } from '../ts/node.js';
 import { lib } from '../ts/ffi.js';
 
@@ -236,5 +236,16 @@ describe('typed errors for bad arguments', () => {
     const x = tensor([1], { requiresGrad: true });
     expect(() => long.apply(x)).toThrow(ArgumentError);
     x.dispose();
+  });
+});
+
+describe('found by fuzzing against PyTorch', () => {
+  it("cat skips 1-D empty tensors, PyTorch's documented legacy rule", () => {
+    tidy(() => {
+      const out = cat([zeros([0]), ones([2, 3]), zeros([0])], 0);
+      expect(out.shape).toEqual([2, 3]);
+      expect(cat([zeros([0]), zeros([0, 1])], 0).shape).toEqual([0, 1]);
+      expect(cat([zeros([0]), zeros([0])], 0).shape).toEqual([0]);
+    });
   });
 });

@@ -112,6 +112,15 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         }
         return cat(&floats, dim);
     }
+    // PyTorch's documented legacy rule: 1-D empty tensors (shape [0]) are skipped, whatever
+    // the others' shapes.
+    let legacy_empty = |t: &Tensor| t.shape() == [0];
+    if tensors.iter().any(legacy_empty) && !tensors.iter().all(legacy_empty) {
+        let mut kept = Vec::new();
+        memory::fallible_grow("cat", &mut kept, tensors.len())?;
+        kept.extend(tensors.iter().filter(|t| !legacy_empty(t)).cloned());
+        return cat(&kept, dim);
+    }
     let first = tensors.first().ok_or_else(|| Error::argument("cat: expected a non-empty list of tensors"))?;
     if first.ndim() == 0 {
         return Err(Error::shape("cat: zero-dimensional tensors cannot be concatenated; unsqueeze them or use stack".to_string()));
