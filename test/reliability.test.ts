@@ -246,6 +246,13 @@ describe('found by fuzzing against PyTorch', () => {
       expect(out.shape).toEqual([2, 3]);
       expect(cat([zeros([0]), zeros([0, 1])], 0).shape).toEqual([0, 1]);
       expect(cat([zeros([0]), zeros([0])], 0).shape).toEqual([0]);
+      // The skipped tensor stays in the graph, with an empty gradient (as in PyTorch).
+      const e = tensor([], { requiresGrad: true });
+      const y = cat([e, ones([2, 1])], 0);
+      expect(y.requiresGrad).toBe(true);
+      y.sum().backward();
+      expect(e.grad!.shape).toEqual([0]);
+      e.dispose();
     });
   });
 });

@@ -88,6 +88,11 @@ impl Backward for CatBackward {
         let mut grads = Vec::new();
         memory::fallible_grow("cat", &mut grads, ctx.input_shapes.len())?;
         for (i, shape) in ctx.input_shapes.iter().enumerate() {
+            if *shape == [0] && g.ndim() != 1 {
+                // A 1-D empty input the forward skipped (legacy rule): an empty gradient.
+                grads.push(if ctx.needs(i) { Some(Tensor::full("cat", &[0], 0.0, DType::F32)?) } else { None });
+                continue;
+            }
             let len = shape[self.dim];
             grads.push(if ctx.needs(i) {
                 Some(slice(g, self.dim as i64, start as i64, (start + len) as i64, 1)?)
@@ -113,22 +118,18 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         return cat(&floats, dim);
     }
     // PyTorch's documented legacy rule: 1-D empty tensors (shape [0]) are skipped, whatever
-    // the others' shapes.
-    let legacy_empty = |t: &Tensor| t.shape() == [0];
-    if tensors.iter().any(legacy_empty) && !tensors.iter().all(legacy_empty) {
-        let mut kept = Vec::new();
-        memory::fallible_grow("cat", &mut kept, tensors.len())?;
-        kept.extend(tensors.iter().filter(|t| !legacy_empty(t)).cloned());
-        return cat(&kept, dim);
-    }
-    let first = tensors.first().ok_or_else(|| Error::argument("cat: expected a non-empty list of tensors"))?;
+    // the others' shapes (they stay inputs of the graph, with an empty gradient).
+    let legacy_empty = |t: &&Tensor| t.shape() == [0];
+    let skip_legacy = tensors.iter().any(|t| legacy_empty(&t)) && !tensors.iter().all(|t| legacy_empty(&t));
+    let parts = || tensors.iter().filter(move |t| !(skip_legacy && legacy_empty(t)));
+    let first = parts().next().ok_or_else(|| Error::argument("cat: expected a non-empty list of tensors"))?;
     if first.ndim() == 0 {
         return Err(Error::shape("cat: zero-dimensional tensors cannot be concatenated; unsqueeze them or use stack".to_string()));
     }
     let d = normalize_axis("cat", dim, first.ndim())?;
     let mut shape = first.shape().to_vec();
     shape[d] = 0;
-    for t in tensors {
+    for t in parts() {
         let same = t.ndim() == first.ndim() && t.shape().iter().zip(first.shape()).enumerate().all(|(i, (a, b))| i == d || a == b);
         if !same {
             return Err(Error::shape(format!(
@@ -143,7 +144,7 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
     let out = Tensor::full("cat", &shape, 0.0, dtype)?;
     let base = Layout::contiguous(&shape);
     let mut start = 0;
-    for t in tensors {
+    for t in parts() {
         let mut layout = base.clone();
         layout.offset = start * base.strides[d];
         layout.shape[d] = t.shape()[d];
