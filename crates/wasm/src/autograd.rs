@@ -225,15 +225,11 @@ pub extern "C" fn wg_register_hook(h: Wire, id: u32) -> u32 {
 /// `n_in` inputs then the `n_saved` saved tensors; the text buffer holds the name.
 #[no_mangle]
 pub extern "C" fn wg_custom(callback: u32, n_in: u32, n_saved: u32, output: Wire, name_len: u32) -> Wire {
-    crate::op_rt("Function", |rt| {
+    crate::tensor_export("Function", |rt| {
         let (n_in, n_saved) = (n_in as usize, n_saved as usize);
-        let r = (|| {
-            let inputs = rt.list_tensors("Function", 0..n_in, false)?.into_iter().flatten().collect::<Vec<_>>();
-            let saved = rt.list_tensors("Function", n_in..n_in + n_saved, false)?.into_iter().flatten().collect::<Vec<_>>();
-            let out = rt.get("Function", output)?;
-            let name = std::str::from_utf8(rt.text_in.get(..name_len as usize).unwrap_or(&[])).unwrap_or("Custom");
-            host::custom_function(name, callback, &inputs, &saved, &out)
-        })();
-        rt.handle(r)
-    })
-}
+        let inputs = rt.list_tensors("Function", 0..n_in, false)?.into_iter().flatten().collect::<Vec<_>>();
+        let saved = rt.list_tensors("Function", n_in..n_in + n_saved, false)?.into_iter().flatten().collect::<Vec<_>>();
+        let out = rt.get("Function", output)?;
+        let name = std::str::from_utf8(rt.text_in.get(..name_len as usize).unwrap_or(&[])).unwrap_or("Custom");
+        host::custom_function(name, callback, &inputs, &saved, &out)
+    })}

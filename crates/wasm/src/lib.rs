@@ -185,19 +185,18 @@ impl Runtime {
     }
 }
 
-/// Runs an export that may allocate: fails with OutOfMemoryError up front if memory is
-/// too short to run anything (see `wasmgrad_core::memory`).
-fn op_rt(op: &str, f: impl FnOnce(&mut Runtime) -> Wire) -> Wire {
-    with_rt(|rt| match headroom(op) {
-        Ok(()) => f(rt),
-        Err(e) => {
-            rt.fail(e);
-            0.0
-        }
+/// The convention of every export that makes a tensor: check headroom (an
+/// OutOfMemoryError up front if memory is too short to run anything, see
+/// `wasmgrad_core::memory`), run `f`, register its result (or record its error and return 0).
+fn tensor_export(op: &str, f: impl FnOnce(&mut Runtime) -> Result<Tensor>) -> Wire {
+    with_rt(|rt| {
+        let r = headroom(op).and_then(|()| f(rt));
+        rt.handle(r)
     })
 }
 
-/// As [`op_rt`], for exports that return a status.
+/// The convention of every export that acts in place: check headroom, run `f`, return a
+/// status (0, or the error code with the error recorded).
 fn op_status(op: &str, f: impl FnOnce(&mut Runtime) -> Result<()>) -> u32 {
     with_rt(|rt| {
         let r = headroom(op).and_then(|()| f(rt));
@@ -310,11 +309,9 @@ pub extern "C" fn wg_is_grad_enabled() -> u32 {
 
 #[no_mangle]
 pub extern "C" fn wg_create(op: u32, dtype: u32, ndim: i32, a: f64, b: f64, c: f64) -> Wire {
-    op_rt("create", |rt| {
-        let r = DType::from_code(dtype)
-            .and_then(|dt| rt.shape("create", ndim).map(|s| (dt, s)))
-            .and_then(|(dt, shape)| creation::create_by_id(op, dt, &shape, [a, b, c]));
-        rt.handle(r)
+    tensor_export("create", |rt| {
+        let (dt, shape) = (DType::from_code(dtype)?, rt.shape("create", ndim)?);
+        creation::create_by_id(op, dt, &shape, [a, b, c])
     })
 }
 
@@ -492,57 +489,42 @@ pub extern "C" fn wg_grad_fn_name(h: Wire) -> i32 {
 
 #[no_mangle]
 pub extern "C" fn wg_detach(h: Wire) -> Wire {
-    op_rt("detach", |rt| {
-        let r = rt.get("detach", h).map(|t| t.detach());
-        rt.handle(r)
-    })
+    tensor_export("detach", |rt| Ok(rt.get("detach", h)?.detach()))
 }
 
 #[no_mangle]
 pub extern "C" fn wg_cast(h: Wire, dtype: u32) -> Wire {
-    op_rt("to", |rt| {
-        let r = rt.get("to", h).and_then(|t| creation::cast(&t, DType::from_code(dtype)?));
-        rt.handle(r)
-    })
+    tensor_export("to", |rt| creation::cast(&rt.get("to", h)?, DType::from_code(dtype)?))
 }
 
 // ---- ops, one export per call signature -----------------------------------------------
 
 #[no_mangle]
 pub extern "C" fn wg_unary(op: u32, x: Wire) -> Wire {
-    op_rt("unary", |rt| {
-        let r = rt.get(ops::op_name("unary", op), x).and_then(|x| unary::unary_by_id(op, &x));
-        rt.handle(r)
-    })
+    tensor_export("unary", |rt| unary::unary_by_id(op, &rt.get(ops::op_name("unary", op), x)?))
 }
 
 /// A `unary`-family op with two float parameters (clamp's bounds).
 #[no_mangle]
 pub extern "C" fn wg_unary_scalar(op: u32, x: Wire, a: f64, b: f64) -> Wire {
-    op_rt("unary", |rt| {
-        let r = rt.get(ops::op_name("unary", op), x).and_then(|x| unary::unary_scalar_by_id(op, &x, a, b));
-        rt.handle(r)
-    })
+    tensor_export("unary", |rt| unary::unary_scalar_by_id(op, &rt.get(ops::op_name("unary", op), x)?, a, b))
 }
 
 #[no_mangle]
 pub extern "C" fn wg_binary(op: u32, a: Wire, b: Wire) -> Wire {
-    op_rt("binary", |rt| {
+    tensor_export("binary", |rt| {
         let name = ops::op_name("binary", op);
-        let r = rt.get(name, a).and_then(|a| ops::binary_by_id(op, &a, &rt.get(name, b)?));
-        rt.handle(r)
+        ops::binary_by_id(op, &rt.get(name, a)?, &rt.get(name, b)?)
     })
 }
 
 /// `a op s`, or `s op a` when `reversed` ≠ 0.
 #[no_mangle]
 pub extern "C" fn wg_binary_scalar(op: u32, a: Wire, s: f64, reversed: u32) -> Wire {
-    op_rt("binary", |rt| {
-        let r = rt.get(ops::op_name("binary", op), a).and_then(|a| {
-            let s = Tensor::scalar(s as f32);
-            if reversed != 0 { ops::binary_by_id(op, &s, &a) } else { ops::binary_by_id(op, &a, &s) }
-        });
-        rt.handle(r)
+    tensor_export("binary", |rt| {
+        let a = rt.get(ops::op_name("binary", op), a)?;
+        let s = Tensor::scalar(s as f32);
+        if reversed != 0 { ops::binary_by_id(op, &s, &a) } else { ops::binary_by_id(op, &a, &s) }
     })
 }
 
@@ -550,23 +532,20 @@ pub extern "C" fn wg_binary_scalar(op: u32, a: Wire, s: f64, reversed: u32) -> W
 /// (var/std's correction), ignored by the others.
 #[no_mangle]
 pub extern "C" fn wg_reduce(op: u32, x: Wire, naxes: i32, keepdim: u32, param: f64) -> Wire {
-    op_rt("reduce", |rt| {
+    tensor_export("reduce", |rt| {
         let name = ops::op_name("reduce", op);
-        let r = rt.get(name, x).and_then(|x| {
-            let axes = if naxes < 0 { None } else { Some(rt.ints(name, naxes)?) };
-            reduce::reduce_by_id(op, &x, axes.as_deref(), keepdim != 0, param)
-        });
-        rt.handle(r)
+        let x = rt.get(name, x)?;
+        let axes = if naxes < 0 { None } else { Some(rt.ints(name, naxes)?) };
+        reduce::reduce_by_id(op, &x, axes.as_deref(), keepdim != 0, param)
     })
 }
 
 /// Shape or permutation (`nargs` values) in scratch.
 #[no_mangle]
 pub extern "C" fn wg_movement(op: u32, x: Wire, nargs: i32) -> Wire {
-    op_rt("movement", |rt| {
+    tensor_export("movement", |rt| {
         let name = ops::op_name("movement", op);
-        let r = rt.get(name, x).and_then(|x| movement::movement_by_id(op, &x, &rt.ints(name, nargs)?));
-        rt.handle(r)
+        movement::movement_by_id(op, &rt.get(name, x)?, &rt.ints(name, nargs)?)
     })
 }
 
@@ -588,15 +567,12 @@ pub extern "C" fn wg_inplace_scalar(op: u32, target: Wire, s: f64) -> u32 {
 /// Concatenation of the first `n` tensors of the handle list along `dim`.
 #[no_mangle]
 pub extern "C" fn wg_cat(n: u32, dim: i32) -> Wire {
-    op_rt("cat", |rt| {
-        let r = rt.list_tensors("cat", 0..n as usize, false).and_then(|tensors| {
-            let tensors = tensors.into_iter().flatten().collect::<Vec<_>>();
-            if tensors.is_empty() {
-                return Err(Error::argument("cat: expected a non-empty list of tensors"));
-            }
-            ops::join::cat(&tensors, dim as i64)
-        });
-        rt.handle(r)
+    tensor_export("cat", |rt| {
+        let tensors = rt.list_tensors("cat", 0..n as usize, false)?.into_iter().flatten().collect::<Vec<_>>();
+        if tensors.is_empty() {
+            return Err(Error::argument("cat: expected a non-empty list of tensors"));
+        }
+        ops::join::cat(&tensors, dim as i64)
     })
 }
 
@@ -604,13 +580,11 @@ pub extern "C" fn wg_cat(n: u32, dim: i32) -> Wire {
 /// integer arguments in scratch, one float argument.
 #[no_mangle]
 pub extern "C" fn wg_nn(op: u32, a: Wire, b: Wire, c: Wire, nints: i32, f: f64) -> Wire {
-    op_rt("nn", |rt| {
+    tensor_export("nn", |rt| {
         let name = ops::op_name("nn", op);
-        let r = rt.get(name, a).and_then(|a| {
-            let (b, c) = (rt.get_optional(name, b)?, rt.get_optional(name, c)?);
-            nn::nn_by_id(op, &a, b.as_ref(), c.as_ref(), &rt.ints(name, nints)?, f)
-        });
-        rt.handle(r)
+        let a = rt.get(name, a)?;
+        let (b, c) = (rt.get_optional(name, b)?, rt.get_optional(name, c)?);
+        nn::nn_by_id(op, &a, b.as_ref(), c.as_ref(), &rt.ints(name, nints)?, f)
     })
 }
 
