@@ -7,17 +7,10 @@
 // the count run and the failures. PYTHON overrides the interpreter (default python3).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { root, runsAndSeed } from './fuzz-args.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
-const runs = Number(opt('runs', '1000'));
-const seed = Number(opt('seed', String(Math.floor(Math.random() * 2 ** 31))));
+const { runs, seed } = runsAndSeed(1000);
 mkdirSync(join(root, 'target'), { recursive: true });
 const file = join(root, 'target', `fuzz-torch-${seed}.json`);
 

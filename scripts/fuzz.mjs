@@ -7,17 +7,9 @@
 // and saved as test/fuzz/regressions/seed<S>-run<K>.json, which `npm test` then replays.
 // FUZZ_BREAK=<op> (environment) corrupts that op's reference, to see a failure end to end.
 import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { opt, root, runsAndSeed } from './fuzz-args.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
-};
-const runs = Number(opt('runs', '2000'));
-const seed = Number(opt('seed', String(Math.floor(Math.random() * 2 ** 31))));
+const { runs, seed } = runsAndSeed(2000);
 const simd = opt('simd', 'simd128');
 if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(seed) || !['simd128', 'relaxed-simd'].includes(simd)) {
   console.error('usage: npm run fuzz -- --runs N [--seed S] [--simd simd128|relaxed-simd]');

@@ -346,29 +346,22 @@ const REDUCE: OpDef[] = [
 
 // ---- softmax, where, masks, indexing -------------------------------------------------------
 
+/** softmax or logSoftmax along one dim (a 0-d input has one element: 1, or 0 in log space). */
+const softmaxDef = (name: 'softmax' | 'logSoftmax', log: boolean): OpDef => ({
+  name,
+  arity: 1,
+  params: (g, a) => ({ dim: dimsParam(g, a, false, false).dim as number }),
+  ref: ([x], p) => {
+    const d = normDim(p.dim, x!.shape.length);
+    return x!.shape.length === 0 ? val([], [log ? 0 : 1]) : asVal(refSoftmax(x!, d, log));
+  },
+  run: ([x], p) => (log ? x!.logSoftmax(p.dim) : x!.softmax(p.dim)),
+  differentiable: true,
+});
+
 const NN: OpDef[] = [
-  {
-    name: 'softmax',
-    arity: 1,
-    params: (g, a) => ({ dim: dimsParam(g, a, false, false).dim as number }),
-    ref: ([x], p) => {
-      const d = normDim(p.dim, x!.shape.length);
-      return x!.shape.length === 0 ? val([], [1]) : asVal(refSoftmax(x!, d, false));
-    },
-    run: ([x], p) => x!.softmax(p.dim),
-    differentiable: true,
-  },
-  {
-    name: 'logSoftmax',
-    arity: 1,
-    params: (g, a) => ({ dim: dimsParam(g, a, false, false).dim as number }),
-    ref: ([x], p) => {
-      const d = normDim(p.dim, x!.shape.length);
-      return x!.shape.length === 0 ? val([], [0]) : asVal(refSoftmax(x!, d, true));
-    },
-    run: ([x], p) => x!.logSoftmax(p.dim),
-    differentiable: true,
-  },
+  softmaxDef('softmax', false),
+  softmaxDef('logSoftmax', true),
   {
     // where(c > 0, a, b), all three broadcasting.
     name: 'where',
