@@ -85,12 +85,26 @@ fn host_call(callback: u32, args: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
 }
 
 impl Runtime {
-    pub(crate) fn list_tensors(&self, op: &str, range: std::ops::Range<usize>, optional: bool) -> Result<Vec<Option<Tensor>>> {
+    /// `get` applied to `range` of the handle list. The result is as long as the list,
+    /// which the user sizes: a fallible allocation.
+    fn from_list<T>(&self, op: &str, range: std::ops::Range<usize>, get: impl Fn(&Self, &str, Wire) -> Result<T>) -> Result<Vec<T>> {
         let handles = self.list.get(range).ok_or_else(|| Error::argument(format!("{op}: the handle list is too short")))?;
-        handles
-            .iter()
-            .map(|&h| if optional { self.get_optional(op, h) } else { self.get(op, h).map(Some) })
-            .collect()
+        let mut tensors = Vec::new();
+        fallible_grow(op, &mut tensors, handles.len())?;
+        for &h in handles {
+            tensors.push(get(self, op, h)?);
+        }
+        Ok(tensors)
+    }
+
+    /// The tensors of `range` of the handle list, none absent.
+    pub(crate) fn required_tensors(&self, op: &str, range: std::ops::Range<usize>) -> Result<Vec<Tensor>> {
+        self.from_list(op, range, Self::get)
+    }
+
+    /// The tensors of `range` of the handle list, handle 0 meaning absent.
+    pub(crate) fn optional_tensors(&self, op: &str, range: std::ops::Range<usize>) -> Result<Vec<Option<Tensor>>> {
+        self.from_list(op, range, Self::get_optional)
     }
 }
 
@@ -138,7 +152,7 @@ pub extern "C" fn wg_text_in(n: u32) -> usize {
 #[no_mangle]
 pub extern "C" fn wg_host_return(n: u32) -> u32 {
     with_rt(|rt| {
-        let r = rt.list_tensors("backward", 0..n as usize, true);
+        let r = rt.optional_tensors("backward", 0..n as usize);
         match r {
             Ok(results) => {
                 rt.host_results = results;
@@ -181,9 +195,9 @@ pub extern "C" fn wg_autograd_grad(n_out: u32, n_in: u32, flags: u32) -> u32 {
     let (n_out, n_in) = (n_out as usize, n_in as usize);
     let args = with_rt(|rt| -> Result<_> {
         headroom("grad")?;
-        let outputs = rt.list_tensors("grad", 0..n_out, false)?.into_iter().flatten().collect::<Vec<_>>();
-        let grad_outputs = rt.list_tensors("grad", n_out..2 * n_out, true)?;
-        let inputs = rt.list_tensors("grad", 2 * n_out..2 * n_out + n_in, false)?.into_iter().flatten().collect::<Vec<_>>();
+        let outputs = rt.required_tensors("grad", 0..n_out)?;
+        let grad_outputs = rt.optional_tensors("grad", n_out..2 * n_out)?;
+        let inputs = rt.required_tensors("grad", 2 * n_out..2 * n_out + n_in)?;
         Ok((outputs, grad_outputs, inputs))
     });
     let r = args.and_then(|(outputs, grad_outputs, inputs)| {
@@ -227,8 +241,8 @@ pub extern "C" fn wg_register_hook(h: Wire, id: u32) -> u32 {
 pub extern "C" fn wg_custom(callback: u32, n_in: u32, n_saved: u32, output: Wire, name_len: u32) -> Wire {
     crate::tensor_export("Function", |rt| {
         let (n_in, n_saved) = (n_in as usize, n_saved as usize);
-        let inputs = rt.list_tensors("Function", 0..n_in, false)?.into_iter().flatten().collect::<Vec<_>>();
-        let saved = rt.list_tensors("Function", n_in..n_in + n_saved, false)?.into_iter().flatten().collect::<Vec<_>>();
+        let inputs = rt.required_tensors("Function", 0..n_in)?;
+        let saved = rt.required_tensors("Function", n_in..n_in + n_saved)?;
         let out = rt.get("Function", output)?;
         let name = std::str::from_utf8(rt.text_in.get(..name_len as usize).unwrap_or(&[])).unwrap_or("Custom");
         host::custom_function(name, callback, &inputs, &saved, &out)

@@ -568,7 +568,7 @@ pub extern "C" fn wg_inplace_scalar(op: u32, target: Wire, s: f64) -> u32 {
 #[no_mangle]
 pub extern "C" fn wg_cat(n: u32, dim: i32) -> Wire {
     tensor_export("cat", |rt| {
-        let tensors = rt.list_tensors("cat", 0..n as usize, false)?.into_iter().flatten().collect::<Vec<_>>();
+        let tensors = rt.required_tensors("cat", 0..n as usize)?;
         if tensors.is_empty() {
             return Err(Error::argument("cat: expected a non-empty list of tensors"));
         }
