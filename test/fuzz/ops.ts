@@ -770,6 +770,19 @@ const INDEX: OpDef = {
 const spatial = (x: Val) => x.shape.length === 3 || x.shape.length === 4;
 const pair = (g: Chooser, lo: number, n: number): [number, number] => [lo + g.int(n), lo + g.int(n)];
 
+/** A pooling window: kernel 1–3, stride 1–2, padding up to half the kernel, ceil mode. */
+function poolWindow(g: Chooser) {
+  const kernel = pair(g, 1, 3);
+  return { kernel, stride: pair(g, 1, 2), padding: kernel.map((k) => g.int(Math.floor(k / 2) + 1)), ceilMode: g.bool(0.3) };
+}
+
+/** Whether pooling `x` with window `p` (and `dilation`) leaves at least one output in each spatial dim. */
+function poolFits(x: Val, p: Record<string, any>, dilation: number[]): boolean {
+  if (!spatial(x) || numel(x.shape) === 0) return false;
+  const [H, W] = x.shape.slice(-2) as [number, number];
+  return [H, W].every((n, d) => pooledSize(n, p.kernel[d], p.stride[d], p.padding[d], dilation[d]!, p.ceilMode) >= 1);
+}
+
 const NN_LAYERS: OpDef[] = [
   {
     // conv2d(x [N, C, H, W] or [C, H, W], w [O, C/groups, kH, kW], b [O]).
@@ -807,23 +820,8 @@ const NN_LAYERS: OpDef[] = [
   {
     name: 'maxPool2d',
     arity: 1,
-    params: (g, a) => {
-      if (!spatial(a)) return null;
-      const kernel = pair(g, 1, 3);
-      return {
-        kernel,
-        stride: pair(g, 1, 2),
-        padding: kernel.map((k) => g.int(Math.floor(k / 2) + 1)),
-        dilation: pair(g, 1, 2),
-        ceilMode: g.bool(0.3),
-      };
-    },
-    admissible: ([x], p) => {
-      if (!spatial(x!) || numel(x!.shape) === 0) return false;
-      const [H, W] = x!.shape.slice(-2) as [number, number];
-      return pooledSize(H, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0], p.ceilMode) >= 1 &&
-        pooledSize(W, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1], p.ceilMode) >= 1;
-    },
+    params: (g, a) => (spatial(a) ? { ...poolWindow(g), dilation: pair(g, 1, 2) } : null),
+    admissible: ([x], p) => poolFits(x!, p, p.dilation),
     ref: ([x], p) => asVal(refMaxPool2d(x!, p.kernel, { stride: p.stride, pad: p.padding, dilation: p.dilation, ceil: p.ceilMode }).out),
     run: ([x], p) => wg.maxPool2d(x!, p.kernel, { stride: p.stride, padding: p.padding, dilation: p.dilation, ceilMode: p.ceilMode }),
     differentiable: true,
@@ -831,22 +829,8 @@ const NN_LAYERS: OpDef[] = [
   {
     name: 'avgPool2d',
     arity: 1,
-    params: (g, a) => {
-      if (!spatial(a)) return null;
-      const kernel = pair(g, 1, 3);
-      return {
-        kernel,
-        stride: pair(g, 1, 2),
-        padding: kernel.map((k) => g.int(Math.floor(k / 2) + 1)),
-        ceilMode: g.bool(0.3),
-        countIncludePad: g.bool(),
-      };
-    },
-    admissible: ([x], p) => {
-      if (!spatial(x!) || numel(x!.shape) === 0) return false;
-      const [H, W] = x!.shape.slice(-2) as [number, number];
-      return pooledSize(H, p.kernel[0], p.stride[0], p.padding[0], 1, p.ceilMode) >= 1 && pooledSize(W, p.kernel[1], p.stride[1], p.padding[1], 1, p.ceilMode) >= 1;
-    },
+    params: (g, a) => (spatial(a) ? { ...poolWindow(g), countIncludePad: g.bool() } : null),
+    admissible: ([x], p) => poolFits(x!, p, [1, 1]),
     ref: ([x], p) => asVal(refAvgPool2d(x!, p.kernel, { stride: p.stride, pad: p.padding, ceil: p.ceilMode, countIncludePad: p.countIncludePad })),
     run: ([x], p) => wg.avgPool2d(x!, p.kernel, { stride: p.stride, padding: p.padding, ceilMode: p.ceilMode, countIncludePad: p.countIncludePad }),
     differentiable: true,
