@@ -1,6 +1,6 @@
 /**
- * Functions with no `Tensor` method of their own, composed from table ops (the function
- * forms of the methods live next to them in tensor.ts).
+ * Functions with no `Tensor` method of their own, composed from table ops (the ops that
+ * are methods too live in ops.ts).
  * @module
  */
 import { binaryOp, catOp } from './dispatch.js';

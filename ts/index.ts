@@ -2,9 +2,10 @@
  * wasmgrad: PyTorch-style tensors and autograd for JavaScript, computed in WebAssembly.
  * @module
  */
-// All of tensor.ts is public (its plumbing lives in dispatch.ts), so a new function form
-// next to its method needs no edit here.
+// All of tensor.ts and ops.ts is public (their plumbing lives in dispatch.ts and method.ts),
+// so a new op needs no edit here.
 export * from './tensor.js';
+export * from './ops.js';
 export type { IndexItem, IndexSpec } from './indexing.js';
 export {
   arange, eye, full, fullLike, linspace, manualSeed, ones, onesLike, rand, randn, scalar, tensor,

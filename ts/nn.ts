@@ -8,7 +8,8 @@ import { nnOp } from './dispatch.js';
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError } from './errors.js';
 import { lib } from './ffi.js';
 import { tidy } from './scope.js';
-import { cat, type Tensor } from './tensor.js';
+import { cat } from './ops.js';
+import type { Tensor } from './tensor.js';
 
 /** How per-element losses are combined. */
 export type Reduction = 'none' | 'mean' | 'sum';

@@ -1,0 +1,352 @@
+/**
+ * Tensor ops, each declared once: `export const exp = method((x: Tensor): Tensor => …)` is
+ * both the function `exp(x)` and the method `x.exp()` (see method.ts). Binary ops take a
+ * number on either side (`sub(1, x)`; as methods, the right side). Ops whose function form
+ * differs from their method (overloads, variadic dims, a reserved name) have their method in
+ * tensor.ts and their function form here.
+ * @module
+ */
+import {
+  binaryOp, catOp, expectTensor, movementOp, nnOp, normDim, reduceOp, splitSizes, tensorOf, unaryOp, unaryScalarOp, whereOp,
+} from './dispatch.js';
+import { ArgumentError, ShapeError } from './errors.js';
+import { markOpsEvaluated, method } from './method.js';
+import { tidy } from './scope.js';
+import type { Operand, Tensor } from './tensor.js';
+
+// ---- arithmetic and comparisons ---------------------------------------------------------------
+
+/** `a + b`, broadcasting. */
+export const add = method((a: Operand, b: Operand): Tensor => binaryOp('add', a, b));
+/** `a - b`, broadcasting. */
+export const sub = method((a: Operand, b: Operand): Tensor => binaryOp('sub', a, b));
+/** `a * b`, broadcasting. */
+export const mul = method((a: Operand, b: Operand): Tensor => binaryOp('mul', a, b));
+/** `a / b`, broadcasting. */
+export const div = method((a: Operand, b: Operand): Tensor => binaryOp('div', a, b));
+/** `base ** exponent`, broadcasting. */
+export const pow = method((base: Operand, exponent: Operand): Tensor => binaryOp('pow', base, exponent));
+/** Elementwise maximum (NaN propagates; ties split the gradient), broadcasting. */
+export const maximum = method((a: Operand, b: Operand): Tensor => binaryOp('maximum', a, b));
+/** Elementwise minimum (NaN propagates; ties split the gradient), broadcasting. */
+export const minimum = method((a: Operand, b: Operand): Tensor => binaryOp('minimum', a, b));
+/** Matrix product with PyTorch's `matmul` rules (1-D, 2-D, batched with broadcasting). */
+export const matmul = method((a: Tensor, b: Tensor): Tensor => binaryOp('matmul', a, b));
+/** `a == b` as a bool tensor (no gradient), broadcasting; usable in `where` and as a mask. */
+export const eq = method((a: Operand, b: Operand): Tensor => binaryOp('eq', a, b));
+/** `a != b` as bool. */
+export const ne = method((a: Operand, b: Operand): Tensor => binaryOp('ne', a, b));
+/** `a < b` as bool. */
+export const lt = method((a: Operand, b: Operand): Tensor => binaryOp('lt', a, b));
+/** `a <= b` as bool. */
+export const le = method((a: Operand, b: Operand): Tensor => binaryOp('le', a, b));
+/** `a > b` as bool. */
+export const gt = method((a: Operand, b: Operand): Tensor => binaryOp('gt', a, b));
+/** `a >= b` as bool. */
+export const ge = method((a: Operand, b: Operand): Tensor => binaryOp('ge', a, b));
+/** Elementwise NOT of the truth values (non-zero and NaN are true), as bool. */
+export const logicalNot = method((x: Tensor): Tensor => unaryOp('logicalNot', x));
+/** Elementwise AND of the truth values, as bool, broadcasting. */
+export const logicalAnd = method((a: Operand, b: Operand): Tensor => binaryOp('logicalAnd', a, b));
+/** Elementwise OR of the truth values, as bool, broadcasting. */
+export const logicalOr = method((a: Operand, b: Operand): Tensor => binaryOp('logicalOr', a, b));
+/** Elementwise XOR of the truth values, as bool, broadcasting. */
+export const logicalXor = method((a: Operand, b: Operand): Tensor => binaryOp('logicalXor', a, b));
+
+// ---- unary functions and activations --------------------------------------------------------
+
+/** `-x`. */
+export const neg = method((x: Tensor): Tensor => unaryOp('neg', x));
+/** `e ** x`. */
+export const exp = method((x: Tensor): Tensor => unaryOp('exp', x));
+/** Natural logarithm. */
+export const log = method((x: Tensor): Tensor => unaryOp('log', x));
+/** Square root. */
+export const sqrt = method((x: Tensor): Tensor => unaryOp('sqrt', x));
+/** Absolute value. */
+export const abs = method((x: Tensor): Tensor => unaryOp('abs', x));
+/** `max(x, 0)`. */
+export const relu = method((x: Tensor): Tensor => unaryOp('relu', x));
+/** `1 / (1 + e ** -x)`. */
+export const sigmoid = method((x: Tensor): Tensor => unaryOp('sigmoid', x));
+/** Hyperbolic tangent. */
+export const tanh = method((x: Tensor): Tensor => unaryOp('tanh', x));
+/** `log(1 + x)`, accurate for small x. */
+export const log1p = method((x: Tensor): Tensor => unaryOp('log1p', x));
+/** `exp(x) − 1`, accurate for small x. */
+export const expm1 = method((x: Tensor): Tensor => unaryOp('expm1', x));
+/** `1 / sqrt(x)`. */
+export const rsqrt = method((x: Tensor): Tensor => unaryOp('rsqrt', x));
+/** −1, 0 or 1 by the sign of x (no gradient). */
+export const sign = method((x: Tensor): Tensor => unaryOp('sign', x));
+/** `1 / x`. */
+export const reciprocal = method((x: Tensor): Tensor => unaryOp('reciprocal', x));
+/** `x²`. */
+export const square = method((x: Tensor): Tensor => unaryOp('square', x));
+/** Sine. */
+export const sin = method((x: Tensor): Tensor => unaryOp('sin', x));
+/** Cosine. */
+export const cos = method((x: Tensor): Tensor => unaryOp('cos', x));
+/** Tangent. */
+export const tan = method((x: Tensor): Tensor => unaryOp('tan', x));
+/** SiLU (swish), `x·sigmoid(x)`. */
+export const silu = method((x: Tensor): Tensor => unaryOp('silu', x));
+/** `log(1 + eˣ)` (PyTorch's softplus with beta 1, threshold 20). */
+export const softplus = method((x: Tensor): Tensor => unaryOp('softplus', x));
+/** Rounds down (gradient 0). */
+export const floor = method((x: Tensor): Tensor => unaryOp('floor', x));
+/** Rounds up (gradient 0). */
+export const ceil = method((x: Tensor): Tensor => unaryOp('ceil', x));
+/** Rounds to the nearest integer, halves to even (gradient 0). */
+export const round = method((x: Tensor): Tensor => unaryOp('round', x));
+/** A copy with its own memory; gradients flow back to `x` (`torch.clone`). */
+export const clone = method((x: Tensor): Tensor => unaryOp('clone', x));
+
+/** `x` where positive, else `negativeSlope·x` (PyTorch's `leaky_relu`, slope 0.01). */
+export const leakyRelu = method((x: Tensor, negativeSlope = 0.01): Tensor => {
+  expectTensor('leakyRelu', x);
+  return tidy(() => whereOp(x.gt(0), x, x.mul(negativeSlope)));
+});
+/** `x` where positive, else `alpha·(eˣ − 1)` (PyTorch's `elu`, alpha 1). */
+export const elu = method((x: Tensor, alpha = 1): Tensor => {
+  expectTensor('elu', x);
+  // The negative branch sees min(x, 0), so a large x cannot overflow it into a NaN gradient.
+  return tidy(() => whereOp(x.gt(0), x, x.clamp(null, 0).expm1().mul(alpha)));
+});
+/** GELU, `x·Φ(x)`; `{ approximate: 'tanh' }` uses the tanh approximation (PyTorch's `F.gelu`). */
+export const gelu = method((x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): Tensor => {
+  expectTensor('gelu', x);
+  const approximate = options.approximate ?? 'none';
+  if (approximate !== 'none' && approximate !== 'tanh') {
+    throw new ArgumentError(`gelu: approximate must be 'none' or 'tanh', got ${String(approximate)}`);
+  }
+  return unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+});
+/** Softmax along `dim`: `exp(x) / Σ exp(x)`, computed stably. */
+export const softmax = method((x: Tensor, dim: number): Tensor => nnOp('softmax', x, null, null, [dim]));
+/** `log(softmax(x, dim))` in one stable pass; pair with negative log-likelihood losses. */
+export const logSoftmax = method((x: Tensor, dim: number): Tensor => nnOp('logSoftmax', x, null, null, [dim]));
+
+/**
+ * `x` limited to `[min, max]` (either bound may be omitted with null). NaN stays NaN,
+ * `min > max` gives `max` everywhere, and the gradient passes where `min ≤ x ≤ max`
+ * (PyTorch's clamp). Number bounds are one core op; tensor bounds broadcast.
+ */
+export const clamp = method((x: Tensor, min: Operand | null, max: Operand | null = null): Tensor => {
+  expectTensor('clamp', x);
+  if ((min ?? null) === null && (max ?? null) === null) throw new ArgumentError('clamp: at least one of min and max must be given');
+  const bound = (b: Operand | null | undefined) => b === null || b === undefined || typeof b === 'number';
+  if (bound(min) && bound(max)) {
+    return unaryScalarOp('clamp', x, (min as number | null) ?? -Infinity, (max as number | null) ?? Infinity);
+  }
+  // Tensor bounds: `where`, not maximum/minimum: the gradient is 1 at the bounds too, as in PyTorch.
+  return tidy(() => {
+    const low = min === null ? x : whereOp(x.lt(min), min, x);
+    return max === null ? low : whereOp(low.gt(max), max, low);
+  });
+});
+/** Alias of {@link clamp}. */
+export const clip = clamp;
+
+// ---- selection -------------------------------------------------------------------------------
+
+/** Elements of `a` where `cond` is true (bool, or non-zero), else of `b` (all broadcast; numbers allowed). */
+export const where = (cond: Tensor, a: Operand, b: Operand): Tensor => whereOp(cond, a, b);
+/** `value` where `mask` is true (bool, or non-zero), else `x`'s elements (PyTorch's `masked_fill`). */
+export const maskedFill = method((x: Tensor, mask: Tensor, value: number): Tensor => {
+  expectTensor('maskedFill', x);
+  return tidy(() => whereOp(mask, tensorOf(value), x));
+});
+/** The slices of `x` along `dim` at int32 `index` (PyTorch's `index_select`); repeats allowed. */
+export const indexSelect = method((x: Tensor, dim: number, index: Tensor): Tensor => nnOp('indexSelect', x, index, null, [dim]));
+/**
+ * Values picked along `dim` by int32 `index` (PyTorch's `gather`): for dim 1,
+ * `out[i][j] = x[i][index[i][j]]`. `index` has `x`'s rank, is no larger in the other
+ * dims, and its values lie in `[0, size(dim))` (negative ones are rejected, as in
+ * PyTorch). The result has the index's shape.
+ */
+export const gather = method((x: Tensor, dim: number, index: Tensor): Tensor => nnOp('gather', x, index, null, [dim]));
+/**
+ * A copy of `x` with `src` (or the number `src` everywhere) written at int32 `index` along
+ * `dim` (PyTorch's `scatter`): for dim 0, `out[index[i][j]][j] = src[i][j]`. `index` is no
+ * larger than `src` in any dim, nor than `x` outside `dim`. With repeated indices the last
+ * write (in the index's row-major order) wins, and only that element of `src` gets a
+ * gradient; PyTorch leaves this case unspecified.
+ */
+export const scatter = method((x: Tensor, dim: number, index: Tensor, src: Operand): Tensor =>
+  typeof src === 'number' ? nnOp('scatter', x, index, null, [dim], src) : nnOp('scatter', x, index, src, [dim]),
+);
+/** Like {@link scatter}, but adds `src` at the indexed positions; repeated indices accumulate (PyTorch's `scatter_add`). */
+export const scatterAdd = method((x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => nnOp('scatterAdd', x, index, src, [dim]));
+
+// ---- reductions ------------------------------------------------------------------------------
+
+/** Sum over all elements, or over `dim` (a dim or several), keeping reduced dims if `keepdim`. */
+export const sum = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('sum', x, dim, keepdim));
+/** Mean over all elements, or over `dim`, keeping reduced dims if `keepdim`. */
+export const mean = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('mean', x, dim, keepdim));
+/**
+ * Product over all elements, or over `dim`, keeping it as size 1 if `keepdim` (an empty
+ * product is 1). The gradient is exact where inputs are zero.
+ */
+export const prod = method((x: Tensor, dim?: number, keepdim = false): Tensor => reduceOp('prod', x, dim, keepdim));
+/** Running sums along `dim` (PyTorch's `cumsum`), accumulated in float64. */
+export const cumsum = method((x: Tensor, dim: number): Tensor => nnOp('cumsum', x, null, null, [dim]));
+/** Whether any element (over all, or along `dim`) is true (non-zero), as bool; false when empty. */
+export const any = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('any', x, dim, keepdim));
+/** Whether every element (over all, or along `dim`) is true (non-zero), as bool; true when empty. */
+export const all = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('all', x, dim, keepdim));
+/** Largest value over all elements or over `dim` (ties share the gradient; NaN propagates). */
+export const amax = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('amax', x, dim, keepdim));
+/** Smallest value over all elements or over `dim`. */
+export const amin = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('amin', x, dim, keepdim));
+/** Index (int32) of the first maximum over the flattened tensor, or along `dim`. */
+export const argmax = method((x: Tensor, dim?: number, keepdim = false): Tensor => reduceOp('argmax', x, dim, keepdim));
+/** Index (int32) of the first minimum over the flattened tensor, or along `dim`. */
+export const argmin = method((x: Tensor, dim?: number, keepdim = false): Tensor => reduceOp('argmin', x, dim, keepdim));
+/**
+ * `log(Σ exp(x))` over all elements or `dim`, in one core op, computed stably (the max is
+ * factored out); −inf for an empty reduction; the gradient is the softmax over `dim`.
+ */
+export const logsumexp = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('logsumexp', x, dim, keepdim));
+
+/** The maximum of all elements, or `{ values, indices }` along `dim` (`torch.max`). */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+export function max(x: Tensor, dim?: number, keepdim = false) { return dim === undefined ? x.max() : x.max(dim, keepdim); }
+/** The minimum of all elements, or `{ values, indices }` along `dim` (`torch.min`). */
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+export function min(x: Tensor, dim?: number, keepdim = false) { return dim === undefined ? x.min() : x.min(dim, keepdim); }
+
+/** var/std's correction from `unbiased` (true: 1, false: 0) or a number (the correction itself). */
+function correctionOf(op: string, unbiased: boolean | number): number {
+  if (typeof unbiased === 'boolean') return unbiased ? 1 : 0;
+  if (typeof unbiased === 'number' && Number.isFinite(unbiased)) return unbiased;
+  throw new ArgumentError(`${op}: unbiased must be a boolean or a finite correction, got ${String(unbiased)}`);
+}
+/**
+ * Variance over all elements or `dim`, in one core op. `unbiased` divides by n − 1
+ * (PyTorch's default), `false` by n; a number is PyTorch's `correction` (divides by
+ * n − correction). Where n − correction ≤ 0 it divides by 0 (NaN for one element or an
+ * empty dim), as PyTorch. The function form of `x.var()` (`var` is reserved in JS).
+ */
+export const variance = (x: Tensor, dim?: number | readonly number[], unbiased: boolean | number = true, keepdim = false): Tensor =>
+  reduceOp('var', expectTensor('variance', x), dim, keepdim, correctionOf('var', unbiased));
+/** Standard deviation, `sqrt(var(…))` in one core op; its gradient is 0 where it is 0 (a constant), as in PyTorch. */
+export const std = method((x: Tensor, dim?: number | readonly number[], unbiased: boolean | number = true, keepdim = false): Tensor =>
+  reduceOp('std', expectTensor('std', x), dim, keepdim, correctionOf('std', unbiased)),
+);
+
+/** `sqrt(v)` with gradient 0 where `v` is 0 (std's and norm's rule in PyTorch) instead of ∞·0 = NaN. */
+function sqrtZeroGradAtZero(v: Tensor): Tensor {
+  return tidy(() => {
+    const zero = v.eq(0);
+    return whereOp(zero, 0, whereOp(zero, 1, v).sqrt());
+  });
+}
+/** The p-norm (p = 1, 2 or Infinity) over all elements or `dim`. */
+export const norm = method((x: Tensor, p: 1 | 2 | number = 2, dim?: number | readonly number[], keepdim = false): Tensor => {
+  expectTensor('norm', x);
+  // At 0 (also when the squares underflow) the gradient is 0, as PyTorch's, not ∞·0 = NaN.
+  if (p === 2) return tidy(() => sqrtZeroGradAtZero(x.square().sum(dim, keepdim)));
+  if (p === 1) return tidy(() => x.abs().sum(dim, keepdim));
+  if (p === Infinity) return tidy(() => x.abs().amax(dim, keepdim));
+  throw new ArgumentError(`norm: p must be 1, 2 or Infinity, got ${p}`);
+});
+
+// ---- shape and movement (views where possible) -----------------------------------------------
+
+/** `x` with a new shape; one dim may be -1 (inferred). A view when contiguous. */
+export const reshape = (x: Tensor, shape: readonly number[]): Tensor => expectTensor('reshape', x).reshape(shape);
+/** `x` as one dimension. */
+export const flatten = method((x: Tensor): Tensor => expectTensor('flatten', x).reshape(-1));
+/** `x` with dim `dim` split into `sizes` (one may be -1). */
+export const unflatten = method((x: Tensor, dim: number, sizes: readonly number[]): Tensor => {
+  const shape = [...expectTensor('unflatten', x).shape];
+  shape.splice(normDim('unflatten', dim, shape.length), 1, ...sizes);
+  return x.reshape(shape);
+});
+/** `x` with its dims reordered (`x.permute(2, 0, 1)`). A view. */
+export const permute = (x: Tensor, order: readonly number[]): Tensor => expectTensor('permute', x).permute(order);
+/** `x` with size-1 dims broadcast to `shape` (-1 keeps a dim). A view; no data is copied. */
+export const expand = (x: Tensor, shape: readonly number[]): Tensor => expectTensor('expand', x).expand(shape);
+/** `x` broadcast to `shape` (PyTorch's `broadcast_to`); a view. */
+export const broadcastTo = (x: Tensor, shape: readonly number[]): Tensor => expectTensor('broadcastTo', x).broadcastTo(shape);
+/** `x` with two dims swapped. A view. */
+export const transpose = method((x: Tensor, dim0: number, dim1: number): Tensor => {
+  const n = expectTensor('transpose', x).ndim;
+  // A 0-d tensor takes dims 0 and -1, as if it had one dim (PyTorch's wrapping rule).
+  const [a, b] = [normDim('transpose', dim0, Math.max(n, 1)), normDim('transpose', dim1, Math.max(n, 1))];
+  if (n === 0) return x.reshape([]);
+  const order = Array.from({ length: n }, (_, i) => i);
+  [order[a], order[b]] = [order[b]!, order[a]!];
+  return x.permute(order);
+});
+/** Transpose of a matrix (tensors of rank < 2 are returned as a view unchanged). */
+export const t = method((x: Tensor): Tensor => {
+  const n = expectTensor('t', x).ndim;
+  if (n > 2) throw new ShapeError(`t: expects a tensor with <= 2 dims, got shape [${x.shape.join(', ')}]`);
+  return n < 2 ? x.reshape(x.shape) : x.transpose(0, 1);
+});
+/** `x` without size-1 dims (all, or only `dim`). */
+export const squeeze = method((x: Tensor, dim?: number): Tensor => {
+  const shape = expectTensor('squeeze', x).shape;
+  if (dim === undefined) return x.reshape(shape.filter((d) => d !== 1));
+  const d = normDim('squeeze', dim, Math.max(shape.length, 1));
+  return x.reshape(shape.filter((s, i) => i !== d || s !== 1));
+});
+/** `x` with a size-1 dim inserted at `dim`. */
+export const unsqueeze = method((x: Tensor, dim: number): Tensor => {
+  const shape = [...expectTensor('unsqueeze', x).shape];
+  shape.splice(normDim('unsqueeze', dim, shape.length + 1), 0, 1);
+  return x.reshape(shape);
+});
+/** A copy of `x` with the order of elements reversed along each of `dims` (PyTorch's `flip`). */
+export const flip = (x: Tensor, dims: readonly number[]): Tensor => expectTensor('flip', x).flip(dims);
+/**
+ * Elements `start, start+step, …` below `end` along `dim` (Python's `x[start:end:step]`;
+ * negative indices count from the end, bounds are clamped). A view.
+ */
+export const slice = method((x: Tensor, dim: number, start = 0, end = Number.MAX_SAFE_INTEGER, step = 1): Tensor => {
+  const clampI32 = (v: number) => Math.max(-0x80000000, Math.min(0x7fffffff, v));
+  return movementOp('slice', x, [dim, clampI32(start), clampI32(end), step]);
+});
+/** `length` elements of `x` from `start` along `dim`. A view. */
+export const narrow = method((x: Tensor, dim: number, start: number, length: number): Tensor => {
+  const n = expectTensor('narrow', x).shape[normDim('narrow', dim, x.ndim)]!;
+  const s = start < 0 ? start + n : start;
+  if (!Number.isInteger(length) || length < 0 || s < 0 || s + length > n) {
+    throw new ArgumentError(`narrow: start ${start} and length ${length} exceed dimension ${dim} of size ${n}`);
+  }
+  return x.slice(dim, s, s + length);
+});
+/** Splits `x` into pieces of `size` along `dim` (the last may be smaller), or of the given sizes. Views. */
+export const split = method((x: Tensor, size: number | readonly number[], dim = 0): Tensor[] => {
+  const n = expectTensor('split', x).shape[normDim('split', dim, x.ndim)]!;
+  const sizes = typeof size === 'number' ? splitSizes(n, size) : [...size];
+  if (sizes.reduce((a, b) => a + b, 0) !== n || sizes.some((v) => !Number.isInteger(v) || v < 0)) {
+    throw new ArgumentError(`split: sizes [${sizes.join(', ')}] do not add up to dimension ${dim} of size ${n}`);
+  }
+  let start = 0;
+  return sizes.map((len) => x.slice(dim, start, (start += len)));
+});
+/** Splits `x` into `chunks` nearly equal pieces along `dim` (PyTorch's `chunk`). Views. */
+export const chunk = method((x: Tensor, chunks: number, dim = 0): Tensor[] => {
+  expectTensor('chunk', x);
+  if (!Number.isInteger(chunks) || chunks < 1) throw new ArgumentError(`chunk: expected a positive number of chunks, got ${chunks}`);
+  const n = x.shape[normDim('chunk', dim, x.ndim)]!;
+  return x.split(Math.max(1, Math.ceil(n / chunks)), dim);
+});
+/** `x` tiled `repeats[i]` times along each dim (`torch.Tensor.repeat`). */
+export const repeat = (x: Tensor, repeats: readonly number[]): Tensor => expectTensor('repeat', x).repeat(repeats);
+/** `x` tiled, missing leading counts 1 (`torch.tile`). */
+export const tile = (x: Tensor, repeats: readonly number[]): Tensor => expectTensor('tile', x).tile(repeats);
+/** The lower triangle of the last two dims (elements with `col − row ≤ diagonal`); the rest 0. */
+export const tril = method((x: Tensor, diagonal = 0): Tensor => movementOp('tril', x, [diagonal]));
+/** The upper triangle of the last two dims (elements with `col − row ≥ diagonal`); the rest 0. */
+export const triu = method((x: Tensor, diagonal = 0): Tensor => movementOp('triu', x, [diagonal]));
+/** Concatenates tensors along an existing dim (`torch.cat`). */
+export const cat = (tensors: readonly Tensor[], dim = 0): Tensor => catOp(tensors, dim);
+
+markOpsEvaluated();
