@@ -18,7 +18,7 @@ import { expect } from 'vitest';
 import { lib } from '../ts/ffi.js';
 import {
   Adam, adaptiveAvgPool2d, arange, AutogradError, avgPool2d, binaryCrossEntropy, conv1d, conv2d, crossEntropy, eye, full,
-  linear, linspace, manualSeed, maxPool2d, noGrad, rand, randn, SGD, softmax, tensor, where, type Tensor,
+  cat, linear, linspace, manualSeed, maxPool2d, noGrad, rand, randn, SGD, softmax, tensor, where, type Tensor,
 } from '../ts/node.js';
 import { wrap } from '../ts/dispatch.js';
 import type { GradcheckOptions } from './helpers/gradcheck.js';
@@ -266,7 +266,7 @@ export const OP_CASES: Record<string, OpCase> = {
   'unary/round': unary('round', (x) => x.round(), Math.round, -3, 3, [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]),
   'unary/clone': unary('clone', (x) => x.clone(), (v) => v),
   // Parameterised (one core op with both bounds); the gradient is 0 outside [min, max].
-  'unary/clamp': unary('clamp', (x) => x.clamp(-0.5, 1), (v) => Math.min(Math.max(v, -0.5), 1), -2, 2, [-0.5, 1]),
+  'elementwise/clamp': unary('clamp', (x) => x.clamp(-0.5, 1), (v) => Math.min(Math.max(v, -0.5), 1), -2, 2, [-0.5, 1]),
   'unary/logicalNot': {
     noGrad: 'logical op: bool result',
     inputs: [nd([2, 3], [0, 1.5, -2, 0, 0.25, 3])],
@@ -311,7 +311,7 @@ export const OP_CASES: Record<string, OpCase> = {
     run: (a, b) => rawBinary('eq_mask', a, b),
     ref: (a, b) => zip(a, b, (x, y) => (x === y ? 1 : 0)),
   }),
-  'binary/matmul': {
+  'linalg/matmul': {
     grad: { fn: (a, b) => a.matmul(b), ref: matmul, inputs: [input('matmul', [2, 3, 4]), input('matmul', [4, 5], -2, 2, 1)] },
   },
 
@@ -353,23 +353,41 @@ export const OP_CASES: Record<string, OpCase> = {
   'movement/reshape': { grad: { fn: (x) => x.reshape(4, 6), ref: (x) => reshape(x, [4, 6]), inputs: [input('reshape', [2, 3, 4])] } },
   'movement/permute': { grad: { fn: (x) => x.permute(2, 0, 1), ref: (x) => permute(x, [2, 0, 1]), inputs: [input('permute', [2, 3, 4])] } },
   'movement/expand': { grad: { fn: (x) => x.expand(2, 3, 4), ref: (x) => expand(x, [2, 3, 4]), inputs: [input('expand', [3, 1])] } },
-  'movement/flip': { grad: { fn: (x) => x.flip(0, 2), ref: (x) => refFlip(x, [0, 2]), inputs: [input('flip', [2, 3, 4])] } },
+  'scan/flip': { grad: { fn: (x) => x.flip(0, 2), ref: (x) => refFlip(x, [0, 2]), inputs: [input('flip', [2, 3, 4])] } },
   'movement/tril': { grad: { fn: (x) => x.tril(-1), ref: (x) => refTriangle(x, -1, true), inputs: [input('tril', [2, 3, 4])] } },
   'movement/triu': { grad: { fn: (x) => x.triu(1), ref: (x) => refTriangle(x, 1, false), inputs: [input('triu', [3, 4])] } },
+  'movement/cat': {
+    grad: {
+      fn: (a, b) => cat([a, b], 1),
+      ref: (a, b) => {
+        const [rows, ca, cb] = [a.shape[0]!, a.shape[1]!, b.shape[1]!];
+        const data: number[] = [];
+        for (let i = 0; i < rows; i++) data.push(...a.data.slice(i * ca, (i + 1) * ca), ...b.data.slice(i * cb, (i + 1) * cb));
+        return nd([rows, ca + cb], data);
+      },
+      inputs: [input('cat', [2, 3]), input('cat', [2, 2], -2, 2, 1)],
+    },
+  },
   'movement/slice': { grad: { fn: (x) => x.slice(1, 1, 6, 2), ref: (x) => refSlice(x, 1, 1, 6, 2), inputs: [input('slice', [3, 7])] } },
 
   // ---- creation
-  'create/full': creation(() => full([2, 3], 1.5), () => nd([2, 3], new Array<number>(6).fill(1.5))),
-  'create/arange': creation(() => arange(1, 4, 0.5), () => nd([6], [1, 1.5, 2, 2.5, 3, 3.5])),
-  'create/linspace': creation(() => linspace(-1, 1, 5), () => nd([5], [-1, -0.5, 0, 0.5, 1])),
-  'create/eye': creation(() => eye(2, 3), () => nd([2, 3], [1, 0, 0, 0, 1, 0])),
-  'create/rand': seeded((s) => rand(s), (v) => {
+  'creation/full': creation(() => full([2, 3], 1.5), () => nd([2, 3], new Array<number>(6).fill(1.5))),
+  'creation/arange': creation(() => arange(1, 4, 0.5), () => nd([6], [1, 1.5, 2, 2.5, 3, 3.5])),
+  'creation/linspace': creation(() => linspace(-1, 1, 5), () => nd([5], [-1, -0.5, 0, 0.5, 1])),
+  'creation/eye': creation(() => eye(2, 3), () => nd([2, 3], [1, 0, 0, 0, 1, 0])),
+  'creation/to': {
+    noGrad: 'to(int32) and to(bool) are not differentiable (to(float32) of a float tensor is the tensor itself)',
+    run: (x) => x.to('int32'),
+    inputs: [input('to', [2, 3], -5, 5)],
+    ref: (x) => map(x, Math.trunc),
+  },
+  'creation/rand': seeded((s) => rand(s), (v) => {
     expect(v.every((x) => x >= 0 && x < 1), 'uniform values lie in [0, 1)').toBe(true);
     const { mean, variance } = moments(v);
     expect(Math.abs(mean - 0.5), `mean ${mean}`).toBeLessThan(0.03); // standard error 0.009
     expect(Math.abs(variance - 1 / 12), `variance ${variance}`).toBeLessThan(0.01);
   }),
-  'create/randn': seeded((s) => randn(s), (v) => {
+  'creation/randn': seeded((s) => randn(s), (v) => {
     expect(v.every(Number.isFinite)).toBe(true);
     const { mean, variance } = moments(v);
     expect(Math.abs(mean), `mean ${mean}`).toBeLessThan(0.1); // standard error 0.032
@@ -400,7 +418,7 @@ export const OP_CASES: Record<string, OpCase> = {
       inputs: [input('linear', [3, 4]), input('linear', [2, 4], -2, 2, 1), input('linear', [2], -2, 2, 2)],
     },
   },
-  'nn/conv2d': {
+  'conv/conv2d': {
     grad: { firstOrderOnly: KERNEL_BACKWARD,
       fn: (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1 }),
       ref: (x, w, b) => refConv2d(x, w, b, { stride: [2, 2], pad: [1, 1] }),
@@ -408,7 +426,7 @@ export const OP_CASES: Record<string, OpCase> = {
       options: CONV_TOL,
     },
   },
-  'nn/conv1d': {
+  'conv/conv1d': {
     grad: { firstOrderOnly: KERNEL_BACKWARD,
       fn: (x, w, b) => conv1d(x, w, b, { padding: 1, groups: 2 }),
       ref: (x, w, b) => refConv1d(x, w, b, 1, 1, 1, 2),
@@ -416,27 +434,27 @@ export const OP_CASES: Record<string, OpCase> = {
       options: CONV_TOL,
     },
   },
-  'nn/maxPool2d': {
+  'pool/maxPool2d': {
     grad: { firstOrderOnly: KERNEL_BACKWARD, fn: (x) => maxPool2d(x, 2), ref: (x) => refMaxPool2d(x, [2, 2]).out, inputs: [input('maxPool2d', [1, 2, 4, 4])] },
   },
-  'nn/avgPool2d': {
+  'pool/avgPool2d': {
     grad: { firstOrderOnly: KERNEL_BACKWARD,
       fn: (x) => avgPool2d(x, 3, { stride: 2, padding: 1 }),
       ref: (x) => refAvgPool2d(x, [3, 3], { stride: [2, 2], pad: [1, 1] }),
       inputs: [input('avgPool2d', [1, 2, 5, 5])],
     },
   },
-  'nn/adaptiveAvgPool2d': {
+  'pool/adaptiveAvgPool2d': {
     grad: { firstOrderOnly: KERNEL_BACKWARD, fn: (x) => adaptiveAvgPool2d(x, [2, 3]), ref: (x) => refAdaptiveAvgPool2d(x, 2, 3), inputs: [input('adaptiveAvgPool2d', [1, 2, 5, 7])] },
   },
-  'nn/where': {
+  'indexing/where': {
     grad: {
       fn: (a, b) => where(ints([1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1, 0], [3, 4]), a, b),
       ref: (a, b) => nd([3, 4], Array.from(a.data, (v, i) => ([1, 0, 0, 1, 1, 0, 1, 1, 0, 0, 1, 0][i] ? v : b.data[i]!))),
       inputs: [input('where', [3, 4]), input('where', [3, 4], -2, 2, 1)],
     },
   },
-  'nn/indexSelect': {
+  'indexing/indexSelect': {
     grad: {
       // Repeated indices: their gradients accumulate.
       fn: (x) => x.indexSelect(0, ints([2, 0, 2])),
@@ -452,10 +470,10 @@ export const OP_CASES: Record<string, OpCase> = {
       inputs: [input('binaryCrossEntropy', [3, 4], 0.05, 0.95), input('binaryCrossEntropy', [3, 4], 0, 1, 1)],
     },
   },
-  'nn/gather': {
+  'indexing/gather': {
     grad: { fn: (x) => x.gather(1, ints(GATHER.values, GATHER.shape)), ref: (x) => refGather(x, 1, GATHER), inputs: [input('gather', [3, 4])] },
   },
-  'nn/scatter': {
+  'indexing/scatter': {
     grad: {
       fn: (x, src) => x.scatter(1, ints(SCATTER.values, SCATTER.shape), src),
       ref: (x, src) => refScatter(x, 1, SCATTER, src, false),
@@ -463,7 +481,7 @@ export const OP_CASES: Record<string, OpCase> = {
       contiguousOnly: 'the index addresses the [3, 4] layout',
     },
   },
-  'nn/scatterAdd': {
+  'indexing/scatterAdd': {
     grad: {
       // Repeated indices accumulate.
       fn: (x, src) => x.scatterAdd(1, ints(GATHER.values, GATHER.shape), src),
@@ -472,7 +490,7 @@ export const OP_CASES: Record<string, OpCase> = {
       contiguousOnly: 'the index addresses the [3, 4] layout',
     },
   },
-  'nn/cumsum': { grad: { fn: (x) => x.cumsum(1), ref: (x) => refCumsum(x, 1), inputs: [input('cumsum', [3, 4])] } },
+  'scan/cumsum': { grad: { fn: (x) => x.cumsum(1), ref: (x) => refCumsum(x, 1), inputs: [input('cumsum', [3, 4])] } },
 
   // ---- optimizers
   'optim/sgd': optimizerStep((p) => new SGD([p], { lr: 0.1, momentum: 0.9 }), 'momentumBuffer', 1),

@@ -3,7 +3,7 @@
  * are methods too live in ops.ts).
  * @module
  */
-import { binaryOp, catOp } from './dispatch.js';
+import { op } from './dispatch.js';
 import { ShapeError } from './errors.js';
 import { tidy } from './scope.js';
 import type { Tensor } from './tensor.js';
@@ -13,14 +13,14 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
   if (a.ndim !== 3 || b.ndim !== 3) {
     throw new ShapeError(`bmm: expects two 3-D tensors, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
   }
-  return binaryOp('matmul', a, b);
+  return op('matmul', a, b);
 }
 /** Dot product of two 1-D tensors (0-d result). */
 export function dot(a: Tensor, b: Tensor): Tensor {
   if (a.ndim !== 1 || b.ndim !== 1) {
     throw new ShapeError(`dot: expects two 1-D tensors, got shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}]`);
   }
-  return binaryOp('matmul', a, b);
+  return op('matmul', a, b);
 }
 /** Outer product of two 1-D tensors: `[n] × [m] → [n, m]`. */
 export function outer(a: Tensor, b: Tensor): Tensor {
@@ -34,5 +34,5 @@ export const stack = (tensors: readonly Tensor[], dim = 0): Tensor =>
   tidy(() => {
     const rank = (tensors[0]?.ndim ?? 0) + 1;
     const d = dim < 0 ? dim + rank : dim;
-    return catOp(tensors.map((t) => t.unsqueeze(d)), d);
+    return op('cat', tensors.map((t) => t.unsqueeze(d)), d);
   });

@@ -2,9 +2,9 @@
  * Creating tensors: from data, constants, ranges, identity, and seeded random values.
  * @module
  */
-import { wrap } from './dispatch.js';
+import { op } from './dispatch.js';
 import { ArgumentError, ShapeError } from './errors.js';
-import { lib, type Core } from './ffi.js';
+import { lib } from './ffi.js';
 import { Tensor, type DType, type NestedArray } from './tensor.js';
 
 /** Options shared by the creation functions. */
@@ -21,10 +21,6 @@ export interface TensorOptions {
 /** A shape: one size, or an array of sizes. */
 export type ShapeLike = number | readonly number[];
 
-function dtypeCode(dtype: DType | undefined, fallback: DType = 'float32'): number {
-  return lib().dtypeCode('create', dtype ?? fallback);
-}
-
 function toShape(op: string, shape: ShapeLike): readonly number[] {
   const s = typeof shape === 'number' ? [shape] : shape;
   if (!Array.isArray(s) || s.some((d) => !Number.isInteger(d) || d < 0)) {
@@ -33,8 +29,8 @@ function toShape(op: string, shape: ShapeLike): readonly number[] {
   return s;
 }
 
-function finish(c: Core, h: number, options: TensorOptions): Tensor {
-  const t = wrap(c, h);
+/** `t`, made a leaf that requires grad if asked (disposed if that fails). */
+function finish(t: Tensor, options: TensorOptions): Tensor {
   if (options.requiresGrad) {
     try {
       t.requiresGrad = true;
@@ -44,12 +40,6 @@ function finish(c: Core, h: number, options: TensorOptions): Tensor {
     }
   }
   return t;
-}
-
-function create(op: string, id: number, shape: readonly number[], options: TensorOptions, args: [number, number, number]): Tensor {
-  const c = lib();
-  const n = c.putInts(shape, op);
-  return finish(c, c.raw.wg_create(id, dtypeCode(options.dtype), n, ...args), options);
 }
 
 /** Infers the shape of nested arrays and flattens them, rejecting ragged input. */
@@ -119,10 +109,9 @@ export function tensor(
   }
   const dtype = options.dtype ?? fallback;
   if (dtype === 'int32' && !(data instanceof Int32Array || data instanceof Uint8Array)) checkInt32('tensor', values);
+  const t = op('full', shape, 0, dtype);
   const c = lib();
-  const n = c.putInts(shape, 'tensor');
-  const h = c.check(c.raw.wg_create(c.opId('create', 'full'), dtypeCode(dtype), n, 0, 0, 0));
-  const ptr = c.raw.wg_data_ptr(h) >>> 0;
+  const ptr = c.raw.wg_data_ptr(t.handle) >>> 0;
   const memory = c.raw.memory.buffer;
   if (dtype === 'bool') {
     const view = new Uint8Array(memory, ptr, values.length);
@@ -133,7 +122,7 @@ export function tensor(
     if (booleans === 0) view.set(values as ArrayLike<number>);
     else for (let i = 0; i < values.length; i++) view[i] = Number(values[i]);
   }
-  return finish(c, h, { ...options, dtype });
+  return finish(t, options);
 }
 
 /**
@@ -160,7 +149,7 @@ export function full(shape: ShapeLike, value: number | boolean, options: TensorO
     throw new ArgumentError(`full: the fill value must be a number or a boolean, got ${value === null ? 'null' : typeof value}`);
   }
   const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : undefined);
-  return create('full', 0, toShape('full', shape), { ...options, dtype }, [Number(value), 0, 0]);
+  return finish(op('full', toShape('full', shape), Number(value), dtype ?? 'float32'), options);
 }
 /** A tensor of zeros. */
 export function zeros(shape: ShapeLike, options: TensorOptions = {}): Tensor {
@@ -189,27 +178,27 @@ export function fullLike(t: Tensor, value: number | boolean, options: TensorOpti
  */
 export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
-  return create('arange', 1, [], options, [start, end, step]);
+  return finish(op('arange', start, end, step, options.dtype ?? 'float32'), options);
 }
 
 /** `steps` evenly spaced values from `start` to `end`, both included. */
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
-  return create('linspace', 2, [], options, [start, end, steps]);
+  return finish(op('linspace', start, end, steps, options.dtype ?? 'float32'), options);
 }
 
 /** An `n`×`m` identity matrix (`m` defaults to `n`). */
 export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
-  return create('eye', 3, [], options, [n, m, 0]);
+  return finish(op('eye', n, m, options.dtype ?? 'float32'), options);
 }
 
 /** Uniform random values in [0, 1); reproducible after {@link manualSeed}. */
 export function rand(shape: ShapeLike, options: TensorOptions = {}): Tensor {
-  return create('rand', 4, toShape('rand', shape), options, [0, 0, 0]);
+  return finish(op('rand', toShape('rand', shape), options.dtype ?? 'float32'), options);
 }
 
 /** Standard normal random values; reproducible after {@link manualSeed}. */
 export function randn(shape: ShapeLike, options: TensorOptions = {}): Tensor {
-  return create('randn', 5, toShape('randn', shape), options, [0, 0, 0]);
+  return finish(op('randn', toShape('randn', shape), options.dtype ?? 'float32'), options);
 }
 
 /** Seeds the random generator behind `rand`, `randn` (and later dropout and init). */

@@ -6,7 +6,7 @@
  * @module
  */
 import { ArgumentError } from './errors.js';
-import { lib, type Core, type HostCallback } from './ffi.js';
+import { lib, type Core, type HostCallback, type OpDecl } from './ffi.js';
 import { tidy } from './scope.js';
 // A cycle with tensor.ts; safe because neither module uses the other's exports while it is
 // being evaluated, only inside functions.
@@ -58,12 +58,6 @@ export function unaryOp(name: string, x: Tensor): Tensor {
   return wrap(c, c.raw.wg_unary(c.opId('unary', name), handleOf(name, x)));
 }
 
-/** @internal A `unary`-family op with two float parameters (clamp's bounds). */
-export function unaryScalarOp(name: string, x: Tensor, a: number, b: number): Tensor {
-  const c = lib();
-  return wrap(c, c.raw.wg_unary_scalar(c.opId('unary', name), handleOf(name, x), a, b));
-}
-
 /** @internal Tensor–tensor, tensor–number and number–tensor forms of a binary op. */
 export function binaryOp(name: string, a: Operand, b: Operand): Tensor {
   const c = lib();
@@ -76,53 +70,123 @@ export function binaryOp(name: string, a: Operand, b: Operand): Tensor {
   return wrap(c, c.raw.wg_binary(id, handleOf(name, a), handleOf(name, b)));
 }
 
-/** @internal An `inplace`-family op; returns `target`, which it modified. */
-export function inplaceOp(name: string, target: Tensor, source: Operand): Tensor {
-  const c = lib();
-  const id = c.opId('inplace', name);
-  c.status(
-    typeof source === 'number'
-      ? c.raw.wg_inplace_scalar(id, handleOf(name, target), source)
-      : c.raw.wg_inplace(id, handleOf(name, target), handleOf(name, source)),
-  );
-  return target;
+/** A value for one argument of a declared op (see {@link op}). */
+export type OpArg = Tensor | number | boolean | string | readonly number[] | readonly Tensor[] | null | undefined;
+
+const MAX_EXACT_INT = 2 ** 53;
+
+function intArg(d: OpDecl, what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > MAX_EXACT_INT) {
+    throw new ArgumentError(`${d.name}: ${what} must be an integer, got ${describeValue(v)}`);
+  }
+  return v;
 }
 
-/** @internal A `movement`-family op with integer arguments (a view where the core can make one). */
-export function movementOp(name: string, x: Tensor, args: readonly number[]): Tensor {
-  const c = lib();
-  const n = c.putInts(args, name);
-  return wrap(c, c.raw.wg_movement(c.opId('movement', name), handleOf(name, x), n));
+function describeValue(v: unknown): string {
+  return Array.isArray(v) ? JSON.stringify(v) : typeof v === 'string' ? `'${v}'` : v instanceof Tensor ? 'a Tensor' : String(v);
 }
 
 /**
- * @internal A `reduce`-family op over all elements (`dim` undefined) or the given dims;
- * `param` is the op's float parameter (var/std's correction).
+ * Writes `args` into the f64 scratch as the core's decoder reads them (crates/wasm/src/
+ * decode.rs), following the op's schema from the catalog; returns the number of words.
+ * Every value is checked here, so a wrong one is an ArgumentError naming the op and the
+ * argument (the core checks again: the boundary trusts nothing).
  */
-export function reduceOp(name: string, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean, param = 0): Tensor {
+function encodeArgs(c: Core, d: OpDecl, args: readonly OpArg[]): number {
+  if (args.length > d.args.length) throw new ArgumentError(`${d.name}: expected at most ${d.args.length} arguments, got ${args.length}`);
+  let f = c.fscratch();
+  const words: number[] = [];
+  for (let i = 0; i < d.args.length; i++) {
+    const spec = d.args[i]!;
+    const v = args[i];
+    switch (spec.kind) {
+      case 'tensor':
+        if (v === null || v === undefined) throw new ArgumentError(`${d.name}: ${spec.name} is missing`);
+        words.push(handleOf(d.name, v));
+        break;
+      case 'optionalTensor':
+        words.push(v === null || v === undefined ? 0 : handleOf(d.name, v));
+        break;
+      case 'operand':
+        if (typeof v === 'number') words.push(1, v);
+        else words.push(0, handleOf(d.name, v));
+        break;
+      case 'tensors': {
+        if (!Array.isArray(v) || v.length === 0) throw new ArgumentError(`${d.name}: expected a non-empty array of tensors`);
+        words.push(c.putList((v as readonly unknown[]).map((t) => handleOf(d.name, t))));
+        f = c.fscratch(); // the list may have grown memory
+        break;
+      }
+      case 'int':
+        words.push(intArg(d, spec.name, v));
+        break;
+      case 'ints':
+      case 'optionalInts': {
+        if ((v === null || v === undefined) && spec.kind === 'optionalInts') {
+          words.push(-1);
+          break;
+        }
+        const list = typeof v === 'number' ? [v] : v;
+        if (!Array.isArray(list)) throw new ArgumentError(`${d.name}: ${spec.name} must be an array of integers, got ${describeValue(v)}`);
+        if (list.length > c.k.maxRank) throw new ArgumentError(`${d.name}: ${spec.name} has ${list.length} values; at most ${c.k.maxRank} are supported`);
+        words.push(list.length);
+        for (const x of list as readonly unknown[]) words.push(intArg(d, spec.name, x));
+        break;
+      }
+      case 'float':
+        if (typeof v !== 'number') throw new ArgumentError(`${d.name}: ${spec.name} must be a number, got ${describeValue(v)}`);
+        words.push(v);
+        break;
+      case 'bool':
+        if (typeof v !== 'boolean') throw new ArgumentError(`${d.name}: ${spec.name} must be true or false, got ${describeValue(v)}`);
+        words.push(v ? 1 : 0);
+        break;
+      case 'choice': {
+        const k = typeof v === 'string' ? spec.choices!.indexOf(v) : -1;
+        if (k < 0) {
+          throw new ArgumentError(`${d.name}: ${spec.name} must be one of ${spec.choices!.map((n) => `'${n}'`).join(', ')}, got ${describeValue(v)}`);
+        }
+        words.push(k);
+        break;
+      }
+    }
+  }
+  if (words.length > f.length) throw new ArgumentError(`${d.name}: too many argument values (${words.length}; at most ${f.length})`);
+  f.set(words);
+  return words.length;
+}
+
+/**
+ * @internal Calls the declared op `name` with `args` in its schema's order (a tensor, a
+ * number, a boolean, a choice by name, an integer list, …): the one way every op outside
+ * the elementwise tables is called.
+ */
+export function op(name: string, ...args: OpArg[]): Tensor {
+  return new Tensor(opHandle(name, ...args));
+}
+
+/**
+ * @internal {@link op}, returning the result's handle: an op may return one of its inputs
+ * (an in-place op its target, `to` a tensor of that dtype already), whose handle must not
+ * get a second owner.
+ */
+export function opHandle(name: string, ...args: OpArg[]): number {
   const c = lib();
-  const n = dim === undefined ? -1 : c.putInts(typeof dim === 'number' ? [dim] : dim, name);
-  return wrap(c, c.raw.wg_reduce(c.opId('reduce', name), handleOf(name, x), n, keepdim ? 1 : 0, param));
+  const d = c.decl(name);
+  return c.check(c.raw.wg_op(d.id, encodeArgs(c, d, args)));
 }
 
-/** @internal An `nn`-family op: tensor operands (null = absent), integer args, one float. */
-export function nnOp(name: string, a: Tensor, b: Tensor | null, c: Tensor | null, ints: readonly number[], f = 0): Tensor {
-  const core = lib();
-  const n = core.putInts(ints, name);
-  const h = core.raw.wg_nn(core.opId('nn', name), handleOf(name, a), b === null ? 0 : handleOf(name, b), c === null ? 0 : handleOf(name, c), n, f);
-  return wrap(core, h);
-}
-
-/** @internal `where(cond, a, b)` through the core. */
-export function whereOp(cond: Tensor, a: Operand, b: Operand): Tensor {
-  return tidy(() => nnOp('where', cond, typeof a === 'number' ? tensorOf(a) : a, typeof b === 'number' ? tensorOf(b) : b, []));
-}
-
-/** @internal A 0-d float32 tensor (for a number operand of a tensor-only op). */
-export function tensorOf(value: number): Tensor {
+/** @internal Runs the declared in-place update `name` (an optimizer step). */
+export function updateOp(name: string, ...args: OpArg[]): void {
   const c = lib();
-  const h = c.check(c.raw.wg_create(c.opId('create', 'full'), c.k.dtypeCodes.float32, 0, value, 0, 0));
-  return new Tensor(h);
+  const d = c.decl(name);
+  c.status(c.raw.wg_update(d.id, encodeArgs(c, d, args)));
+}
+
+/** @internal An in-place op (`add_`, …); returns `target`, which it modified. */
+export function inplaceOp(name: string, target: Tensor, source: Operand): Tensor {
+  opHandle(name, target, source);
+  return target;
 }
 
 /** @internal Sizes of `split(size)` pieces of a dim of `n`; an empty dim still yields one (empty) piece. */
@@ -131,15 +195,6 @@ export function splitSizes(n: number, size: number): number[] {
   const sizes: number[] = [];
   for (let s = 0; s < n; s += size) sizes.push(Math.min(size, n - s));
   return sizes.length > 0 ? sizes : [0];
-}
-
-/** @internal Concatenates along `dim` in one core call. */
-export function catOp(tensors: readonly Tensor[], dim: number): Tensor {
-  if (!Array.isArray(tensors) || tensors.length === 0) throw new ArgumentError('cat: expected a non-empty array of tensors');
-  if (!Number.isInteger(dim)) throw new ArgumentError(`cat: dim must be an integer, got ${String(dim)}`);
-  const c = lib();
-  const n = c.putList(tensors.map((t) => handleOf('cat', t)));
-  return wrap(c, c.raw.wg_cat(n, dim));
 }
 
 /** @internal Normalises `(2, 3)` and `([2, 3])` to `[2, 3]`. */
@@ -154,4 +209,9 @@ export function normDim(op: string, dim: number, ndim: number): number {
     throw new ArgumentError(`${op}: dimension ${dim} is out of range for a tensor of rank ${ndim}`);
   }
   return d;
+}
+
+/** @internal The names a declared op's `choice` argument takes (from the core's catalog). */
+export function choicesOf(name: string, arg: string): readonly string[] {
+  return lib().decl(name).args.find((a) => a.name === arg)?.choices ?? [];
 }

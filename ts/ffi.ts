@@ -25,7 +25,6 @@ export interface RawExports {
   wg_manual_seed(seed: number): void;
   wg_set_grad_enabled(enabled: number): number;
   wg_is_grad_enabled(): number;
-  wg_create(op: number, dtype: number, ndim: number, a: number, b: number, c: number): number;
   wg_data_ptr(h: number): number;
   wg_dispose(h: number): void;
   wg_dispose_list(n: number): number;
@@ -37,15 +36,13 @@ export interface RawExports {
   wg_set_grad(h: number, g: number): number;
   wg_grad_fn_name(h: number): number;
   wg_detach(h: number): number;
-  wg_cast(h: number, dtype: number): number;
   wg_unary(op: number, x: number): number;
-  wg_unary_scalar(op: number, x: number, a: number, b: number): number;
   wg_binary(op: number, a: number, b: number): number;
   wg_binary_scalar(op: number, a: number, s: number, reversed: number): number;
-  wg_reduce(op: number, x: number, naxes: number, keepdim: number, param: number): number;
-  wg_movement(op: number, x: number, nargs: number): number;
-  wg_inplace(op: number, target: number, source: number): number;
-  wg_inplace_scalar(op: number, target: number, s: number): number;
+  /** A declared op; its arguments are `nwords` f64 words in the f64 scratch (see `encodeArgs`). */
+  wg_op(id: number, nwords: number): number;
+  /** A declared in-place update, like `wg_op`; returns a status. */
+  wg_update(id: number, nwords: number): number;
   wg_backward(root: number, grad: number, flags: number): number;
   wg_autograd_grad(nOut: number, nIn: number, flags: number): number;
   wg_register_hook(h: number, id: number): number;
@@ -53,12 +50,33 @@ export interface RawExports {
   wg_list(n: number): number;
   wg_text_in(n: number): number;
   wg_host_return(n: number): number;
-  wg_cat(n: number, dim: number): number;
-  wg_nn(op: number, a: number, b: number, c: number, nints: number, f: number): number;
-  wg_optim(op: number, param: number, grad: number, state0: number, state1: number, nfloats: number): number;
 }
 
-export type OpFamily = 'unary' | 'binary' | 'reduce' | 'movement' | 'create' | 'inplace' | 'nn' | 'optim';
+/** The elementwise tables called through `wg_unary` / `wg_binary`, by their own ids. */
+export type ElementwiseTable = 'unary' | 'binary';
+
+/** What one argument of a declared op is (the core's `schema::Kind`). */
+export type ArgKind = 'tensor' | 'optionalTensor' | 'operand' | 'tensors' | 'int' | 'ints' | 'optionalInts' | 'float' | 'bool' | 'choice';
+
+/** One argument of a declared op's schema. */
+export interface ArgSpec {
+  readonly name: string;
+  readonly kind: ArgKind;
+  /** The names a `choice` argument takes. */
+  readonly choices?: readonly string[];
+}
+
+/** A declared op, as the core's catalog describes it. */
+export interface OpDecl {
+  readonly id: number;
+  readonly name: string;
+  readonly family: string;
+  /** PyTorch's name for its backward node ('' without a gradient). */
+  readonly gradFn: string;
+  /** An in-place update (`wg_update`) rather than a tensor-making op (`wg_op`). */
+  readonly update: boolean;
+  readonly args: readonly ArgSpec[];
+}
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -144,10 +162,6 @@ export interface Constants {
   readonly maxRank: number;
   readonly maxLiveTensors: number;
   readonly memoryReserve: number;
-  /** Loss reduction codes by PyTorch's name. */
-  readonly reductions: Readonly<Record<'none' | 'mean' | 'sum', number>>;
-  /** `linear`'s fused activation codes by name. */
-  readonly activations: Readonly<Record<'none' | 'relu', number>>;
 }
 
 /** @internal Parses `name=value;…`; every name TS uses must be there, and TS uses every name. */
@@ -184,8 +198,6 @@ export function parseConstants(text: string): { constants: Constants; unused: st
     maxRank: get('limit.maxRank'),
     maxLiveTensors: get('limit.liveTensors'),
     memoryReserve: get('memory.reserve'),
-    reductions: { none: get('reduction.none'), mean: get('reduction.mean'), sum: get('reduction.sum') },
-    activations: { none: get('activation.none'), relu: get('activation.relu') },
   };
   return { constants, unused: [...values.keys()].filter((k) => !used.has(k)) };
 }
@@ -193,7 +205,9 @@ export function parseConstants(text: string): { constants: Constants; unused: st
 /** A loaded core: raw exports plus the op-id tables and constants it publishes. */
 export class Core {
   readonly raw: RawExports;
-  readonly ops: Record<OpFamily, Record<string, number>>;
+  /** Op ids by family and name: the elementwise tables, then every declared family. */
+  readonly ops: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  private readonly decls: ReadonlyMap<string, OpDecl>;
   readonly k: Constants;
   /** @internal Constants the core published that this TS does not read (a test keeps it empty). */
   readonly unusedConstants: readonly string[];
@@ -214,16 +228,7 @@ export class Core {
     this.dtypeNames = new Map(Object.entries(constants.dtypeCodes).map(([n, c]) => [c, n as 'float32' | 'int32' | 'bool']));
     this.scratchPtr = this.raw.wg_scratch() >>> 0;
     this.scratchView = new Int32Array(this.raw.memory.buffer, this.scratchPtr, constants.scratchWords);
-    this.ops = parseCatalog(this.text(this.raw.wg_catalog()));
-  }
-
-  /** The core's code for a dtype name, or an ArgumentError. */
-  dtypeCode(op: string, dtype: unknown): number {
-    const code = typeof dtype === 'string' ? (this.k.dtypeCodes as Record<string, number>)[dtype] : undefined;
-    if (code === undefined) {
-      throw new ArgumentError(`${op}: unknown dtype ${String(dtype)}; expected one of ${Object.keys(this.k.dtypeCodes).join(', ')}`);
-    }
-    return code;
+    ({ ops: this.ops, decls: this.decls } = parseCatalog(this.text(this.raw.wg_catalog())));
   }
 
   /** The dtype named by bits read from `wg_info`. */
@@ -245,37 +250,6 @@ export class Core {
       this.fscratchView = new Float64Array(this.raw.memory.buffer, this.raw.wg_fscratch() >>> 0, this.k.fscratchWords);
     }
     return this.fscratchView;
-  }
-
-  /** Writes a small integer list (shape, axes, permutation) into scratch; returns its length. */
-  putInts(values: readonly number[], what: string): number {
-    if (!Array.isArray(values)) throw new ArgumentError(`${what}: expected an array of integers, got ${String(values)}`);
-    if (values.length > this.k.maxRank) {
-      throw new ArgumentError(`${what}: at most ${this.k.maxRank} dims are supported, got ${values.length}`);
-    }
-    const s = this.scratch();
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      if (!Number.isInteger(v) || v > 0x7fffffff || v < -0x80000000) {
-        throw new ArgumentError(`${what}: expected integers, got ${JSON.stringify(values)}`);
-      }
-      s[i] = v;
-    }
-    return values.length;
-  }
-
-  /** Writes a small list of floats (hyper-parameters) into the f64 scratch; returns its length. */
-  putFloats(values: readonly number[], what: string): number {
-    if (values.length > this.k.fscratchWords) {
-      throw new ArgumentError(`${what}: at most ${this.k.fscratchWords} float arguments are supported, got ${values.length}`);
-    }
-    const s = this.fscratch();
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (typeof v !== 'number') throw new ArgumentError(`${what}: expected numbers, got ${String(v)}`);
-      s[i] = v;
-    }
-    return values.length;
   }
 
   /** The core's handle list, `n` long (its contents kept); throws if the core refuses. */
@@ -385,20 +359,37 @@ export class Core {
     if (code !== 0) throw this.lastError();
   }
 
-  opId(family: OpFamily, name: string): number {
-    const id = this.ops[family][name];
-    if (id === undefined) throw new ArgumentError(`${name}: not a known ${family} op of this wasm build`);
+  /** The id of an op of an elementwise table. */
+  opId(table: ElementwiseTable, name: string): number {
+    const id = this.ops[table]![name];
+    if (id === undefined) throw new ArgumentError(`${name}: not a known ${table} op of this wasm build`);
     return id;
+  }
+
+  /** A declared op by name. */
+  decl(name: string): OpDecl {
+    const d = this.decls.get(name);
+    if (d === undefined) throw new ArgumentError(`${name}: not an op of this wasm build`);
+    return d;
   }
 }
 
-function parseCatalog(text: string): Record<OpFamily, Record<string, number>> {
-  const result = {} as Record<OpFamily, Record<string, number>>;
-  for (const part of text.split(';')) {
-    const [family, names] = part.split(':') as [OpFamily, string];
-    result[family] = Object.fromEntries(names.split(',').map((n, i) => [n, i]));
-  }
-  return result;
+interface CatalogJson {
+  unary: string[];
+  binary: string[];
+  ops: Omit<OpDecl, 'id'>[];
+}
+
+function parseCatalog(text: string): { ops: Record<string, Record<string, number>>; decls: Map<string, OpDecl> } {
+  const json = JSON.parse(text) as CatalogJson;
+  const byPosition = (names: string[]) => Object.fromEntries(names.map((n, i) => [n, i]));
+  const ops: Record<string, Record<string, number>> = { unary: byPosition(json.unary), binary: byPosition(json.binary) };
+  const decls = new Map<string, OpDecl>();
+  json.ops.forEach((d, id) => {
+    (ops[d.family] ??= {})[d.name] = id;
+    decls.set(d.name, { ...d, id });
+  });
+  return { ops, decls };
 }
 
 // ---- loading ------------------------------------------------------------------------

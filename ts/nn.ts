@@ -4,7 +4,7 @@
  */
 import { noGrad } from './autograd.js';
 import { full, rand, tensor, zeros } from './creation.js';
-import { nnOp } from './dispatch.js';
+import { choicesOf, op, type OpArg } from './dispatch.js';
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError } from './errors.js';
 import { lib } from './ffi.js';
 import { tidy } from './scope.js';
@@ -13,15 +13,14 @@ import type { Tensor } from './tensor.js';
 
 /** How per-element losses are combined. */
 export type Reduction = 'none' | 'mean' | 'sum';
-/** The core's code for a name in one of its published tables, or an ArgumentError. */
-function codeOf(op: string, what: string, table: Readonly<Record<string, number>>, name: string): number {
-  const code = Object.hasOwn(table, name) ? table[name] : undefined;
-  if (code === undefined) throw new ArgumentError(`${op}: ${what} must be one of ${Object.keys(table).join(', ')}, got ${String(name)}`);
-  return code;
-}
-
-function reductionCode(op: string, r: Reduction | undefined): number {
-  return codeOf(op, 'reduction', lib().k.reductions, r ?? 'mean');
+/** `r` (default `'mean'`) if the core knows it (crossEntropy's declared choices), or an ArgumentError. */
+function checkReduction(name: string, r: Reduction | undefined): Reduction {
+  const reduction = r ?? 'mean';
+  const known = choicesOf('crossEntropy', 'reduction');
+  if (!known.includes(reduction)) {
+    throw new ArgumentError(`${name}: reduction must be one of ${known.map((n) => `'${n}'`).join(', ')}, got ${String(reduction)}`);
+  }
+  return reduction;
 }
 
 /** Options of {@link crossEntropy}, as in PyTorch. */
@@ -45,7 +44,7 @@ export interface CrossEntropyOptions {
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   const ignoreIndex = options.ignoreIndex ?? -100;
   const smoothing = options.labelSmoothing ?? 0;
-  return nnOp('crossEntropy', input, target, null, [reductionCode('crossEntropy', options.reduction), ignoreIndex], smoothing);
+  return op('crossEntropy', input, target, options.reduction ?? 'mean', ignoreIndex, smoothing);
 }
 
 /** An activation {@link linear} can apply in the same pass as its bias. */
@@ -56,8 +55,7 @@ export type Activation = 'none' | 'relu';
  * an activation fused into the same pass over the output.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: { activation?: Activation } = {}): Tensor {
-  const act = codeOf('linear', 'activation', lib().k.activations, options.activation ?? 'none');
-  return nnOp('linear', x, weight, bias ?? null, [act]);
+  return op('linear', x, weight, bias ?? null, options.activation ?? 'none');
 }
 
 // ---- convolution and pooling ---------------------------------------------------------
@@ -101,7 +99,7 @@ const checkPadding = (op: string, padding: unknown): void => {
 };
 
 /**
- * The core's integer arguments of an n-D convolution: strides, padding before and after
+ * The arguments of an n-D convolution after its tensors: strides, padding before and after
  * each spatial dim (resolving `'same'`/`'valid'` for `kernel`), dilations, groups.
  * `spec` reads a per-dim option (a number, or one value per spatial dim).
  */
@@ -110,14 +108,14 @@ function convArgs<S extends readonly number[]>(
   kernel: readonly number[],
   options: { stride?: S | number; padding?: S | number | 'same' | 'valid'; dilation?: S | number; groups?: number },
   spec: (what: string, v: S | number) => number[],
-): number[] {
+): OpArg[] {
   const stride = spec('stride', options.stride ?? 1);
   const dilation = spec('dilation', options.dilation ?? 1);
   const padding = options.padding ?? 0;
   checkPadding(op, padding);
   const pads = typeof padding === 'string' ? kernel.map(() => padding) : spec('padding', padding);
   const spans = kernel.map((k, d) => padSpan(op, pads[d]!, k, dilation[d]!, stride[d]!));
-  return [...stride, ...spans.map(([begin]) => begin), ...spans.map(([, end]) => end), ...dilation, options.groups ?? 1];
+  return [stride, spans.map(([begin]) => begin), spans.map(([, end]) => end), dilation, options.groups ?? 1];
 }
 
 /** Options of {@link conv2d}, as in PyTorch's `F.conv2d`. */
@@ -144,7 +142,7 @@ export interface Conv2dOptions {
  */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
   const kernel = weight.ndim === 4 ? weight.shape.slice(2) : [1, 1];
-  return nnOp('conv2d', input, weight, bias ?? null, convArgs('conv2d', kernel, options, (what, v) => pair('conv2d', what, v)));
+  return op('conv2d', input, weight, bias ?? null, ...convArgs('conv2d', kernel, options, (what, v) => pair('conv2d', what, v)));
 }
 
 /** Options of {@link conv1d}, as in PyTorch's `F.conv1d`. */
@@ -167,13 +165,13 @@ export interface Conv1dOptions {
  */
 export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv1dOptions = {}): Tensor {
   const kernel = [weight.ndim === 3 ? weight.shape[2]! : 1];
-  return nnOp('conv1d', input, weight, bias ?? null, convArgs('conv1d', kernel, options, (what, v) => [single('conv1d', what, v)]));
+  return op('conv1d', input, weight, bias ?? null, ...convArgs('conv1d', kernel, options, (what, v) => [single('conv1d', what, v)]));
 }
 
-/** A pooling window as the core's integer arguments: kernel, stride (default: the kernel), padding. */
-function poolWindow(op: string, kernelSize: Pair, options: { stride?: Pair; padding?: Pair }): number[] {
-  const kernel = pair(op, 'kernelSize', kernelSize);
-  return [...kernel, ...pair(op, 'stride', options.stride ?? kernel), ...pair(op, 'padding', options.padding ?? 0)];
+/** A pooling window's arguments: kernel, stride (default: the kernel), padding. */
+function poolWindow(name: string, kernelSize: Pair, options: { stride?: Pair; padding?: Pair }): OpArg[] {
+  const kernel = pair(name, 'kernelSize', kernelSize);
+  return [kernel, pair(name, 'stride', options.stride ?? kernel), pair(name, 'padding', options.padding ?? 0)];
 }
 
 /** Options of {@link maxPool2d}, as in PyTorch's `F.max_pool2d`. */
@@ -197,9 +195,9 @@ export interface MaxPool2dOptions {
  * const y = maxPool2d(x, 2);   // halves H and W
  */
 export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions = {}): Tensor {
-  const op = 'maxPool2d';
-  const dilation = pair(op, 'dilation', options.dilation ?? 1);
-  return nnOp(op, input, null, null, [...poolWindow(op, kernelSize, options), ...dilation, options.ceilMode ? 1 : 0]);
+  const name = 'maxPool2d';
+  const dilation = pair(name, 'dilation', options.dilation ?? 1);
+  return op(name, input, ...poolWindow(name, kernelSize, options), dilation, options.ceilMode ?? false);
 }
 
 /** Options of {@link avgPool2d}, as in PyTorch's `F.avg_pool2d`. */
@@ -221,13 +219,13 @@ export interface AvgPool2dOptions {
  * `[C, H, W]`. Gradient node: `AvgPool2DBackward0`.
  */
 export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor {
-  const op = 'avgPool2d';
+  const name = 'avgPool2d';
   const divisor = options.divisorOverride;
   if (divisor !== undefined && !(Number.isInteger(divisor) && divisor > 0)) {
-    throw new ArgumentError(`${op}: divisorOverride must be a positive integer, got ${divisor}`);
+    throw new ArgumentError(`${name}: divisorOverride must be a positive integer, got ${divisor}`);
   }
-  const flags = [options.ceilMode ? 1 : 0, options.countIncludePad ?? true ? 1 : 0, divisor ?? 0];
-  return nnOp(op, input, null, null, [...poolWindow(op, kernelSize, options), ...flags]);
+  const window = poolWindow(name, kernelSize, options);
+  return op(name, input, ...window, options.ceilMode ?? false, options.countIncludePad ?? true, divisor ?? 0);
 }
 
 /**
@@ -240,26 +238,26 @@ export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOpt
  * const pooled = adaptiveAvgPool2d(features, 1);   // global average pooling: [N, C, 1, 1]
  */
 export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly [number | null, number | null]): Tensor {
-  const op = 'adaptiveAvgPool2d';
+  const name = 'adaptiveAvgPool2d';
   const size = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
   if (!Array.isArray(size) || size.length !== 2) {
-    throw new ArgumentError(`${op}: outputSize must be a number or a pair [h, w], got ${JSON.stringify(outputSize)}`);
+    throw new ArgumentError(`${name}: outputSize must be a number or a pair [h, w], got ${JSON.stringify(outputSize)}`);
   }
   const n = input.ndim;
   const out = size.map((s: number | null, d: number) => s ?? (n >= 2 ? input.shape[n - 2 + d]! : 1));
-  return nnOp(op, input, null, null, out);
+  return op(name, input, out);
 }
 
 // ---- losses composed from differentiable primitives -----------------------------------
 
-function reduce(op: string, loss: Tensor, reduction: Reduction | undefined): Tensor {
-  const code = reductionCode(op, reduction);
-  return code === 0 ? loss : code === 1 ? loss.mean() : loss.sum();
+function reduce(name: string, loss: Tensor, reduction: Reduction | undefined): Tensor {
+  const r = checkReduction(name, reduction);
+  return r === 'none' ? loss : r === 'mean' ? loss.mean() : loss.sum();
 }
 
-function composed(op: string, reduction: Reduction | undefined, f: () => Tensor): Tensor {
-  reductionCode(op, reduction);
-  return tidy(() => reduce(op, f(), reduction));
+function composed(name: string, reduction: Reduction | undefined, f: () => Tensor): Tensor {
+  checkReduction(name, reduction);
+  return tidy(() => reduce(name, f(), reduction));
 }
 
 /** Mean squared error `(input − target)²` (PyTorch's `mse_loss`). */
@@ -292,7 +290,7 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction
  * (or NaN) throws `ArgumentError`.
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  return composed('binaryCrossEntropy', options.reduction, () => nnOp('binaryCrossEntropy', input, target, null, []));
+  return composed('binaryCrossEntropy', options.reduction, () => op('binaryCrossEntropy', input, target));
 }
 
 /**
@@ -428,7 +426,7 @@ export function embedding(indices: Tensor, weight: Tensor): Tensor {
  * indices, skipping `ignoreIndex` (PyTorch's `nll_loss`).
  */
 export function nllLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
-  const code = reductionCode('nllLoss', options.reduction);
+  const reduction = checkReduction('nllLoss', options.reduction);
   if (target.dtype !== 'int32') throw new DTypeError(`nllLoss: target must hold int32 class indices, got ${target.dtype}`);
   const ignore = options.ignoreIndex ?? -100;
   const classes = input.shape[input.ndim > 1 ? 1 : 0]!;
@@ -439,9 +437,9 @@ export function nllLoss(input: Tensor, target: Tensor, options: { reduction?: Re
   return tidy(() => {
     const picked = input.mul(oneHot(tensor(safe, { dtype: 'int32', shape: target.shape }), classes)).sum(-1);
     const losses = picked.neg().mul(tensor(keep, { shape: target.shape }));
-    if (code === 0) return losses;
+    if (reduction === 'none') return losses;
     const total = losses.sum();
-    return code === 2 ? total : total.div(keep.reduce((a, b) => a + b, 0));
+    return reduction === 'sum' ? total : total.div(keep.reduce((a, b) => a + b, 0));
   });
 }
 

@@ -6,9 +6,7 @@
  * tensor.ts and their function form here.
  * @module
  */
-import {
-  binaryOp, catOp, expectTensor, movementOp, nnOp, normDim, reduceOp, splitSizes, tensorOf, unaryOp, unaryScalarOp, whereOp,
-} from './dispatch.js';
+import { binaryOp, expectTensor, normDim, op, splitSizes, unaryOp } from './dispatch.js';
 import { ArgumentError, ShapeError } from './errors.js';
 import { markOpsEvaluated, method } from './method.js';
 import { tidy } from './scope.js';
@@ -31,7 +29,7 @@ export const maximum = method((a: Operand, b: Operand): Tensor => binaryOp('maxi
 /** Elementwise minimum (NaN propagates; ties split the gradient), broadcasting. */
 export const minimum = method((a: Operand, b: Operand): Tensor => binaryOp('minimum', a, b));
 /** Matrix product with PyTorch's `matmul` rules (1-D, 2-D, batched with broadcasting). */
-export const matmul = method((a: Tensor, b: Tensor): Tensor => binaryOp('matmul', a, b));
+export const matmul = method((a: Tensor, b: Tensor): Tensor => op('matmul', a, b));
 /** `a == b` as a bool tensor (no gradient), broadcasting; usable in `where` and as a mask. */
 export const eq = method((a: Operand, b: Operand): Tensor => binaryOp('eq', a, b));
 /** `a != b` as bool. */
@@ -105,13 +103,13 @@ export const clone = method((x: Tensor): Tensor => unaryOp('clone', x));
 /** `x` where positive, else `negativeSlope·x` (PyTorch's `leaky_relu`, slope 0.01). */
 export const leakyRelu = method((x: Tensor, negativeSlope = 0.01): Tensor => {
   expectTensor('leakyRelu', x);
-  return tidy(() => whereOp(x.gt(0), x, x.mul(negativeSlope)));
+  return tidy(() => op('where', x.gt(0), x, x.mul(negativeSlope)));
 });
 /** `x` where positive, else `alpha·(eˣ − 1)` (PyTorch's `elu`, alpha 1). */
 export const elu = method((x: Tensor, alpha = 1): Tensor => {
   expectTensor('elu', x);
   // The negative branch sees min(x, 0), so a large x cannot overflow it into a NaN gradient.
-  return tidy(() => whereOp(x.gt(0), x, x.clamp(null, 0).expm1().mul(alpha)));
+  return tidy(() => op('where', x.gt(0), x, x.clamp(null, 0).expm1().mul(alpha)));
 });
 /** GELU, `x·Φ(x)`; `{ approximate: 'tanh' }` uses the tanh approximation (PyTorch's `F.gelu`). */
 export const gelu = method((x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): Tensor => {
@@ -123,9 +121,9 @@ export const gelu = method((x: Tensor, options: { approximate?: 'none' | 'tanh' 
   return unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
 });
 /** Softmax along `dim`: `exp(x) / Σ exp(x)`, computed stably. */
-export const softmax = method((x: Tensor, dim: number): Tensor => nnOp('softmax', x, null, null, [dim]));
+export const softmax = method((x: Tensor, dim: number): Tensor => op('softmax', x, dim));
 /** `log(softmax(x, dim))` in one stable pass; pair with negative log-likelihood losses. */
-export const logSoftmax = method((x: Tensor, dim: number): Tensor => nnOp('logSoftmax', x, null, null, [dim]));
+export const logSoftmax = method((x: Tensor, dim: number): Tensor => op('logSoftmax', x, dim));
 
 /**
  * `x` limited to `[min, max]` (either bound may be omitted with null). NaN stays NaN,
@@ -137,12 +135,12 @@ export const clamp = method((x: Tensor, min: Operand | null, max: Operand | null
   if ((min ?? null) === null && (max ?? null) === null) throw new ArgumentError('clamp: at least one of min and max must be given');
   const bound = (b: Operand | null | undefined) => b === null || b === undefined || typeof b === 'number';
   if (bound(min) && bound(max)) {
-    return unaryScalarOp('clamp', x, (min as number | null) ?? -Infinity, (max as number | null) ?? Infinity);
+    return op('clamp', x, (min as number | null) ?? -Infinity, (max as number | null) ?? Infinity);
   }
   // Tensor bounds: `where`, not maximum/minimum: the gradient is 1 at the bounds too, as in PyTorch.
   return tidy(() => {
-    const low = min === null ? x : whereOp(x.lt(min), min, x);
-    return max === null ? low : whereOp(low.gt(max), max, low);
+    const low = min === null ? x : op('where', x.lt(min), min, x);
+    return max === null ? low : op('where', low.gt(max), max, low);
   });
 });
 /** Alias of {@link clamp}. */
@@ -151,21 +149,21 @@ export const clip = clamp;
 // ---- selection -------------------------------------------------------------------------------
 
 /** Elements of `a` where `cond` is true (bool, or non-zero), else of `b` (all broadcast; numbers allowed). */
-export const where = (cond: Tensor, a: Operand, b: Operand): Tensor => whereOp(cond, a, b);
+export const where = (cond: Tensor, a: Operand, b: Operand): Tensor => op('where', cond, a, b);
 /** `value` where `mask` is true (bool, or non-zero), else `x`'s elements (PyTorch's `masked_fill`). */
 export const maskedFill = method((x: Tensor, mask: Tensor, value: number): Tensor => {
   expectTensor('maskedFill', x);
-  return tidy(() => whereOp(mask, tensorOf(value), x));
+  return tidy(() => op('where', mask, value, x));
 });
 /** The slices of `x` along `dim` at int32 `index` (PyTorch's `index_select`); repeats allowed. */
-export const indexSelect = method((x: Tensor, dim: number, index: Tensor): Tensor => nnOp('indexSelect', x, index, null, [dim]));
+export const indexSelect = method((x: Tensor, dim: number, index: Tensor): Tensor => op('indexSelect', x, dim, index));
 /**
  * Values picked along `dim` by int32 `index` (PyTorch's `gather`): for dim 1,
  * `out[i][j] = x[i][index[i][j]]`. `index` has `x`'s rank, is no larger in the other
  * dims, and its values lie in `[0, size(dim))` (negative ones are rejected, as in
  * PyTorch). The result has the index's shape.
  */
-export const gather = method((x: Tensor, dim: number, index: Tensor): Tensor => nnOp('gather', x, index, null, [dim]));
+export const gather = method((x: Tensor, dim: number, index: Tensor): Tensor => op('gather', x, dim, index));
 /**
  * A copy of `x` with `src` (or the number `src` everywhere) written at int32 `index` along
  * `dim` (PyTorch's `scatter`): for dim 0, `out[index[i][j]][j] = src[i][j]`. `index` is no
@@ -174,41 +172,41 @@ export const gather = method((x: Tensor, dim: number, index: Tensor): Tensor => 
  * gradient; PyTorch leaves this case unspecified.
  */
 export const scatter = method((x: Tensor, dim: number, index: Tensor, src: Operand): Tensor =>
-  typeof src === 'number' ? nnOp('scatter', x, index, null, [dim], src) : nnOp('scatter', x, index, src, [dim]),
+  op('scatter', x, dim, index, src),
 );
 /** Like {@link scatter}, but adds `src` at the indexed positions; repeated indices accumulate (PyTorch's `scatter_add`). */
-export const scatterAdd = method((x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => nnOp('scatterAdd', x, index, src, [dim]));
+export const scatterAdd = method((x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor => op('scatterAdd', x, dim, index, src));
 
 // ---- reductions ------------------------------------------------------------------------------
 
 /** Sum over all elements, or over `dim` (a dim or several), keeping reduced dims if `keepdim`. */
-export const sum = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('sum', x, dim, keepdim));
+export const sum = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => op('sum', x, dim, keepdim));
 /** Mean over all elements, or over `dim`, keeping reduced dims if `keepdim`. */
-export const mean = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('mean', x, dim, keepdim));
+export const mean = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => op('mean', x, dim, keepdim));
 /**
  * Product over all elements, or over `dim`, keeping it as size 1 if `keepdim` (an empty
  * product is 1). The gradient is exact where inputs are zero.
  */
-export const prod = method((x: Tensor, dim?: number, keepdim = false): Tensor => reduceOp('prod', x, dim, keepdim));
+export const prod = method((x: Tensor, dim?: number, keepdim = false): Tensor => op('prod', x, dim, keepdim));
 /** Running sums along `dim` (PyTorch's `cumsum`), accumulated in float64. */
-export const cumsum = method((x: Tensor, dim: number): Tensor => nnOp('cumsum', x, null, null, [dim]));
+export const cumsum = method((x: Tensor, dim: number): Tensor => op('cumsum', x, dim));
 /** Whether any element (over all, or along `dim`) is true (non-zero), as bool; false when empty. */
-export const any = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('any', x, dim, keepdim));
+export const any = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => op('any', x, dim, keepdim));
 /** Whether every element (over all, or along `dim`) is true (non-zero), as bool; true when empty. */
-export const all = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('all', x, dim, keepdim));
+export const all = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => op('all', x, dim, keepdim));
 /** Largest value over all elements or over `dim` (ties share the gradient; NaN propagates). */
-export const amax = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('amax', x, dim, keepdim));
+export const amax = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => op('amax', x, dim, keepdim));
 /** Smallest value over all elements or over `dim`. */
-export const amin = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('amin', x, dim, keepdim));
+export const amin = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => op('amin', x, dim, keepdim));
 /** Index (int32) of the first maximum over the flattened tensor, or along `dim`. */
-export const argmax = method((x: Tensor, dim?: number, keepdim = false): Tensor => reduceOp('argmax', x, dim, keepdim));
+export const argmax = method((x: Tensor, dim?: number, keepdim = false): Tensor => op('argmax', x, dim, keepdim));
 /** Index (int32) of the first minimum over the flattened tensor, or along `dim`. */
-export const argmin = method((x: Tensor, dim?: number, keepdim = false): Tensor => reduceOp('argmin', x, dim, keepdim));
+export const argmin = method((x: Tensor, dim?: number, keepdim = false): Tensor => op('argmin', x, dim, keepdim));
 /**
  * `log(Σ exp(x))` over all elements or `dim`, in one core op, computed stably (the max is
  * factored out); −inf for an empty reduction; the gradient is the softmax over `dim`.
  */
-export const logsumexp = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => reduceOp('logsumexp', x, dim, keepdim));
+export const logsumexp = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => op('logsumexp', x, dim, keepdim));
 
 /** The maximum of all elements, or `{ values, indices }` along `dim` (`torch.max`). */
 export function max(x: Tensor): Tensor;
@@ -232,17 +230,17 @@ function correctionOf(op: string, unbiased: boolean | number): number {
  * empty dim), as PyTorch. The function form of `x.var()` (`var` is reserved in JS).
  */
 export const variance = (x: Tensor, dim?: number | readonly number[], unbiased: boolean | number = true, keepdim = false): Tensor =>
-  reduceOp('var', expectTensor('variance', x), dim, keepdim, correctionOf('var', unbiased));
+  op('var', expectTensor('variance', x), dim, correctionOf('var', unbiased), keepdim);
 /** Standard deviation, `sqrt(var(…))` in one core op; its gradient is 0 where it is 0 (a constant), as in PyTorch. */
 export const std = method((x: Tensor, dim?: number | readonly number[], unbiased: boolean | number = true, keepdim = false): Tensor =>
-  reduceOp('std', expectTensor('std', x), dim, keepdim, correctionOf('std', unbiased)),
+  op('std', expectTensor('std', x), dim, correctionOf('std', unbiased), keepdim),
 );
 
 /** `sqrt(v)` with gradient 0 where `v` is 0 (std's and norm's rule in PyTorch) instead of ∞·0 = NaN. */
 function sqrtZeroGradAtZero(v: Tensor): Tensor {
   return tidy(() => {
     const zero = v.eq(0);
-    return whereOp(zero, 0, whereOp(zero, 1, v).sqrt());
+    return op('where', zero, 0, op('where', zero, 1, v).sqrt());
   });
 }
 /** The p-norm (p = 1, 2 or Infinity) over all elements or `dim`. */
@@ -309,8 +307,9 @@ export const flip = (x: Tensor, dims: readonly number[]): Tensor => expectTensor
  * negative indices count from the end, bounds are clamped). A view.
  */
 export const slice = method((x: Tensor, dim: number, start = 0, end = Number.MAX_SAFE_INTEGER, step = 1): Tensor => {
-  const clampI32 = (v: number) => Math.max(-0x80000000, Math.min(0x7fffffff, v));
-  return movementOp('slice', x, [dim, clampI32(start), clampI32(end), step]);
+  // Bounds beyond the size mean "to the end", as in Python; keep them exact integers.
+  const bound = (v: number) => Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, v));
+  return op('slice', x, dim, bound(start), bound(end), step);
 });
 /** `length` elements of `x` from `start` along `dim`. A view. */
 export const narrow = method((x: Tensor, dim: number, start: number, length: number): Tensor => {
@@ -343,10 +342,10 @@ export const repeat = (x: Tensor, repeats: readonly number[]): Tensor => expectT
 /** `x` tiled, missing leading counts 1 (`torch.tile`). */
 export const tile = (x: Tensor, repeats: readonly number[]): Tensor => expectTensor('tile', x).tile(repeats);
 /** The lower triangle of the last two dims (elements with `col − row ≤ diagonal`); the rest 0. */
-export const tril = method((x: Tensor, diagonal = 0): Tensor => movementOp('tril', x, [diagonal]));
+export const tril = method((x: Tensor, diagonal = 0): Tensor => op('tril', x, diagonal));
 /** The upper triangle of the last two dims (elements with `col − row ≥ diagonal`); the rest 0. */
-export const triu = method((x: Tensor, diagonal = 0): Tensor => movementOp('triu', x, [diagonal]));
+export const triu = method((x: Tensor, diagonal = 0): Tensor => op('triu', x, diagonal));
 /** Concatenates tensors along an existing dim (`torch.cat`). */
-export const cat = (tensors: readonly Tensor[], dim = 0): Tensor => catOp(tensors, dim);
+export const cat = (tensors: readonly Tensor[], dim = 0): Tensor => op('cat', tensors, dim);
 
 markOpsEvaluated();

@@ -17,7 +17,7 @@
  */
 import { zeros } from './creation.js';
 import { ArgumentError, DisposedError, DTypeError } from './errors.js';
-import { lib } from './ffi.js';
+import { updateOp } from './dispatch.js';
 import { keep } from './scope.js';
 import { Tensor } from './tensor.js';
 
@@ -277,15 +277,10 @@ export class SGD extends Optimizer<SGDHyper> {
   }
 
   protected update(g: ParamGroup<SGDHyper>, param: Tensor, grad: Tensor, state: ParamState): void {
-    const c = lib();
     const useMomentum = g.momentum !== 0;
-    const buf = useMomentum ? this.stateTensor(state, 'momentumBuffer', param).handle : 0;
+    const buf = useMomentum ? this.stateTensor(state, 'momentumBuffer', param) : null;
     const fresh = useMomentum && !state.initialized;
-    const n = c.putFloats(
-      [g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov ? 1 : 0, g.maximize ? 1 : 0, fresh ? 1 : 0],
-      'SGD.step',
-    );
-    c.status(c.raw.wg_optim(c.opId('optim', 'sgd'), param.handle, grad.handle, buf, 0, n));
+    updateOp('sgd', param, grad, buf, g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov, g.maximize, fresh);
     if (useMomentum) state.initialized = true;
   }
 }
@@ -363,14 +358,10 @@ export class Adam extends Optimizer<AdamHyper> {
   }
 
   protected update(g: ParamGroup<AdamHyper>, param: Tensor, grad: Tensor, state: ParamState): void {
-    const c = lib();
     const expAvg = this.stateTensor(state, 'expAvg', param);
     const expAvgSq = this.stateTensor(state, 'expAvgSq', param);
-    const n = c.putFloats(
-      [g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay, state.step + 1, this.decoupled ? 1 : 0, g.maximize ? 1 : 0],
-      `${this.label}.step`,
-    );
-    c.status(c.raw.wg_optim(c.opId('optim', 'adam'), param.handle, grad.handle, expAvg.handle, expAvgSq.handle, n));
+    const [beta1, beta2] = g.betas;
+    updateOp('adam', param, grad, expAvg, expAvgSq, g.lr, beta1, beta2, g.eps, g.weightDecay, state.step + 1, this.decoupled, g.maximize);
   }
 }
 

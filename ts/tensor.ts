@@ -4,7 +4,7 @@
  * @module
  */
 import './polyfill.js';
-import { dims, handleOf, hostCallback, inplaceOp, movementOp, passFlags, wrap } from './dispatch.js';
+import { dims, handleOf, hostCallback, inplaceOp, op, opHandle, passFlags, wrap } from './dispatch.js';
 import { ArgumentError, DisposedError, ShapeError } from './errors.js';
 import { lib } from './ffi.js';
 import { formatTensor } from './format.js';
@@ -221,17 +221,17 @@ export class Tensor {
     return ops.variance(this, dim, unbiased, keepdim);
   }
   /** Same data with a new shape; one dim may be -1 (inferred). A view when contiguous. */
-  reshape(...shape: DimsArg): Tensor { return movementOp('reshape', this, dims(shape)); }
+  reshape(...shape: DimsArg): Tensor { return op('reshape', this, dims(shape)); }
   /** Alias of {@link Tensor.reshape}. */
   view(...shape: DimsArg): Tensor { return this.reshape(...shape); }
   /** Reorders dims: `x.permute(2, 0, 1)`. A view. */
-  permute(...order: DimsArg): Tensor { return movementOp('permute', this, dims(order)); }
+  permute(...order: DimsArg): Tensor { return op('permute', this, dims(order)); }
   /** Broadcasts size-1 dims to `shape` (-1 keeps a dim). A view; no data is copied. */
-  expand(...shape: DimsArg): Tensor { return movementOp('expand', this, dims(shape)); }
+  expand(...shape: DimsArg): Tensor { return op('expand', this, dims(shape)); }
   /** Broadcasts to `shape` (PyTorch's `broadcast_to`); a view. */
   broadcastTo(...shape: DimsArg): Tensor { return this.expand(...shape); }
   /** A copy with the order of elements reversed along each of `dims` (PyTorch's `flip`). */
-  flip(...axes: DimsArg): Tensor { return movementOp('flip', this, dims(axes)); }
+  flip(...axes: DimsArg): Tensor { return op('flip', this, dims(axes)); }
   /** Tiles the tensor `repeats[i]` times along each dim (PyTorch's `repeat`). */
   repeat(...repeats: DimsArg): Tensor {
     const reps = dims(repeats);
@@ -353,8 +353,7 @@ export class Tensor {
    * truncates; to bool, non-zero (and NaN) is true; bool → numbers gives 1 and 0.
    */
   to(dtype: DType): Tensor {
-    const c = lib();
-    const h = c.check(c.raw.wg_cast(this.handleFor('to'), c.dtypeCode('to', dtype)));
+    const h = opHandle('to', this, dtype);
     return h === this.h ? this : new Tensor(h);
   }
 

@@ -4,7 +4,7 @@
 //! Any export that may run JS callbacks takes what it needs out of the runtime, releases
 //! the borrow, runs the pass, then borrows again: the callbacks call other exports.
 
-use crate::{from_wire, op_status, to_wire, with_rt, Runtime, Wire};
+use crate::{export, from_wire, to_wire, with_rt, Headroom, Runtime, Wire};
 use wasmgrad_core::memory::{fallible_grow, headroom};
 use wasmgrad_core::autograd::engine::{self, PassOptions};
 use wasmgrad_core::autograd::host::{self, HostCalls};
@@ -112,24 +112,15 @@ impl Runtime {
 /// (with the error set) if `n` is beyond [`MAX_LIST`] or memory is short.
 #[no_mangle]
 pub extern "C" fn wg_list(n: u32) -> usize {
-    with_rt(|rt| {
+    export(Headroom::Skip, |rt| {
         let n = n as usize;
-        let r = if n > MAX_LIST {
-            Err(Error::argument(format!("{n} tensors passed in one call; at most {MAX_LIST} can be")))
-        } else {
-            let more = n.saturating_sub(rt.list.len());
-            fallible_grow("tensor list", &mut rt.list, more)
-        };
-        match r {
-            Ok(()) => {
-                rt.list.resize(n, 0.0);
-                rt.list.as_mut_ptr() as usize
-            }
-            Err(e) => {
-                rt.fail(e);
-                0
-            }
+        if n > MAX_LIST {
+            return Err(Error::argument(format!("{n} tensors passed in one call; at most {MAX_LIST} can be")));
         }
+        let more = n.saturating_sub(rt.list.len());
+        fallible_grow("tensor list", &mut rt.list, more)?;
+        rt.list.resize(n, 0.0);
+        Ok(rt.list.as_mut_ptr() as usize)
     })
 }
 
@@ -137,13 +128,12 @@ pub extern "C" fn wg_list(n: u32) -> usize {
 /// [`MAX_TEXT_IN`].
 #[no_mangle]
 pub extern "C" fn wg_text_in(n: u32) -> usize {
-    with_rt(|rt| {
+    export(Headroom::Skip, |rt| {
         if n as usize > MAX_TEXT_IN {
-            rt.fail(Error::argument(format!("a text of {n} bytes was passed; at most {MAX_TEXT_IN} can be")));
-            return 0;
+            return Err(Error::argument(format!("a text of {n} bytes was passed; at most {MAX_TEXT_IN} can be")));
         }
         rt.text_in.resize(n as usize, 0);
-        rt.text_in.as_mut_ptr() as usize
+        Ok(rt.text_in.as_mut_ptr() as usize)
     })
 }
 
@@ -151,15 +141,9 @@ pub extern "C" fn wg_text_in(n: u32) -> usize {
 /// the list (0 = none).
 #[no_mangle]
 pub extern "C" fn wg_host_return(n: u32) -> u32 {
-    with_rt(|rt| {
-        let r = rt.optional_tensors("backward", 0..n as usize);
-        match r {
-            Ok(results) => {
-                rt.host_results = results;
-                0
-            }
-            Err(e) => rt.status(Err(e)),
-        }
+    export(Headroom::Skip, |rt| {
+        rt.host_results = rt.optional_tensors("backward", 0..n as usize)?;
+        Ok(())
     })
 }
 
@@ -177,13 +161,11 @@ pub extern "C" fn wg_backward(root: Wire, grad: Wire, flags: u32) -> u32 {
         Ok((rt.get("backward", root)?, g))
     });
     let r = inputs.and_then(|(root, g)| engine::backward(&root, g.as_ref(), pass_options(flags)));
-    with_rt(|rt| {
-        let r = r.map(|replaced| {
-            for old in replaced.iter().filter(|t| t.handle() != 0) {
-                rt.registry.remove(old.handle());
-            }
-        });
-        rt.status(r)
+    export(Headroom::Skip, |rt| {
+        for old in r?.iter().filter(|t| t.handle() != 0) {
+            rt.registry.remove(old.handle());
+        }
+        Ok(())
     })
 }
 
@@ -203,8 +185,8 @@ pub extern "C" fn wg_autograd_grad(n_out: u32, n_in: u32, flags: u32) -> u32 {
     let r = args.and_then(|(outputs, grad_outputs, inputs)| {
         engine::grad(&outputs, &grad_outputs, &inputs, pass_options(flags), flags & ALLOW_UNUSED != 0)
     });
-    with_rt(|rt| {
-        let r = r.and_then(|grads| {
+    export(Headroom::Skip, |rt| {
+        r.and_then(|grads| {
             let mut handles = Vec::new();
             fallible_grow("grad", &mut handles, grads.len())?;
             for g in &grads {
@@ -223,15 +205,14 @@ pub extern "C" fn wg_autograd_grad(n_out: u32, n_in: u32, flags: u32) -> u32 {
             }
             rt.list = handles;
             Ok(())
-        });
-        rt.status(r)
+        })
     })
 }
 
 /// Registers JS hook `id` on tensor `h`'s gradient.
 #[no_mangle]
 pub extern "C" fn wg_register_hook(h: Wire, id: u32) -> u32 {
-    op_status("registerHook", |rt| rt.get("registerHook", h).and_then(|t| t.add_hook(id)))
+    export(Headroom::Check("registerHook"), |rt| rt.get("registerHook", h)?.add_hook(id))
 }
 
 /// A custom function's output: `output` (computed by JS without recording) joined to the
@@ -239,7 +220,7 @@ pub extern "C" fn wg_register_hook(h: Wire, id: u32) -> u32 {
 /// `n_in` inputs then the `n_saved` saved tensors; the text buffer holds the name.
 #[no_mangle]
 pub extern "C" fn wg_custom(callback: u32, n_in: u32, n_saved: u32, output: Wire, name_len: u32) -> Wire {
-    crate::tensor_export("Function", |rt| {
+    export(Headroom::Check("Function"), |rt| {
         let (n_in, n_saved) = (n_in as usize, n_saved as usize);
         let inputs = rt.required_tensors("Function", 0..n_in)?;
         let saved = rt.required_tensors("Function", n_in..n_in + n_saved)?;

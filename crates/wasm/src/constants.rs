@@ -1,12 +1,12 @@
 //! Every number TS must agree on with the core, published once (`wg_constants`) as
 //! `name=value` pairs, so none is copied by hand: dtype and error codes, pass flags, the
-//! bits of `wg_info`, the absent-handle result, and the boundary's limits.
+//! bits of `wg_info`, the absent-handle result, and the boundary's limits. Op ids and the
+//! choices an op takes by name (reductions, activations) come with the catalog instead.
 
 use crate::allocator::RESERVE_BYTES;
 use crate::autograd::{ALLOW_UNUSED, CREATE_GRAPH, MAX_LIST, MAX_TEXT_IN, RETAIN_GRAPH};
 use crate::{ABSENT, FSCRATCH_WORDS, SCRATCH_WORDS};
 use wasmgrad_core::layout::MAX_RANK;
-use wasmgrad_core::ops::nn::{ACTIVATIONS, REDUCTIONS};
 use crate::registry::MAX_LIVE;
 use wasmgrad_core::{DType, ErrorKind};
 
@@ -46,7 +46,5 @@ pub fn text() -> String {
     ];
     pairs.extend(fixed.iter().map(|(n, v)| (n.to_string(), *v)));
     pairs.push(("memory.reserve".to_string(), RESERVE_BYTES as f64));
-    pairs.extend(REDUCTIONS.iter().enumerate().map(|(i, (n, _))| (format!("reduction.{n}"), i as f64)));
-    pairs.extend(ACTIVATIONS.iter().enumerate().map(|(i, (n, _))| (format!("activation.{n}"), i as f64)));
     pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";")
 }

@@ -4,13 +4,14 @@
 //! - Handles cross as f64 (53-bit integers, exact in a JS number; see `registry.rs`): 0 is
 //!   "none" in an argument and "failed" in a result; [`ABSENT`] is an explicit "no tensor"
 //!   result (a leaf without a gradient), which is not an error.
-//! - An export that makes a tensor returns its handle, or 0 on failure.
-//! - An export that only acts returns a status: 0 on success, else an error code.
+//! - Every export returns by one of the conventions of [`Returns`] (one generic helper,
+//!   [`export`]): a tensor as its handle (0: failed), maybe a tensor ([`ABSENT`]: none), a
+//!   status (0, or the error code), a count or rank (-1: failed), an address (0: failed).
 //! - After a failure, `wg_error_code` and `wg_error_message` (text buffer) describe it.
-//! - Shapes, axes and other small integer lists travel through a fixed scratch area of
-//!   `SCRATCH_WORDS` i32s (`wg_scratch`), so no call allocates to pass them. Float
-//!   argument lists (optimizer hyper-parameters) use a second one of `FSCRATCH_WORDS`
-//!   f64s (`wg_fscratch`).
+//! - Ops are called by id: the elementwise tables through `wg_unary`/`wg_binary`, every
+//!   declared op through `wg_op`/`wg_update`, its arguments encoded from its schema into
+//!   the f64 scratch (`wg_fscratch`, see `decode.rs`), so no call allocates to pass them.
+//!   Shapes come back through the i32 scratch (`wg_scratch`).
 //! - Strings (catalog, messages, names) are returned through a text buffer
 //!   (`wg_text_ptr` + the returned length).
 //!
@@ -26,21 +27,21 @@
 mod allocator;
 mod autograd;
 mod constants;
+mod decode;
 mod panic;
 mod registry;
 
 use std::cell::RefCell;
 use wasmgrad_core::autograd::mode;
 use wasmgrad_core::kernels::random;
-use wasmgrad_core::layout::MAX_RANK;
-use wasmgrad_core::ops::{self, creation, inplace, movement, nn, optim, reduce, unary};
+use wasmgrad_core::ops::{self, binary, schema, unary};
 use wasmgrad_core::memory::headroom;
 use registry::{Handle, Registry};
-use wasmgrad_core::storage::{live_memory, Buffer, DType};
+use wasmgrad_core::storage::{live_memory, Buffer};
 use wasmgrad_core::{Error, Result, Tensor};
 
 const SCRATCH_WORDS: usize = 64;
-const FSCRATCH_WORDS: usize = 16;
+const FSCRATCH_WORDS: usize = 64;
 
 /// A tensor handle as it crosses the boundary (see the conventions above).
 type Wire = f64;
@@ -104,29 +105,6 @@ impl Runtime {
         self.error_message = e.message;
     }
 
-    fn status(&mut self, r: Result<()>) -> u32 {
-        match r {
-            Ok(()) => 0,
-            Err(e) => {
-                let code = e.kind as u32;
-                self.fail(e);
-                code
-            }
-        }
-    }
-
-    /// Registers an op's result; a result that is an already registered tensor (e.g.
-    /// `to()` with the same dtype) keeps its handle.
-    fn handle(&mut self, r: Result<Tensor>) -> Wire {
-        match r.and_then(|t| self.registry.handle_of(&t)) {
-            Ok(h) => to_wire(h),
-            Err(e) => {
-                self.fail(e);
-                0.0
-            }
-        }
-    }
-
     fn get(&self, op: &str, h: Wire) -> Result<Tensor> {
         self.registry.get(op, from_wire(h)).cloned()
     }
@@ -155,29 +133,6 @@ impl Runtime {
         }
     }
 
-    fn ints(&self, op: &str, n: i32) -> Result<Vec<i64>> {
-        if n < 0 || n as usize > SCRATCH_WORDS.min(MAX_RANK) {
-            return Err(Error::argument(format!("{op}: {n} dims/axes given; at most {MAX_RANK} are supported")));
-        }
-        Ok(self.scratch[..n as usize].iter().map(|&v| v as i64).collect())
-    }
-
-    fn floats(&self, op: &str, n: i32) -> Result<Vec<f64>> {
-        if n < 0 || n as usize > FSCRATCH_WORDS {
-            return Err(Error::argument(format!("{op}: {n} float arguments given; at most {FSCRATCH_WORDS} fit")));
-        }
-        Ok(self.fscratch[..n as usize].to_vec())
-    }
-
-    fn shape(&self, op: &str, n: i32) -> Result<Vec<usize>> {
-        self.ints(op, n)?
-            .into_iter()
-            .map(|d| {
-                usize::try_from(d).map_err(|_| Error::shape(format!("{op}: negative dimension {d} in shape")))
-            })
-            .collect()
-    }
-
     fn set_text(&mut self, s: &str) -> i32 {
         self.text.clear();
         self.text.push_str(s);
@@ -185,22 +140,94 @@ impl Runtime {
     }
 }
 
-/// The convention of every export that makes a tensor: check headroom (an
-/// OutOfMemoryError up front if memory is too short to run anything, see
-/// `wasmgrad_core::memory`), run `f`, register its result (or record its error and return 0).
-fn tensor_export(op: &str, f: impl FnOnce(&mut Runtime) -> Result<Tensor>) -> Wire {
-    with_rt(|rt| {
-        let r = headroom(op).and_then(|()| f(rt));
-        rt.handle(r)
-    })
+/// How an export's result crosses the boundary: one implementation per return convention.
+trait Returns: Sized {
+    type Wire;
+    fn into_wire(self, rt: &mut Runtime) -> Result<Self::Wire>;
+    /// The result of a failed call (whose error is recorded), given the error's code.
+    fn failed(code: u32) -> Self::Wire;
 }
 
-/// The convention of every export that acts in place: check headroom, run `f`, return a
-/// status (0, or the error code with the error recorded).
-fn op_status(op: &str, f: impl FnOnce(&mut Runtime) -> Result<()>) -> u32 {
+/// A tensor: its handle (an already registered tensor keeps its handle), 0 on failure.
+impl Returns for Tensor {
+    type Wire = Wire;
+    fn into_wire(self, rt: &mut Runtime) -> Result<Wire> {
+        rt.registry.handle_of(&self).map(to_wire)
+    }
+    fn failed(_: u32) -> Wire {
+        0.0
+    }
+}
+
+/// Maybe a tensor: [`ABSENT`] for none, which is not an error.
+impl Returns for Option<Tensor> {
+    type Wire = Wire;
+    fn into_wire(self, rt: &mut Runtime) -> Result<Wire> {
+        self.map_or(Ok(ABSENT), |t| t.into_wire(rt))
+    }
+    fn failed(_: u32) -> Wire {
+        0.0
+    }
+}
+
+/// A status: 0, or the error's code.
+impl Returns for () {
+    type Wire = u32;
+    fn into_wire(self, _: &mut Runtime) -> Result<u32> {
+        Ok(0)
+    }
+    fn failed(code: u32) -> u32 {
+        code
+    }
+}
+
+/// A count, rank or bit set: -1 on failure.
+impl Returns for i32 {
+    type Wire = i32;
+    fn into_wire(self, _: &mut Runtime) -> Result<i32> {
+        Ok(self)
+    }
+    fn failed(_: u32) -> i32 {
+        -1
+    }
+}
+
+/// An address: 0 on failure.
+impl Returns for usize {
+    type Wire = usize;
+    fn into_wire(self, _: &mut Runtime) -> Result<usize> {
+        Ok(self)
+    }
+    fn failed(_: u32) -> usize {
+        0
+    }
+}
+
+/// Whether an export first checks that memory has room to run anything (an
+/// OutOfMemoryError up front, see `wasmgrad_core::memory`).
+#[derive(Clone, Copy, PartialEq)]
+enum Headroom {
+    Check(&'static str),
+    /// Reads, frees, and updates that allocate nothing must work with memory full.
+    Skip,
+}
+
+/// Every export's body: check headroom if asked, run `f` with the runtime, and return its
+/// result by its convention (or record the error and return the failure value).
+fn export<R: Returns>(headroom_for: Headroom, f: impl FnOnce(&mut Runtime) -> Result<R>) -> R::Wire {
     with_rt(|rt| {
-        let r = headroom(op).and_then(|()| f(rt));
-        rt.status(r)
+        let checked = match headroom_for {
+            Headroom::Check(op) => headroom(op),
+            Headroom::Skip => Ok(()),
+        };
+        match checked.and_then(|()| f(rt)).and_then(|r| r.into_wire(rt)) {
+            Ok(w) => w,
+            Err(e) => {
+                let code = e.kind as u32;
+                rt.fail(e);
+                R::failed(code)
+            }
+        }
     })
 }
 
@@ -270,8 +297,8 @@ pub extern "C" fn wg_memory() {
 /// a limit below what is already in use is refused.
 #[no_mangle]
 pub extern "C" fn wg_set_memory_limit(bytes: f64) -> u32 {
-    with_rt(|rt| {
-        let r = if bytes < 0.0 {
+    export(Headroom::Skip, |_| {
+        if bytes < 0.0 {
             allocator::set_limit(None);
             Ok(())
         } else if !(bytes.is_finite() && bytes.fract() == 0.0) {
@@ -285,8 +312,7 @@ pub extern "C" fn wg_set_memory_limit(bytes: f64) -> u32 {
                 allocator::set_limit(Some(wanted));
                 Ok(())
             }
-        };
-        rt.status(r)
+        }
     })
 }
 
@@ -307,47 +333,30 @@ pub extern "C" fn wg_is_grad_enabled() -> u32 {
 
 // ---- tensor lifetime and inspection ---------------------------------------------------
 
-#[no_mangle]
-pub extern "C" fn wg_create(op: u32, dtype: u32, ndim: i32, a: f64, b: f64, c: f64) -> Wire {
-    tensor_export("create", |rt| {
-        let (dt, shape) = (DType::from_code(dtype)?, rt.shape("create", ndim)?);
-        creation::create_by_id(op, dt, &shape, [a, b, c])
-    })
-}
-
 /// Address of the tensor's elements in row-major order (a contiguous copy for strided
-/// views, valid until the next call). New tensors from `wg_create` are filled this way.
+/// views, valid until the next call). New tensors from `full` are filled this way.
 #[no_mangle]
 pub extern "C" fn wg_data_ptr(h: Wire) -> usize {
-    with_rt(|rt| {
-        let r = rt.get("data", h).and_then(|t| {
-            let contiguous = t.layout().is_contiguous();
-            if !contiguous {
-                headroom("data")?;
-            }
-            Ok((contiguous, t.contiguous("data")?))
-        });
-        match r {
-            Ok((was_contiguous, t)) => {
-                let ptr = {
-                    let buffer = t.buffer();
-                    let offset = t.layout().offset;
-                    match &*buffer {
-                        Buffer::F32(d) => d[offset..].as_ptr() as usize,
-                        Buffer::I32(d) => d[offset..].as_ptr() as usize,
-                        Buffer::Bool(d) => d[offset..].as_ptr() as usize,
-                    }
-                };
-                // A copy must outlive this call until JS has read it; the tensor's own
-                // storage already does.
-                rt.readback = if was_contiguous { None } else { Some(t) };
-                ptr
-            }
-            Err(e) => {
-                rt.fail(e);
-                0
-            }
+    export(Headroom::Skip, |rt| {
+        let t = rt.get("data", h)?;
+        let contiguous = t.layout().is_contiguous();
+        if !contiguous {
+            headroom("data")?;
         }
+        let t = t.contiguous("data")?;
+        let ptr = {
+            let buffer = t.buffer();
+            let offset = t.layout().offset;
+            match &*buffer {
+                Buffer::F32(d) => d[offset..].as_ptr() as usize,
+                Buffer::I32(d) => d[offset..].as_ptr() as usize,
+                Buffer::Bool(d) => d[offset..].as_ptr() as usize,
+            }
+        };
+        // A copy must outlive this call until JS has read it; the tensor's own storage
+        // already does.
+        rt.readback = if contiguous { None } else { Some(t) };
+        Ok(ptr)
     })
 }
 
@@ -364,7 +373,7 @@ pub extern "C" fn wg_dispose(h: Wire) {
 /// Releases the first `n` handles of the list (one call for a whole `tidy` scope).
 #[no_mangle]
 pub extern "C" fn wg_dispose_list(n: u32) -> u32 {
-    with_rt(|rt| {
+    export(Headroom::Skip, |rt| {
         let n = (n as usize).min(rt.list.len());
         let handles = std::mem::take(&mut rt.list);
         for &h in &handles[..n] {
@@ -372,7 +381,7 @@ pub extern "C" fn wg_dispose_list(n: u32) -> u32 {
         }
         rt.list = handles;
         rt.readback = None;
-        0
+        Ok(())
     })
 }
 
@@ -382,68 +391,43 @@ pub extern "C" fn wg_alive(h: Wire) -> u32 {
     with_rt(|rt| rt.registry.contains(from_wire(h)) as u32)
 }
 
-/// Writes the shape into scratch; returns the rank, or -1.
+/// Writes the shape into scratch; returns the rank.
 #[no_mangle]
 pub extern "C" fn wg_shape(h: Wire) -> i32 {
-    with_rt(|rt| match rt.get("shape", h) {
-        Ok(t) => {
-            for (slot, &d) in rt.scratch.iter_mut().zip(t.shape()) {
-                *slot = d as i32;
-            }
-            t.ndim() as i32
+    export(Headroom::Skip, |rt| {
+        let t = rt.get("shape", h)?;
+        for (slot, &d) in rt.scratch.iter_mut().zip(t.shape()) {
+            *slot = d as i32;
         }
-        Err(e) => {
-            rt.fail(e);
-            -1
-        }
+        Ok(t.ndim() as i32)
     })
 }
 
-/// Bits: 0-1 dtype code, 2 requires grad, 3 is leaf, 4 has a gradient. -1 on error.
+/// Bits: 0-1 dtype code, then the `info.*` bits of `constants.rs`.
 #[no_mangle]
 pub extern "C" fn wg_info(h: Wire) -> i32 {
-    with_rt(|rt| match rt.get("info", h) {
-        Ok(t) => {
-            use constants::{INFO_HAS_GRAD, INFO_IS_LEAF, INFO_REQUIRES_GRAD};
-            t.dtype() as i32
-                | if t.requires_grad() { INFO_REQUIRES_GRAD } else { 0 }
-                | if t.is_leaf() { INFO_IS_LEAF } else { 0 }
-                | if t.grad().is_some() { INFO_HAS_GRAD } else { 0 }
-        }
-        Err(e) => {
-            rt.fail(e);
-            -1
-        }
+    export(Headroom::Skip, |rt| {
+        use constants::{INFO_HAS_GRAD, INFO_IS_LEAF, INFO_REQUIRES_GRAD};
+        let t = rt.get("info", h)?;
+        Ok(t.dtype() as i32
+            | if t.requires_grad() { INFO_REQUIRES_GRAD } else { 0 }
+            | if t.is_leaf() { INFO_IS_LEAF } else { 0 }
+            | if t.grad().is_some() { INFO_HAS_GRAD } else { 0 })
     })
 }
 
 #[no_mangle]
 pub extern "C" fn wg_set_requires_grad(h: Wire, flag: u32) -> u32 {
-    with_rt(|rt| {
-        let r = rt.get("requiresGrad", h).and_then(|t| t.set_requires_grad(flag != 0));
-        rt.status(r)
-    })
+    export(Headroom::Skip, |rt| rt.get("requiresGrad", h)?.set_requires_grad(flag != 0))
 }
 
 /// The leaf's gradient under one stable handle; [`ABSENT`] when it has none.
-#[no_mangle]
 ///
 /// No headroom check: reading a gradient must work when memory is full; registering a
 /// handle for it is a fallible allocation.
+#[no_mangle]
 pub extern "C" fn wg_grad(h: Wire) -> Wire {
-    with_rt(|rt| {
-        let r = rt.get("grad", h).and_then(|t| match t.grad() {
-            Some(g) => rt.registry.handle_of(&g).map(to_wire),
-            None => Ok(ABSENT),
-        });
-        match r {
-            Ok(h) => h,
-            Err(e) => {
-                rt.fail(e);
-                0.0
-            }
-        }
-    })
+    export(Headroom::Skip, |rt| Ok(rt.get("grad", h)?.grad()))
 }
 
 /// Sets (`g` ≠ 0) or clears (`g` = 0) a tensor's gradient. The leaf keeps its own view
@@ -451,158 +435,90 @@ pub extern "C" fn wg_grad(h: Wire) -> Wire {
 /// the replaced gradient's handle is freed.
 #[no_mangle]
 pub extern "C" fn wg_set_grad(h: Wire, g: Wire) -> u32 {
-    with_rt(|rt| {
-        let r = rt.get("grad", h).and_then(|t| {
-            let new = rt.get_optional("grad", g)?;
-            let old = t.grad();
-            if let (Some(old), Some(new)) = (&old, &new) {
-                if old.same(new) {
-                    return Ok(());
-                }
+    export(Headroom::Skip, |rt| {
+        let t = rt.get("grad", h)?;
+        let new = rt.get_optional("grad", g)?;
+        let old = t.grad();
+        if let (Some(old), Some(new)) = (&old, &new) {
+            if old.same(new) {
+                return Ok(());
             }
-            t.set_grad(new.map(|n| n.detach()))?;
-            if let Some(old) = old {
-                if old.handle() != 0 {
-                    rt.registry.remove(old.handle());
-                }
+        }
+        t.set_grad(new.map(|n| n.detach()))?;
+        if let Some(old) = old {
+            if old.handle() != 0 {
+                rt.registry.remove(old.handle());
             }
-            Ok(())
-        });
-        rt.status(r)
+        }
+        Ok(())
     })
 }
 
-/// Name of the node that produced the tensor into the text buffer; 0 for leaves, -1 on error.
+/// Name of the node that produced the tensor into the text buffer; 0 for leaves.
 #[no_mangle]
 pub extern "C" fn wg_grad_fn_name(h: Wire) -> i32 {
-    with_rt(|rt| match rt.get("gradFn", h) {
-        Ok(t) => match t.grad_fn() {
+    export(Headroom::Skip, |rt| {
+        Ok(match rt.get("gradFn", h)?.grad_fn() {
             Some(node) => rt.set_text(node.name()),
             None => 0,
-        },
-        Err(e) => {
-            rt.fail(e);
-            -1
-        }
+        })
     })
 }
 
 #[no_mangle]
 pub extern "C" fn wg_detach(h: Wire) -> Wire {
-    tensor_export("detach", |rt| Ok(rt.get("detach", h)?.detach()))
+    export(Headroom::Check("detach"), |rt| Ok(rt.get("detach", h)?.detach()))
 }
 
-#[no_mangle]
-pub extern "C" fn wg_cast(h: Wire, dtype: u32) -> Wire {
-    tensor_export("to", |rt| creation::cast(&rt.get("to", h)?, DType::from_code(dtype)?))
-}
+// ---- ops -------------------------------------------------------------------------------
 
-// ---- ops, one export per call signature -----------------------------------------------
-
+/// An op of the unary elementwise table (the hot path: no argument decoding).
 #[no_mangle]
 pub extern "C" fn wg_unary(op: u32, x: Wire) -> Wire {
-    tensor_export("unary", |rt| unary::unary_by_id(op, &rt.get(ops::op_name("unary", op), x)?))
+    export(Headroom::Check("unary"), |rt| unary::unary_by_id(op, &rt.get(ops::elementwise_name(false, op), x)?))
 }
 
-/// A `unary`-family op with two float parameters (clamp's bounds).
-#[no_mangle]
-pub extern "C" fn wg_unary_scalar(op: u32, x: Wire, a: f64, b: f64) -> Wire {
-    tensor_export("unary", |rt| unary::unary_scalar_by_id(op, &rt.get(ops::op_name("unary", op), x)?, a, b))
-}
-
+/// An op of the binary elementwise table.
 #[no_mangle]
 pub extern "C" fn wg_binary(op: u32, a: Wire, b: Wire) -> Wire {
-    tensor_export("binary", |rt| {
-        let name = ops::op_name("binary", op);
-        ops::binary_by_id(op, &rt.get(name, a)?, &rt.get(name, b)?)
+    export(Headroom::Check("binary"), |rt| {
+        let name = ops::elementwise_name(true, op);
+        binary::binary_by_id(op, &rt.get(name, a)?, &rt.get(name, b)?)
     })
 }
 
 /// `a op s`, or `s op a` when `reversed` ≠ 0.
 #[no_mangle]
 pub extern "C" fn wg_binary_scalar(op: u32, a: Wire, s: f64, reversed: u32) -> Wire {
-    tensor_export("binary", |rt| {
-        let a = rt.get(ops::op_name("binary", op), a)?;
+    export(Headroom::Check("binary"), |rt| {
+        let a = rt.get(ops::elementwise_name(true, op), a)?;
         let s = Tensor::scalar(s as f32);
-        if reversed != 0 { ops::binary_by_id(op, &s, &a) } else { ops::binary_by_id(op, &a, &s) }
+        if reversed != 0 { binary::binary_by_id(op, &s, &a) } else { binary::binary_by_id(op, &a, &s) }
     })
 }
 
-/// Axes in scratch; `naxes` = -1 reduces over all dims. `param`: the op's float parameter
-/// (var/std's correction), ignored by the others.
+fn declared(id: u32) -> Result<&'static schema::OpDef> {
+    ops::op_def(id).ok_or_else(|| Error::argument(format!("unknown op id {id}")))
+}
+
+/// A declared op that makes a tensor, its arguments in the first `nwords` words of the f64
+/// scratch (see `decode.rs`).
 #[no_mangle]
-pub extern "C" fn wg_reduce(op: u32, x: Wire, naxes: i32, keepdim: u32, param: f64) -> Wire {
-    tensor_export("reduce", |rt| {
-        let name = ops::op_name("reduce", op);
-        let x = rt.get(name, x)?;
-        let axes = if naxes < 0 { None } else { Some(rt.ints(name, naxes)?) };
-        reduce::reduce_by_id(op, &x, axes.as_deref(), keepdim != 0, param)
+pub extern "C" fn wg_op(id: u32, nwords: u32) -> Wire {
+    export(Headroom::Check("op"), |rt| {
+        let def = declared(id)?;
+        schema::call(def, &decode::decode(rt, def, nwords)?)
     })
 }
 
-/// Shape or permutation (`nargs` values) in scratch.
-#[no_mangle]
-pub extern "C" fn wg_movement(op: u32, x: Wire, nargs: i32) -> Wire {
-    tensor_export("movement", |rt| {
-        let name = ops::op_name("movement", op);
-        movement::movement_by_id(op, &rt.get(name, x)?, &rt.ints(name, nargs)?)
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn wg_inplace(op: u32, target: Wire, source: Wire) -> u32 {
-    op_status("inplace", |rt| {
-        let name = ops::op_name("inplace", op);
-        rt.get(name, target).and_then(|t| inplace::apply_by_id(op, &t, &rt.get(name, source)?))
-    })
-}
-
-#[no_mangle]
-pub extern "C" fn wg_inplace_scalar(op: u32, target: Wire, s: f64) -> u32 {
-    op_status("inplace", |rt| {
-        rt.get(ops::op_name("inplace", op), target).and_then(|t| inplace::apply_scalar_by_id(op, &t, s))
-    })
-}
-
-/// Concatenation of the first `n` tensors of the handle list along `dim`.
-#[no_mangle]
-pub extern "C" fn wg_cat(n: u32, dim: i32) -> Wire {
-    tensor_export("cat", |rt| {
-        let tensors = rt.required_tensors("cat", 0..n as usize)?;
-        if tensors.is_empty() {
-            return Err(Error::argument("cat: expected a non-empty list of tensors"));
-        }
-        ops::join::cat(&tensors, dim as i64)
-    })
-}
-
-/// Neural-network functional ops: tensor operands `a`, `b`, `c` (0 = absent), `nints`
-/// integer arguments in scratch, one float argument.
-#[no_mangle]
-pub extern "C" fn wg_nn(op: u32, a: Wire, b: Wire, c: Wire, nints: i32, f: f64) -> Wire {
-    tensor_export("nn", |rt| {
-        let name = ops::op_name("nn", op);
-        let a = rt.get(name, a)?;
-        let (b, c) = (rt.get_optional(name, b)?, rt.get_optional(name, c)?);
-        nn::nn_by_id(op, &a, b.as_ref(), c.as_ref(), &rt.ints(name, nints)?, f)
-    })
-}
-
-/// A fused optimizer step (`optim` family): updates `param` and its state tensors
-/// (`state0`, `state1`; 0 = absent) in place from `grad`, with `nfloats` hyper-parameters
-/// in the f64 scratch (layouts in `ops::optim::optim_by_id`). Returns a status.
-#[no_mangle]
+/// A declared in-place update (an optimizer step), as [`wg_op`]; returns a status.
 ///
-/// No headroom check: the update allocates nothing but bookkeeping (the reserve covers it),
+/// No headroom check: an update allocates nothing but bookkeeping (the reserve covers it),
 /// so an optimizer whose state was allocated beforehand never fails half-way through.
-pub extern "C" fn wg_optim(op: u32, param: Wire, grad: Wire, state0: Wire, state1: Wire, nfloats: i32) -> u32 {
-    with_rt(|rt| {
-        let name = ops::op_name("optim", op);
-        let r = rt.get(name, param).and_then(|p| {
-            let g = rt.get(name, grad)?;
-            let (s0, s1) = (rt.get_optional(name, state0)?, rt.get_optional(name, state1)?);
-            optim::optim_by_id(op, &p, &g, s0.as_ref(), s1.as_ref(), &rt.floats(name, nfloats)?)
-        });
-        rt.status(r)
+#[no_mangle]
+pub extern "C" fn wg_update(id: u32, nwords: u32) -> u32 {
+    export(Headroom::Skip, |rt| {
+        let def = declared(id)?;
+        schema::update(def, &decode::decode(rt, def, nwords)?)
     })
 }

@@ -415,7 +415,7 @@ fn prepare_leaf_update(leaf: &Tensor, grad: Tensor, recorded: bool) -> Result<Le
 
 fn commit_leaf_update(leaf: &Tensor, update: LeafUpdate) -> Result<Option<Tensor>> {
     match update {
-        LeafUpdate::AddInPlace(existing, grad) => inplace::apply(inplace::InplaceOp::Add, &existing, &grad).map(|()| None),
+        LeafUpdate::AddInPlace(existing, grad) => inplace::apply("add_", inplace::InplaceOp::Add, &existing, &grad).map(|()| None),
         LeafUpdate::Set(new, replaced) => leaf.set_grad(Some(new)).map(|()| replaced),
     }
 }

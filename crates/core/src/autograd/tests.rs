@@ -64,7 +64,7 @@ fn inplace_change_of_a_saved_tensor_is_reported() {
     let y = sum(&mul(&x, &w).unwrap(), None, false).unwrap();
     {
         let _g = NoGradGuard::new();
-        apply(InplaceOp::Add, &w, &Tensor::scalar(1.0)).unwrap();
+        apply("add_", InplaceOp::Add, &w, &Tensor::scalar(1.0)).unwrap();
     }
     let err = backward_(&y, None, false).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Autograd);
@@ -90,7 +90,7 @@ fn leaf_gradient_is_independent_of_the_seed() {
     backward_(&x, Some(&seed), false).unwrap();
     {
         let _g = NoGradGuard::new();
-        apply(InplaceOp::Add, &seed, &Tensor::scalar(5.0)).unwrap();
+        apply("add_", InplaceOp::Add, &seed, &Tensor::scalar(5.0)).unwrap();
     }
     assert_eq!(grad_of(&x), vec![1.0, 1.0]);
 }

@@ -110,12 +110,12 @@ fn pow_vjp_recorded(ctx: &VjpCtx, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<
     Ok([
         when(ctx, 0, || {
             let d = mul(b, &pow(a, &add_scalar(b, -1.0)?)?)?;
-            mul(g, &crate::ops::select::where_(&binary(BinaryOp::Eq, b, &zero)?, &zero, &d)?)
+            mul(g, &crate::ops::indexing::where_(&binary(BinaryOp::Eq, b, &zero)?, &zero, &d)?)
         })?,
         when(ctx, 1, || {
             let undefined = mul(&as_float(binary(BinaryOp::Eq, a, &zero)?)?, &as_float(binary(BinaryOp::Ge, b, &zero)?)?)?;
             let d = mul(&pow(a, b)?, &unary(UnaryOp::Log, a)?)?;
-            mul(g, &crate::ops::select::where_(&undefined, &zero, &d)?)
+            mul(g, &crate::ops::indexing::where_(&undefined, &zero, &d)?)
         })?,
     ])
 }

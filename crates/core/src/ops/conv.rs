@@ -13,7 +13,8 @@ use crate::error::{fmt_shape, Error, Result};
 use crate::kernels::conv::{self as k, ConvGeom};
 use crate::kernels::window::Window;
 use crate::layout::{checked_numel, MAX_ELEMENTS};
-use crate::ops::matmul::GEMM_SCRATCH;
+use crate::ops::linalg::GEMM_SCRATCH;
+use crate::ops::schema::{int, ints, optional_tensor, tensor, Arg, Args, OpDef, Run};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
@@ -25,10 +26,6 @@ pub(super) fn f32s<'a>(buffer: &'a Buffer, t: &Tensor) -> &'a [f32] {
 }
 
 /// Integer argument `i` of `ints`.
-pub(super) fn int(op: &str, ints: &[i64], i: usize) -> Result<i64> {
-    ints.get(i).copied().ok_or_else(|| Error::argument(format!("{op}: missing integer argument {i}")))
-}
-
 pub(super) fn at_least(op: &str, what: &str, values: &[i64], min: i64) -> Result<()> {
     if values.iter().any(|&v| v < min) {
         let rule = if min == 0 { "non-negative" } else { "positive" };
@@ -70,15 +67,21 @@ pub struct ConvParams {
 }
 
 impl ConvParams {
-    /// Ints `[stride…, padBegin…, padEnd…, dilation…, groups]`, `spatial` values each.
-    pub fn from_ints(op: &str, ints: &[i64], spatial: usize) -> Result<ConvParams> {
-        let take = |block: usize| (0..spatial).map(|i| int(op, ints, block * spatial + i)).collect::<Result<Vec<_>>>();
+    /// From [`CONV_ARGS`]: each list has one value per spatial dim.
+    fn from_args(a: &Args, spatial: usize) -> Result<ConvParams> {
+        let list = |i: usize, what: &str| {
+            let v = a.ints(i)?;
+            if v.len() != spatial {
+                return Err(Error::argument(format!("{}: {what} takes {spatial} values, got {}", a.op, v.len())));
+            }
+            Ok(v.to_vec())
+        };
         Ok(ConvParams {
-            stride: take(0)?,
-            pad_begin: take(1)?,
-            pad_end: take(2)?,
-            dilation: take(3)?,
-            groups: int(op, ints, 4 * spatial)?,
+            stride: list(3, "stride")?,
+            pad_begin: list(4, "padding")?,
+            pad_end: list(5, "padding")?,
+            dilation: list(6, "dilation")?,
+            groups: a.int(7)?,
         })
     }
 }
@@ -259,14 +262,16 @@ pub fn conv1d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvParams) -> Res
     convolution("conv1d", 1, x, w, b, p)
 }
 
-// ---- the boundary ---------------------------------------------------------------------
+/// The convolutions (see `ops/schema.rs`). Padding is given per side (PyTorch pads
+/// symmetrically except for `padding='same'` with an even dilated kernel).
+const CONV_ARGS: &[Arg] = &[
+    tensor("input"), tensor("weight"), optional_tensor("bias"),
+    ints("stride"), ints("paddingBegin"), ints("paddingEnd"), ints("dilation"), int("groups"),
+];
 
-/// `conv2d` with ints `[sH, sW, padTop, padLeft, padBottom, padRight, dH, dW, groups]`.
-pub fn conv2d_by_ints(x: &Tensor, w: &Tensor, b: Option<&Tensor>, ints: &[i64]) -> Result<Tensor> {
-    conv2d(x, w, b, &ConvParams::from_ints("conv2d", ints, 2)?)
-}
-
-/// `conv1d` with ints `[stride, padBegin, padEnd, dilation, groups]`.
-pub fn conv1d_by_ints(x: &Tensor, w: &Tensor, b: Option<&Tensor>, ints: &[i64]) -> Result<Tensor> {
-    conv1d(x, w, b, &ConvParams::from_ints("conv1d", ints, 1)?)
-}
+pub const OPS: &[OpDef] = &[
+    OpDef { name: "conv2d", grad_fn: "ConvolutionBackward0", args: CONV_ARGS,
+        run: Run::Tensor(|a| conv2d(&a.numeric(0)?, &a.numeric(1)?, a.optional_tensor(2)?, &ConvParams::from_args(a, 2)?)) },
+    OpDef { name: "conv1d", grad_fn: "ConvolutionBackward0", args: CONV_ARGS,
+        run: Run::Tensor(|a| conv1d(&a.numeric(0)?, &a.numeric(1)?, a.optional_tensor(2)?, &ConvParams::from_args(a, 1)?)) },
+];

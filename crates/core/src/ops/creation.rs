@@ -4,20 +4,8 @@ use crate::error::{Error, Result};
 use crate::kernels::random;
 use crate::layout::{checked_numel, MAX_ELEMENTS};
 use crate::storage::{try_alloc, try_copy, try_map, Buffer, DType};
+use crate::ops::schema::{choice, float, int, ints, tensor, OpDef, Run, DTYPES};
 use crate::tensor::Tensor;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum CreationOp {
-    Full,
-    Arange,
-    Linspace,
-    Eye,
-    Rand,
-    Randn,
-}
-
-pub const CREATION_NAMES: &[&str] = &["full", "arange", "linspace", "eye", "rand", "randn"];
 
 fn count_arg(op: &str, what: &str, v: f64) -> Result<usize> {
     if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= MAX_ELEMENTS as f64) {
@@ -80,11 +68,10 @@ pub fn eye(rows: f64, cols: f64, dtype: DType) -> Result<Tensor> {
     Ok(t)
 }
 
-pub fn random(op: CreationOp, shape: &[usize]) -> Result<Tensor> {
-    let name = CREATION_NAMES[op as usize];
-    let n = checked_numel(name, shape)?;
-    let mut values = try_alloc(name, n, 0.0f32)?;
-    let draw: fn() -> f32 = if op == CreationOp::Randn { random::normal } else { random::uniform };
+/// `shape` filled with draws of `draw` from the seeded generator.
+pub fn random(op: &str, shape: &[usize], draw: fn() -> f32) -> Result<Tensor> {
+    let n = checked_numel(op, shape)?;
+    let mut values = try_alloc(op, n, 0.0f32)?;
     for v in values.iter_mut() {
         *v = draw();
     }
@@ -132,30 +119,45 @@ fn int32_fill(op: &str, value: f64) -> Result<f64> {
     Ok(value.trunc())
 }
 
-/// Creation by id with up to three numeric arguments (shape passed separately).
-pub fn create_by_id(id: u32, dtype: DType, shape: &[usize], args: [f64; 3]) -> Result<Tensor> {
-    let Some(&name) = CREATION_NAMES.get(id as usize) else {
-        return Err(Error::argument(format!("create: unknown op id {id}")));
-    };
-    if matches!(name, "linspace" | "rand" | "randn") && dtype != DType::F32 {
-        return Err(Error::dtype(format!("{name}: only float32 is supported, got {}", dtype.name())));
+/// Rejects the dtypes an op does not make (PyTorch's rand/linspace are floating point only).
+fn made_in(op: &str, dtype: DType, allowed: &[DType]) -> Result<DType> {
+    if allowed.contains(&dtype) {
+        return Ok(dtype);
     }
-    if name == "arange" && dtype == DType::Bool {
-        return Err(Error::dtype("arange: bool is not supported; use float32 or int32".to_string()));
-    }
-    match name {
-        "full" => {
-            let value = if dtype == DType::I32 { int32_fill(name, args[0])? } else { args[0] };
-            Tensor::full(name, shape, value, dtype)
-        }
-        "arange" => arange(args[0], args[1], args[2], dtype),
-        "linspace" => linspace(args[0], args[1], args[2]),
-        "eye" => eye(args[0], args[1], dtype),
-        "rand" => random(CreationOp::Rand, shape),
-        "randn" => random(CreationOp::Randn, shape),
-        _ => Err(Error::argument(format!("create: unknown op {name}"))),
-    }
+    let names: Vec<&str> = allowed.iter().map(|d| d.name()).collect();
+    Err(Error::dtype(format!("{op}: {} is not supported; use {}", dtype.name(), names.join(" or "))))
 }
+
+/// The creation ops and `to` (see `ops/schema.rs`).
+pub const OPS: &[OpDef] = &[
+    OpDef { name: "full", grad_fn: "", args: &[ints("size"), float("fillValue"), choice("dtype", DTYPES)],
+        run: Run::Tensor(|a| {
+            let (dtype, value) = (a.dtype(2)?, a.float(1)?);
+            let value = if dtype == DType::I32 { int32_fill(a.op, value)? } else { value };
+            Tensor::full(a.op, &a.shape(0)?, value, dtype)
+        }) },
+    OpDef { name: "arange", grad_fn: "", args: &[float("start"), float("end"), float("step"), choice("dtype", DTYPES)],
+        run: Run::Tensor(|a| arange(a.float(0)?, a.float(1)?, a.float(2)?, made_in(a.op, a.dtype(3)?, &[DType::F32, DType::I32])?)) },
+    OpDef { name: "linspace", grad_fn: "", args: &[float("start"), float("end"), int("steps"), choice("dtype", DTYPES)],
+        run: Run::Tensor(|a| {
+            made_in(a.op, a.dtype(3)?, &[DType::F32])?;
+            linspace(a.float(0)?, a.float(1)?, a.int(2)? as f64)
+        }) },
+    OpDef { name: "eye", grad_fn: "", args: &[int("n"), int("m"), choice("dtype", DTYPES)],
+        run: Run::Tensor(|a| eye(a.int(0)? as f64, a.int(1)? as f64, a.dtype(2)?)) },
+    OpDef { name: "rand", grad_fn: "", args: &[ints("size"), choice("dtype", DTYPES)],
+        run: Run::Tensor(|a| {
+            made_in(a.op, a.dtype(1)?, &[DType::F32])?;
+            random(a.op, &a.shape(0)?, random::uniform)
+        }) },
+    OpDef { name: "randn", grad_fn: "", args: &[ints("size"), choice("dtype", DTYPES)],
+        run: Run::Tensor(|a| {
+            made_in(a.op, a.dtype(1)?, &[DType::F32])?;
+            random(a.op, &a.shape(0)?, random::normal)
+        }) },
+    OpDef { name: "to", grad_fn: "", args: &[tensor("input"), choice("dtype", DTYPES)],
+        run: Run::Tensor(|a| cast(a.tensor(0)?, a.dtype(1)?)) },
+];
 
 #[cfg(test)]
 mod tests {
@@ -163,13 +165,18 @@ mod tests {
 
     #[test]
     fn int32_full_rejects_what_int32_cannot_hold() {
+        use crate::ops::schema::{call, Args, Value};
+        let full = |v: f64| {
+            let args = vec![Value::Ints(Some(vec![2])), Value::Float(v), Value::Choice(DType::I32 as usize)];
+            call(&OPS[0], &Args::new("full", args))
+        };
         for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 3e9, -3e9, 2147483648.0, 2147483647.5, -2147483649.0] {
-            let err = create_by_id(0, DType::I32, &[2], [v, 0.0, 0.0]).unwrap_err();
+            let err = full(v).unwrap_err();
             assert_eq!(err.kind, crate::ErrorKind::Argument, "{v}");
         }
-        let t = create_by_id(0, DType::I32, &[1], [-2.7, 0.0, 0.0]).unwrap();
-        assert_eq!(t.to_f64_vec().unwrap(), vec![-2.0]);
-        let t = create_by_id(0, DType::I32, &[1], [-2147483648.0, 0.0, 0.0]).unwrap();
-        assert_eq!(t.to_f64_vec().unwrap(), vec![-2147483648.0]);
+        let t = full(-2.7).unwrap();
+        assert_eq!(t.to_f64_vec().unwrap(), vec![-2.0, -2.0]);
+        let t = full(-2147483648.0).unwrap();
+        assert_eq!(t.to_f64_vec().unwrap(), vec![-2147483648.0, -2147483648.0]);
     }
 }

@@ -8,6 +8,7 @@ use crate::error::{fmt_shape, Error, Result};
 use crate::layout::broadcasts_to;
 use crate::ops::movement::expand;
 use crate::ops::creation::{cast, float_if_bool};
+use crate::ops::schema::{operand, tensor, Arg, Args, OpDef, Run};
 use crate::tensor::{write_through, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,30 +22,26 @@ pub enum InplaceOp {
     Copy,
 }
 
-/// The in-place ops by name; an op's id at the boundary is its index here.
-pub const INPLACE: &[(&str, InplaceOp)] = &[
-    ("add_", InplaceOp::Add),
-    ("sub_", InplaceOp::Sub),
-    ("mul_", InplaceOp::Mul),
-    ("div_", InplaceOp::Div),
-    ("copy_", InplaceOp::Copy),
+/// The in-place ops (see `ops/schema.rs`); each returns its target. A number source is a
+/// 0-d float32 tensor.
+pub const OPS: &[OpDef] = &[
+    OpDef { name: "add_", grad_fn: "", args: TARGET_SOURCE, run: Run::Tensor(|a| in_place(a, InplaceOp::Add)) },
+    OpDef { name: "sub_", grad_fn: "", args: TARGET_SOURCE, run: Run::Tensor(|a| in_place(a, InplaceOp::Sub)) },
+    OpDef { name: "mul_", grad_fn: "", args: TARGET_SOURCE, run: Run::Tensor(|a| in_place(a, InplaceOp::Mul)) },
+    OpDef { name: "div_", grad_fn: "", args: TARGET_SOURCE, run: Run::Tensor(|a| in_place(a, InplaceOp::Div)) },
+    OpDef { name: "copy_", grad_fn: "", args: TARGET_SOURCE, run: Run::Tensor(|a| in_place(a, InplaceOp::Copy)) },
 ];
 
-impl InplaceOp {
-    fn from_id(id: u32) -> Result<InplaceOp> {
-        INPLACE
-            .get(id as usize)
-            .map(|&(_, op)| op)
-            .ok_or_else(|| Error::argument(format!("inplace: unknown op id {id}")))
-    }
-    fn name(self) -> &'static str {
-        INPLACE.iter().find(|&&(_, op)| op == self).map_or("inplace", |&(n, _)| n)
-    }
+const TARGET_SOURCE: &[Arg] = &[tensor("target"), operand("source")];
+
+fn in_place(a: &Args, op: InplaceOp) -> Result<Tensor> {
+    let target = a.tensor(0)?;
+    apply(a.op, op, target, &a.operand_tensor(1)?)?;
+    Ok(target.clone())
 }
 
 /// `target ← target op source`, with `source` broadcast to `target`'s shape.
-pub fn apply(op: InplaceOp, target: &Tensor, source: &Tensor) -> Result<()> {
-    let name = op.name();
+pub fn apply(name: &str, op: InplaceOp, target: &Tensor, source: &Tensor) -> Result<()> {
     // copy_ (and fill_) write any dtype, converting the source as to(dtype) does; the
     // arithmetic ones compute in float32.
     let source = &if op == InplaceOp::Copy {
@@ -84,12 +81,4 @@ pub fn apply(op: InplaceOp, target: &Tensor, source: &Tensor) -> Result<()> {
         InplaceOp::Copy => expand(source, target.shape())?.contiguous_copy(name)?,
     };
     write_through(target, target.layout(), &result)
-}
-
-pub fn apply_by_id(id: u32, target: &Tensor, source: &Tensor) -> Result<()> {
-    apply(InplaceOp::from_id(id)?, target, source)
-}
-
-pub fn apply_scalar_by_id(id: u32, target: &Tensor, value: f64) -> Result<()> {
-    apply(InplaceOp::from_id(id)?, target, &Tensor::scalar(value as f32))
 }

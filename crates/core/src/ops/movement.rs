@@ -1,31 +1,30 @@
-//! Views: reshape, permute and expand share storage with their input when they can. The
-//! family is every op with the signature "a tensor and a list of integers": also `slice`,
-//! `flip` (a copy, see `scan`) and `tril`/`triu` (copies that select the kept triangle).
+//! Shape and movement: reshape, permute and expand share storage with their input when
+//! they can; `slice` is a view too, `cat` a copy (both in `join.rs`), and `tril`/`triu`
+//! copies that select the kept triangle.
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
 use crate::layout::{broadcasts_to, checked_numel, normalize_axis, Layout};
+use crate::ops::schema::{int, ints, tensor, tensors, OpDef, Run};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::Tensor;
 
-/// One row of the movement table: the op's name and its call with the integer arguments.
-pub struct MovementDef {
-    pub name: &'static str,
-    pub run: fn(&Tensor, &[i64]) -> Result<Tensor>,
-}
-
-/// The movement op table; an op's id at the boundary is its position here.
-pub const MOVEMENT: &[MovementDef] = &[
-    MovementDef { name: "reshape", run: reshape_spec },
-    MovementDef { name: "permute", run: permute_spec },
-    MovementDef { name: "expand", run: expand_spec },
-    MovementDef { name: "slice", run: |x, args| match args {
-        &[dim, start, end, step] => super::join::slice(x, dim, start, end, step),
-        _ => Err(Error::argument("slice: expected dim, start, end and step")),
-    } },
-    MovementDef { name: "flip", run: super::scan::flip },
-    MovementDef { name: "tril", run: |x, args| triangle(x, diagonal_arg("tril", args)?, Triangle::Lower) },
-    MovementDef { name: "triu", run: |x, args| triangle(x, diagonal_arg("triu", args)?, Triangle::Upper) },
+/// The shape and movement ops (see `ops/schema.rs`); `slice` and `cat` are in `join.rs`.
+pub const OPS: &[OpDef] = &[
+    OpDef { name: "reshape", grad_fn: "ViewBackward0", args: &[tensor("input"), ints("shape")],
+        run: Run::Tensor(|a| reshape_spec(a.tensor(0)?, a.ints(1)?)) },
+    OpDef { name: "permute", grad_fn: "PermuteBackward0", args: &[tensor("input"), ints("dims")],
+        run: Run::Tensor(|a| permute_spec(a.tensor(0)?, a.ints(1)?)) },
+    OpDef { name: "expand", grad_fn: "ExpandBackward0", args: &[tensor("input"), ints("size")],
+        run: Run::Tensor(|a| expand_spec(a.tensor(0)?, a.ints(1)?)) },
+    OpDef { name: "slice", grad_fn: "SliceBackward0", args: &[tensor("input"), int("dim"), int("start"), int("end"), int("step")],
+        run: Run::Tensor(|a| super::join::slice(a.tensor(0)?, a.int(1)?, a.int(2)?, a.int(3)?, a.int(4)?)) },
+    OpDef { name: "cat", grad_fn: "CatBackward0", args: &[tensors("tensors"), int("dim")],
+        run: Run::Tensor(|a| super::join::cat(a.tensors(0)?, a.int(1)?)) },
+    OpDef { name: "tril", grad_fn: "TrilBackward0", args: &[tensor("input"), int("diagonal")],
+        run: Run::Tensor(|a| triangle(a.tensor(0)?, a.int(1)?, Triangle::Lower)) },
+    OpDef { name: "triu", grad_fn: "TriuBackward0", args: &[tensor("input"), int("diagonal")],
+        run: Run::Tensor(|a| triangle(a.tensor(0)?, a.int(1)?, Triangle::Upper)) },
 ];
 
 struct ReshapeBackward;
@@ -178,13 +177,6 @@ pub fn expand(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
     Ok(record(out, &[x], Vec::new, ExpandBackward))
 }
 
-pub fn movement_by_id(id: u32, x: &Tensor, args: &[i64]) -> Result<Tensor> {
-    match MOVEMENT.get(id as usize) {
-        Some(def) => (def.run)(x, args),
-        None => Err(Error::argument(format!("movement: unknown op id {id}"))),
-    }
-}
-
 // ---- tril / triu ----------------------------------------------------------------------
 
 /// Which triangle of the last two dims `tril`/`triu` keep.
@@ -214,12 +206,6 @@ impl Triangle {
     }
 }
 
-fn diagonal_arg(op: &str, args: &[i64]) -> Result<i64> {
-    match args {
-        &[d] => Ok(d),
-        _ => Err(Error::argument(format!("{op}: expected one integer argument (diagonal), got {args:?}"))),
-    }
-}
 
 /// Copies the kept triangle of each `rows × cols` matrix of `src`; the rest is zero (false).
 /// A selection, never a product with a mask, so ±inf and NaN outside the triangle vanish.

@@ -9,10 +9,10 @@ use crate::kernels::softmax::{softmax_rows, SoftmaxKind};
 use crate::layout::{checked_numel, normalize_axis};
 use crate::ops::binary::{div, mul, mul_scalar, rsub_scalar, sub};
 use crate::ops::creation::float_if_bool;
-use crate::ops::matmul::matmul;
+use crate::ops::linalg::matmul;
 use crate::ops::movement::{reshape, transpose_last};
 use crate::ops::reduce::sum;
-use crate::ops::scatter::ScatterSource;
+use crate::ops::schema::{choice, float, int, optional_tensor, tensor, OpDef, Run};
 use crate::ops::unary::{unary, UnaryOp};
 use crate::storage::{try_alloc, try_map, Buffer, DType};
 use crate::tensor::{unreachable_dtype, Tensor};
@@ -26,23 +26,32 @@ pub enum NnOp {
     Linear,
 }
 
-pub const NN_NAMES: &[&str] = &[
-    "softmax",
-    "logSoftmax",
-    "crossEntropy",
-    "linear",
-    "conv2d",
-    "conv1d",
-    "maxPool2d",
-    "avgPool2d",
-    "adaptiveAvgPool2d",
-    "where",
-    "indexSelect",
-    "gather",
-    "scatter",
-    "scatterAdd",
-    "cumsum",
-    "binaryCrossEntropy",
+/// The neural-network functions (see `ops/schema.rs`); convolution and pooling have their
+/// own families.
+pub const OPS: &[OpDef] = &[
+    OpDef { name: "softmax", grad_fn: "SoftmaxBackward0", args: &[tensor("input"), int("dim")],
+        run: Run::Tensor(|a| softmax(&a.numeric(0)?, a.int(1)?, SoftmaxKind::Softmax)) },
+    OpDef { name: "logSoftmax", grad_fn: "LogSoftmaxBackward0", args: &[tensor("input"), int("dim")],
+        run: Run::Tensor(|a| softmax(&a.numeric(0)?, a.int(1)?, SoftmaxKind::Log)) },
+    OpDef { name: "crossEntropy", grad_fn: "CrossEntropyBackward0",
+        args: &[tensor("input"), tensor("target"), choice("reduction", REDUCTION_NAMES), int("ignoreIndex"), float("labelSmoothing")],
+        run: Run::Tensor(|a| {
+            let ignore_index = i32::try_from(a.int(3)?).map_err(|_| Error::argument(format!("{}: ignoreIndex out of range", a.op)))?;
+            let options = CrossEntropyOptions {
+                reduction: a.choose(2, &Reduction::ALL)?,
+                ignore_index,
+                label_smoothing: a.float(4)? as f32,
+            };
+            cross_entropy(&a.numeric(0)?, &a.numeric(1)?, options)
+        }) },
+    OpDef { name: "linear", grad_fn: "AddmmBackward0",
+        args: &[tensor("input"), tensor("weight"), optional_tensor("bias"), choice("activation", ACTIVATION_NAMES)],
+        run: Run::Tensor(|a| {
+            let bias = a.optional_tensor(2)?.map(float_if_bool).transpose()?;
+            linear(&a.numeric(0)?, &a.numeric(1)?, bias.as_ref(), a.choose(3, &Activation::ALL)?)
+        }) },
+    OpDef { name: "binaryCrossEntropy", grad_fn: "BinaryCrossEntropyBackward0", args: &[tensor("input"), tensor("target")],
+        run: Run::Tensor(|a| binary_cross_entropy(&a.numeric(0)?, &a.numeric(1)?)) },
 ];
 
 /// `(outer, n, inner)` of a shape split around `dim`.
@@ -100,17 +109,11 @@ pub enum Reduction {
     Sum,
 }
 
-/// The reductions by PyTorch's name; a reduction's code at the boundary is its index here.
-pub const REDUCTIONS: [(&str, Reduction); 3] = [("none", Reduction::None), ("mean", Reduction::Mean), ("sum", Reduction::Sum)];
+/// The reductions by PyTorch's name, in the order of [`Reduction::ALL`].
+pub const REDUCTION_NAMES: &[&str] = &["none", "mean", "sum"];
 
 impl Reduction {
-    pub fn from_code(op: &str, code: i64) -> Result<Reduction> {
-        usize::try_from(code)
-            .ok()
-            .and_then(|i| REDUCTIONS.get(i))
-            .map(|&(_, r)| r)
-            .ok_or_else(|| Error::argument(format!("{op}: unknown reduction code {code}")))
-    }
+    pub const ALL: [Reduction; 3] = [Reduction::None, Reduction::Mean, Reduction::Sum];
 }
 
 /// Cross-entropy settings.
@@ -433,8 +436,12 @@ pub enum Activation {
     Relu,
 }
 
-/// The fused activations of `linear` by name; an activation's code is its index here.
-pub const ACTIVATIONS: [(&str, Activation); 2] = [("none", Activation::None), ("relu", Activation::Relu)];
+/// The fused activations of `linear` by name, in the order of [`Activation::ALL`].
+pub const ACTIVATION_NAMES: &[&str] = &["none", "relu"];
+
+impl Activation {
+    pub const ALL: [Activation; 2] = [Activation::None, Activation::Relu];
+}
 
 struct LinearBackward {
     activation: Activation,
@@ -527,65 +534,4 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>, activation: Activation
     };
     let inputs: Vec<&Tensor> = [Some(x), Some(w), b].into_iter().flatten().collect();
     Ok(record(out.clone(), &inputs, saved, node))
-}
-
-/// The `nn` family at the boundary: tensor operands `a`, `b`, `c` (0 = absent), small
-/// integer arguments and one float.
-pub fn nn_by_id(id: u32, a: &Tensor, b: Option<&Tensor>, c: Option<&Tensor>, ints: &[i64], f: f64) -> Result<Tensor> {
-    let Some(&name) = NN_NAMES.get(id as usize) else {
-        return Err(Error::argument(format!("nn: unknown op id {id}")));
-    };
-    let int = |i: usize| {
-        ints.get(i).copied().ok_or_else(|| Error::argument(format!("{name}: missing integer argument {i}")))
-    };
-    let need = |t: Option<&Tensor>, what: &str| {
-        t.cloned().ok_or_else(|| Error::argument(format!("{name}: missing {what}")))
-    };
-    // Bool operands compute as floats, except where's condition and indexSelect's index,
-    // which keep their meaning.
-    let promote = |t: Option<&Tensor>| t.map(float_if_bool).transpose();
-    let a = &if name == "where" { a.clone() } else { float_if_bool(a)? };
-    let (b, c) = (if name == "indexSelect" { b.cloned() } else { promote(b)? }, promote(c)?);
-    let (b, c) = (b.as_ref(), c.as_ref());
-    match name {
-        "softmax" => softmax(a, int(0)?, SoftmaxKind::Softmax),
-        "logSoftmax" => softmax(a, int(0)?, SoftmaxKind::Log),
-        "crossEntropy" => {
-            let ignore_index = i32::try_from(int(1)?).map_err(|_| Error::argument(format!("{name}: ignoreIndex out of range")))?;
-            let options = CrossEntropyOptions {
-                reduction: Reduction::from_code(name, int(0)?)?,
-                ignore_index,
-                label_smoothing: f as f32,
-            };
-            cross_entropy(a, &need(b, "target")?, options)
-        }
-        "linear" => {
-            let code = int(0)?;
-            let activation = usize::try_from(code)
-                .ok()
-                .and_then(|i| ACTIVATIONS.get(i))
-                .map(|&(_, a)| a)
-                .ok_or_else(|| Error::argument(format!("{name}: unknown activation code {code}")))?;
-            linear(a, &need(b, "weight")?, c, activation)
-        }
-        "conv2d" => crate::ops::conv::conv2d_by_ints(a, &need(b, "weight")?, c, ints),
-        "conv1d" => crate::ops::conv::conv1d_by_ints(a, &need(b, "weight")?, c, ints),
-        "maxPool2d" => crate::ops::pool::max_pool2d_by_ints(a, ints),
-        "avgPool2d" => crate::ops::pool::avg_pool2d_by_ints(a, ints),
-        "adaptiveAvgPool2d" => crate::ops::pool::adaptive_avg_pool2d_by_ints(a, ints),
-        "where" => crate::ops::select::where_(a, &need(b, "a")?, &need(c, "b")?),
-        "indexSelect" => crate::ops::select::index_select(a, int(0)?, &need(b, "index")?),
-        "gather" => crate::ops::scatter::gather(a, int(0)?, &need(b, "index")?),
-        "scatter" => {
-            let src = match c {
-                Some(src) => ScatterSource::Tensor(src),
-                None => ScatterSource::Value(f),
-            };
-            crate::ops::scatter::scatter(a, int(0)?, &need(b, "index")?, src)
-        }
-        "scatterAdd" => crate::ops::scatter::scatter_add(a, int(0)?, &need(b, "index")?, &need(c, "src")?),
-        "cumsum" => crate::ops::scan::cumsum(a, int(0)?),
-        "binaryCrossEntropy" => binary_cross_entropy(a, &need(b, "target")?),
-        _ => Err(Error::argument(format!("nn: unknown op id {id}"))),
-    }
 }

@@ -14,17 +14,46 @@
 //! as ATen does when it receives a Python float.
 
 use crate::error::{fmt_shape, Error, Result};
+use crate::ops::schema::{flag, float, optional_tensor, tensor, OpDef, Run};
 use crate::storage::Buffer;
 use crate::tensor::{unreachable_dtype, Tensor};
 use std::rc::Rc;
 
-/// Op names of the `optim` family, by id.
-/// A fused optimizer update: the parameter, its gradient, up to two state tensors and the
-/// hyper-parameters (layouts below, at `optim_by_id`).
-type OptimStep = fn(&Tensor, &Tensor, Option<&Tensor>, Option<&Tensor>, &[f64]) -> Result<()>;
-
-/// The optimizer updates by name; an update's id at the boundary is its index here.
-pub const OPTIM: &[(&str, OptimStep)] = &[("sgd", sgd_by_floats), ("adam", adam_by_floats)];
+/// The optimizer updates (see `ops/schema.rs`): in place, allocating nothing.
+pub const OPS: &[OpDef] = &[
+    // freshBuffer: the momentum buffer was just allocated (the parameter's first step).
+    OpDef { name: "sgd", grad_fn: "",
+        args: &[tensor("param"), tensor("grad"), optional_tensor("momentumBuffer"), float("lr"), float("momentum"),
+            float("dampening"), float("weightDecay"), flag("nesterov"), flag("maximize"), flag("freshBuffer")],
+        run: Run::Update(|a| {
+            let config = SgdConfig {
+                lr: a.float(3)?,
+                momentum: a.float(4)?,
+                dampening: a.float(5)?,
+                weight_decay: a.float(6)?,
+                nesterov: a.flag(7)?,
+                maximize: a.flag(8)?,
+            };
+            sgd_step(a.tensor(0)?, a.tensor(1)?, a.optional_tensor(2)?, a.flag(9)?, &config)
+        }) },
+    // step: the parameter's step number after this update (1 on its first); decoupled: AdamW.
+    OpDef { name: "adam", grad_fn: "",
+        args: &[tensor("param"), tensor("grad"), tensor("expAvg"), tensor("expAvgSq"), float("lr"), float("beta1"),
+            float("beta2"), float("eps"), float("weightDecay"), float("step"), flag("decoupled"), flag("maximize")],
+        run: Run::Update(|a| {
+            let config = AdamConfig {
+                lr: a.float(4)?,
+                beta1: a.float(5)?,
+                beta2: a.float(6)?,
+                eps: a.float(7)?,
+                weight_decay: a.float(8)?,
+                step: a.float(9)?,
+                decoupled: a.flag(10)?,
+                maximize: a.flag(11)?,
+            };
+            adam_step(a.tensor(0)?, a.tensor(1)?, a.tensor(2)?, a.tensor(3)?, &config)
+        }) },
+];
 
 /// Hyper-parameters of `torch.optim.SGD`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,10 +82,6 @@ pub struct AdamConfig {
     pub step: f64,
 }
 
-/// Number of f64 hyper-parameters each op takes at the boundary, by id.
-pub const SGD_FLOATS: usize = 7;
-pub const ADAM_FLOATS: usize = 8;
-
 // ---- validation -----------------------------------------------------------------------
 
 fn finite(op: &str, name: &str, v: f64) -> Result<f64> {
@@ -83,13 +108,6 @@ fn beta(op: &str, name: &str, v: f64) -> Result<f64> {
     }
 }
 
-fn flag(op: &str, name: &str, v: f64) -> Result<bool> {
-    if v == 0.0 || v == 1.0 {
-        Ok(v == 1.0)
-    } else {
-        Err(Error::argument(format!("{op}: {name} must be 0 or 1, got {v}")))
-    }
-}
 
 fn validate_sgd(c: &SgdConfig) -> Result<()> {
     non_negative("sgd", "learning rate (lr)", c.lr)?;
@@ -380,64 +398,6 @@ pub fn adam_step(
     })
 }
 
-// ---- boundary -------------------------------------------------------------------------
-
-/// The boundary's entry: op id, tensors (`state0`/`state1` = momentum buffer, or
-/// exp_avg/exp_avg_sq) and the hyper-parameters as f64s:
-///
-/// - `sgd` (7): lr, momentum, dampening, weight_decay, nesterov, maximize, fresh_buffer
-/// - `adam` (8): lr, beta1, beta2, eps, weight_decay, step, decoupled, maximize
-///
-/// Flags are 0 or 1.
-pub fn optim_by_id(
-    id: u32,
-    param: &Tensor,
-    grad: &Tensor,
-    state0: Option<&Tensor>,
-    state1: Option<&Tensor>,
-    floats: &[f64],
-) -> Result<()> {
-    let (_, step) = OPTIM.get(id as usize).ok_or_else(|| Error::argument(format!("optim: unknown op id {id}")))?;
-    step(param, grad, state0, state1, floats)
-}
-
-fn expect_floats(op: &str, floats: &[f64], n: usize) -> Result<()> {
-    if floats.len() == n {
-        Ok(())
-    } else {
-        Err(Error::argument(format!("{op}: expected {n} hyper-parameters, got {}", floats.len())))
-    }
-}
-
-fn sgd_by_floats(param: &Tensor, grad: &Tensor, state0: Option<&Tensor>, _: Option<&Tensor>, f: &[f64]) -> Result<()> {
-    expect_floats("sgd", f, SGD_FLOATS)?;
-    let config = SgdConfig {
-        lr: f[0],
-        momentum: f[1],
-        dampening: f[2],
-        weight_decay: f[3],
-        nesterov: flag("sgd", "nesterov", f[4])?,
-        maximize: flag("sgd", "maximize", f[5])?,
-    };
-    sgd_step(param, grad, state0, flag("sgd", "fresh_buffer", f[6])?, &config)
-}
-
-fn adam_by_floats(param: &Tensor, grad: &Tensor, state0: Option<&Tensor>, state1: Option<&Tensor>, f: &[f64]) -> Result<()> {
-    expect_floats("adam", f, ADAM_FLOATS)?;
-    let config = AdamConfig {
-        lr: f[0],
-        beta1: f[1],
-        beta2: f[2],
-        eps: f[3],
-        weight_decay: f[4],
-        step: f[5],
-        decoupled: flag("adam", "decoupled", f[6])?,
-        maximize: flag("adam", "maximize", f[7])?,
-    };
-    let missing = || Error::argument("adam: the exp_avg and exp_avg_sq state tensors are required");
-    adam_step(param, grad, state0.ok_or_else(missing)?, state1.ok_or_else(missing)?, &config)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -600,13 +560,12 @@ mod tests {
             kind(sgd_step(&strided, &Tensor::from_f32(vec![0.0; 4], &[2, 2]).unwrap(), None, false, &base)),
             ErrorKind::Argument
         );
-        assert_eq!(
-            kind(optim_by_id(1, &p, &g, Some(&m), None, &[0.1, 0.9, 0.999, 1e-8, 0.0, 1.0, 0.0, 0.0])),
-            ErrorKind::Argument
-        );
-        assert_eq!(kind(optim_by_id(0, &p, &g, None, None, &[0.1])), ErrorKind::Argument);
-        assert_eq!(kind(optim_by_id(0, &p, &g, None, None, &[0.1, 0.0, 0.0, 0.0, 2.0, 0.0, 0.0])), ErrorKind::Argument);
-        assert_eq!(kind(optim_by_id(9, &p, &g, None, None, &[])), ErrorKind::Argument);
+        // A missing state tensor (the decoder guarantees presence; the accessor still checks).
+        use crate::ops::schema::{update, Args, Value};
+        let mut values = vec![Value::Tensor(Some(p.clone())), Value::Tensor(Some(g.clone())), Value::Tensor(Some(m.clone())), Value::Tensor(None)];
+        values.extend([0.1, 0.9, 0.999, 1e-8, 0.0, 1.0].map(Value::Float));
+        values.extend([false, false].map(Value::Bool));
+        assert_eq!(kind(update(&OPS[1], &Args::new("adam", values))), ErrorKind::Argument);
         assert_eq!(vals(&p), [1.0, 2.0]);
         assert_eq!(vals(&m), [0.0, 0.0]);
         assert_eq!(vals(&v), [0.0, 0.0]);

@@ -11,7 +11,8 @@ use crate::error::{fmt_shape, Error, Result};
 use crate::kernels::pool::{self as k, AvgPoolMode, PoolGeom};
 use crate::kernels::window::Window;
 use crate::layout::checked_numel;
-use crate::ops::conv::{at_least, f32s, int, split_input};
+use crate::ops::conv::{at_least, f32s, split_input};
+use crate::ops::schema::{flag, int, ints, tensor, OpDef, Run};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
@@ -210,32 +211,30 @@ pub fn adaptive_avg_pool2d(x: &Tensor, output: [i64; 2]) -> Result<Tensor> {
     Ok(record(y, &[x], Vec::new, AdaptiveAvgPool2dBackward { planes, input: [h, w], output: [oh, ow] }))
 }
 
-// ---- the boundary ---------------------------------------------------------------------
-
-fn pool_params(op: &str, ints: &[i64], dilation: bool) -> Result<PoolParams> {
-    let pair = |i: usize| Ok::<_, Error>([int(op, ints, i)?, int(op, ints, i + 1)?]);
-    Ok(PoolParams {
-        kernel: pair(0)?,
-        stride: pair(2)?,
-        padding: pair(4)?,
-        dilation: if dilation { pair(6)? } else { [1, 1] },
-        ceil_mode: int(op, ints, if dilation { 8 } else { 6 })? != 0,
-    })
-}
-
-/// `maxPool2d` with ints `[kH, kW, sH, sW, padH, padW, dH, dW, ceilMode]`.
-pub fn max_pool2d_by_ints(x: &Tensor, ints: &[i64]) -> Result<Tensor> {
-    max_pool2d(x, &pool_params("maxPool2d", ints, true)?)
-}
-
-/// `avgPool2d` with ints `[kH, kW, sH, sW, padH, padW, ceilMode, countIncludePad, divisorOverride]`.
-pub fn avg_pool2d_by_ints(x: &Tensor, ints: &[i64]) -> Result<Tensor> {
-    const OP: &str = "avgPool2d";
-    avg_pool2d(x, &pool_params(OP, ints, false)?, int(OP, ints, 7)? != 0, int(OP, ints, 8)?)
-}
-
-/// `adaptiveAvgPool2d` with ints `[outH, outW]`.
-pub fn adaptive_avg_pool2d_by_ints(x: &Tensor, ints: &[i64]) -> Result<Tensor> {
-    const OP: &str = "adaptiveAvgPool2d";
-    adaptive_avg_pool2d(x, [int(OP, ints, 0)?, int(OP, ints, 1)?])
-}
+/// The poolings (see `ops/schema.rs`); sizes are `[h, w]`.
+pub const OPS: &[OpDef] = &[
+    OpDef { name: "maxPool2d", grad_fn: "MaxPool2DWithIndicesBackward0",
+        args: &[tensor("input"), ints("kernelSize"), ints("stride"), ints("padding"), ints("dilation"), flag("ceilMode")],
+        run: Run::Tensor(|a| max_pool2d(&a.numeric(0)?, &PoolParams {
+            kernel: a.int_array(1, "kernelSize")?,
+            stride: a.int_array(2, "stride")?,
+            padding: a.int_array(3, "padding")?,
+            dilation: a.int_array(4, "dilation")?,
+            ceil_mode: a.flag(5)?,
+        })) },
+    // divisorOverride 0: none.
+    OpDef { name: "avgPool2d", grad_fn: "AvgPool2DBackward0",
+        args: &[tensor("input"), ints("kernelSize"), ints("stride"), ints("padding"), flag("ceilMode"), flag("countIncludePad"), int("divisorOverride")],
+        run: Run::Tensor(|a| {
+            let p = PoolParams {
+                kernel: a.int_array(1, "kernelSize")?,
+                stride: a.int_array(2, "stride")?,
+                padding: a.int_array(3, "padding")?,
+                dilation: [1, 1],
+                ceil_mode: a.flag(4)?,
+            };
+            avg_pool2d(&a.numeric(0)?, &p, a.flag(5)?, a.int(6)?)
+        }) },
+    OpDef { name: "adaptiveAvgPool2d", grad_fn: "AdaptiveAvgPool2DBackward0", args: &[tensor("input"), ints("outputSize")],
+        run: Run::Tensor(|a| adaptive_avg_pool2d(&a.numeric(0)?, a.int_array(1, "outputSize")?)) },
+];

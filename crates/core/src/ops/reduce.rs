@@ -11,10 +11,10 @@ use crate::kernels::reduce::{arg_extreme, extreme_keepdim, logsumexp_keepdim, pr
 use crate::layout::Layout;
 use crate::layout::normalize_axis;
 use crate::ops::binary::{binary, div, mul, mul_scalar, sub, BinaryOp};
-use crate::ops::creation::float_if_bool;
 use crate::ops::logical::any_all;
 use crate::ops::movement::{expand, reshape};
-use crate::ops::select::where_;
+use crate::ops::indexing::where_;
+use crate::ops::schema::{flag, float, optional_ints, tensor, Arg, OpDef, Run};
 use crate::ops::unary::{unary, UnaryOp};
 use crate::tensor::Tensor;
 
@@ -25,32 +25,37 @@ pub enum ReduceOp {
     Mean,
 }
 
-/// One row of the reduce table: the op's name, how it takes a bool input, and its call
-/// with the reduced dims (`None`: all), `keepdim` and one float parameter (var/std's
-/// correction; the others ignore it).
-pub struct ReduceDef {
-    pub name: &'static str,
-    /// Bool input is read as truth values (any/all) instead of being promoted to 0./1.
-    /// float32 as the numeric reductions do.
-    pub reads_bool: bool,
-    pub run: fn(&Tensor, Option<&[i64]>, bool, f64) -> Result<Tensor>,
-}
+const DIMS_KEEPDIM: &[Arg] = &[tensor("input"), optional_ints("dim"), flag("keepdim")];
+/// var/std: n − correction divides the squared deviations.
+const DIMS_CORRECTION_KEEPDIM: &[Arg] = &[tensor("input"), optional_ints("dim"), float("correction"), flag("keepdim")];
 
-/// The reduce op table; an op's id at the boundary is its position here.
-pub const REDUCE: &[ReduceDef] = &[
-    ReduceDef { name: "sum", reads_bool: false, run: |x, axes, keepdim, _| sum(x, axes, keepdim) },
-    ReduceDef { name: "mean", reads_bool: false, run: |x, axes, keepdim, _| mean(x, axes, keepdim) },
-    ReduceDef { name: "amax", reads_bool: false, run: |x, axes, keepdim, _| extreme(x, axes, keepdim, true) },
-    ReduceDef { name: "amin", reads_bool: false, run: |x, axes, keepdim, _| extreme(x, axes, keepdim, false) },
-    ReduceDef { name: "argmax", reads_bool: false, run: |x, axes, keepdim, _| arg_extreme_op(x, axes, keepdim, true) },
-    ReduceDef { name: "argmin", reads_bool: false, run: |x, axes, keepdim, _| arg_extreme_op(x, axes, keepdim, false) },
-    ReduceDef { name: "prod", reads_bool: false, run: |x, axes, keepdim, _| prod(x, axes, keepdim) },
-    ReduceDef { name: "any", reads_bool: true, run: |x, axes, keepdim, _| any_all(x, axes, keepdim, false) },
-    ReduceDef { name: "all", reads_bool: true, run: |x, axes, keepdim, _| any_all(x, axes, keepdim, true) },
-    // The parameter is the correction: n − correction divides the squared deviations.
-    ReduceDef { name: "var", reads_bool: false, run: |x, axes, keepdim, correction| var_std(x, axes, keepdim, correction, false) },
-    ReduceDef { name: "std", reads_bool: false, run: |x, axes, keepdim, correction| var_std(x, axes, keepdim, correction, true) },
-    ReduceDef { name: "logsumexp", reads_bool: false, run: |x, axes, keepdim, _| logsumexp(x, axes, keepdim) },
+/// The reductions (see `ops/schema.rs`). Bool input counts as 0./1. float32, except for
+/// any/all, which read truth values.
+pub const OPS: &[OpDef] = &[
+    OpDef { name: "sum", grad_fn: "SumBackward1", args: DIMS_KEEPDIM,
+        run: Run::Tensor(|a| sum(&a.numeric(0)?, a.optional_ints(1)?, a.flag(2)?)) },
+    OpDef { name: "mean", grad_fn: "MeanBackward1", args: DIMS_KEEPDIM,
+        run: Run::Tensor(|a| mean(&a.numeric(0)?, a.optional_ints(1)?, a.flag(2)?)) },
+    OpDef { name: "amax", grad_fn: "AmaxBackward0", args: DIMS_KEEPDIM,
+        run: Run::Tensor(|a| extreme(&a.numeric(0)?, a.optional_ints(1)?, a.flag(2)?, true)) },
+    OpDef { name: "amin", grad_fn: "AminBackward0", args: DIMS_KEEPDIM,
+        run: Run::Tensor(|a| extreme(&a.numeric(0)?, a.optional_ints(1)?, a.flag(2)?, false)) },
+    OpDef { name: "argmax", grad_fn: "", args: DIMS_KEEPDIM,
+        run: Run::Tensor(|a| arg_extreme_op(&a.numeric(0)?, a.optional_ints(1)?, a.flag(2)?, true)) },
+    OpDef { name: "argmin", grad_fn: "", args: DIMS_KEEPDIM,
+        run: Run::Tensor(|a| arg_extreme_op(&a.numeric(0)?, a.optional_ints(1)?, a.flag(2)?, false)) },
+    OpDef { name: "prod", grad_fn: "ProdBackward1", args: DIMS_KEEPDIM,
+        run: Run::Tensor(|a| prod(&a.numeric(0)?, a.optional_ints(1)?, a.flag(2)?)) },
+    OpDef { name: "any", grad_fn: "", args: DIMS_KEEPDIM,
+        run: Run::Tensor(|a| any_all(a.tensor(0)?, a.optional_ints(1)?, a.flag(2)?, false)) },
+    OpDef { name: "all", grad_fn: "", args: DIMS_KEEPDIM,
+        run: Run::Tensor(|a| any_all(a.tensor(0)?, a.optional_ints(1)?, a.flag(2)?, true)) },
+    OpDef { name: "var", grad_fn: "VarBackward0", args: DIMS_CORRECTION_KEEPDIM,
+        run: Run::Tensor(|a| var_std(&a.numeric(0)?, a.optional_ints(1)?, a.flag(3)?, a.float(2)?, false)) },
+    OpDef { name: "std", grad_fn: "StdBackward0", args: DIMS_CORRECTION_KEEPDIM,
+        run: Run::Tensor(|a| var_std(&a.numeric(0)?, a.optional_ints(1)?, a.flag(3)?, a.float(2)?, true)) },
+    OpDef { name: "logsumexp", grad_fn: "LogsumexpBackward0", args: DIMS_KEEPDIM,
+        run: Run::Tensor(|a| logsumexp(&a.numeric(0)?, a.optional_ints(1)?, a.flag(2)?)) },
 ];
 
 /// Resolves `axes` (all dims when `None`) to a per-dim flag, rejecting repeats.
@@ -135,12 +140,6 @@ pub fn sum(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
 
 pub fn mean(x: &Tensor, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
     reduce(ReduceOp::Mean, x, axes, keepdim)
-}
-
-pub fn reduce_by_id(id: u32, x: &Tensor, axes: Option<&[i64]>, keepdim: bool, param: f64) -> Result<Tensor> {
-    let def = REDUCE.get(id as usize).ok_or_else(|| Error::argument(format!("reduce: unknown op id {id}")))?;
-    let x = &if def.reads_bool { x.clone() } else { float_if_bool(x)? };
-    (def.run)(x, axes, keepdim, param)
 }
 
 /// Sums a broadcast gradient back to `shape` (the engine's single place for this). It is
@@ -370,8 +369,11 @@ mod tests {
     #[test]
     fn bool_input_through_the_table() {
         let mask = Tensor::from_buffer(crate::storage::Buffer::Bool(vec![1, 0, 1]), &[3]).unwrap();
-        let id = |name: &str| REDUCE.iter().position(|d| d.name == name).unwrap() as u32;
-        let value = |name: &str| reduce_by_id(id(name), &mask, None, false, 0.0).unwrap();
+        use crate::ops::schema::{call, Args, Value};
+        let value = |name: &str| {
+            let def = OPS.iter().find(|d| d.name == name).unwrap();
+            call(def, &Args::new(def.name, vec![Value::Tensor(Some(mask.clone())), Value::Ints(None), Value::Bool(false)])).unwrap()
+        };
         assert_eq!(value("prod").to_f64_vec().unwrap(), vec![0.0]);
         assert_eq!(value("prod").dtype(), crate::DType::F32);
         assert_eq!(value("sum").to_f64_vec().unwrap(), vec![2.0]);

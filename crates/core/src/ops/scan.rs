@@ -1,4 +1,4 @@
-//! cumsum (a running sum along one dim, accumulated in f64) and flip (reversal along dims).
+//! Scans: cumsum (a running sum along one dim, accumulated in f64) and flip (reversal along dims).
 //! flip copies, as in PyTorch: layouts have unsigned strides, so a reversed view cannot be
 //! expressed. Each is part of the other's gradient: cumsum's is the reversed running sum
 //! of the incoming gradient, `flip(cumsum(flip(g)))`.
@@ -7,7 +7,16 @@ use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::Result;
 use crate::layout::{contiguous_strides, normalize_axis};
 use crate::storage::{try_alloc, Buffer};
+use crate::ops::schema::{int, ints, tensor, OpDef, Run};
 use crate::tensor::Tensor;
+
+/// The scans (see `ops/schema.rs`).
+pub const OPS: &[OpDef] = &[
+    OpDef { name: "cumsum", grad_fn: "CumsumBackward0", args: &[tensor("input"), int("dim")],
+        run: Run::Tensor(|a| cumsum(&a.numeric(0)?, a.int(1)?)) },
+    OpDef { name: "flip", grad_fn: "FlipBackward0", args: &[tensor("input"), ints("dims")],
+        run: Run::Tensor(|a| flip(a.tensor(0)?, a.ints(1)?)) },
+];
 
 struct CumsumBackward {
     dim: usize,

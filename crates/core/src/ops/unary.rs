@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::kernels::elementwise::{map, map_slice};
 use crate::kernels::math;
 use crate::ops::binary::{add, add_scalar, div, mul, mul_scalar, rsub_scalar, sub};
-use crate::ops::select::where_;
+use crate::ops::indexing::where_;
+use crate::ops::schema::{self, float, tensor, OpDef, Run};
 use crate::storage::{try_map, Buffer};
 use crate::tensor::Tensor;
 
@@ -238,24 +239,11 @@ pub fn unary(op: UnaryOp, x: &Tensor) -> Result<Tensor> {
 pub fn unary_by_id(id: u32, x: &Tensor) -> Result<Tensor> {
     match UNARY.get(id as usize) {
         Some(def) => unary(def.op, x),
-        None => match unary_scalar_def(id) {
-            Some(def) => Err(Error::argument(format!("{}: needs its parameters (wg_unary_scalar)", def.name))),
-            None => Err(Error::argument(format!("unary: unknown op id {id}"))),
-        },
+        None => Err(Error::argument(format!("unary: unknown op id {id}"))),
     }
 }
 
-// ---- elementwise ops with two float parameters (`wg_unary_scalar`) ---------------------
-
-/// One row of the parameterised unary table: like [`UnaryDef`], with the op's two float
-/// parameters `a`, `b` passed to the forward and the VJP. These ops save their input.
-pub struct UnaryScalarDef {
-    pub name: &'static str,
-    pub backward_name: &'static str,
-    pub forward: fn(&Tensor, f64, f64) -> Result<Tensor>,
-    /// `vjp(x, grad, a, b)`.
-    pub vjp: fn(&Tensor, &Tensor, f64, f64) -> Result<Tensor>,
-}
+// ---- elementwise ops with parameters ---------------------------------------------------
 
 /// `min(max(x, lo), hi)` with NaN propagating from `x` and from either bound (PyTorch's
 /// clamp): `lo > hi` gives `hi` everywhere.
@@ -266,53 +254,27 @@ fn clamp_value(v: f32, lo: f32, hi: f32) -> f32 {
     v.max(lo).min(hi)
 }
 
-/// The unary ops with parameters; in the `unary` family of the catalog they follow the
-/// plain ones, so an op's id at the boundary is `UNARY.len()` + its position here.
-pub const UNARY_SCALAR: &[UnaryScalarDef] = &[
-    // `a` = min, `b` = max; an absent bound is −∞ / +∞ (the same values and gradient).
-    UnaryScalarDef { name: "clamp", backward_name: "ClampBackward1",
-        forward: |x, lo, hi| {
-            let (lo, hi) = (lo as f32, hi as f32);
-            map("clamp", x, |v| clamp_value(v, lo, hi))
-        },
-        // PyTorch's clamp_backward: the gradient where lo ≤ x ≤ hi (1 at the bounds), else
-        // 0 (also where x or a bound is NaN); `where` keeps an ∞ gradient outside from
-        // becoming 0·∞ = NaN. The mask is a constant, so the second derivative is `where`'s.
-        vjp: |x, g, lo, hi| {
-            let (lo, hi) = (lo as f32, hi as f32);
-            let mask = x.with_f32("clamp", |src| try_map("clamp", src, |v| (v >= lo && v <= hi) as u8))??;
-            let mask = Tensor::from_buffer(Buffer::Bool(mask), x.shape())?;
-            where_(&mask, g, &Tensor::scalar(0.0))
-        } },
+/// The gradient where `lo ≤ x ≤ hi` (1 at the bounds), else 0, also where x or a bound is
+/// NaN (PyTorch's clamp_backward); `where` keeps an ∞ gradient outside from becoming
+/// 0·∞ = NaN. The mask is a constant, so the second derivative is `where`'s.
+fn pass_between(op: &str, x: &Tensor, g: &Tensor, lo: f64, hi: f64) -> Result<Tensor> {
+    let (lo, hi) = (lo as f32, hi as f32);
+    let mask = x.with_f32(op, |src| try_map(op, src, |v| (v >= lo && v <= hi) as u8))??;
+    let mask = Tensor::from_buffer(Buffer::Bool(mask), x.shape())?;
+    where_(&mask, g, &Tensor::scalar(0.0))
+}
+
+/// Elementwise ops with float parameters, in the shared op table (see `ops/schema.rs`).
+pub const OPS: &[OpDef] = &[
+    // An absent bound is −∞ / +∞ (the same values and gradient).
+    OpDef { name: "clamp", grad_fn: "ClampBackward1", args: &[tensor("input"), float("min"), float("max")],
+        run: Run::Rule { saves: schema::Saves::Inputs,
+            forward: |a| {
+                let (lo, hi) = (a.float(1)? as f32, a.float(2)? as f32);
+                map("clamp", &a.numeric(0)?, |v| clamp_value(v, lo, hi))
+            },
+            vjp: |s, g| Ok(vec![Some(pass_between("clamp", s.input(0)?, g, s.args.float(1)?, s.args.float(2)?)?)]) } },
 ];
-
-struct UnaryScalarBackward {
-    def: &'static UnaryScalarDef,
-    a: f64,
-    b: f64,
-}
-
-impl Backward for UnaryScalarBackward {
-    fn name(&self) -> &'static str {
-        self.def.backward_name
-    }
-    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
-        Ok(vec![Some((self.def.vjp)(ctx.saved(0)?, grad, self.a, self.b)?)])
-    }
-}
-
-/// The parameterised op with catalog id `id` (a `unary`-family id past the plain table).
-pub fn unary_scalar_def(id: u32) -> Option<&'static UnaryScalarDef> {
-    (id as usize).checked_sub(UNARY.len()).and_then(|i| UNARY_SCALAR.get(i))
-}
-
-/// A parameterised unary op by catalog id, with its parameters `a`, `b` (`wg_unary_scalar`).
-pub fn unary_scalar_by_id(id: u32, x: &Tensor, a: f64, b: f64) -> Result<Tensor> {
-    let def = unary_scalar_def(id).ok_or_else(|| Error::argument(format!("unary: op id {id} takes no parameters, or is unknown")))?;
-    let x = &crate::ops::creation::float_if_bool(x)?;
-    let out = (def.forward)(x, a, b)?;
-    Ok(record(out, &[x], || vec![x.clone()], UnaryScalarBackward { def, a, b }))
-}
 
 #[cfg(test)]
 mod tests {

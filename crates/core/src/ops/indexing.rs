@@ -1,3 +1,5 @@
+//! Indexing: `where`, `indexSelect` here, `gather`/`scatter`/`scatterAdd` in `scatter.rs`.
+//!
 //! `where(cond, a, b)`: elements of `a` where `cond` is true (bool, or non-zero in any
 //! other dtype), else of `b`, with NumPy broadcasting of all three. The unselected branch
 //! never leaks into the result (no `a·m + b·(1 − m)`, which would turn an unselected ∞
@@ -7,7 +9,35 @@ use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::Result;
 use crate::layout::{broadcast_shapes, checked_numel, Layout, StridedWalk};
 use crate::storage::{try_alloc, try_copy, try_map, Buffer, DType};
+use crate::ops::creation::float_if_bool;
+use crate::ops::schema::{int, operand, tensor, OpDef, Run};
+use crate::ops::scatter::{gather, scatter, scatter_add, ScatterSource};
 use crate::tensor::{unreachable_dtype, Tensor};
+
+/// The indexing ops (see `ops/schema.rs`). Bool values compute as float32; a condition and
+/// an index keep their meaning.
+pub const OPS: &[OpDef] = &[
+    OpDef { name: "where", grad_fn: "WhereBackward0", args: &[tensor("condition"), operand("input"), operand("other")],
+        run: Run::Tensor(|a| where_(a.tensor(0)?, &float_if_bool(&a.operand_tensor(1)?)?, &float_if_bool(&a.operand_tensor(2)?)?)) },
+    OpDef { name: "indexSelect", grad_fn: "IndexSelectBackward0", args: &[tensor("input"), int("dim"), tensor("index")],
+        run: Run::Tensor(|a| index_select(&a.numeric(0)?, a.int(1)?, a.tensor(2)?)) },
+    OpDef { name: "gather", grad_fn: "GatherBackward0", args: &[tensor("input"), int("dim"), tensor("index")],
+        run: Run::Tensor(|a| gather(&a.numeric(0)?, a.int(1)?, a.tensor(2)?)) },
+    OpDef { name: "scatter", grad_fn: "ScatterBackward0", args: &[tensor("input"), int("dim"), tensor("index"), operand("src")],
+        run: Run::Tensor(|a| {
+            let src = match a.operand(3)? {
+                Ok(t) => Ok(float_if_bool(t)?),
+                Err(v) => Err(v),
+            };
+            let src = match &src {
+                Ok(t) => ScatterSource::Tensor(t),
+                Err(v) => ScatterSource::Value(*v),
+            };
+            scatter(&a.numeric(0)?, a.int(1)?, a.tensor(2)?, src)
+        }) },
+    OpDef { name: "scatterAdd", grad_fn: "ScatterAddBackward0", args: &[tensor("input"), int("dim"), tensor("index"), tensor("src")],
+        run: Run::Tensor(|a| scatter_add(&a.numeric(0)?, a.int(1)?, a.tensor(2)?, &a.numeric(3)?)) },
+];
 
 struct WhereBackward;
 

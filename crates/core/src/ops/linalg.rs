@@ -1,4 +1,4 @@
-//! Matrix products with PyTorch's `matmul` semantics: 1-D operands are promoted and the
+//! Linear algebra: matrix products with PyTorch's `matmul` semantics: 1-D operands are promoted and the
 //! added dim removed again; batch dims broadcast.
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
@@ -8,7 +8,14 @@ use crate::layout::{broadcast_shapes, checked_numel, StridedWalk};
 use crate::ops::movement::{squeeze, transpose_last, unsqueeze};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
+use crate::ops::schema::{tensor, OpDef, Run};
 use std::cell::RefCell;
+
+/// The linear-algebra ops (see `ops/schema.rs`).
+pub const OPS: &[OpDef] = &[
+    OpDef { name: "matmul", grad_fn: "MmBackward0", args: &[tensor("input"), tensor("other")],
+        run: Run::Tensor(|a| matmul(a.tensor(0)?, a.tensor(1)?)) },
+];
 
 thread_local! {
     /// Packing buffers, reused across calls so products allocate nothing per call.
