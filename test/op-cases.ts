@@ -44,6 +44,22 @@ export interface GradSpec {
   contiguousOnly?: string;
   /** Why the op has no second derivative yet (double backward must then fail clearly). */
   firstOrderOnly?: string;
+  /** Values PyTorch computed for `fn` (see {@link Golden}). */
+  golden?: Golden;
+}
+
+/**
+ * What PyTorch (1.13, float32) computes for an op at `inputs`: the output, the gradients
+ * of `Σ weights·output` with respect to each input (weights default to ones; mixed signs
+ * reach more of a backward rule), and the gradients of the sum of those gradients' squares
+ * (second order). Compute them with the op's PyTorch call and paste them here.
+ */
+export interface Golden {
+  inputs: Nd[];
+  weights?: number[];
+  output: number[];
+  grads: number[][];
+  gradgrads?: number[][];
 }
 export interface GradCase {
   grad: GradSpec;

@@ -4,10 +4,10 @@
 // graph. An op added to the core without a row fails here.
 import { describe, expect, it } from 'vitest';
 import { lib } from '../ts/ffi.js';
-import { AutogradError, tensor, tidy, type Tensor } from '../ts/node.js';
+import { AutogradError, grad, tensor, tidy, type Tensor } from '../ts/node.js';
 import { expectClose, gradcheck, gradgradcheck } from './helpers/gradcheck.js';
 import { nd } from './helpers/reference.js';
-import { isGradCase, OP_CASES, swapLast, type GradSpec, type NoGradCase } from './op-cases.js';
+import { isGradCase, OP_CASES, swapLast, type Golden, type GradSpec, type NoGradCase } from './op-cases.js';
 
 const CATALOG = Object.entries(lib().ops).flatMap(([family, names]) => Object.keys(names).map((name) => `${family}/${name}`));
 const covered = CATALOG.filter((key) => key in OP_CASES);
@@ -21,6 +21,23 @@ function transposed(spec: GradSpec): Parameters<typeof gradcheck> {
     spec.inputs.map((x, i) => (swap[i] ? swapLast(x) : x)),
     spec.options,
   ];
+}
+
+/** `fn` at the golden inputs against PyTorch's output and first and second gradients. */
+function checkGolden(fn: GradSpec['fn'], g: Golden): void {
+  tidy(() => {
+    const xs = g.inputs.map((x) => tensor(Array.from(x.data), { shape: x.shape, requiresGrad: true }));
+    const out = fn(...xs);
+    expectClose(out.data(), g.output, 1e-6, 1e-5, 'output vs PyTorch');
+    const weighted = g.weights === undefined ? out.sum() : out.mul(tensor(g.weights, { shape: out.shape })).sum();
+    const firsts = grad(weighted, xs, { createGraph: true });
+    firsts.forEach((d, i) => expectClose(d!.data(), g.grads[i]!, 1e-6, 1e-5, `gradient ${i} vs PyTorch`));
+    if (g.gradgrads) {
+      const total = firsts.map((d) => d!.square().sum()).reduce((a, b) => a.add(b));
+      const seconds = grad(total, xs, { allowUnused: true });
+      seconds.forEach((d, i) => expectClose(d === null ? new Array<number>(xs[i]!.size).fill(0) : d.data(), g.gradgrads![i]!, 1e-6, 1e-5, `second gradient ${i} vs PyTorch`));
+    }
+  });
 }
 
 function checkNoGrad(c: NoGradCase): void {
@@ -69,6 +86,10 @@ describe('op table (test/op-cases.ts) against the core catalog', () => {
       it(`${key}: forward and gradient`, () => gradcheck(spec.fn, spec.ref, spec.inputs, spec.options));
       if (spec.contiguousOnly === undefined && spec.inputs.some((x) => x.shape.length >= 2)) {
         it(`${key}: forward and gradient through transposed (non-contiguous) inputs`, () => gradcheck(...transposed(spec)));
+      }
+      if (spec.golden !== undefined) {
+        const golden = spec.golden;
+        it(`${key}: matches PyTorch's values and gradients`, () => checkGolden(spec.fn, golden));
       }
       if (spec.firstOrderOnly === undefined) {
         it(`${key}: second derivative (createGraph)`, () => gradgradcheck(spec.fn, spec.ref, spec.inputs));
