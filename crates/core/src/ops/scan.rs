@@ -34,27 +34,35 @@ impl Backward for CumsumBackward {
 
 /// Running sums along `dim` (`torch.cumsum`); a 0-d tensor is its own running sum.
 pub fn cumsum(x: &Tensor, dim: i64) -> Result<Tensor> {
-    const OP: &str = "cumsum";
-    x.expect_f32(OP)?;
-    let d = normalize_axis(OP, dim, x.ndim())?;
+    let (out, d) = scan("cumsum", x, dim, 0.0f64, |total, v| {
+        *total += v as f64;
+        *total as f32
+    })?;
+    Ok(record(out, &[x], Vec::new, CumsumBackward { dim: d }))
+}
+
+/// Runs `step(state, element) → output` along `dim` of float32 `x`, the state starting
+/// from `init` on every line (so one pass computes every running quantity). Returns the
+/// result and `dim` counted from 0.
+fn scan<S: Copy>(op: &str, x: &Tensor, dim: i64, init: S, step: impl Fn(&mut S, f32) -> f32) -> Result<(Tensor, usize)> {
+    x.expect_f32(op)?;
+    let d = normalize_axis(op, dim, x.ndim())?;
     let shape = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
     let (outer, n, inner) = (shape[..d].iter().product::<usize>(), shape[d], shape[d + 1..].iter().product::<usize>());
-    let mut out = try_alloc(OP, x.numel(), 0.0f32)?;
-    let mut acc = try_alloc(OP, inner, 0.0f64)?;
-    x.with_f32(OP, |src| {
+    let mut out = try_alloc(op, x.numel(), 0.0f32)?;
+    let mut state = try_alloc(op, inner, init)?;
+    x.with_f32(op, |src| {
         for o in 0..outer {
-            acc.iter_mut().for_each(|a| *a = 0.0);
+            state.iter_mut().for_each(|s| *s = init);
             for k in 0..n {
                 let row = (o * n + k) * inner;
-                for (i, a) in acc.iter_mut().enumerate() {
-                    *a += src[row + i] as f64;
-                    out[row + i] = *a as f32;
+                for (i, s) in state.iter_mut().enumerate() {
+                    out[row + i] = step(s, src[row + i]);
                 }
             }
         }
     })?;
-    let out = Tensor::from_f32(out, x.shape())?;
-    Ok(record(out, &[x], Vec::new, CumsumBackward { dim: d }))
+    Ok((Tensor::from_f32(out, x.shape())?, d))
 }
 
 struct FlipBackward {
