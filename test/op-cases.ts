@@ -283,6 +283,19 @@ export const OP_CASES: Record<string, OpCase> = {
   'unary/clone': unary('clone', (x) => x.clone(), (v) => v),
   // Parameterised (one core op with both bounds); the gradient is 0 outside [min, max].
   'elementwise/clamp': unary('clamp', (x) => x.clamp(-0.5, 1), (v) => Math.min(Math.max(v, -0.5), 1), -2, 2, [-0.5, 1]),
+  'elementwise/hardtanh': {
+    grad: {
+      ...unary('hardtanh', (x) => x.hardtanh(), (v) => Math.min(Math.max(v, -1), 1), -2, 2, [-1, 1]).grad,
+      // torch.nn.functional.hardtanh: 0 gradient at the bounds, and no second derivative.
+      golden: {
+        inputs: [nd([8], [-2, -1, -0.5, 0, 0.25, 1, 1.5, 0.99])],
+        weights: [1, -2, 0.5, 1.5, -1, 0.25, 2, -0.5],
+        output: [-1, -1, -0.5, 0, 0.25, 1, 1, 0.99000001],
+        grads: [[0, 0, 0.5, 1.5, -1, 0, 0, -0.5]],
+        gradgrads: [[0, 0, 0, 0, 0, 0, 0, 0]],
+      },
+    },
+  },
   'unary/logicalNot': {
     noGrad: 'logical op: bool result',
     inputs: [nd([2, 3], [0, 1.5, -2, 0, 0.25, 3])],
@@ -507,6 +520,27 @@ export const OP_CASES: Record<string, OpCase> = {
     },
   },
   'scan/cumsum': { grad: { fn: (x) => x.cumsum(1), ref: (x) => refCumsum(x, 1), inputs: [input('cumsum', [3, 4])] } },
+  'scan/logcumsumexp': {
+    grad: {
+      fn: (x) => x.logcumsumexp(1),
+      ref: (x) => map(refCumsum(map(x, Math.exp), 1), Math.log),
+      inputs: [input('logcumsumexp', [3, 4])],
+      // torch.logcumsumexp(x, 1); the mixed-sign weights reach both halves of its backward.
+      golden: {
+        inputs: [nd([3, 4], [0.5, -1, 2, 0.1, -3, 1.5, 0, -0.7, 1, 1, -2.5, 3])],
+        weights: [1, -2, 0.5, 1.5, -1, 0.25, 2, -0.5, 0.75, 1, -1.5, 2],
+        output: [0.5, 0.70141327, 2.2413113, 2.352406, -3, 1.5110477, 1.7104547, 1.7964255, 1, 1.6931472, 1.708133, 3.2427559],
+        grads: [[
+          -0.31221485, -0.2927947, 1.4472904, 0.15771891, -0.98338145, 1.4959493, 0.27862173, -0.041189473, 0.7234866,
+          -0.026513398, -0.015899327, 1.568926,
+        ]],
+        gradgrads: [[
+          -0.83648503, -0.1980173, 1.2922406, -0.25773802, -0.076411843, 0.53951097, -0.56097239, 0.097873613,
+          -0.43396473, -0.39419469, -0.00091713725, 0.82907772,
+        ]],
+      },
+    },
+  },
 
   // ---- optimizers
   'optim/sgd': optimizerStep((p) => new SGD([p], { lr: 0.1, momentum: 0.9 }), 'momentumBuffer', 1),

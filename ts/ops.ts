@@ -145,6 +145,8 @@ export const clamp = method((x: Tensor, min: Operand | null, max: Operand | null
 });
 /** Alias of {@link clamp}. */
 export const clip = clamp;
+/** `x` limited to `[minVal, maxVal]` (PyTorch's `F.hardtanh`, default [-1, 1]); the gradient passes strictly inside. */
+export const hardtanh = method((x: Tensor, minVal = -1, maxVal = 1): Tensor => op('hardtanh', x, minVal, maxVal));
 
 // ---- selection -------------------------------------------------------------------------------
 
@@ -190,6 +192,8 @@ export const mean = method((x: Tensor, dim?: number | readonly number[], keepdim
 export const prod = method((x: Tensor, dim?: number, keepdim = false): Tensor => op('prod', x, dim, keepdim));
 /** Running sums along `dim` (PyTorch's `cumsum`), accumulated in float64. */
 export const cumsum = method((x: Tensor, dim: number): Tensor => op('cumsum', x, dim));
+/** `log(cumsum(exp(x)))` along `dim`, computed stably (PyTorch's `logcumsumexp`). */
+export const logcumsumexp = method((x: Tensor, dim: number): Tensor => op('logcumsumexp', x, dim));
 /** Whether any element (over all, or along `dim`) is true (non-zero), as bool; false when empty. */
 export const any = method((x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor => op('any', x, dim, keepdim));
 /** Whether every element (over all, or along `dim`) is true (non-zero), as bool; true when empty. */

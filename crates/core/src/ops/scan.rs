@@ -1,13 +1,16 @@
-//! Scans: cumsum (a running sum along one dim, accumulated in f64) and flip (reversal along dims).
-//! flip copies, as in PyTorch: layouts have unsigned strides, so a reversed view cannot be
+//! Scans: cumsum (a running sum along one dim, accumulated in f64), logcumsumexp (a
+//! running log-sum-exp) and flip (reversal along dims). flip copies, as in PyTorch: layouts have unsigned strides, so a reversed view cannot be
 //! expressed. Each is part of the other's gradient: cumsum's is the reversed running sum
 //! of the incoming gradient, `flip(cumsum(flip(g)))`.
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layout::{contiguous_strides, normalize_axis};
 use crate::storage::{try_alloc, Buffer};
-use crate::ops::schema::{int, ints, tensor, OpDef, Run};
+use crate::ops::binary::{add, binary, sub, BinaryOp};
+use crate::ops::indexing::where_;
+use crate::ops::schema::{self, int, ints, tensor, Args, OpDef, Run, Saves, Value};
+use crate::ops::unary::{unary, UnaryOp};
 use crate::tensor::Tensor;
 
 /// The scans (see `ops/schema.rs`).
@@ -16,7 +19,52 @@ pub const OPS: &[OpDef] = &[
         run: Run::Tensor(|a| cumsum(&a.numeric(0)?, a.int(1)?)) },
     OpDef { name: "flip", grad_fn: "FlipBackward0", args: &[tensor("input"), ints("dims")],
         run: Run::Tensor(|a| flip(a.tensor(0)?, a.ints(1)?)) },
+    OpDef { name: "logcumsumexp", grad_fn: "LogcumsumexpBackward0", args: &[tensor("input"), int("dim")],
+        run: Run::Rule { saves: Saves::InputsAndOutput,
+            forward: |a| Ok(scan("logcumsumexp", &a.numeric(0)?, a.int(1)?, (f64::NEG_INFINITY, 0.0), log_add_exp)?.0),
+            vjp: |s, g| Ok(vec![Some(logcumsumexp_vjp(s.input(0)?, s.output()?, g, s.args.int(1)?)?)]) } },
 ];
+
+/// One step of a running `log Σ exp`, kept as (max m, Σ exp(x − m)) in f64 so it neither
+/// overflows nor loses small terms; ±∞ and NaN give what PyTorch gives.
+fn log_add_exp(state: &mut (f64, f64), v: f32) -> f32 {
+    let (m, s) = *state;
+    let v = v as f64;
+    *state = if v.is_nan() || m.is_nan() {
+        (f64::NAN, f64::NAN)
+    } else if v == f64::NEG_INFINITY {
+        (m, s)
+    } else if m == f64::NEG_INFINITY || v == f64::INFINITY || m == f64::INFINITY {
+        (m.max(v), 1.0)
+    } else if v > m {
+        (v, s * (m - v).exp() + 1.0)
+    } else {
+        (m, s + (v - m).exp())
+    };
+    let (m, s) = *state;
+    (if m.is_infinite() { m } else { m + s.ln() }) as f32
+}
+
+/// d/dx_j = Σ_{k≥j} g_k·exp(x_j − y_k), as a reversed running log-sum-exp of log|g| − y,
+/// split by the sign of g (the log of a negative number does not exist); written with
+/// differentiable ops, so it has its own gradient.
+fn logcumsumexp_vjp(x: &Tensor, y: &Tensor, g: &Tensor, dim: i64) -> Result<Tensor> {
+    let dims = [dim];
+    let reversed = |t: &Tensor| -> Result<Tensor> {
+        let def = OPS.iter().find(|d| d.name == "logcumsumexp").ok_or_else(|| Error::argument("logcumsumexp: not declared"))?;
+        let flipped = flip(t, &dims)?;
+        let args = Args::new(def.name, vec![Value::Tensor(Some(flipped)), Value::Int(dim)]);
+        flip(&schema::call(def, &args)?, &dims)
+    };
+    let zero = Tensor::scalar(0.0);
+    let lowest = Tensor::scalar(f32::MIN);
+    let log_abs = unary(UnaryOp::Log, &unary(UnaryOp::Abs, g)?)?;
+    let part = |sign: BinaryOp| -> Result<Tensor> {
+        let log_g = where_(&binary(sign, g, &zero)?, &log_abs, &lowest)?;
+        unary(UnaryOp::Exp, &add(&reversed(&sub(&log_g, y)?)?, x)?)
+    };
+    sub(&part(BinaryOp::Gt)?, &part(BinaryOp::Lt)?)
+}
 
 struct CumsumBackward {
     dim: usize,

@@ -254,12 +254,14 @@ fn clamp_value(v: f32, lo: f32, hi: f32) -> f32 {
     v.max(lo).min(hi)
 }
 
-/// The gradient where `lo ≤ x ≤ hi` (1 at the bounds), else 0, also where x or a bound is
-/// NaN (PyTorch's clamp_backward); `where` keeps an ∞ gradient outside from becoming
-/// 0·∞ = NaN. The mask is a constant, so the second derivative is `where`'s.
-fn pass_between(op: &str, x: &Tensor, g: &Tensor, lo: f64, hi: f64) -> Result<Tensor> {
+/// The gradient where `lo ≤ x ≤ hi` (`lo < x < hi` unless `at_bounds`), else 0, also where
+/// x or a bound is NaN (PyTorch's clamp_backward and hardtanh_backward); `where` keeps an ∞
+/// gradient outside from becoming 0·∞ = NaN. The mask is a constant, so the second
+/// derivative is `where`'s.
+fn pass_between(op: &str, x: &Tensor, g: &Tensor, lo: f64, hi: f64, at_bounds: bool) -> Result<Tensor> {
     let (lo, hi) = (lo as f32, hi as f32);
-    let mask = x.with_f32(op, |src| try_map(op, src, |v| (v >= lo && v <= hi) as u8))??;
+    let inside = |v: f32| if at_bounds { v >= lo && v <= hi } else { v > lo && v < hi };
+    let mask = x.with_f32(op, |src| try_map(op, src, |v| inside(v) as u8))??;
     let mask = Tensor::from_buffer(Buffer::Bool(mask), x.shape())?;
     where_(&mask, g, &Tensor::scalar(0.0))
 }
@@ -273,7 +275,15 @@ pub const OPS: &[OpDef] = &[
                 let (lo, hi) = (a.float(1)? as f32, a.float(2)? as f32);
                 map("clamp", &a.numeric(0)?, |v| clamp_value(v, lo, hi))
             },
-            vjp: |s, g| Ok(vec![Some(pass_between("clamp", s.input(0)?, g, s.args.float(1)?, s.args.float(2)?)?)]) } },
+            vjp: |s, g| Ok(vec![Some(pass_between("clamp", s.input(0)?, g, s.args.float(1)?, s.args.float(2)?, true)?)]) } },
+    // clamp with the gradient strictly inside (0 at the bounds, as PyTorch's hardtanh).
+    OpDef { name: "hardtanh", grad_fn: "HardtanhBackward0", args: &[tensor("input"), float("minVal"), float("maxVal")],
+        run: Run::Rule { saves: schema::Saves::Inputs,
+            forward: |a| {
+                let (lo, hi) = (a.float(1)? as f32, a.float(2)? as f32);
+                map("hardtanh", &a.numeric(0)?, |v| clamp_value(v, lo, hi))
+            },
+            vjp: |s, g| Ok(vec![Some(pass_between("hardtanh", s.input(0)?, g, s.args.float(1)?, s.args.float(2)?, false)?)]) } },
 ];
 
 #[cfg(test)]
