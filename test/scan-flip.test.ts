@@ -84,3 +84,26 @@ describe('flip', () => {
     x.dispose();
   });
 });
+
+// PyTorch 1.13's torch.logcumsumexp at special values (the op's row in op-cases.ts checks
+// gradients, second derivatives and golden values).
+describe('logcumsumexp at special values', () => {
+  const values = (x: number[], dim = 0): number[] => tidy(() => Array.from(tensor(x).logcumsumexp(dim).data()));
+  it('-inf, +inf and NaN as PyTorch', () => {
+    expect(values([-Infinity, 0, Infinity, 1])).toEqual([-Infinity, 0, Infinity, Infinity]);
+    expect(values([-Infinity, -Infinity, 1])).toEqual([-Infinity, -Infinity, 1]);
+    expect(values([1, NaN, 1])).toEqual([1, NaN, NaN]);
+  });
+  it('large values do not overflow; 0-d and empty tensors', () => {
+    expect(values([1000, 1000])).toEqual([1000, Math.fround(1000 + Math.log(2))]);
+    expect(tidy(() => tensor(2).logcumsumexp(0).item())).toBe(2);
+    expect(tidy(() => tensor([]).logcumsumexp(0).shape)).toEqual([0]);
+  });
+  it('int32 input and a bad dim are typed errors', () => {
+    tidy(() => {
+      expect(thrown(() => tensor([1, 2], { dtype: 'int32' }).logcumsumexp(0))).toMatchObject({ name: 'DTypeError' });
+      expect(thrown(() => tensor([1, 2]).logcumsumexp(1))).toMatchObject({ name: 'ArgumentError', message: expect.stringMatching(/logcumsumexp/) });
+      expect(thrown(() => tensor([1, 2]).logcumsumexp(0.5))).toBeInstanceOf(ArgumentError);
+    });
+  });
+});

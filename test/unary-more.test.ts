@@ -76,3 +76,23 @@ describe('leakyRelu and elu', () => {
     gradcheck((t) => wg.elu(t, 1.5), (t) => map(t, (v) => (v > 0 ? v : 1.5 * Math.expm1(v))), [x]);
   });
 });
+
+// PyTorch 1.13's F.hardtanh at special values (its row in op-cases.ts checks gradients and
+// golden values).
+describe('hardtanh at special values', () => {
+  it('NaN stays NaN, ±inf clamps, min > max gives max (as PyTorch)', () => {
+    tidy(() => {
+      expect(Array.from(wg.hardtanh(tensor([NaN, Infinity, -Infinity])).data())).toEqual([NaN, 1, -1]);
+      expect(Array.from(tensor([0.5]).hardtanh(2, 1).data())).toEqual([1]);
+      expect(Array.from(tensor([-3, 0.2, 3]).hardtanh(-0.5, 0.5).data())).toEqual([-0.5, Math.fround(0.2), 0.5]);
+    });
+  });
+  it('the gradient is 0 at the bounds', () => {
+    tidy(() => {
+      const x = tensor([-1, 0, 1], { requiresGrad: true });
+      const [g] = wg.grad(x.hardtanh().sum(), x);
+      expect(Array.from(g!.data())).toEqual([0, 1, 0]);
+      expect(x.hardtanh().gradFn).toBe('HardtanhBackward0');
+    });
+  });
+});
