@@ -86,6 +86,13 @@ describe('op table (test/op-cases.ts) against the core catalog', () => {
     if (isGradCase(c)) {
       const spec = c.grad;
       it(`${key}: forward and gradient`, () => gradcheck(spec.fn, spec.ref, spec.inputs, spec.options));
+      const [family, name] = key.split('/') as [string, string];
+      if (family !== 'unary' && family !== 'binary') {
+        it(`${key}: records the backward node its declaration names`, () => {
+          const gradFn = tidy(() => spec.fn(...spec.inputs.map((x) => tensor(Array.from(x.data), { shape: x.shape, requiresGrad: true }))).gradFn);
+          expect(gradFn).toBe(lib().decl(name).gradFn);
+        });
+      }
       if (spec.contiguousOnly === undefined && spec.inputs.some((x) => x.shape.length >= 2)) {
         it(`${key}: forward and gradient through transposed (non-contiguous) inputs`, () => gradcheck(...transposed(spec)));
       }

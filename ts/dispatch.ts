@@ -73,10 +73,8 @@ export function binaryOp(name: string, a: Operand, b: Operand): Tensor {
 /** A value for one argument of a declared op (see {@link op}). */
 export type OpArg = Tensor | number | boolean | string | readonly number[] | readonly Tensor[] | null | undefined;
 
-const MAX_EXACT_INT = 2 ** 53;
-
 function intArg(d: OpDecl, what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > MAX_EXACT_INT) {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
     throw new ArgumentError(`${d.name}: ${what} must be an integer, got ${describeValue(v)}`);
   }
   return v;
