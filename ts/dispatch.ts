@@ -106,8 +106,8 @@ function encodeArgs(c: Core, d: OpDecl, args: readonly OpArg[]): number {
         words.push(v === null || v === undefined ? 0 : handleOf(d.name, v));
         break;
       case 'operand':
-        if (typeof v === 'number') words.push(1, v);
-        else words.push(0, handleOf(d.name, v));
+        if (typeof v === 'number') words.push(c.k.operandNumber, v);
+        else words.push(c.k.operandTensor, handleOf(d.name, v));
         break;
       case 'tensors': {
         if (!Array.isArray(v) || v.length === 0) throw new ArgumentError(`${d.name}: expected a non-empty array of tensors`);
@@ -121,7 +121,7 @@ function encodeArgs(c: Core, d: OpDecl, args: readonly OpArg[]): number {
       case 'ints':
       case 'optionalInts': {
         if ((v === null || v === undefined) && spec.kind === 'optionalInts') {
-          words.push(-1);
+          words.push(c.k.absentList);
           break;
         }
         const list = typeof v === 'number' ? [v] : v;
@@ -147,6 +147,8 @@ function encodeArgs(c: Core, d: OpDecl, args: readonly OpArg[]): number {
         words.push(k);
         break;
       }
+      default:
+        throw new ArgumentError(`${d.name}: argument ${spec.name} has a kind (${String(spec.kind)}) this TypeScript layer does not know; is the wasm core a different version?`);
     }
   }
   if (words.length > f.length) throw new ArgumentError(`${d.name}: too many argument values (${words.length}; at most ${f.length})`);

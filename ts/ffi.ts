@@ -162,6 +162,11 @@ export interface Constants {
   readonly maxRank: number;
   readonly maxLiveTensors: number;
   readonly memoryReserve: number;
+  /** An operand argument's first word: a tensor handle follows, or a number. */
+  readonly operandTensor: number;
+  readonly operandNumber: number;
+  /** The count of an absent optional integer list. */
+  readonly absentList: number;
 }
 
 /** @internal Parses `name=value;…`; every name TS uses must be there, and TS uses every name. */
@@ -198,6 +203,9 @@ export function parseConstants(text: string): { constants: Constants; unused: st
     maxRank: get('limit.maxRank'),
     maxLiveTensors: get('limit.liveTensors'),
     memoryReserve: get('memory.reserve'),
+    operandTensor: get('wire.operandTensor'),
+    operandNumber: get('wire.operandNumber'),
+    absentList: get('wire.absentList'),
   };
   return { constants, unused: [...values.keys()].filter((k) => !used.has(k)) };
 }

@@ -4,6 +4,7 @@
 //! choices an op takes by name (reductions, activations) come with the catalog instead.
 
 use crate::allocator::RESERVE_BYTES;
+use crate::decode::{ABSENT_LIST, OPERAND_NUMBER, OPERAND_TENSOR};
 use crate::autograd::{ALLOW_UNUSED, CREATE_GRAPH, MAX_LIST, MAX_TEXT_IN, RETAIN_GRAPH};
 use crate::{ABSENT, FSCRATCH_WORDS, SCRATCH_WORDS};
 use wasmgrad_core::layout::MAX_RANK;
@@ -46,5 +47,8 @@ pub fn text() -> String {
     ];
     pairs.extend(fixed.iter().map(|(n, v)| (n.to_string(), *v)));
     pairs.push(("memory.reserve".to_string(), RESERVE_BYTES as f64));
+    pairs.push(("wire.operandTensor".to_string(), OPERAND_TENSOR as f64));
+    pairs.push(("wire.operandNumber".to_string(), OPERAND_NUMBER as f64));
+    pairs.push(("wire.absentList".to_string(), ABSENT_LIST as f64));
     pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";")
 }

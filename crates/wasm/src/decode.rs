@@ -3,10 +3,10 @@
 //! schema order (the encoder in `ts/dispatch.ts` reads the same schema from the catalog):
 //!
 //! - tensor, optional tensor: the handle (0: absent, an error for a required tensor);
-//! - operand: 0 and a handle, or 1 and a number;
+//! - operand: [`OPERAND_TENSOR`] and a handle, or [`OPERAND_NUMBER`] and a number;
 //! - tensor list: the count; the handles are in the handle list (`wg_list`);
 //! - int, float, bool (0 or 1), choice (the index of the chosen name): the value;
-//! - ints: the count, then the values; optional ints: -1 when absent.
+//! - ints: the count, then the values; optional ints: [`ABSENT_LIST`] when absent.
 //!
 //! Everything is checked here, at the trust boundary: counts fit the words given, integers
 //! are exact, flags are 0 or 1, choices exist.
@@ -19,6 +19,11 @@ use crate::Runtime;
 
 /// The largest integer a JS number holds exactly.
 const MAX_EXACT: f64 = 9007199254740992.0;
+/// An operand's first word: a tensor handle follows, or a number (published to TS).
+pub const OPERAND_TENSOR: i64 = 0;
+pub const OPERAND_NUMBER: i64 = 1;
+/// The count of an absent optional integer list (published to TS).
+pub const ABSENT_LIST: i64 = -1;
 
 struct Words<'a> {
     op: &'static str,
@@ -45,7 +50,7 @@ impl Words<'_> {
     /// A list's count: -1 (absent, when allowed) or 0..=MAX_RANK.
     fn count(&mut self, what: &str, optional: bool) -> Result<Option<usize>> {
         match self.int(what)? {
-            -1 if optional => Ok(None),
+            ABSENT_LIST if optional => Ok(None),
             n if (0..=MAX_RANK as i64).contains(&n) => Ok(Some(n as usize)),
             n => Err(Error::argument(format!("{}: {what} has {n} values; at most {MAX_RANK} are supported", self.op))),
         }
@@ -70,8 +75,8 @@ pub fn decode(rt: &Runtime, def: &'static OpDef, n: u32) -> Result<Args> {
             }
             Kind::OptionalTensor => Value::Tensor(rt.get_optional(op, w.take(what)?)?),
             Kind::Operand => match w.int(what)? {
-                0 => Value::Tensor(Some(rt.get(op, w.take(what)?)?)),
-                1 => Value::Number(w.take(what)?),
+                OPERAND_TENSOR => Value::Tensor(Some(rt.get(op, w.take(what)?)?)),
+                OPERAND_NUMBER => Value::Number(w.take(what)?),
                 tag => return Err(Error::argument(format!("{op}: {what} has an unknown operand tag {tag}"))),
             },
             Kind::TensorList => {
