@@ -7,7 +7,7 @@ use crate::kernels::elementwise::{map, map_slice};
 use crate::kernels::math;
 use crate::ops::binary::{add, add_scalar, div, mul, mul_scalar, rsub_scalar, sub};
 use crate::ops::indexing::where_;
-use crate::ops::schema::{self, float, tensor, OpDef, Run};
+use crate::ops::schema::{self, float, tensor, Args, Grad, OpDef, Run};
 use crate::storage::{try_map, Buffer};
 use crate::tensor::Tensor;
 
@@ -254,36 +254,33 @@ fn clamp_value(v: f32, lo: f32, hi: f32) -> f32 {
     v.max(lo).min(hi)
 }
 
+/// `input` clamped to the bounds that follow it in the schema.
+fn clamp_forward(a: &Args) -> Result<Tensor> {
+    let (lo, hi) = (a.float(1)? as f32, a.float(2)? as f32);
+    map(a.op, &a.numeric(0)?, |v| clamp_value(v, lo, hi))
+}
+
 /// The gradient where `lo ≤ x ≤ hi` (`lo < x < hi` unless `at_bounds`), else 0, also where
 /// x or a bound is NaN (PyTorch's clamp_backward and hardtanh_backward); `where` keeps an ∞
 /// gradient outside from becoming 0·∞ = NaN. The mask is a constant, so the second
 /// derivative is `where`'s.
-fn pass_between(op: &str, x: &Tensor, g: &Tensor, lo: f64, hi: f64, at_bounds: bool) -> Result<Tensor> {
-    let (lo, hi) = (lo as f32, hi as f32);
+fn pass_between(s: &Grad, g: &Tensor, at_bounds: bool) -> Result<Vec<Option<Tensor>>> {
+    let (op, x) = (s.args.op, s.input(0)?);
+    let (lo, hi) = (s.args.float(1)? as f32, s.args.float(2)? as f32);
     let inside = |v: f32| if at_bounds { v >= lo && v <= hi } else { v > lo && v < hi };
     let mask = x.with_f32(op, |src| try_map(op, src, |v| inside(v) as u8))??;
     let mask = Tensor::from_buffer(Buffer::Bool(mask), x.shape())?;
-    where_(&mask, g, &Tensor::scalar(0.0))
+    Ok(vec![Some(where_(&mask, g, &Tensor::scalar(0.0))?)])
 }
 
 /// Elementwise ops with float parameters, in the shared op table (see `ops/schema.rs`).
 pub const OPS: &[OpDef] = &[
     // An absent bound is −∞ / +∞ (the same values and gradient).
     OpDef { name: "clamp", grad_fn: "ClampBackward1", args: &[tensor("input"), float("min"), float("max")],
-        run: Run::Rule { saves: schema::Saves::Inputs,
-            forward: |a| {
-                let (lo, hi) = (a.float(1)? as f32, a.float(2)? as f32);
-                map("clamp", &a.numeric(0)?, |v| clamp_value(v, lo, hi))
-            },
-            vjp: |s, g| Ok(vec![Some(pass_between("clamp", s.input(0)?, g, s.args.float(1)?, s.args.float(2)?, true)?)]) } },
+        run: Run::Rule { saves: schema::Saves::Inputs, forward: clamp_forward, vjp: |s, g| pass_between(s, g, true) } },
     // clamp with the gradient strictly inside (0 at the bounds, as PyTorch's hardtanh).
     OpDef { name: "hardtanh", grad_fn: "HardtanhBackward0", args: &[tensor("input"), float("minVal"), float("maxVal")],
-        run: Run::Rule { saves: schema::Saves::Inputs,
-            forward: |a| {
-                let (lo, hi) = (a.float(1)? as f32, a.float(2)? as f32);
-                map("hardtanh", &a.numeric(0)?, |v| clamp_value(v, lo, hi))
-            },
-            vjp: |s, g| Ok(vec![Some(pass_between("hardtanh", s.input(0)?, g, s.args.float(1)?, s.args.float(2)?, false)?)]) } },
+        run: Run::Rule { saves: schema::Saves::Inputs, forward: clamp_forward, vjp: |s, g| pass_between(s, g, false) } },
 ];
 
 #[cfg(test)]
