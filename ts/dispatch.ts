@@ -93,67 +93,69 @@ function describeValue(v: unknown): string {
 function encodeArgs(c: Core, d: OpDecl, args: readonly OpArg[]): number {
   if (args.length > d.args.length) throw new ArgumentError(`${d.name}: expected at most ${d.args.length} arguments, got ${args.length}`);
   let f = c.fscratch();
-  const words: number[] = [];
+  // Written straight into the scratch; a typed array drops writes past its end, so one
+  // check after the loop catches an overflow before the core reads anything.
+  let w = 0;
   for (let i = 0; i < d.args.length; i++) {
     const spec = d.args[i]!;
     const v = args[i];
     switch (spec.kind) {
       case 'tensor':
         if (v === null || v === undefined) throw new ArgumentError(`${d.name}: ${spec.name} is missing`);
-        words.push(handleOf(d.name, v));
+        f[w++] = handleOf(d.name, v);
         break;
       case 'optionalTensor':
-        words.push(v === null || v === undefined ? 0 : handleOf(d.name, v));
+        f[w++] = v === null || v === undefined ? 0 : handleOf(d.name, v);
         break;
       case 'operand':
-        if (typeof v === 'number') words.push(c.k.operandNumber, v);
-        else words.push(c.k.operandTensor, handleOf(d.name, v));
+        f[w++] = typeof v === 'number' ? c.k.operandNumber : c.k.operandTensor;
+        f[w++] = typeof v === 'number' ? v : handleOf(d.name, v);
         break;
       case 'tensors': {
         if (!Array.isArray(v) || v.length === 0) throw new ArgumentError(`${d.name}: expected a non-empty array of tensors`);
-        words.push(c.putList((v as readonly unknown[]).map((t) => handleOf(d.name, t))));
+        const count = c.putList((v as readonly unknown[]).map((t) => handleOf(d.name, t)));
         f = c.fscratch(); // the list may have grown memory
+        f[w++] = count;
         break;
       }
       case 'int':
-        words.push(intArg(d, spec.name, v));
+        f[w++] = intArg(d, spec.name, v);
         break;
       case 'ints':
       case 'optionalInts': {
         if ((v === null || v === undefined) && spec.kind === 'optionalInts') {
-          words.push(c.k.absentList);
+          f[w++] = c.k.absentList;
           break;
         }
         const list = typeof v === 'number' ? [v] : v;
         if (!Array.isArray(list)) throw new ArgumentError(`${d.name}: ${spec.name} must be an array of integers, got ${describeValue(v)}`);
         if (list.length > c.k.maxRank) throw new ArgumentError(`${d.name}: ${spec.name} has ${list.length} values; at most ${c.k.maxRank} are supported`);
-        words.push(list.length);
-        for (const x of list as readonly unknown[]) words.push(intArg(d, spec.name, x));
+        f[w++] = list.length;
+        for (const x of list as readonly unknown[]) f[w++] = intArg(d, spec.name, x);
         break;
       }
       case 'float':
         if (typeof v !== 'number') throw new ArgumentError(`${d.name}: ${spec.name} must be a number, got ${describeValue(v)}`);
-        words.push(v);
+        f[w++] = v;
         break;
       case 'bool':
         if (typeof v !== 'boolean') throw new ArgumentError(`${d.name}: ${spec.name} must be true or false, got ${describeValue(v)}`);
-        words.push(v ? 1 : 0);
+        f[w++] = v ? 1 : 0;
         break;
       case 'choice': {
         const k = typeof v === 'string' ? spec.choices!.indexOf(v) : -1;
         if (k < 0) {
           throw new ArgumentError(`${d.name}: ${spec.name} must be one of ${spec.choices!.map((n) => `'${n}'`).join(', ')}, got ${describeValue(v)}`);
         }
-        words.push(k);
+        f[w++] = k;
         break;
       }
       default:
         throw new ArgumentError(`${d.name}: argument ${spec.name} has a kind (${String(spec.kind)}) this TypeScript layer does not know; is the wasm core a different version?`);
     }
   }
-  if (words.length > f.length) throw new ArgumentError(`${d.name}: too many argument values (${words.length}; at most ${f.length})`);
-  f.set(words);
-  return words.length;
+  if (w > f.length) throw new ArgumentError(`${d.name}: too many argument values (${w}; at most ${f.length})`);
+  return w;
 }
 
 /**

@@ -246,7 +246,9 @@ export class Core {
 
   /** The scratch area, re-viewed if memory grew (growth detaches old views). */
   scratch(): Int32Array {
-    if (this.scratchView.buffer !== this.raw.memory.buffer) {
+    // Growth detaches the old buffer, and a view of a detached buffer has length 0: a
+    // cheaper test than comparing buffers.
+    if (this.scratchView.length === 0) {
       this.scratchView = new Int32Array(this.raw.memory.buffer, this.scratchPtr, this.k.scratchWords);
     }
     return this.scratchView;
@@ -254,7 +256,7 @@ export class Core {
 
   /** The f64 scratch area (viewed on first use, and again if memory grew). */
   fscratch(): Float64Array {
-    if (this.fscratchView === null || this.fscratchView.buffer !== this.raw.memory.buffer) {
+    if (this.fscratchView === null || this.fscratchView.length === 0) {
       this.fscratchView = new Float64Array(this.raw.memory.buffer, this.raw.wg_fscratch() >>> 0, this.k.fscratchWords);
     }
     return this.fscratchView;

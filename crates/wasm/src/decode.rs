@@ -57,12 +57,12 @@ impl Words<'_> {
     }
 }
 
-/// The arguments of `def` from the first `n` words of the f64 scratch (and the handle list).
-pub fn decode(rt: &Runtime, def: &'static OpDef, n: u32) -> Result<Args> {
+/// The arguments of `def` from the first `n` words of the f64 scratch (and the handle list),
+/// in `values` (an empty vector whose allocation is reused from call to call).
+pub fn decode(rt: &Runtime, def: &'static OpDef, n: u32, mut values: Vec<Value>) -> Result<Args> {
     let op = def.name;
     let n = (n as usize).min(rt.fscratch.len());
     let mut w = Words { op, words: &rt.fscratch[..n], next: 0 };
-    let mut values = Vec::with_capacity(def.args.len());
     for arg in def.args {
         let what = arg.name;
         values.push(match arg.kind {

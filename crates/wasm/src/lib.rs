@@ -76,6 +76,8 @@ struct Runtime {
     text_in: Vec<u8>,
     /// What the last host callback returned (`wg_host_return`).
     host_results: Vec<Option<Tensor>>,
+    /// Decoded op arguments, kept between calls so decoding allocates nothing.
+    values: Vec<schema::Value>,
 }
 
 thread_local! {
@@ -90,6 +92,7 @@ thread_local! {
         list: Vec::new(),
         text_in: Vec::new(),
         host_results: Vec::new(),
+        values: Vec::new(),
     }});
 }
 
@@ -507,7 +510,11 @@ fn declared(id: u32) -> Result<&'static schema::OpDef> {
 pub extern "C" fn wg_op(id: u32, nwords: u32) -> Wire {
     export(Headroom::Check("op"), |rt| {
         let def = declared(id)?;
-        schema::call(def, &decode::decode(rt, def, nwords)?)
+        let values = std::mem::take(&mut rt.values);
+        let args = decode::decode(rt, def, nwords, values)?;
+        let out = schema::call(def, &args);
+        rt.values = args.into_values();
+        out
     })
 }
 
@@ -519,6 +526,10 @@ pub extern "C" fn wg_op(id: u32, nwords: u32) -> Wire {
 pub extern "C" fn wg_update(id: u32, nwords: u32) -> u32 {
     export(Headroom::Skip, |rt| {
         let def = declared(id)?;
-        schema::update(def, &decode::decode(rt, def, nwords)?)
+        let values = std::mem::take(&mut rt.values);
+        let args = decode::decode(rt, def, nwords, values)?;
+        let done = schema::update(def, &args);
+        rt.values = args.into_values();
+        done
     })
 }

@@ -11,6 +11,7 @@
 use std::rc::Rc;
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
+use crate::autograd::mode::is_grad_enabled;
 use crate::error::{Error, Result};
 use crate::ops::creation::float_if_bool;
 use crate::storage::DType;
@@ -142,6 +143,12 @@ pub struct Args {
 impl Args {
     pub fn new(op: &'static str, values: Vec<Value>) -> Args {
         Args { op, values }
+    }
+
+    /// The values, emptied, for the caller to reuse their allocation.
+    pub fn into_values(mut self) -> Vec<Value> {
+        self.values.clear();
+        self.values
     }
 
     fn get(&self, i: usize) -> Result<&Value> {
@@ -321,9 +328,12 @@ impl Backward for RuleBackward {
 }
 
 /// Runs a [`Run::Rule`] op: the forward, then (if grad mode records it) a node holding the
-/// declared saves and VJP.
+/// declared saves and VJP. Nothing is allocated for the graph when nothing is recorded.
 fn run_rule(def: &'static OpDef, args: &Args, forward: fn(&Args) -> Result<Tensor>, saves: Saves, vjp: Vjp) -> Result<Tensor> {
     let out = forward(args)?;
+    if !is_grad_enabled() || !args.values.iter().any(|v| matches!(v, Value::Tensor(Some(t)) if t.requires_grad())) {
+        return Ok(out);
+    }
     let inputs = args.input_tensors();
     let saved = || {
         let mut s: Vec<Tensor> = match saves {
