@@ -106,6 +106,8 @@ def run_op(name, xs, p):
         return p['c'] - x
     if name == 'powScalar':
         return x ** p['e']
+    if name == 'hardtanh':
+        return F.hardtanh(x, p['lo'], p['hi'])
     if name == 'clamp':
         return torch.clamp(x, p['lo'], p['hi'])
     if name == 'reshape':
@@ -164,6 +166,8 @@ def run_op(name, xs, p):
         return fl(torch.argmin(x, p['dim'], keepdim=p['keepdim']))
     if name == 'cumsum':
         return torch.cumsum(x, p['dim'])
+    if name == 'logcumsumexp':
+        return torch.logcumsumexp(x, p['dim'])
     if name == 'softmax':
         return F.softmax(x, p['dim'])
     if name == 'logSoftmax':

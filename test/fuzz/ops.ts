@@ -202,6 +202,14 @@ const SCALAR_OPS: OpDef[] = [
     run: ([x], p) => x!.clamp(p.lo, p.hi),
     differentiable: true,
   },
+  {
+    name: 'hardtanh',
+    arity: 1,
+    params: (g) => ({ lo: g.pick([-1, -0.5, 0]), hi: g.pick([1, 0.5, 2]) }),
+    ref: ([x], p) => mapV(x!, (v) => (Number.isNaN(v) ? v : Math.min(p.hi, Math.max(p.lo, v)))),
+    run: ([x], p) => x!.hardtanh(p.lo, p.hi),
+    differentiable: true,
+  },
 ];
 
 // ---- elementwise binary (broadcasting) -----------------------------------------------------
@@ -340,6 +348,14 @@ const REDUCE: OpDef[] = [
     params: (g, a) => ({ dim: dimsParam(g, a, false, false).dim as number }),
     ref: ([x], p) => (normDim(p.dim, x!.shape.length), asVal(refCumsum(x!, p.dim))),
     run: ([x], p) => x!.cumsum(p.dim),
+    differentiable: true,
+  },
+  {
+    name: 'logcumsumexp',
+    arity: 1,
+    params: (g, a) => ({ dim: dimsParam(g, a, false, false).dim as number }),
+    ref: ([x], p) => (normDim(p.dim, x!.shape.length), mapV(asVal(refCumsum(mapV(x!, Math.exp), p.dim)), Math.log)),
+    run: ([x], p) => x!.logcumsumexp(p.dim),
     differentiable: true,
   },
 ];
