@@ -2,7 +2,7 @@
 //! op's loop is monomorphised and vectorised (simd128) rather than called per element.
 
 use crate::error::Result;
-use crate::layout::{broadcast_shapes, checked_numel, contiguous_strides, Layout, StridedWalk};
+use crate::layout::{broadcast_dims, checked_numel, contiguous_dims, Dims, Layout, StridedWalk};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
@@ -34,7 +34,7 @@ pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Res
 
 /// `f(a, b)` over the broadcast shape of two float32 tensors, as row-major values of any
 /// element type (f32 results, or bool flags for comparisons) and that shape.
-pub fn zip_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> T) -> Result<(Vec<T>, Vec<usize>)> {
+pub fn zip_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> T) -> Result<(Vec<T>, Dims)> {
     a.expect_f32(op)?;
     b.expect_f32(op)?;
     let (ba, bb) = (a.buffer(), b.buffer());
@@ -49,8 +49,8 @@ pub fn zip_slices<A: Copy, B: Copy, T: Copy + Default>(
     (a, da): (&Layout, &[A]),
     (b, db): (&Layout, &[B]),
     f: impl Fn(A, B) -> T,
-) -> Result<(Vec<T>, Vec<usize>)> {
-    let shape = broadcast_shapes(op, &a.shape, &b.shape)?;
+) -> Result<(Vec<T>, Dims)> {
+    let shape = broadcast_dims(op, &a.shape, &b.shape)?;
     let n = checked_numel(op, &shape)?;
     let mut out = try_alloc(op, n, T::default())?;
     {
@@ -86,7 +86,7 @@ pub fn zip_slices<A: Copy, B: Copy, T: Copy + Default>(
                 }
             }
         } else {
-            let out_strides = contiguous_strides(&shape);
+            let out_strides = contiguous_dims(&shape);
             let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);
             walk.for_each_row([0, la.offset, lb.offset], |[o, pa, pb], len, [_, sa, sb]| {
                 let row = &mut out[o..o + len];
