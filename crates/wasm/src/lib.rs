@@ -523,8 +523,7 @@ pub extern "C" fn wg_binary(op: u32, a: Wire, b: Wire) -> Wire {
 pub extern "C" fn wg_binary_scalar(op: u32, a: Wire, s: f64, reversed: u32) -> Wire {
     tensor_export("binary", |rt| {
         let a = rt.get(ops::op_name("binary", op), a)?;
-        let s = Tensor::scalar(s as f32);
-        if reversed != 0 { ops::binary_by_id(op, &s, &a) } else { ops::binary_by_id(op, &a, &s) }
+        ops::binary::binary_scalar_by_id(op, &a, s, reversed != 0)
     })
 }
 

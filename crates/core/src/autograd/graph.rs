@@ -65,6 +65,12 @@ impl Edge {
             shape: Dims::from_slice(t.shape()),
         }
     }
+
+    /// The edge of a constant operand (a number the op took instead of a tensor): it needs
+    /// no gradient and has the shape of a 0-d tensor.
+    fn constant() -> Edge {
+        Edge { target: EdgeTarget::None, shape: Dims::new() }
+    }
 }
 
 /// A node's edges, one per input: inline for the usual one or two inputs (no allocation
@@ -252,6 +258,30 @@ pub fn record(
         _ => Edges::from_vec(inputs.iter().map(|t| Edge::to(t)).collect()),
     };
     attach(out, edges, saved(), Box::new(op))
+}
+
+/// As [`record`] for an op of two operands of which one is a constant number rather than
+/// a tensor (`x + 1`): the constant gets the edge a 0-d tensor that does not require
+/// grad would have, at position `constant_at` (0 or 1), so the node is the one `record`
+/// would make for `[input, 0-d constant]` (or the reverse), without the constant tensor.
+/// `saved` gets the output (to save it too if the rule needs it).
+pub fn record_with_constant(
+    out: Tensor,
+    input: &Tensor,
+    constant_at: usize,
+    saved: impl FnOnce(&Tensor) -> Vec<Tensor>,
+    op: impl Backward + 'static,
+) -> Tensor {
+    if !is_grad_enabled() || !input.requires_grad() {
+        return out;
+    }
+    let edges = if constant_at == 0 {
+        Edges::Two([Edge::constant(), Edge::to(input)])
+    } else {
+        Edges::Two([Edge::to(input), Edge::constant()])
+    };
+    let saved = saved(&out);
+    attach(out, edges, saved, Box::new(op))
 }
 
 /// Makes the node and hangs it on `out` (which becomes a non-leaf requiring grad).
