@@ -224,8 +224,13 @@ impl Drop for Node {
         super::host::release(self.hooks.take());
         let mut stack: Vec<Rc<Node>> = Vec::new();
         take_child_nodes(&mut self.edges, &mut stack);
-        while let Some(node) = stack.pop() {
-            if let Ok(mut owned) = Rc::try_unwrap(node) {
+        while let Some(mut node) = stack.pop() {
+            // A node held only here is freed at the end of this iteration: its children
+            // are taken first, so its own drop finds none. In place when no weak link
+            // (a saved output's) points at it; else moved out.
+            if let Some(owned) = Rc::get_mut(&mut node) {
+                take_child_nodes(&mut owned.edges, &mut stack);
+            } else if let Ok(mut owned) = Rc::try_unwrap(node) {
                 take_child_nodes(&mut owned.edges, &mut stack);
                 super::host::release(owned.hooks.take());
             }
