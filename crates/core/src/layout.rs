@@ -29,9 +29,12 @@ pub fn checked_numel(op: &str, shape: &[usize]) -> Result<usize> {
 }
 
 /// Dims kept inline by [`Dims`]: shapes and strides of this rank or less need no heap
-/// allocation (almost every tensor), higher ranks (up to [`MAX_RANK`] at the boundary)
-/// spill to a vector.
-pub const INLINE_DIMS: usize = 6;
+/// allocation (almost every tensor: images in NCHW are 4-d), higher ranks (up to
+/// [`MAX_RANK`] at the boundary) spill to a vector. Four keeps a `Dims` at 24 word-aligned
+/// bytes on wasm32, so a layout, or a node's two edges, is copied with a few vector moves
+/// rather than a `memory.copy` (which some engines run as a call out of the wasm code).
+/// `Dims::from_slice` has one arm per inline length.
+pub const INLINE_DIMS: usize = 4;
 
 /// A short list of dimension sizes or strides: inline up to [`INLINE_DIMS`] entries, on
 /// the heap beyond. Dereferences to `[usize]`, so it reads like a slice.
@@ -40,7 +43,7 @@ pub struct Dims(DimsRepr);
 
 #[derive(Clone)]
 enum DimsRepr {
-    Inline { len: u8, buf: [usize; INLINE_DIMS] },
+    Inline { len: usize, buf: [usize; INLINE_DIMS] },
     Heap(Vec<usize>),
 }
 
@@ -52,31 +55,35 @@ impl Dims {
     /// `n` zeros.
     pub fn zeros(n: usize) -> Dims {
         if n <= INLINE_DIMS {
-            Dims(DimsRepr::Inline { len: n as u8, buf: [0; INLINE_DIMS] })
+            Dims(DimsRepr::Inline { len: n, buf: [0; INLINE_DIMS] })
         } else {
             Dims(DimsRepr::Heap(vec![0; n]))
         }
     }
 
     pub fn from_slice(values: &[usize]) -> Dims {
-        if values.len() <= INLINE_DIMS {
-            let mut buf = [0; INLINE_DIMS];
-            buf[..values.len()].copy_from_slice(values);
-            Dims(DimsRepr::Inline { len: values.len() as u8, buf })
-        } else {
-            Dims(DimsRepr::Heap(values.to_vec()))
-        }
+        // One arm per length: fixed-size copies compile to plain loads and stores, where a
+        // copy of variable length would be a `memory.copy`, too slow for a shape's few words.
+        let buf = match *values {
+            [] => [0; INLINE_DIMS],
+            [a] => [a, 0, 0, 0],
+            [a, b] => [a, b, 0, 0],
+            [a, b, c] => [a, b, c, 0],
+            [a, b, c, d] => [a, b, c, d],
+            _ => return Dims(DimsRepr::Heap(values.to_vec())),
+        };
+        Dims(DimsRepr::Inline { len: values.len(), buf })
     }
 
     pub fn push(&mut self, value: usize) {
         match &mut self.0 {
-            DimsRepr::Inline { len, buf } if (*len as usize) < INLINE_DIMS => {
-                buf[*len as usize] = value;
+            DimsRepr::Inline { len, buf } if *len < INLINE_DIMS => {
+                buf[*len] = value;
                 *len += 1;
             }
             DimsRepr::Inline { len, buf } => {
                 let mut v = Vec::with_capacity(INLINE_DIMS * 2);
-                v.extend_from_slice(&buf[..*len as usize]);
+                v.extend_from_slice(&buf[..*len]);
                 v.push(value);
                 self.0 = DimsRepr::Heap(v);
             }
@@ -86,14 +93,14 @@ impl Dims {
 
     pub fn as_slice(&self) -> &[usize] {
         match &self.0 {
-            DimsRepr::Inline { len, buf } => &buf[..*len as usize],
+            DimsRepr::Inline { len, buf } => &buf[..*len],
             DimsRepr::Heap(v) => v,
         }
     }
 
     pub fn as_mut_slice(&mut self) -> &mut [usize] {
         match &mut self.0 {
-            DimsRepr::Inline { len, buf } => &mut buf[..*len as usize],
+            DimsRepr::Inline { len, buf } => &mut buf[..*len],
             DimsRepr::Heap(v) => v,
         }
     }
@@ -177,7 +184,7 @@ impl From<Vec<usize>> for Dims {
 impl From<Dims> for Vec<usize> {
     fn from(d: Dims) -> Vec<usize> {
         match d.0 {
-            DimsRepr::Inline { len, buf } => buf[..len as usize].to_vec(),
+            DimsRepr::Inline { len, buf } => buf[..len].to_vec(),
             DimsRepr::Heap(v) => v,
         }
     }
