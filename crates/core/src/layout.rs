@@ -10,22 +10,37 @@ pub const MAX_ELEMENTS: usize = 1 << 30;
 pub const MAX_RANK: usize = 16;
 
 /// Element count of a shape, rejecting overflow and sizes beyond [`MAX_ELEMENTS`].
+#[inline]
 pub fn checked_numel(op: &str, shape: &[usize]) -> Result<usize> {
+    if shape.len() <= MAX_RANK {
+        let mut n: usize = 1;
+        let mut fits = true;
+        for &d in shape {
+            match n.checked_mul(d) {
+                Some(m) if m <= MAX_ELEMENTS => n = m,
+                _ => fits = false,
+            }
+        }
+        if fits {
+            return Ok(n);
+        }
+    }
+    Err(numel_error(op, shape))
+}
+
+/// Why [`checked_numel`] refused `shape` (out of line: the checks pass on every hot path).
+#[cold]
+#[inline(never)]
+fn numel_error(op: &str, shape: &[usize]) -> Error {
     if shape.len() > MAX_RANK {
-        return Err(Error::shape(format!("{op}: rank {} exceeds the maximum of {MAX_RANK}", shape.len())));
+        return Error::shape(format!("{op}: rank {} exceeds the maximum of {MAX_RANK}", shape.len()));
     }
-    let mut n: usize = 1;
-    for &d in shape {
-        n = n.checked_mul(d).filter(|&n| n <= MAX_ELEMENTS).ok_or_else(|| {
-            Error::oom(format!(
-                "{op}: shape {} has more than {MAX_ELEMENTS} elements; one tensor can hold at most 2 GiB - 1 \
-                 bytes in wasm32 ({} float32 elements)",
-                fmt_shape(shape),
-                crate::storage::MAX_BUFFER_BYTES / 4
-            ))
-        })?;
-    }
-    Ok(n)
+    Error::oom(format!(
+        "{op}: shape {} has more than {MAX_ELEMENTS} elements; one tensor can hold at most 2 GiB - 1 \
+         bytes in wasm32 ({} float32 elements)",
+        fmt_shape(shape),
+        crate::storage::MAX_BUFFER_BYTES / 4
+    ))
 }
 
 /// Dims kept inline by [`Dims`]: shapes and strides of this rank or less need no heap
@@ -228,9 +243,9 @@ pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
 pub fn contiguous_dims(shape: &[usize]) -> Dims {
     let mut strides = Dims::zeros(shape.len());
     let mut acc = 1;
-    for i in (0..shape.len()).rev() {
-        strides[i] = acc;
-        acc *= shape[i];
+    for (s, &d) in strides.as_mut_slice().iter_mut().zip(shape).rev() {
+        *s = acc;
+        acc *= d;
     }
     strides
 }
@@ -256,6 +271,7 @@ impl Layout {
     }
 
     /// Row-major and gap-free (offset may be non-zero); size-1 dims may have any stride.
+    #[inline]
     pub fn is_contiguous(&self) -> bool {
         let mut expected = 1;
         for i in (0..self.shape.len()).rev() {
@@ -296,6 +312,7 @@ impl Layout {
 
     /// More than one index maps to the same element (an expanded view): writing through
     /// such a layout would be ambiguous.
+    #[inline]
     pub fn has_overlap(&self) -> bool {
         // An empty view has no elements to share.
         self.shape.iter().zip(&self.strides).any(|(&d, &s)| d > 1 && s == 0) && self.numel() > 0
