@@ -84,19 +84,33 @@ pub const MAX_BUFFER_BYTES: usize = i32::MAX as usize;
 pub fn try_alloc<T: Clone>(op: &str, len: usize, fill: T) -> Result<Vec<T>> {
     let size = std::mem::size_of::<T>().max(1);
     if len > MAX_BUFFER_BYTES / size {
-        return Err(Error::oom(format!(
-            "{op}: out of memory: {len} elements of {size} bytes need {} bytes; one tensor can hold at most {MAX_BUFFER_BYTES} \
-             bytes (2 GiB - 1, wasm32's limit on one allocation): {} float32 elements",
-            len as u64 * size as u64,
-            MAX_BUFFER_BYTES / 4
-        )));
+        return Err(too_large(op, len, size));
     }
     let mut v = Vec::new();
-    crate::memory::fallible(|| v.try_reserve_exact(len)).map_err(|_| {
-        crate::memory::oom_error(op, &format!("{len} elements"), len as u64 * std::mem::size_of::<T>() as u64)
-    })?;
+    if crate::memory::fallible(|| v.try_reserve_exact(len)).is_err() {
+        return Err(refused(op, len, std::mem::size_of::<T>()));
+    }
     v.resize(len, fill);
     Ok(v)
+}
+
+/// The error for more elements than one buffer can hold (out of line, as both below).
+#[cold]
+#[inline(never)]
+fn too_large(op: &str, len: usize, size: usize) -> Error {
+    Error::oom(format!(
+        "{op}: out of memory: {len} elements of {size} bytes need {} bytes; one tensor can hold at most {MAX_BUFFER_BYTES} \
+         bytes (2 GiB - 1, wasm32's limit on one allocation): {} float32 elements",
+        len as u64 * size as u64,
+        MAX_BUFFER_BYTES / 4
+    ))
+}
+
+/// The error for a buffer the allocator refused.
+#[cold]
+#[inline(never)]
+fn refused(op: &str, len: usize, size: usize) -> Error {
+    crate::memory::oom_error(op, &format!("{len} elements"), len as u64 * size as u64)
 }
 
 /// `f` over `src` into a new vector, reporting allocation failure as an error.

@@ -208,15 +208,22 @@ impl Tensor {
         Tensor::from_parts(self.0.storage.clone(), layout)
     }
 
+    #[inline]
     pub fn expect_f32(&self, op: &str) -> Result<()> {
         match self.dtype() {
             DType::F32 => Ok(()),
-            other => Err(Error::dtype(format!(
-                "{op}: expected a float32 tensor, got {} of shape {}; cast it with .to('float32')",
-                other.name(),
-                fmt_shape(self.shape())
-            ))),
+            other => Err(self.not_f32(op, other)),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn not_f32(&self, op: &str, dtype: DType) -> Error {
+        Error::dtype(format!(
+            "{op}: expected a float32 tensor, got {} of shape {}; cast it with .to('float32')",
+            dtype.name(),
+            fmt_shape(self.shape())
+        ))
     }
 
     pub fn buffer(&self) -> Ref<'_, Buffer> {

@@ -495,8 +495,7 @@ pub extern "C" fn wg_binary(op: u32, a: Wire, b: Wire) -> Wire {
 pub extern "C" fn wg_binary_scalar(op: u32, a: Wire, s: f64, reversed: u32) -> Wire {
     export(Headroom::Check("binary"), |rt| {
         let a = rt.get(ops::elementwise_name(true, op), a)?;
-        let s = Tensor::scalar(s as f32);
-        if reversed != 0 { binary::binary_by_id(op, &s, &a) } else { binary::binary_by_id(op, &a, &s) }
+        binary::binary_scalar_by_id(op, &a, s, reversed != 0)
     })
 }
 

@@ -277,7 +277,12 @@ fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>) -> Result<Pass> {
         drop(g);
         for (edge, g) in node.edges.iter().zip(input_grads) {
             let Some(g) = g else { continue };
-            let g = fit_to_input(node, edge.shape.as_slice(), g)?;
+            if let EdgeTarget::None = edge.target {
+                // Nobody receives it: checked as any gradient is, but not summed to shape.
+                check_fits_input(node, &edge.shape, &g)?;
+                continue;
+            }
+            let g = fit_to_input(node, &edge.shape, g)?;
             match &edge.target {
                 EdgeTarget::None => {}
                 EdgeTarget::Leaf(leaf) if is_leaf_target(leaf) => {
@@ -306,12 +311,18 @@ fn run(roots: &[(Tensor, Tensor)], targets: Option<&[Tensor]>) -> Result<Pass> {
 /// for every op). Anything else is a bug in a backward rule (a custom function's, say),
 /// reported rather than reshaped into place.
 fn fit_to_input(node: &Node, shape: &[usize], g: Tensor) -> Result<Tensor> {
-    g.expect_f32("backward")?;
+    check_fits_input(node, shape, &g)?;
     if g.shape() == shape {
         return Ok(g);
     }
-    if broadcasts_to(shape, g.shape()) {
-        return reduce::sum_to_shape(&g, shape);
+    reduce::sum_to_shape(&g, shape)
+}
+
+/// The checks of [`fit_to_input`] alone: `g` is float32, of `shape` or broadcast from it.
+fn check_fits_input(node: &Node, shape: &[usize], g: &Tensor) -> Result<()> {
+    g.expect_f32("backward")?;
+    if g.shape() == shape || broadcasts_to(shape, g.shape()) {
+        return Ok(());
     }
     Err(Error::shape(format!(
         "backward: {} returned a gradient of shape {} for an input of shape {}",

@@ -4,6 +4,7 @@
 
 use super::mode::is_grad_enabled;
 use crate::error::{fmt_shape, Error, Result};
+use crate::layout::Dims;
 use crate::tensor::Tensor;
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -13,7 +14,7 @@ use std::rc::{Rc, Weak};
 pub struct VjpCtx<'a> {
     pub saved: Vec<Tensor>,
     pub needs: &'a [bool],
-    pub input_shapes: Vec<&'a [usize]>,
+    pub input_shapes: &'a [&'a [usize]],
 }
 
 impl VjpCtx<'_> {
@@ -49,7 +50,78 @@ pub enum EdgeTarget {
 
 pub struct Edge {
     pub target: EdgeTarget,
-    pub shape: Vec<usize>,
+    pub shape: Dims,
+}
+
+impl Edge {
+    /// The edge to `t`, an input of the op being recorded.
+    fn to(t: &Tensor) -> Edge {
+        Edge {
+            target: match t.grad_fn() {
+                Some(node) => EdgeTarget::Node(node),
+                None if t.requires_grad() => EdgeTarget::Leaf(t.clone()),
+                None => EdgeTarget::None,
+            },
+            shape: Dims::from_slice(t.shape()),
+        }
+    }
+
+    /// The edge of a constant operand (a number the op took instead of a tensor): it needs
+    /// no gradient and has the shape of a 0-d tensor.
+    fn constant() -> Edge {
+        Edge { target: EdgeTarget::None, shape: Dims::new() }
+    }
+}
+
+/// A node's edges, one per input: inline for the usual one or two inputs (no allocation
+/// of their own), on the heap for more.
+pub enum Edges {
+    One([Edge; 1]),
+    Two([Edge; 2]),
+    Many(Vec<Edge>),
+}
+
+impl Edges {
+    fn from_vec(mut edges: Vec<Edge>) -> Edges {
+        match edges.len() {
+            1 => Edges::One([edges.pop().expect("one edge")]),
+            2 => {
+                let b = edges.pop().expect("two edges");
+                let a = edges.pop().expect("two edges");
+                Edges::Two([a, b])
+            }
+            _ => Edges::Many(edges),
+        }
+    }
+}
+
+impl std::ops::Deref for Edges {
+    type Target = [Edge];
+    fn deref(&self) -> &[Edge] {
+        match self {
+            Edges::One(e) => e,
+            Edges::Two(e) => e,
+            Edges::Many(e) => e,
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Edges {
+    type Item = &'a Edge;
+    type IntoIter = std::slice::Iter<'a, Edge>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl std::ops::DerefMut for Edges {
+    fn deref_mut(&mut self) -> &mut [Edge] {
+        match self {
+            Edges::One(e) => e,
+            Edges::Two(e) => e,
+            Edges::Many(e) => e,
+        }
+    }
 }
 
 /// A tensor kept for backward, with the storage version at the time it was saved, so an
@@ -85,7 +157,7 @@ impl SavedTensor {
 
 pub struct Node {
     pub(crate) op: Box<dyn Backward>,
-    pub(crate) edges: Vec<Edge>,
+    pub(crate) edges: Edges,
     saved: RefCell<Vec<SavedTensor>>,
     had_saved: bool,
     released: Cell<bool>,
@@ -116,8 +188,23 @@ impl Node {
             )));
         }
         let saved = self.saved.borrow().iter().map(|s| s.unpack(self.name())).collect::<Result<Vec<_>>>()?;
-        let needs: Vec<bool> = self.edges.iter().map(|e| !matches!(e.target, EdgeTarget::None)).collect();
-        let ctx = VjpCtx { saved, needs: &needs, input_shapes: self.edges.iter().map(|e| e.shape.as_slice()).collect() };
+        // The per-input tables on the stack for the usual few inputs.
+        const FEW: usize = 4;
+        let n = self.edges.len();
+        let (mut needs_few, mut shapes_few): ([bool; FEW], [&[usize]; FEW]) = ([false; FEW], [&[]; FEW]);
+        let (needs_many, shapes_many): (Vec<bool>, Vec<&[usize]>);
+        let (needs, input_shapes): (&[bool], &[&[usize]]) = if n <= FEW {
+            for (i, e) in self.edges.iter().enumerate() {
+                needs_few[i] = !matches!(e.target, EdgeTarget::None);
+                shapes_few[i] = &e.shape;
+            }
+            (&needs_few[..n], &shapes_few[..n])
+        } else {
+            needs_many = self.edges.iter().map(|e| !matches!(e.target, EdgeTarget::None)).collect();
+            shapes_many = self.edges.iter().map(|e| &*e.shape).collect();
+            (&needs_many, &shapes_many)
+        };
+        let ctx = VjpCtx { saved, needs, input_shapes };
         let mut grads = self.op.vjp(&ctx, grad)?;
         if grads.len() != self.edges.len() {
             return Err(Error::autograd(format!("backward: {} returned the wrong number of gradients", self.name())));
@@ -137,8 +224,13 @@ impl Drop for Node {
         super::host::release(self.hooks.take());
         let mut stack: Vec<Rc<Node>> = Vec::new();
         take_child_nodes(&mut self.edges, &mut stack);
-        while let Some(node) = stack.pop() {
-            if let Ok(mut owned) = Rc::try_unwrap(node) {
+        while let Some(mut node) = stack.pop() {
+            // A node held only here is freed at the end of this iteration: its children
+            // are taken first, so its own drop finds none. In place when no weak link
+            // (a saved output's) points at it; else moved out.
+            if let Some(owned) = Rc::get_mut(&mut node) {
+                take_child_nodes(&mut owned.edges, &mut stack);
+            } else if let Ok(mut owned) = Rc::try_unwrap(node) {
                 take_child_nodes(&mut owned.edges, &mut stack);
                 super::host::release(owned.hooks.take());
             }
@@ -146,9 +238,9 @@ impl Drop for Node {
     }
 }
 
-fn take_child_nodes(edges: &mut Vec<Edge>, stack: &mut Vec<Rc<Node>>) {
-    for edge in edges.drain(..) {
-        if let EdgeTarget::Node(n) = edge.target {
+fn take_child_nodes(edges: &mut Edges, stack: &mut Vec<Rc<Node>>) {
+    for edge in edges.iter_mut() {
+        if let EdgeTarget::Node(n) = std::mem::replace(&mut edge.target, EdgeTarget::None) {
             stack.push(n);
         }
     }
@@ -165,20 +257,42 @@ pub fn record(
     if !is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
         return out;
     }
-    let edges = inputs
-        .iter()
-        .map(|t| Edge {
-            target: match t.grad_fn() {
-                Some(node) => EdgeTarget::Node(node),
-                None if t.requires_grad() => EdgeTarget::Leaf((*t).clone()),
-                None => EdgeTarget::None,
-            },
-            shape: t.shape().to_vec(),
-        })
-        .collect();
-    let saved = saved();
+    let edges = match inputs {
+        [a] => Edges::One([Edge::to(a)]),
+        [a, b] => Edges::Two([Edge::to(a), Edge::to(b)]),
+        _ => Edges::from_vec(inputs.iter().map(|t| Edge::to(t)).collect()),
+    };
+    attach(out, edges, saved(), Box::new(op))
+}
+
+/// As [`record`] for an op of two operands of which one is a constant number rather than
+/// a tensor (`x + 1`): the constant gets the edge a 0-d tensor that does not require
+/// grad would have, at position `constant_at` (0 or 1), so the node is the one `record`
+/// would make for `[input, 0-d constant]` (or the reverse), without the constant tensor.
+/// `saved` gets the output (to save it too if the rule needs it).
+pub fn record_with_constant(
+    out: Tensor,
+    input: &Tensor,
+    constant_at: usize,
+    saved: impl FnOnce(&Tensor) -> Vec<Tensor>,
+    op: impl Backward + 'static,
+) -> Tensor {
+    if !is_grad_enabled() || !input.requires_grad() {
+        return out;
+    }
+    let edges = if constant_at == 0 {
+        Edges::Two([Edge::constant(), Edge::to(input)])
+    } else {
+        Edges::Two([Edge::to(input), Edge::constant()])
+    };
+    let saved = saved(&out);
+    attach(out, edges, saved, Box::new(op))
+}
+
+/// Makes the node and hangs it on `out` (which becomes a non-leaf requiring grad).
+fn attach(out: Tensor, edges: Edges, saved: Vec<Tensor>, op: Box<dyn Backward>) -> Tensor {
     let node = Rc::new_cyclic(|weak| Node {
-        op: Box::new(op),
+        op,
         edges,
         had_saved: !saved.is_empty(),
         saved: RefCell::new(

@@ -2,7 +2,7 @@
 //! op's loop is monomorphised and vectorised (simd128) rather than called per element.
 
 use crate::error::Result;
-use crate::layout::{broadcast_shapes, checked_numel, contiguous_strides, Layout, StridedWalk};
+use crate::layout::{broadcast_dims, checked_numel, contiguous_dims, Dims, Layout, StridedWalk};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
@@ -26,6 +26,44 @@ pub fn map_slice(op: &str, x: &Tensor, kernel: impl Fn(&[f32], &mut [f32])) -> R
     Tensor::from_f32(out, x.shape())
 }
 
+/// `f(x)` for every element of the float32 tensor `x`, read through its layout (a strided
+/// view is walked, not copied first), into a new contiguous tensor of `x`'s shape: what
+/// [`zip`] computes when one operand is a single number, without a tensor for the number.
+/// Not inlined: its callers dispatch over many `f`, and one function per `f` keeps each
+/// small.
+#[inline(never)]
+pub fn map_strided(op: &str, x: &Tensor, f: impl Fn(f32) -> f32) -> Result<Tensor> {
+    x.expect_f32(op)?;
+    let l = x.layout();
+    let n = checked_numel(op, &l.shape)?;
+    let mut out = try_alloc(op, n, 0.0f32)?;
+    {
+        let buffer = x.buffer();
+        let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
+        if l.is_contiguous() && !l.has_overlap() {
+            for (o, &v) in out.iter_mut().zip(&data[l.offset..l.offset + n]) {
+                *o = f(v);
+            }
+        } else {
+            let out_strides = contiguous_dims(&l.shape);
+            let walk = StridedWalk::new(&l.shape, [&out_strides, &l.strides]);
+            walk.for_each_row([0, l.offset], |[o, p], len, [_, s]| {
+                let row = &mut out[o..o + len];
+                if s == 1 {
+                    for (r, &v) in row.iter_mut().zip(&data[p..p + len]) {
+                        *r = f(v);
+                    }
+                } else {
+                    for (i, r) in row.iter_mut().enumerate() {
+                        *r = f(data[p + i * s]);
+                    }
+                }
+            });
+        }
+    }
+    Tensor::from_f32(out, &l.shape)
+}
+
 /// `f(a, b)` over the broadcast shape of `a` and `b`, into a new contiguous tensor.
 pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Result<Tensor> {
     let (out, shape) = zip_values(op, a, b, f)?;
@@ -34,7 +72,7 @@ pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Res
 
 /// `f(a, b)` over the broadcast shape of two float32 tensors, as row-major values of any
 /// element type (f32 results, or bool flags for comparisons) and that shape.
-pub fn zip_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> T) -> Result<(Vec<T>, Vec<usize>)> {
+pub fn zip_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> T) -> Result<(Vec<T>, Dims)> {
     a.expect_f32(op)?;
     b.expect_f32(op)?;
     let (ba, bb) = (a.buffer(), b.buffer());
@@ -49,8 +87,8 @@ pub fn zip_slices<A: Copy, B: Copy, T: Copy + Default>(
     (a, da): (&Layout, &[A]),
     (b, db): (&Layout, &[B]),
     f: impl Fn(A, B) -> T,
-) -> Result<(Vec<T>, Vec<usize>)> {
-    let shape = broadcast_shapes(op, &a.shape, &b.shape)?;
+) -> Result<(Vec<T>, Dims)> {
+    let shape = broadcast_dims(op, &a.shape, &b.shape)?;
     let n = checked_numel(op, &shape)?;
     let mut out = try_alloc(op, n, T::default())?;
     {
@@ -86,7 +124,7 @@ pub fn zip_slices<A: Copy, B: Copy, T: Copy + Default>(
                 }
             }
         } else {
-            let out_strides = contiguous_strides(&shape);
+            let out_strides = contiguous_dims(&shape);
             let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);
             walk.for_each_row([0, la.offset, lb.offset], |[o, pa, pb], len, [_, sa, sb]| {
                 let row = &mut out[o..o + len];

@@ -240,10 +240,247 @@ pub fn binary_by_id(id: u32, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }
 }
 
-/// `a op s` (or `s op a` when `reversed`) with a constant scalar operand.
+/// `a op s` (or `s op a` when `reversed`) with a constant scalar operand: the result and
+/// graph node of `binary` with `s` as a 0-d float32 tensor. The arithmetic ops on a
+/// float32 `a` compute it without making that tensor (it is made at backward time if the
+/// rule reads it); the others, and other dtypes, go through `binary`.
 pub fn binary_scalar(op: BinaryOp, a: &Tensor, s: f64, reversed: bool) -> Result<Tensor> {
-    let s = Tensor::scalar(s as f32);
+    let s = s as f32;
+    if a.dtype() == DType::F32 {
+        let def = &BINARY[op as usize];
+        if let Some(out) = scalar_forward(op, def.name, a, s, reversed) {
+            let out = out?;
+            if def.vjp.is_none() {
+                return Ok(out);
+            }
+            let [sa, sb, so] = def.saves;
+            let (keep_tensor, constant_at) = if reversed { (sb, 0) } else { (sa, 1) };
+            let saved = |out: &Tensor| [keep_tensor.then(|| a.clone()), so.then(|| out.clone())].into_iter().flatten().collect();
+            let none = |_: &Tensor| Vec::new();
+            use crate::autograd::graph::record_with_constant as record_c;
+            // Rules that read no operand get a node without data (no allocation for it).
+            return Ok(match op {
+                BinaryOp::Add => record_c(out, a, constant_at, none, NoOperands::<{ BinaryOp::Add as u8 }>),
+                BinaryOp::Sub => record_c(out, a, constant_at, none, NoOperands::<{ BinaryOp::Sub as u8 }>),
+                _ => record_c(out, a, constant_at, saved, ScalarBackward { def, s, reversed }),
+            });
+        }
+    }
+    let s = Tensor::scalar(s);
     if reversed { binary(op, &s, a) } else { binary(op, a, &s) }
+}
+
+/// [`binary_scalar`] by op id (the boundary's form).
+pub fn binary_scalar_by_id(id: u32, a: &Tensor, s: f64, reversed: bool) -> Result<Tensor> {
+    match BINARY.get(id as usize) {
+        Some(def) => binary_scalar(def.op, a, s, reversed),
+        None => Err(Error::argument(format!("binary: unknown op id {id}"))),
+    }
+}
+
+/// The forward of the table's arithmetic rows against a number (the same functions as
+/// their rows, `zip` with a 0-d operand), or `None` for ops that take the general path.
+fn scalar_forward(op: BinaryOp, name: &str, a: &Tensor, s: f32, reversed: bool) -> Option<Result<Tensor>> {
+    macro_rules! with {
+        ($f:expr) => {{
+            let f = $f;
+            use crate::kernels::elementwise::map_strided;
+            Some(if reversed { map_strided(name, a, |x| f(s, x)) } else { map_strided(name, a, |x| f(x, s)) })
+        }};
+    }
+    match op {
+        BinaryOp::Add => with!(|x: f32, y: f32| x + y),
+        BinaryOp::Sub => with!(|x: f32, y: f32| x - y),
+        BinaryOp::Mul => with!(|x: f32, y: f32| x * y),
+        BinaryOp::Div => with!(|x: f32, y: f32| x / y),
+        BinaryOp::Pow => with!(f32::powf),
+        BinaryOp::Maximum => with!(nan_max),
+        BinaryOp::Minimum => with!(nan_min),
+        _ => None,
+    }
+}
+
+/// The node of `Add` or `Sub` with a constant operand: their rules read no operand, so
+/// the node holds nothing but the op.
+struct NoOperands<const OP: u8>;
+
+impl<const OP: u8> Backward for NoOperands<OP> {
+    fn name(&self) -> &'static str {
+        BINARY[OP as usize].backward_name
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let def = &BINARY[OP as usize];
+        debug_assert_eq!(def.saves, [false; 3]);
+        let vjp = def.vjp.ok_or_else(|| Error::autograd(format!("{} has no gradient", def.name)))?;
+        Ok(vjp(ctx, &Operands { a: None, b: None, out: None }, grad)?.into())
+    }
+}
+
+/// The node of a binary op with a constant operand: `BinaryBackward`'s rule, with the
+/// constant remade as a 0-d tensor when the rule reads it.
+struct ScalarBackward {
+    def: &'static BinaryDef,
+    s: f32,
+    reversed: bool,
+}
+
+impl Backward for ScalarBackward {
+    fn name(&self) -> &'static str {
+        self.def.backward_name
+    }
+    fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let mut saved = ctx.saved.iter().cloned();
+        let [sa, sb, so] = self.def.saves;
+        let (keep_tensor, keep_constant) = if self.reversed { (sb, sa) } else { (sa, sb) };
+        let tensor = if keep_tensor { saved.next() } else { None };
+        let constant = keep_constant.then(|| Tensor::scalar(self.s));
+        let out = if so { saved.next() } else { None };
+        let operands = if self.reversed {
+            Operands { a: constant, b: tensor, out }
+        } else {
+            Operands { a: tensor, b: constant, out }
+        };
+        let vjp = self.def.vjp.ok_or_else(|| Error::autograd(format!("{} has no gradient", self.def.name)))?;
+        Ok(vjp(ctx, &operands, grad)?.into())
+    }
+}
+
+/// `binary_scalar` against `binary` with the number as a 0-d tensor: the same values
+/// (bit for bit), the same node, the same gradients (first and second order).
+#[cfg(test)]
+mod scalar_tests {
+    use super::*;
+    use crate::autograd::engine::{self, PassOptions};
+    use crate::ops::movement::{expand, permute};
+    use crate::ops::reduce::sum;
+
+    fn leaf(values: &[f32], shape: &[usize]) -> Tensor {
+        let t = Tensor::from_f32(values.to_vec(), shape).unwrap();
+        t.set_requires_grad(true).unwrap();
+        t
+    }
+
+    fn bits(t: &Tensor) -> Vec<u32> {
+        t.f32_values("t").unwrap().iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// The input in several layouts, made from a fresh leaf each call.
+    fn inputs(kind: usize, rg: bool) -> (Tensor, Tensor) {
+        let vals = [1.5f32, -2.0, 0.0, 3.25, f32::NAN, -0.0, f32::INFINITY, 0.5];
+        let (base, x) = match kind {
+            0 => {
+                let b = leaf(&vals[..1], &[]);
+                (b.clone(), b)
+            }
+            1 => {
+                let b = leaf(&vals[..6], &[2, 3]);
+                (b.clone(), b)
+            }
+            2 => {
+                let b = leaf(&vals[..6], &[2, 3]);
+                let p = permute(&b, &[1, 0]).unwrap();
+                (b, p)
+            }
+            3 => {
+                let b = leaf(&vals[..3], &[3]);
+                let e = expand(&b, &[2, 3]).unwrap();
+                (b, e)
+            }
+            _ => {
+                let b = leaf(&vals, &[2, 2, 2]);
+                let p = permute(&b, &[2, 0, 1]).unwrap();
+                (b, p)
+            }
+        };
+        base.set_requires_grad(rg).unwrap();
+        (base, x)
+    }
+
+    #[test]
+    fn scalar_operand_matches_a_0d_tensor_operand() {
+        for def in BINARY {
+            for reversed in [false, true] {
+                for kind in 0..5 {
+                    for s in [2.0f64, 0.0, -1.5, 0.1, f64::NAN] {
+                        for rg in [false, true] {
+                            let ((ba, a), (bb, b)) = (inputs(kind, rg), inputs(kind, rg));
+                            let got = binary_scalar(def.op, &a, s, reversed);
+                            let c = Tensor::scalar(s as f32);
+                            let want = if reversed { binary(def.op, &c, &b) } else { binary(def.op, &b, &c) };
+                            let (got, want) = match (got, want) {
+                                (Ok(g), Ok(w)) => (g, w),
+                                (Err(g), Err(w)) => {
+                                    assert_eq!((g.kind, g.message), (w.kind, w.message));
+                                    continue;
+                                }
+                                (g, w) => panic!("{}: {g:?} vs {w:?}", def.name),
+                            };
+                            let what = format!("{} reversed={reversed} kind={kind} s={s} rg={rg}", def.name);
+                            assert_eq!(got.shape(), want.shape(), "{what}");
+                            assert_eq!(got.dtype(), want.dtype(), "{what}");
+                            assert_eq!(bits(&got), bits(&want), "{what}");
+                            assert_eq!(got.requires_grad(), want.requires_grad(), "{what}");
+                            assert_eq!(got.grad_fn().map(|n| n.name()), want.grad_fn().map(|n| n.name()), "{what}");
+                            if !want.requires_grad() {
+                                continue;
+                            }
+                            // First order, then second order through createGraph.
+                            let opts = PassOptions { retain_graph: true, create_graph: true };
+                            let gs = engine::grad(&[sum(&got, None, false).unwrap()], &[None], &[ba.clone()], opts, false);
+                            let ws = engine::grad(&[sum(&want, None, false).unwrap()], &[None], &[bb.clone()], opts, false);
+                            let (gs, ws) = match (gs, ws) {
+                                (Ok(g), Ok(w)) => (g[0].clone().unwrap(), w[0].clone().unwrap()),
+                                (Err(g), Err(w)) => {
+                                    assert_eq!((g.kind, g.message), (w.kind, w.message), "{what}");
+                                    continue;
+                                }
+                                (g, w) => panic!("{what}: {g:?} vs {w:?}"),
+                            };
+                            assert_eq!(bits(&gs), bits(&ws), "{what}: gradient");
+                            assert_eq!(gs.requires_grad(), ws.requires_grad(), "{what}");
+                            if ws.requires_grad() {
+                                let g2 = engine::backward(&sum(&gs, None, false).unwrap(), None, PassOptions::default());
+                                let w2 = engine::backward(&sum(&ws, None, false).unwrap(), None, PassOptions::default());
+                                match (g2, w2) {
+                                    (Ok(_), Ok(_)) => assert_eq!(bits(&ba.grad().unwrap()), bits(&bb.grad().unwrap()), "{what}: 2nd"),
+                                    (Err(g), Err(w)) => assert_eq!((g.kind, g.message), (w.kind, w.message), "{what}"),
+                                    (g, w) => panic!("{what}: {g:?} vs {w:?}"),
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scalar_operand_keeps_the_in_place_guard_and_dtype_rules() {
+        // The saved input is still version-checked (mul saves it).
+        let (ba, a) = inputs(1, true);
+        let y = sum(&binary_scalar(BinaryOp::Mul, &a, 3.0, false).unwrap(), None, false).unwrap();
+        let (bb, b) = inputs(1, true);
+        let w = sum(&mul(&b, &Tensor::scalar(3.0)).unwrap(), None, false).unwrap();
+        crate::ops::inplace::apply(crate::ops::inplace::InplaceOp::Add, &ba.detach(), &Tensor::scalar(1.0)).unwrap();
+        crate::ops::inplace::apply(crate::ops::inplace::InplaceOp::Add, &bb.detach(), &Tensor::scalar(1.0)).unwrap();
+        let (g, e) = (engine::backward(&y, None, PassOptions::default()), engine::backward(&w, None, PassOptions::default()));
+        let (g, e) = (g.unwrap_err(), e.unwrap_err());
+        assert_eq!((g.kind, g.message), (e.kind, e.message));
+        // Other dtypes take the general path: the same result or error as before.
+        let i = Tensor::full("t", &[2], 3.0, DType::I32).unwrap();
+        let bools = binary(BinaryOp::Gt, &i, &Tensor::scalar(1.0)).unwrap();
+        for t in [&i, &bools] {
+            for def in BINARY {
+                let got = binary_scalar(def.op, t, 2.0, false);
+                let want = binary(def.op, t, &Tensor::scalar(2.0));
+                match (got, want) {
+                    (Ok(g), Ok(w)) => assert_eq!((g.dtype(), g.to_f64_vec().unwrap()), (w.dtype(), w.to_f64_vec().unwrap())),
+                    (Err(g), Err(w)) => assert_eq!((g.kind, g.message), (w.kind, w.message)),
+                    (g, w) => panic!("{}: {g:?} vs {w:?}", def.name),
+                }
+            }
+        }
+    }
 }
 
 pub fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
