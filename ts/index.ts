@@ -16,7 +16,7 @@ export { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, crossEntropy, linear, max
 export { enableGrad, grad, isGradEnabled, noGrad, type GradOptions } from './autograd.js';
 export { defineFunction, type CustomFunction, type FunctionCtx, type FunctionDefinition } from './function.js';
 export {
-  Adagrad, Adam, AdamW, fromPyTorchNames, Optimizer, RMSprop, SGD, toPyTorchNames, type AdagradHyper,
+  Adagrad, Adam, AdamW, fromPyTorchNames, lrScheduler, Optimizer, RMSprop, SGD, toPyTorchNames, type AdagradHyper,
   type AdagradOptions, type AdamHyper, type AdamOptions, type OptimizerStateDict, type ParamGroup, type ParamGroupInput,
   type ParamGroupStateDict, type ParamState, type ParamStateDict, type Params, type PyTorchOptimizerStateDict,
   type RMSpropHyper, type RMSpropOptions, type SchedulerGroupFields, type SGDHyper, type SGDOptions,
