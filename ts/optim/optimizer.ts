@@ -35,8 +35,8 @@ export interface SchedulerGroupFields {
 
 /**
  * A parameter group with every option resolved. The options may be changed between steps
- * (learning-rate schedules: `opt.paramGroups[0].lr = 1e-4`); they are validated again by
- * every step.
+ * (learning-rate schedules: `opt.paramGroups[0].lr = 1e-4`); every step validates them
+ * again before it changes anything.
  */
 export type ParamGroup<H> = H & SchedulerGroupFields & { params: Tensor[] };
 
@@ -186,6 +186,9 @@ export abstract class Optimizer<H extends object> {
     // Everything that allocates (gradient views, new state) happens before any parameter
     // changes, so an OutOfMemoryError leaves all parameters as they were, not half-updated.
     // If that fails, the state it created is taken back too: the optimizer is as it was.
+    // Options may have been changed since construction: all groups are checked before any
+    // parameter changes, so a bad value in a later group cannot leave an earlier one updated.
+    for (const group of this.paramGroups) this.validate(group);
     const work: [ParamGroup<H>, Tensor, Tensor, ParamState][] = [];
     const undo: (() => void)[] = [];
     try {
