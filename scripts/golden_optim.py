@@ -13,8 +13,8 @@ run without it, so the file always holds the same reference.
 
 Optimizers: each case is one optimizer (options as wasmgrad's camelCased names), two
 parameters (shapes [3] and [2, 9], the latter long enough for ATen's vectorized loop),
-fixed gradient sequences (a null gradient skips that parameter on that step), and the
-parameter values after every step. Schedulers: each case is an optimizer's groups, the
+fixed gradient sequences (a null gradient skips that parameter on that step), optionally
+a scheduler stepped after each step, and the parameter values after every step. Schedulers: each case is an optimizer's groups, the
 scheduler(s) with their options, and every group's lr (and OneCycleLR's momentum or beta1)
 after construction and after each of `steps` steps.
 """
@@ -79,7 +79,7 @@ def make_grads(seed, skip):
     return grads
 
 
-def optimizer_case(name, kind, options, seed, groups=None, skip=()):
+def optimizer_case(name, kind, options, seed, groups=None, skip=(), scheduler=None):
     params = [p.clone().requires_grad_() for p in make_params(seed)]
     grads = make_grads(seed, set(skip))
     if groups is None:
@@ -88,11 +88,14 @@ def optimizer_case(name, kind, options, seed, groups=None, skip=()):
         torch_groups = [dict(py_options({k: v for k, v in grp.items() if k != 'params'}),
                              params=[params[i] for i in grp['params']]) for grp in groups]
     opt = OPTIMIZERS[kind](torch_groups, **py_options(options))
+    sched = None if scheduler is None else build_scheduler(opt, scheduler)
     trajectory = []
     for row in grads:
         for p, g in zip(params, row):
             p.grad = None if g is None else g.clone()
         opt.step()
+        if sched is not None:
+            sched.step()
         trajectory.append([values(p) for p in params])
     case = {
         'name': name, 'optimizer': kind, 'options': options,
@@ -102,6 +105,8 @@ def optimizer_case(name, kind, options, seed, groups=None, skip=()):
     }
     if groups is not None:
         case['groups'] = groups
+    if scheduler is not None:
+        case['scheduler'] = scheduler
     return case
 
 
@@ -139,6 +144,16 @@ def optimizer_cases():
           groups=[{'params': [0], 'momentum': 0.9}, {'params': [1], 'lr': 0.02, 'weightDecay': 0.1}]),
         c('RMSprop parameter groups', 'RMSprop', {'lr': 0.01}, 24,
           groups=[{'params': [1], 'centered': True}, {'params': [0], 'momentum': 0.5, 'lr': 0.03}]),
+        # A scheduler stepped after each optimizer step: its lr (and OneCycleLR's beta1 or
+        # momentum) reach the updates.
+        c('Adam + OneCycleLR (beta1 cycled)', 'Adam', {'lr': 0.01, 'amsgrad': True}, 25,
+          scheduler={'type': 'OneCycleLR', 'options': {'maxLr': 0.2, 'totalSteps': 6}}),
+        c('SGD momentum + OneCycleLR three phases (momentum cycled)', 'SGD', {'lr': 0.01, 'momentum': 0.9}, 26,
+          scheduler={'type': 'OneCycleLR', 'options': {'maxLr': 0.3, 'totalSteps': 6, 'threePhase': True}}),
+        c('RMSprop + CosineAnnealingLR', 'RMSprop', {'lr': 0.05, 'momentum': 0.3}, 27,
+          scheduler={'type': 'CosineAnnealingLR', 'options': {'tMax': 3, 'etaMin': 0.001}}),
+        c('Adagrad + StepLR', 'Adagrad', {'lr': 0.1, 'lrDecay': 0.1}, 28,
+          scheduler={'type': 'StepLR', 'options': {'stepSize': 2, 'gamma': 0.5}}),
     ]
 
 

@@ -14,6 +14,8 @@ interface OptimizerCase {
   params: { shape: number[]; data: number[] }[];
   grads: (number[] | null)[][];
   trajectory: number[][][];
+  /** Stepped after each optimizer step. */
+  scheduler?: SchedulerSpec;
 }
 interface SchedulerSpec {
   type: string;
@@ -64,10 +66,12 @@ describe(`optimizer trajectories (${GOLDEN.source}): bit for bit`, () => {
       const before = memory().numTensors;
       const params = c.params.map((p) => tensor(p.data, { shape: p.shape, requiresGrad: true }));
       const opt = makeOptimizer(c.optimizer, c.options, params, c.groups);
+      const sched = c.scheduler ? makeScheduler(opt, c.scheduler) : null;
       c.grads.forEach((row, step) => {
         const grads = row.map((g, i) => (g === null ? null : tensor(g, { shape: c.params[i]!.shape })));
         params.forEach((p, i) => (p.grad = grads[i]!));
         opt.step();
+        sched?.step();
         for (const g of grads) g?.dispose();
         params.forEach((p, i) => expectBits(p.data(), c.trajectory[step]![i]!, `step ${step + 1}, parameter ${i}`));
       });
