@@ -14,7 +14,8 @@ run without it, so the file always holds the same reference.
 Optimizers: each case is one optimizer (options as wasmgrad's camelCased names), two
 parameters (shapes [3] and [2, 9], the latter long enough for ATen's vectorized loop),
 fixed gradient sequences (a null gradient skips that parameter on that step), optionally
-a scheduler stepped after each step, and the parameter values after every step. Schedulers: each case is an optimizer's groups, the
+a scheduler stepped after each step, the parameter values after every step, and (without
+a scheduler) the optimizer's `state_dict()` after step 3 with PyTorch's key names. Schedulers: each case is an optimizer's groups, the
 scheduler(s) with their options, and every group's lr (and OneCycleLR's momentum or beta1)
 after construction and after each of `steps` steps.
 """
@@ -56,6 +57,22 @@ OPTIMIZERS = {
 
 SHAPES = [[3], [2, 9]]
 STEPS = 5
+CHECKPOINT = 3  # the optimizer's state_dict() after this many steps is saved too
+
+
+def checkpoint_of(opt):
+    """opt.state_dict() as JSON: tensors as {"tensor": values}, `step` tensors as numbers."""
+    sd = opt.state_dict()
+
+    def encode(key, v):
+        if isinstance(v, torch.Tensor):
+            return float(v.item()) if key == 'step' else {'tensor': values(v)}
+        return list(v) if isinstance(v, tuple) else v
+    return {
+        'after': CHECKPOINT,
+        'state': {str(i): {k: encode(k, v) for k, v in st.items()} for i, st in sd['state'].items()},
+        'param_groups': [{k: encode(k, v) for k, v in g.items()} for g in sd['param_groups']],
+    }
 
 
 def values(t):
@@ -90,13 +107,16 @@ def optimizer_case(name, kind, options, seed, groups=None, skip=(), scheduler=No
     opt = OPTIMIZERS[kind](torch_groups, **py_options(options))
     sched = None if scheduler is None else build_scheduler(opt, scheduler)
     trajectory = []
-    for row in grads:
+    checkpoint = None
+    for k, row in enumerate(grads):
         for p, g in zip(params, row):
             p.grad = None if g is None else g.clone()
         opt.step()
         if sched is not None:
             sched.step()
         trajectory.append([values(p) for p in params])
+        if k + 1 == CHECKPOINT:
+            checkpoint = checkpoint_of(opt)
     case = {
         'name': name, 'optimizer': kind, 'options': options,
         'params': [{'shape': s, 'data': values(p)} for s, p in zip(SHAPES, make_params(seed))],
@@ -107,6 +127,8 @@ def optimizer_case(name, kind, options, seed, groups=None, skip=(), scheduler=No
         case['groups'] = groups
     if scheduler is not None:
         case['scheduler'] = scheduler
+    else:
+        case['checkpoint'] = checkpoint
     return case
 
 

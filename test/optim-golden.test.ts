@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  Adagrad, Adam, AdamW, lrScheduler, memory, RMSprop, SGD, tensor, type Optimizer, type Tensor,
+  Adagrad, Adam, AdamW, fromPyTorchNames, lrScheduler, memory, RMSprop, SGD, tensor, toPyTorchNames, type Optimizer,
+  type OptimizerStateDict, type Tensor,
 } from '../ts/node.js';
 
 interface OptimizerCase {
@@ -16,6 +17,12 @@ interface OptimizerCase {
   trajectory: number[][][];
   /** Stepped after each optimizer step. */
   scheduler?: SchedulerSpec;
+  /** PyTorch's `state_dict()` after `after` steps (tensors as `{ tensor: values }`). */
+  checkpoint?: {
+    after: number;
+    state: Record<string, Record<string, number | null | { tensor: number[] }>>;
+    param_groups: (Record<string, unknown> & { params: number[] })[];
+  };
 }
 interface SchedulerSpec {
   type: string;
@@ -75,6 +82,80 @@ describe(`optimizer trajectories (${GOLDEN.source}): bit for bit`, () => {
         for (const g of grads) g?.dispose();
         params.forEach((p, i) => expectBits(p.data(), c.trajectory[step]![i]!, `step ${step + 1}, parameter ${i}`));
       });
+      opt.dispose();
+      for (const p of params) p.dispose();
+      expect(memory().numTensors).toBe(before);
+    });
+  }
+});
+
+/** Runs steps `from`..`to` (0-based, exclusive) of a case's gradient sequence. */
+function runSteps(c: OptimizerCase, opt: AnyOptimizer, params: Tensor[], from: number, to: number): void {
+  for (let step = from; step < to; step++) {
+    const grads = c.grads[step]!.map((g, i) => (g === null ? null : tensor(g, { shape: c.params[i]!.shape })));
+    params.forEach((p, i) => (p.grad = grads[i]!));
+    opt.step();
+    for (const g of grads) g?.dispose();
+  }
+}
+
+/** The parameters in state-dict order (across the groups, in order) as indices into the case's. */
+const stateOrder = (c: OptimizerCase): number[] => (c.groups ? c.groups.flatMap((g) => g.params) : c.params.map((_, i) => i));
+
+const disposeState = (sd: OptimizerStateDict) => {
+  for (const e of Object.values(sd.state)) for (const v of Object.values(e)) if (typeof v === 'object') v?.dispose();
+};
+
+describe('state dicts against PyTorch\'s state_dict() (after 3 steps; PyTorch\'s names via toPyTorchNames)', () => {
+  const IMPLEMENTATION_FLAGS = ['foreach', 'differentiable', 'capturable', 'fused'];
+  for (const c of GOLDEN.optimizers.filter((x) => x.checkpoint)) {
+    const ck = c.checkpoint!;
+    it(`${c.name}: the same state, bit for bit`, () => {
+      const before = memory().numTensors;
+      const params = c.params.map((p) => tensor(p.data, { shape: p.shape, requiresGrad: true }));
+      const opt = makeOptimizer(c.optimizer, c.options, params, c.groups);
+      runSteps(c, opt, params, 0, ck.after);
+      const sd = opt.stateDict();
+      const py = toPyTorchNames(sd);
+      expect(Object.keys(py.state)).toEqual(Object.keys(ck.state));
+      for (const [i, entry] of Object.entries(ck.state)) {
+        const ours = py.state[Number(i)]!;
+        expect(Object.keys(ours), `state ${i}`).toEqual(Object.keys(entry));
+        for (const [k, v] of Object.entries(entry)) {
+          if (v !== null && typeof v === 'object') expectBits((ours[k] as Tensor).data(), v.tensor, `state ${i}.${k}`);
+          else expect(ours[k], `state ${i}.${k}`).toBe(v);
+        }
+      }
+      py.param_groups.forEach((g, gi) => {
+        const theirs = ck.param_groups[gi]!;
+        for (const [k, v] of Object.entries(g)) expect(v, `param_groups[${gi}].${k}`).toEqual(theirs[k]);
+        const extra = Object.keys(theirs).filter((k) => !(k in g));
+        expect(extra.filter((k) => !IMPLEMENTATION_FLAGS.includes(k)), 'keys PyTorch has and wasmgrad does not').toEqual([]);
+      });
+      disposeState(sd);
+      opt.dispose();
+      for (const p of params) p.dispose();
+      expect(memory().numTensors).toBe(before);
+    });
+
+    it(`${c.name}: loading PyTorch's checkpoint (fromPyTorchNames) continues PyTorch's trajectory bit for bit`, () => {
+      const before = memory().numTensors;
+      const params = c.trajectory[ck.after - 1]!.map((v, i) => tensor(v, { shape: c.params[i]!.shape, requiresGrad: true }));
+      // Different options at construction: the checkpoint's groups replace them.
+      const opt = makeOptimizer(c.optimizer, { ...c.options, lr: 123 }, params, c.groups?.map((g) => ({ ...g, lr: 7 })));
+      const order = stateOrder(c);
+      const state: Record<number, Record<string, Tensor | number | null>> = {};
+      for (const [i, entry] of Object.entries(ck.state)) {
+        const shape = c.params[order[Number(i)]!]!.shape;
+        state[Number(i)] = Object.fromEntries(
+          Object.entries(entry).map(([k, v]) => [k, v !== null && typeof v === 'object' ? tensor(v.tensor, { shape }) : v]),
+        );
+      }
+      const checkpoint = fromPyTorchNames({ state, param_groups: ck.param_groups });
+      opt.loadStateDict(checkpoint);
+      disposeState(checkpoint); // loaded as copies: ours to free
+      runSteps(c, opt, params, ck.after, c.grads.length);
+      params.forEach((p, i) => expectBits(p.data(), c.trajectory[c.grads.length - 1]![i]!, `parameter ${i}`));
       opt.dispose();
       for (const p of params) p.dispose();
       expect(memory().numTensors).toBe(before);

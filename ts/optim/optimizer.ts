@@ -437,7 +437,15 @@ export function toPyTorchNames(sd: OptimizerStateDict): PyTorchOptimizerStateDic
   return renameKeys(sd, snake, 'state', 'param_groups');
 }
 
-/** The inverse of {@link toPyTorchNames}: a PyTorch-named state dict with wasmgrad's keys. */
+/** PyTorch's group flags that choose its implementation, with no meaning here. */
+const PYTORCH_ONLY = new Set(['foreach', 'differentiable', 'capturable', 'fused']);
+
+/**
+ * The inverse of {@link toPyTorchNames}: a PyTorch-named state dict (e.g. read from a
+ * checkpoint PyTorch saved) with wasmgrad's keys, for `loadStateDict`. PyTorch's
+ * implementation flags (`foreach`, `differentiable`, `capturable`, `fused`) are dropped.
+ */
 export function fromPyTorchNames(sd: PyTorchOptimizerStateDict): OptimizerStateDict {
-  return renameKeys({ state: sd.state, paramGroups: sd.param_groups } as OptimizerStateDict, camel, 'state', 'paramGroups');
+  const groups = sd.param_groups.map((g) => Object.fromEntries(Object.entries(g).filter(([k]) => !PYTORCH_ONLY.has(k))));
+  return renameKeys({ state: sd.state, paramGroups: groups } as OptimizerStateDict, camel, 'state', 'paramGroups');
 }
