@@ -7,7 +7,7 @@
 // exactly as an unconstrained run does.
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  Adam, conv2d, crossEntropy, defineFunction, grad, linear, manualSeed, memory, OutOfMemoryError, setMemoryLimit, SGD, tensor, tidy,
+  Adagrad, Adam, conv2d, crossEntropy, defineFunction, grad, linear, manualSeed, memory, OutOfMemoryError, RMSprop, setMemoryLimit, SGD, tensor, tidy,
   wasmMemory, zeros, type Tensor,
 } from '../ts/node.js';
 import { isGradCase, OP_CASES, type OpCase } from './op-cases.js';
@@ -95,6 +95,8 @@ const MyExp = defineFunction({
 function mlp(): Scenario {
   let adam: Adam | undefined;
   let sgd: SGD | undefined;
+  let rms: RMSprop | undefined;
+  let ada: Adagrad | undefined;
   const forward = (t: Held) => {
     const h = linear(t.x as Tensor, t.w1 as Tensor, t.b1 as Tensor).relu();
     return { loss: crossEntropy(linear(h, t.w2 as Tensor, t.b2 as Tensor), t.labels as Tensor) };
@@ -102,8 +104,10 @@ function mlp(): Scenario {
   const step = (i: number) => [
     { name: `forward ${i}`, run: forward },
     { name: `backward ${i}`, run: (t: Held) => (t.loss as Tensor).backward() },
-    { name: `Adam.step ${i}`, run: () => adam!.step() },
+    { name: `Adam(amsgrad).step ${i}`, run: () => adam!.step() },
+    { name: `RMSprop(centered, momentum).step ${i}`, run: () => rms!.step() },
     { name: `SGD(momentum).step ${i}`, run: () => sgd!.step() },
+    { name: `Adagrad.step ${i}`, run: () => ada!.step() },
   ];
   return {
     retry: 'same',
@@ -113,11 +117,13 @@ function mlp(): Scenario {
         labels: tensor([0, 2, 1, 1, 0, 2], { dtype: 'int32' }),
         w1: leaf([8, 4], 1), b1: leaf([8], 2), w2: leaf([3, 8], 3), b2: leaf([3], 4),
       };
-      adam = new Adam([t.w1, t.b1], { lr: 0.01 });
-      sgd = new SGD([t.w2, t.b2], { lr: 0.1, momentum: 0.9 });
+      adam = new Adam([t.w1], { lr: 0.01, amsgrad: true });
+      rms = new RMSprop([t.b1], { lr: 0.01, centered: true, momentum: 0.5 });
+      sgd = new SGD([t.w2], { lr: 0.1, momentum: 0.9 });
+      ada = new Adagrad([t.b2], { lr: 0.1 });
       const extra = (): Values => {
         const out: Values = {};
-        for (const [name, opt] of [['adam', adam!], ['sgd', sgd!]] as const) {
+        for (const [name, opt] of [['adam', adam!], ['rms', rms!], ['sgd', sgd!], ['ada', ada!]] as const) {
           [...opt.state.entries()].forEach(([, s], i) => {
             for (const [k, v] of Object.entries(s.tensors)) out[`${name}.${i}.${k}`] = Array.from(v.data());
             out[`${name}.${i}.step`] = [s.step];
@@ -125,9 +131,9 @@ function mlp(): Scenario {
         }
         return out;
       };
-      return { t, extra, dispose: () => { adam!.dispose(); sgd!.dispose(); } };
+      return { t, extra, dispose: () => { adam!.dispose(); rms!.dispose(); sgd!.dispose(); ada!.dispose(); } };
     },
-    steps: [...step(1), { name: 'zeroGrad', run: () => { adam!.zeroGrad(); sgd!.zeroGrad(); } }, ...step(2)],
+    steps: [...step(1), { name: 'zeroGrad', run: () => { for (const o of [adam!, rms!, sgd!, ada!]) o.zeroGrad(); } }, ...step(2)],
   };
 }
 
@@ -223,7 +229,7 @@ function fromOpCase(c: OpCase): Scenario {
 }
 
 const SCENARIOS: [string, () => Scenario][] = [
-  ['MLP training (linear, relu, crossEntropy, backward, Adam, SGD momentum)', mlp],
+  ['MLP training (linear, relu, crossEntropy, backward, Adam amsgrad, RMSprop, SGD momentum, Adagrad)', mlp],
   ['grad with createGraph and a second derivative', () => higherOrder],
   ['registerHook and defineFunction', () => hooksAndFunctions],
   ['argmax/argmin', () => argmax],

@@ -17,8 +17,8 @@
 import { expect } from 'vitest';
 import { lib } from '../ts/ffi.js';
 import {
-  Adam, adaptiveAvgPool2d, arange, AutogradError, avgPool2d, binaryCrossEntropy, conv1d, conv2d, crossEntropy, eye, full,
-  cat, linear, linspace, manualSeed, maxPool2d, noGrad, rand, randn, SGD, softmax, tensor, where, type Tensor,
+  Adagrad, Adam, adaptiveAvgPool2d, arange, AutogradError, avgPool2d, binaryCrossEntropy, conv1d, conv2d, crossEntropy, eye, full,
+  cat, linear, linspace, manualSeed, maxPool2d, noGrad, rand, randn, RMSprop, SGD, softmax, tensor, where, type Optimizer, type Tensor,
 } from '../ts/node.js';
 import { wrap } from '../ts/dispatch.js';
 import type { GradcheckOptions } from './helpers/gradcheck.js';
@@ -160,7 +160,7 @@ function inplace(update: (t: Tensor, s: Tensor) => Tensor, f: (t: number, s: num
 }
 
 /** An optimizer update: the parameter stays a leaf, its state tensors require no grad. */
-function optimizerStep(make: (p: Tensor) => SGD | Adam, state: string, scale: number): NoGradCase {
+function optimizerStep(make: (p: Tensor) => Optimizer<object>, state: string, f: (grad: number) => number): NoGradCase {
   return {
     noGrad: 'optimizer update: writes the parameter and its state in place and records no graph',
     inputs: [input('optim', [2, 3])],
@@ -175,8 +175,8 @@ function optimizerStep(make: (p: Tensor) => SGD | Adam, state: string, scale: nu
         opt.dispose();
       }
     },
-    // First step from zero state: momentum buffer = grad; Adam's exp_avg = (1 − β1)·grad.
-    ref: (p) => map(p, (v) => scale * 2 * v),
+    // The state after the first step, as a function of the gradient 2p.
+    ref: (p) => map(p, (v) => f(2 * v)),
   };
 }
 
@@ -543,8 +543,12 @@ export const OP_CASES: Record<string, OpCase> = {
   },
 
   // ---- optimizers
-  'optim/sgd': optimizerStep((p) => new SGD([p], { lr: 0.1, momentum: 0.9 }), 'momentumBuffer', 1),
-  'optim/adam': optimizerStep((p) => new Adam([p], { lr: 0.01 }), 'expAvg', 0.1),
+  // First step from zero state: momentum buffer = g; Adam's exp_avg = (1 − β1)·g;
+  // RMSprop's square_avg = (1 − α)·g²; Adagrad's sum = initialAccumulatorValue + g².
+  'optim/sgd': optimizerStep((p) => new SGD([p], { lr: 0.1, momentum: 0.9 }), 'momentumBuffer', (g) => g),
+  'optim/adam': optimizerStep((p) => new Adam([p], { lr: 0.01, amsgrad: true }), 'expAvg', (g) => 0.1 * g),
+  'optim/rmsprop': optimizerStep((p) => new RMSprop([p], { lr: 0.01, alpha: 0.9, centered: true }), 'squareAvg', (g) => 0.1 * g * g),
+  'optim/adagrad': optimizerStep((p) => new Adagrad([p], { lr: 0.1, initialAccumulatorValue: 0.5 }), 'sum', (g) => 0.5 + g * g),
 };
 
 /** `x` with its last two dims swapped (the stored layout of a transposed view of `x`). */

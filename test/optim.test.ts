@@ -11,6 +11,7 @@ import {
   memory,
   noGrad,
   randn,
+  RMSprop,
   manualSeed,
   scalar,
   SGD,
@@ -20,6 +21,7 @@ import {
   type Optimizer,
   type Tensor,
 } from '../ts/node.js';
+import { updateOp } from '../ts/dispatch.js';
 import { expectClose } from './helpers/gradcheck.js';
 import { thrown } from './helpers/snapshot.js';
 
@@ -226,20 +228,20 @@ describe('errors', () => {
 
   it('bad hyper-parameters throw ArgumentError at construction', () => {
     const bad: [string, (p: Tensor) => unknown, RegExp][] = [
-      ['negative lr', (p) => new SGD([p], { lr: -0.1 }), /SGD: invalid learning rate \(lr\) -0.1/],
-      ['missing lr', (p) => new SGD([p], {} as { lr: number }), /SGD: invalid learning rate \(lr\) undefined/],
-      ['NaN momentum', (p) => new SGD([p], { lr: 0.1, momentum: NaN }), /SGD: invalid momentum NaN/],
-      ['negative weight decay', (p) => new SGD([p], { lr: 0.1, weightDecay: -1 }), /weightDecay -1/],
+      ['negative lr', (p) => new SGD([p], { lr: -0.1 }), /SGD: Invalid learning rate: -0.1/],
+      ['missing lr', (p) => new SGD([p], {} as { lr: number }), /SGD: Invalid learning rate: undefined/],
+      ['NaN momentum', (p) => new SGD([p], { lr: 0.1, momentum: NaN }), /SGD: Invalid momentum value: NaN/],
+      ['negative weight decay', (p) => new SGD([p], { lr: 0.1, weightDecay: -1 }), /Invalid weight_decay value: -1/],
       ['Nesterov without momentum', (p) => new SGD([p], { lr: 0.1, nesterov: true }), /Nesterov momentum requires/],
       ['Nesterov with dampening', (p) => new SGD([p], { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true }), /Nesterov/],
-      ['beta1 = 1', (p) => new Adam([p], { betas: [1, 0.999] }), /Adam: invalid beta parameter at index 0 1; it must be in \[0, 1\)/],
-      ['negative beta2', (p) => new AdamW([p], { betas: [0.9, -0.1] }), /AdamW: invalid beta parameter at index 1 -0.1/],
-      ['negative eps', (p) => new Adam([p], { eps: -1e-8 }), /invalid epsilon/],
-      ['infinite lr', (p) => new Adam([p], { lr: Infinity }), /invalid learning rate/],
-      ['amsgrad', (p) => new Adam([p], { amsgrad: true } as object), /amsgrad is not supported/],
-      ['bad group override', (p) => new Adam([{ params: [p], lr: -1 }]), /invalid learning rate \(lr\) -1/],
+      ['beta1 = 1', (p) => new Adam([p], { betas: [1, 0.999] }), /Adam: Invalid beta parameter at index 0: 1$/],
+      ['negative beta2', (p) => new AdamW([p], { betas: [0.9, -0.1] }), /AdamW: Invalid beta parameter at index 1: -0.1/],
+      ['negative eps', (p) => new Adam([p], { eps: -1e-8 }), /Invalid epsilon value: -1e-8/],
+      ['infinite lr', (p) => new Adam([p], { lr: Infinity }), /Invalid learning rate: Infinity/],
+      ['amsgrad not a boolean', (p) => new Adam([p], { amsgrad: 1 } as object), /Adam: amsgrad must be a boolean/],
+      ['bad group override', (p) => new Adam([{ params: [p], lr: -1 }]), /Adam: Invalid learning rate: -1$/],
       ['empty parameter list', () => new SGD([], { lr: 0.1 }), /empty parameter list/],
-      ['a parameter twice', (p) => new SGD([{ params: [p] }, { params: [p] }], { lr: 0.1 }), /more than once/],
+      ['a parameter twice', (p) => new SGD([{ params: [p] }, { params: [p] }], { lr: 0.1 }), /appear in more than one parameter group/],
       ['a non-leaf', (p) => new SGD([p.mul(2)], { lr: 0.1 }), /non-leaf/],
       ['not a tensor', () => new SGD([{ params: [3 as unknown as Tensor] }], { lr: 0.1 }), /can only optimize Tensors/],
     ];
@@ -253,28 +255,51 @@ describe('errors', () => {
     ints.dispose();
   });
 
-  it('hyper-parameters changed to bad values after construction are rejected by the core; nothing changes', () => {
+  it('hyper-parameters changed to bad values after construction are rejected by step(); nothing changes', () => {
     const p = tensor([1, 2], { requiresGrad: true });
-    tidy(() => p.sum().backward());
+    const q = tensor([3], { requiresGrad: true });
+    tidy(() => p.sum().add(q.sum()).backward());
     const sgd = new SGD([p], { lr: 0.1, momentum: 0.9 });
     const adam = new Adam([p]);
+    // A bad value in the second group: the first group's parameter is not updated either.
+    const rms = new RMSprop([{ params: [p] }, { params: [q] }]);
     sgd.paramGroups[0]!.lr = -1;
     adam.paramGroups[0]!.betas = [0.9, 1.5];
+    rms.paramGroups[1]!.alpha = -0.5;
     const e1 = thrown(() => sgd.step());
     const e2 = thrown(() => adam.step());
+    const e3 = thrown(() => rms.step());
     expect(e1).toBeInstanceOf(ArgumentError);
-    expect(e1.message).toMatch(/^sgd: invalid learning rate \(lr\) -1; it must be >= 0/);
+    expect(e1.message).toBe('SGD: Invalid learning rate: -1');
     expect(e2).toBeInstanceOf(ArgumentError);
-    expect(e2.message).toMatch(/^adam: invalid beta2 \(betas\[1\]\) 1.5; it must be in \[0, 1\)/);
+    expect(e2.message).toBe('Adam: Invalid beta parameter at index 1: 1.5');
+    expect(e3.message).toBe('RMSprop: Invalid alpha value: -0.5');
     expect(p.toArray()).toEqual([1, 2]);
-    expect(adam.state.get(p)!.step).toBe(0);
+    expect(q.toArray()).toEqual([3]);
+    expect(adam.state.size).toBe(0);
+    expect(rms.state.size).toBe(0);
     // A step after a failed one starts from the first step: buffers were not half-initialised.
     sgd.paramGroups[0]!.lr = 0.1;
     sgd.step();
     expectClose(p.data(), [0.9, 1.9], 0, 1e-6, 'first SGD step after the failure');
-    sgd.dispose();
-    adam.dispose();
+    for (const o of [sgd, adam, rms]) o.dispose();
     p.dispose();
+    q.dispose();
+  });
+
+  it('the core checks the update arguments too (the boundary trusts nothing)', () => {
+    const p = tensor([1, 2], { requiresGrad: true });
+    const g = tensor([1, 1]);
+    const sq = zeros([2]);
+    const e = thrown(() => updateOp('rmsprop', p, g, sq, null, null, -1, 0.99, 1e-8, 0, 0, false, false));
+    expect(e).toBeInstanceOf(ArgumentError);
+    expect(e.message).toMatch(/^rmsprop: invalid learning rate \(lr\) -1; it must be >= 0/);
+    const e2 = thrown(() => updateOp('adagrad', p, g, sq, 0.1, 0, 0, 1e-10, 0, false));
+    expect(e2.message).toMatch(/^adagrad: step must be a whole number >= 1, got 0/);
+    const e3 = thrown(() => updateOp('rmsprop', p, g, sq, null, null, 0.1, 0.99, 1e-8, 0, 0.9, false, false));
+    expect(e3.message).toMatch(/momentum buffer is required/);
+    expect(p.toArray()).toEqual([1, 2]);
+    for (const t of [p, g, sq]) t.dispose();
   });
 
   it('a disposed optimizer or parameter throws DisposedError', () => {
