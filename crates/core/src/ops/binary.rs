@@ -461,8 +461,8 @@ mod scalar_tests {
         let y = sum(&binary_scalar(BinaryOp::Mul, &a, 3.0, false).unwrap(), None, false).unwrap();
         let (bb, b) = inputs(1, true);
         let w = sum(&mul(&b, &Tensor::scalar(3.0)).unwrap(), None, false).unwrap();
-        crate::ops::inplace::apply(crate::ops::inplace::InplaceOp::Add, &ba.detach(), &Tensor::scalar(1.0)).unwrap();
-        crate::ops::inplace::apply(crate::ops::inplace::InplaceOp::Add, &bb.detach(), &Tensor::scalar(1.0)).unwrap();
+        crate::ops::inplace::apply("add_", crate::ops::inplace::InplaceOp::Add, &ba.detach(), &Tensor::scalar(1.0)).unwrap();
+        crate::ops::inplace::apply("add_", crate::ops::inplace::InplaceOp::Add, &bb.detach(), &Tensor::scalar(1.0)).unwrap();
         let (g, e) = (engine::backward(&y, None, PassOptions::default()), engine::backward(&w, None, PassOptions::default()));
         let (g, e) = (g.unwrap_err(), e.unwrap_err());
         assert_eq!((g.kind, g.message), (e.kind, e.message));
