@@ -25,3 +25,4 @@ export {
   TensorError,
 } from './errors.js';
 export { gradcheck, type GradcheckOptions } from './gradcheck.js';
+export { FormatError, load, readHeader, save, type SafetensorsDtype, type SafetensorsHeader, type SaveDtype, type SaveOptions, type TensorInfo } from './io/safetensors.js';
