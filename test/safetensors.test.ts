@@ -244,7 +244,9 @@ describe('malformed files are refused whole', () => {
     ['truncated data', file(ok, 11), /tensor "b" has data_offsets \[8, 12\] beyond the end of the data \(11 bytes\): the file is truncated/],
     ['a header that is not JSON', file('{"a": {"dtype": "F32",}}', 0), /not valid JSON: expected a string key at character 22/],
     ['invalid UTF-8', file('{"ab":{}}').map((b, i) => (i === 10 ? 0xff : b)), /not valid UTF-8/],
-    ['a JSON array', file('[]'), /the header is not a JSON object/],
+    ['a JSON array', file('[]'), /the header must begin with '\{', got "\[\]"/],
+    ['leading whitespace', file(' {}'), /the header must begin with '\{'/],
+    ['an empty header', file(''), /the header must begin with '\{', got ""/],
     ['text after the object', file('{} x'), /unexpected text after the top-level value/],
     ['a duplicate name', file('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4), /duplicate key "a"/],
     ['a duplicate field', file('{"a":{"dtype":"F32","dtype":"I32","shape":[1],"data_offsets":[0,4]}}', 4), /duplicate key "dtype"/],
@@ -398,6 +400,38 @@ describe('files and PyTorch interop', () => {
     for (const [i, name] of ['f32', 'f16', 'bf16'].entries()) {
       expect(Buffer.from(files[i]!).equals(readFileSync(fixture(`wasmgrad-${name}.safetensors`))), name).toBe(true);
     }
+  });
+});
+
+describe('entry points', () => {
+  /** The ts/ modules `entry` imports, transitively, and the bare specifiers they import. */
+  function graph(entry: string): { modules: Set<string>; external: Set<string> } {
+    const modules = new Set<string>();
+    const external = new Set<string>();
+    const todo = [new URL(`../ts/${entry}`, import.meta.url)];
+    while (todo.length > 0) {
+      const url = todo.pop()!;
+      if (modules.has(url.pathname)) continue;
+      modules.add(url.pathname);
+      for (const m of readFileSync(url, 'utf8').matchAll(/^(?:(?:import|export)\b[^;]*?\bfrom\s*|import\s*)['"]([^'"]+)['"];/gm)) {
+        const spec = m[1]!;
+        if (spec.startsWith('.')) todo.push(new URL(spec.replace(/\.js$/, '.ts'), url));
+        else external.add(spec);
+      }
+    }
+    return { modules, external };
+  }
+
+  it('the browser entry reaches safetensors, data and progress but nothing from Node', () => {
+    const browser = graph('browser.ts');
+    const names = [...browser.modules].map((p) => p.replace(/.*\/ts\//, ''));
+    expect(names).toEqual(expect.arrayContaining(['io/safetensors.ts', 'io/progress.ts', 'data.ts']));
+    expect(names.length).toBeGreaterThan(15);
+    expect(names).not.toContain('io/node.ts');
+    expect([...browser.external]).toEqual([]);
+    const node = graph('node.ts');
+    expect([...node.modules].some((p) => p.endsWith('/ts/io/node.ts'))).toBe(true);
+    expect([...node.external].sort()).toEqual(['node:fs']);
   });
 });
 

@@ -79,7 +79,7 @@ export interface SaveOptions {
   /**
    * How float32 tensors are written: `'F32'` (the default, exact), or `'F16'`/`'BF16'`
    * (half the bytes; rounded to nearest, ties to even, as PyTorch's `.half()` and
-   * `.bfloat16()`; F16 overflows to ±inf beyond 65504 and flushes below 2⁻²⁴ to ±0).
+   * `.bfloat16()`; F16 rounds magnitudes from 65520 up to ±inf, those up to 2⁻²⁵ to ±0).
    * int32 tensors are written as I32 and bool tensors as BOOL whatever this says.
    */
   dtype?: SaveDtype;
@@ -265,6 +265,8 @@ export function parseHeader(opName: string, bytes: Uint8Array, fileLength = byte
   } catch {
     fail('the header is not valid UTF-8');
   }
+  // The spec: the header MUST begin with '{' (and MAY be padded at the end with spaces).
+  if (!text.startsWith('{')) fail(`the header must begin with '{', got ${JSON.stringify(text.slice(0, 8))}`);
   let root: Json;
   try {
     root = new JsonParser(text).document();
