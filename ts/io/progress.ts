@@ -1,8 +1,8 @@
 /**
  * A progress display for training loops: epoch, step, loss and samples per second; a bar
- * redrawn in place when the output is a terminal, plain lines otherwise (logs, CI). No
- * imports: in Node it writes to `process.stdout` (found at run time), elsewhere to
- * `console.log`, or to any stream you pass.
+ * redrawn in place when the output is a terminal, plain lines otherwise (logs, CI). It
+ * imports nothing from Node (browser bundles stay clean): it writes to `process.stdout`
+ * when there is one (found at run time), else to `console.log`, or to any stream you pass.
  * @module
  */
 import { ArgumentError } from '../errors.js';

@@ -109,11 +109,13 @@ export function save(tensors: Record<string, Tensor> | ReadonlyMap<string, Tenso
     }
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') throw new ArgumentError(`save: metadata values must be strings, got ${typeof v} for ${JSON.stringify(k)}`);
+      if (!isWellFormed(k) || !isWellFormed(v)) throw new ArgumentError(`save: metadata ${JSON.stringify(k)} has a lone surrogate, which UTF-8 cannot encode`);
     }
   }
   const items = pairs.map(([name, t]) => {
     if (!(t instanceof Tensor)) throw new ArgumentError(`save: ${JSON.stringify(name)} is not a Tensor`);
     if (name === '__metadata__') throw new ArgumentError('save: "__metadata__" is reserved for the metadata and cannot name a tensor');
+    if (!isWellFormed(name)) throw new ArgumentError(`save: the name ${JSON.stringify(name)} has a lone surrogate, which UTF-8 cannot encode`);
     t.handleFor('save'); // DisposedError before anything is written
     const dtype = t.dtype;
     const stDtype: SafetensorsDtype = dtype === 'int32' ? 'I32' : dtype === 'bool' ? 'BOOL' : fileDtype;
