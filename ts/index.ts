@@ -30,3 +30,6 @@ export {
   TensorError,
 } from './errors.js';
 export { gradcheck, type GradcheckOptions } from './gradcheck.js';
+export { DataLoader, RandomGenerator, TensorDataset, type DataLoaderOptions } from './data.js';
+export { Progress, type ProgressOptions, type ProgressStream } from './io/progress.js';
+export { FormatError, load, readHeader, save, type SafetensorsDtype, type SafetensorsHeader, type SaveDtype, type SaveOptions, type TensorInfo } from './io/safetensors.js';

@@ -19,3 +19,4 @@ setLocator({
 });
 
 export * from './index.js';
+export { loadFile, readHeaderFile, saveFile } from './io/node.js';
