@@ -312,6 +312,29 @@ describe('containers', () => {
     expect(named.namedChildren().map(([n]) => n)).toEqual(['encoder', 'act']);
     expect(thrown(() => new nn.Sequential(3 as unknown as nn.Module))).toBeInstanceOf(ArgumentError);
   });
+  it('Linear → ReLU in a Sequential runs fused, with the same values and gradients as one after the other', () => {
+    manualSeed(9);
+    using seq = new nn.Sequential(new nn.Linear(5, 4), new nn.ReLU(), new nn.Linear(4, 2));
+    const x = tidy(() => randn([3, 5]));
+    const run = (f: () => Tensor) => tidy(() => {
+      seq.zeroGrad();
+      const y = f();
+      y.square().sum().backward();
+      return [Array.from(y.data()), ...seq.parameters().map((p) => Array.from(p.grad!.data()))];
+    });
+    const fused = run(() => seq.call(x));
+    const [lin1, relu, lin2] = [...seq];
+    const separate = run(() => lin2!.call(relu!.call(lin1!.call(x))));
+    expect(fused).toEqual(separate);
+    using pair = new nn.Sequential(new nn.Linear(5, 4), new nn.ReLU());
+    expect(tidy(() => pair.call(x).gradFn)).toBe('AddmmBackward0'); // one fused node (ReluBackward0 if separate)
+    class Leaky extends nn.ReLU {
+      forward(t: Tensor): Tensor { return t.leakyRelu(0.5); }
+    }
+    using custom = new nn.Sequential(new nn.Linear(5, 4), new Leaky());
+    expect(tidy(() => custom.call(x).gradFn)).not.toBe('AddmmBackward0'); // an overridden forward runs as written
+    x.dispose();
+  });
   it('a module used twice in a Sequential runs twice', () => {
     using lin = new nn.Linear(2, 2, { bias: false });
     tidy(() => noGrad(() => void lin.weight.copy_(tensor([[2, 0], [0, 2]]))));

@@ -6,7 +6,7 @@ import { ArgumentError, DTypeError, ShapeError } from '../../errors.js';
 import { tidy } from '../../scope.js';
 import type { Tensor } from '../../tensor.js';
 import { where } from '../../ops.js';
-import { embedding, linear } from '../functional.js';
+import { embedding, linear, type Activation } from '../functional.js';
 import * as init from '../init.js';
 import { Module, Parameter, pyBool, pyTuple } from '../module.js';
 import { checkInt, empty, shapeOf } from './util.js';
@@ -39,10 +39,14 @@ export class Linear extends Module {
     }
   }
   forward(x: Tensor): Tensor {
+    return this.fused(x, 'none');
+  }
+  /** @internal forward() followed by `activation` in the same fused pass (Sequential uses it for Linear → ReLU). */
+  fused(x: Tensor, activation: Activation): Tensor {
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new ShapeError(`${this.constructor.name}(${this.inFeatures}, ${this.outFeatures}): input of shape ${shapeOf(x)} does not fit in_features=${this.inFeatures}`);
     }
-    return linear(x, this.weight, this.bias);
+    return linear(x, this.weight, this.bias, { activation });
   }
   extraRepr(): string {
     return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyBool(this.bias !== null)}`;
