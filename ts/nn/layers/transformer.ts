@@ -231,7 +231,9 @@ export class TransformerEncoderLayer extends Module {
  * A stack of `numLayers` encoder layers (PyTorch's `nn.TransformerEncoder`), named
  * `layers.0.…`, plus an optional final `norm`. `encoderLayer` itself becomes
  * `layers[0]` (the module owns it) and the others are deep copies of it, so all start
- * with the same weights, as in PyTorch.
+ * with the same weights, as in PyTorch. (PyTorch's eval-mode fast path with nested tensors
+ * outputs zeros at padded positions of `srcKeyPaddingMask`; this computes them as its
+ * training path does.)
  */
 export class TransformerEncoder extends Module {
   layers: ModuleList;
