@@ -249,6 +249,35 @@ describe('ownership and memory', () => {
     dispose(x, y);
     expect(memory()).toEqual(start);
   });
+  it('conv and transformer models train without growing memory and free everything on dispose', () => {
+    const start = memory();
+    manualSeed(4);
+    const conv = new nn.Sequential(
+      new nn.Conv2d(1, 4, 3, { padding: 1 }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(4 * 4 * 4, 3),
+    );
+    const enc = new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, batchFirst: true }), 2, { norm: new nn.LayerNorm(8) });
+    const models: [nn.Module, () => Tensor][] = [
+      [conv, () => nn.functional.crossEntropy(conv.call(randn([6, 1, 8, 8])), tensor([0, 1, 2, 0, 1, 2], { dtype: 'int32' }))],
+      [enc, () => enc.call(randn([3, 5, 8]), { srcKeyPaddingMask: tensor([[false, false, false, true, true], [false, false, false, false, false], [false, false, false, false, true]]) }).square().mean()],
+    ];
+    for (const [model, lossOf] of models) {
+      const opt = new Adam(model.parameters(), { lr: 0.01 });
+      const counts: string[] = [];
+      for (let step = 0; step < 6; step++) {
+        tidy(() => {
+          opt.zeroGrad();
+          lossOf().backward();
+          opt.step();
+        });
+        const { numTensors, numBytes } = memory();
+        counts.push(`${numTensors} tensors, ${numBytes} bytes`);
+      }
+      expect(new Set(counts.slice(1)).size, `${model.constructor.name}: ${counts.join('; ')}`).toBe(1);
+      model.dispose();
+      opt.dispose();
+    }
+    expect(memory()).toEqual(start);
+  });
   it('`using` disposes a module at the end of its block', () => {
     const start = memory();
     {
