@@ -120,3 +120,19 @@ describe('examples/mlp-classifier.mjs', () => {
     expect(accuracy).toBeGreaterThanOrEqual(90);
   });
 });
+
+describe('examples/mlp-module.mjs', () => {
+  it('prints the model, trains an nn.Sequential-based Module with Adam, and restores it from its state dict', () => {
+    const out = run('examples/mlp-module.mjs');
+    expect(out).toContain('Classifier(\n  (features): Sequential(\n    (0): Linear(in_features=2, out_features=32, bias=True)');
+    expect(out).toContain('Parameters: 1,251 (trainable: 1,251)');
+    const losses = [...out.matchAll(/^epoch\s+\d+: loss = ([\d.]+)$/gm)].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(5);
+    expect(losses[0]!).toBeGreaterThan(1);
+    expect(losses[4]!).toBeLessThan(0.25);
+    const accuracy = Number(/^training accuracy: ([\d.]+)%/m.exec(out)?.[1]);
+    expect(accuracy).toBeGreaterThanOrEqual(90);
+    expect(out).toContain('state dict: features.0.weight, features.0.bias, features.3.weight, features.3.bias, head.weight, head.bias');
+    expect(Number(/^restored accuracy: ([\d.]+)%/m.exec(out)?.[1])).toBe(accuracy);
+  });
+});

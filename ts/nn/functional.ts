@@ -2,14 +2,14 @@
  * Neural-network functional ops (PyTorch's `torch.nn.functional`), with fused kernels.
  * @module
  */
-import { noGrad } from './autograd.js';
-import { full, rand, tensor, zeros } from './creation.js';
-import { choicesOf, op, type OpArg } from './dispatch.js';
-import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError } from './errors.js';
-import { lib } from './ffi.js';
-import { tidy } from './scope.js';
-import { cat } from './ops.js';
-import type { Tensor } from './tensor.js';
+import { noGrad } from '../autograd.js';
+import { full, rand, tensor, zeros } from '../creation.js';
+import { choicesOf, op, type OpArg } from '../dispatch.js';
+import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError } from '../errors.js';
+import { lib } from '../ffi.js';
+import { tidy } from '../scope.js';
+import { cat } from '../ops.js';
+import type { Tensor } from '../tensor.js';
 
 /** How per-element losses are combined. */
 export type Reduction = 'none' | 'mean' | 'sum';
