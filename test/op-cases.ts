@@ -222,7 +222,7 @@ const GATHER: Index = { shape: [3, 2], values: [3, 0, 1, 1, 2, 0] };
 /** Distinct indices per row (scatter with repeats keeps only the last write). */
 const SCATTER: Index = { shape: [3, 2], values: [3, 0, 1, 2, 2, 0] };
 
-const KERNEL_BACKWARD = 'its backward is a kernel (im2col/col2im, window scans), not recorded ops';
+const KERNEL_BACKWARD = 'its backward is a kernel (window scans), not recorded ops';
 
 const CONV_TOL: GradcheckOptions = { forwardAtol: 1e-4, forwardRtol: 1e-4 };
 
@@ -448,7 +448,7 @@ export const OP_CASES: Record<string, OpCase> = {
     },
   },
   'conv/conv2d': {
-    grad: { firstOrderOnly: KERNEL_BACKWARD,
+    grad: {
       fn: (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1 }),
       ref: (x, w, b) => refConv2d(x, w, b, { stride: [2, 2], pad: [1, 1] }),
       inputs: [input('conv2d', [1, 2, 5, 5]), input('conv2d', [3, 2, 3, 3], -1, 1, 1), input('conv2d', [3], -1, 1, 2)],
@@ -456,7 +456,7 @@ export const OP_CASES: Record<string, OpCase> = {
     },
   },
   'conv/conv1d': {
-    grad: { firstOrderOnly: KERNEL_BACKWARD,
+    grad: {
       fn: (x, w, b) => conv1d(x, w, b, { padding: 1, groups: 2 }),
       ref: (x, w, b) => refConv1d(x, w, b, 1, 1, 1, 2),
       inputs: [input('conv1d', [2, 2, 6]), input('conv1d', [2, 1, 3], -1, 1, 1), input('conv1d', [2], -1, 1, 2)],

@@ -274,10 +274,16 @@ pub fn conv2d_forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, 
         }
     }
     if let Some(bias) = bias {
-        for image in out.chunks_exact_mut((g.o * ohw).max(1)) {
-            for (plane, &b) in image.chunks_exact_mut(ohw.max(1)).zip(bias) {
-                plane.iter_mut().for_each(|v| *v += b);
-            }
+        add_channel_bias(out, bias, ohw);
+    }
+}
+
+/// Adds `bias[c]` to every element of each channel's plane of `plane` elements in
+/// `out [N, C, plane]` (`C` = `bias.len()`).
+pub fn add_channel_bias(out: &mut [f32], bias: &[f32], plane: usize) {
+    for image in out.chunks_exact_mut((bias.len() * plane).max(1)) {
+        for (p, &b) in image.chunks_exact_mut(plane.max(1)).zip(bias) {
+            p.iter_mut().for_each(|v| *v += b);
         }
     }
 }
