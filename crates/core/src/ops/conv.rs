@@ -1,14 +1,20 @@
-//! Convolution (PyTorch's `conv1d`, `conv2d`) on NCHW float32 tensors, 3-D unbatched
-//! inputs included, and the argument helpers it shares with pooling (`ops::pool`).
+//! Convolution (PyTorch's `conv1d`, `conv2d`, `conv_transpose2d`) on NCHW float32 tensors,
+//! 3-D unbatched inputs included, and the argument helpers it shares with pooling
+//! (`ops::pool`).
 //!
 //! Every argument is validated here, before any kernel runs, so bad shapes and sizes come
 //! back as typed errors instead of a trap. The passes are kernels (`kernels::conv`):
-//! convolution is `im2col` plus the packed GEMM, its input gradient a GEMM plus `col2im`,
-//! its weight gradient `im2col` plus a GEMM. Those are the three bilinear maps of one
-//! geometry ([`ConvMap`]); each map's VJP is made of the other two, recorded as ops, so
-//! convolutions have derivatives of any order. `conv1d` is `conv2d` with `H = kH = 1` (the
-//! `[N, C, L]` data already is `[N, C, 1, L]`, so nothing is copied and the graph records a
-//! single `ConvolutionBackward0` node).
+//! convolution is `im2col` plus the packed GEMM, its input gradient (and the transposed
+//! convolution) a GEMM plus `col2im`, its weight gradient `im2col` plus a GEMM. Those are
+//! the three bilinear maps of one geometry ([`ConvMap`]); each map's VJP is made of the
+//! other two, recorded as ops, so convolutions have derivatives of any order. `conv1d` is
+//! `conv2d` with `H = kH = 1` (the `[N, C, L]` data already is `[N, C, 1, L]`, so nothing
+//! is copied and the graph records a single `ConvolutionBackward0` node). The transposed
+//! convolution's validation lives in `conv/transpose.rs`.
+
+mod transpose;
+
+pub use transpose::{conv_transpose2d, ConvTransposeParams};
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
@@ -194,7 +200,7 @@ fn prepare_gemm(op: &str, g: &ConvGeom) -> Result<()> {
 /// | map | computes | VJP wrt its first operand | wrt its second |
 /// |---|---|---|---|
 /// | `Conv(x, w)` | `y` (conv2d) | `Transpose(g, w)` | `Weight(x, g)` |
-/// | `Transpose(y, w)` | `x` (conv2d's input gradient) | `Conv(g, w)` | `Weight(g, y)` |
+/// | `Transpose(y, w)` | `x` (conv2d's input gradient, conv_transpose2d) | `Conv(g, w)` | `Weight(g, y)` |
 /// | `Weight(x, y)` | `w` (conv2d's weight gradient) | `Transpose(y, g)` | `Conv(x, g)` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ConvMap {
@@ -241,7 +247,7 @@ fn conv_map(op: &'static str, m: ConvMap, a: &Tensor, b: &Tensor, g: &ConvGeom, 
     Ok(record(y, &[a, b], || vec![a.clone(), b.clone()], node))
 }
 
-/// The backward of a convolution map (and of the `conv2d` and `conv1d`
+/// The backward of a convolution map (and of the `conv2d`, `conv1d`, `convTranspose2d`
 /// ops, which fuse a bias): the other two maps (see [`ConvMap`]), and for the bias the sum
 /// of the gradient over all dims but the channel. Written with differentiable ops, so it
 /// records its own graph under `createGraph`.
@@ -320,4 +326,10 @@ pub const OPS: &[OpDef] = &[
         run: Run::Tensor(|a| conv2d(&a.numeric(0)?, &a.numeric(1)?, a.optional_tensor(2)?, &ConvParams::from_args(a, 2)?)) },
     OpDef { name: "conv1d", grad_fn: "ConvolutionBackward0", args: CONV_ARGS,
         run: Run::Tensor(|a| conv1d(&a.numeric(0)?, &a.numeric(1)?, a.optional_tensor(2)?, &ConvParams::from_args(a, 1)?)) },
+    OpDef { name: "convTranspose2d", grad_fn: "ConvolutionBackward0",
+        args: &[
+            tensor("input"), tensor("weight"), optional_tensor("bias"),
+            ints("stride"), ints("padding"), ints("outputPadding"), ints("dilation"), int("groups"),
+        ],
+        run: Run::Tensor(|a| conv_transpose2d(&a.numeric(0)?, &a.numeric(1)?, a.optional_tensor(2)?, &ConvTransposeParams::from_args(a)?)) },
 ];
