@@ -340,20 +340,6 @@ pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f
     }
 }
 
-/// `db[o] = Σ_{n, y, x} G[n, o, y, x]` (summed in f64).
-#[inline(never)]
-pub fn conv2d_backward_bias(gout: &[f32], g: &ConvGeom, db: &mut [f32]) {
-    let ohw = g.ohw();
-    for (o, d) in db.iter_mut().enumerate().take(g.o) {
-        let mut acc = 0.0f64;
-        for n in 0..g.n {
-            let start = (n * g.o + o) * ohw;
-            acc += gout[start..start + ohw].iter().map(|&v| v as f64).sum::<f64>();
-        }
-        *d = acc as f32;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
