@@ -3,7 +3,7 @@
 // promotion to float32 in arithmetic, printing against PyTorch 1.13, and errors.
 import { describe, expect, it } from 'vitest';
 import {
-  adaptiveAvgPool2d, all, any, arange, ArgumentError, avgPool2d, batchNorm, binaryCrossEntropy, cat, conv1d, conv2d,
+  adaptiveAvgPool2d, all, any, arange, ArgumentError, avgPool2d, batchNorm, binaryCrossEntropy, cat, conv1d, conv2d, convTranspose2d,
   crossEntropy, dropout, DTypeError, embedding, eye, full, fullLike, groupNorm, layerNorm, linear, logicalAnd, logicalNot,
   logicalOr, logicalXor, maxPool2d, memory, mseLoss, nllLoss, oneHot, ones, pad, PoisonedError, rand, scalar,
   scaledDotProductAttention, SGD, stack, tensor, TensorError, tidy, where, zeros, type Tensor,
@@ -367,6 +367,7 @@ describe('errors', () => {
       ['linear', () => linear(m([2, 3]), m([4, 3]), m([4]))],
       ['conv2d', () => conv2d(m([1, 2, 4, 4]), m([3, 2, 2, 2]), m([3]))],
       ['conv1d', () => conv1d(m([1, 2, 5]), m([1, 2, 3]))],
+      ['convTranspose2d', () => convTranspose2d(m([1, 2, 3, 3]), m([2, 3, 2, 2]), m([3]))],
       ['maxPool2d', () => maxPool2d(m([1, 1, 4, 4]), 2)],
       ['avgPool2d', () => avgPool2d(m([1, 1, 4, 4]), 2)],
       ['adaptiveAvgPool2d', () => adaptiveAvgPool2d(m([1, 1, 4, 4]), 2)],

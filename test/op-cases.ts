@@ -17,8 +17,9 @@
 import { expect } from 'vitest';
 import { lib } from '../ts/ffi.js';
 import {
-  Adagrad, Adam, adaptiveAvgPool2d, arange, AutogradError, avgPool2d, binaryCrossEntropy, conv1d, conv2d, crossEntropy, eye, full,
-  cat, linear, linspace, manualSeed, maxPool2d, noGrad, rand, randn, RMSprop, SGD, softmax, tensor, where, type Optimizer, type Tensor,
+  Adagrad, Adam, adaptiveAvgPool2d, arange, AutogradError, avgPool2d, binaryCrossEntropy, conv1d, conv2d, convTranspose2d, crossEntropy,
+  eye, full, cat, linear, linspace, manualSeed, maxPool2d, noGrad, rand, randn, RMSprop, SGD, softmax, tensor, where, type Optimizer,
+  type Tensor,
 } from '../ts/node.js';
 import { wrap } from '../ts/dispatch.js';
 import type { GradcheckOptions } from './helpers/gradcheck.js';
@@ -27,7 +28,7 @@ import {
   type Nd,
 } from './helpers/reference.js';
 import {
-  refAdaptiveAvgPool2d, refAvgPool2d, refConv1d, refConv2d, refCrossEntropy, refMaxPool2d, refSoftmax,
+  refAdaptiveAvgPool2d, refAvgPool2d, refConv1d, refConv2d, refConvTranspose2d, refCrossEntropy, refMaxPool2d, refSoftmax,
 } from './helpers/reference-nn.js';
 import {
   refBinaryCrossEntropy, refCumsum, refFlip, refGather, refProd, refScatter, refTriangle, type Index,
@@ -222,7 +223,7 @@ const GATHER: Index = { shape: [3, 2], values: [3, 0, 1, 1, 2, 0] };
 /** Distinct indices per row (scatter with repeats keeps only the last write). */
 const SCATTER: Index = { shape: [3, 2], values: [3, 0, 1, 2, 2, 0] };
 
-const KERNEL_BACKWARD = 'its backward is a kernel (im2col/col2im, window scans), not recorded ops';
+const KERNEL_BACKWARD = 'its backward is a kernel (window scans), not recorded ops';
 
 const CONV_TOL: GradcheckOptions = { forwardAtol: 1e-4, forwardRtol: 1e-4 };
 
@@ -448,7 +449,7 @@ export const OP_CASES: Record<string, OpCase> = {
     },
   },
   'conv/conv2d': {
-    grad: { firstOrderOnly: KERNEL_BACKWARD,
+    grad: {
       fn: (x, w, b) => conv2d(x, w, b, { stride: 2, padding: 1 }),
       ref: (x, w, b) => refConv2d(x, w, b, { stride: [2, 2], pad: [1, 1] }),
       inputs: [input('conv2d', [1, 2, 5, 5]), input('conv2d', [3, 2, 3, 3], -1, 1, 1), input('conv2d', [3], -1, 1, 2)],
@@ -456,11 +457,43 @@ export const OP_CASES: Record<string, OpCase> = {
     },
   },
   'conv/conv1d': {
-    grad: { firstOrderOnly: KERNEL_BACKWARD,
+    grad: {
       fn: (x, w, b) => conv1d(x, w, b, { padding: 1, groups: 2 }),
       ref: (x, w, b) => refConv1d(x, w, b, 1, 1, 1, 2),
       inputs: [input('conv1d', [2, 2, 6]), input('conv1d', [2, 1, 3], -1, 1, 1), input('conv1d', [2], -1, 1, 2)],
       options: CONV_TOL,
+    },
+  },
+  'conv/convTranspose2d': {
+    grad: {
+      fn: (x, w, b) => convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }),
+      ref: (x, w, b) => refConvTranspose2d(x, w, b, { stride: [2, 2], pad: [1, 1], outputPad: [1, 1] }),
+      inputs: [input('convTranspose2d', [1, 2, 2, 3]), input('convTranspose2d', [2, 2, 2, 2], -1, 1, 1), input('convTranspose2d', [2], -1, 1, 2)],
+      options: CONV_TOL,
+      // F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1) in float64
+      // (scripts/golden_conv_transpose.py --op-case); the bias's gradient is constant.
+      golden: {
+        inputs: [
+          nd([1, 2, 2, 3], [0.5, -1, 2, 0.25, -0.75, 1.5, 1, 0.5, -2, -0.25, 0.75, 1.25]),
+          nd([2, 2, 2, 2], [1, -0.5, 0.25, 2, -1.5, 0.75, 0.5, -0.25, 0.125, 1, -2, 0.5, 1.5, -1, 0.25, -0.75]),
+          nd([2], [0.5, -0.25]),
+        ],
+        weights: [-0.5, -2, 0.5, 1.5, -1, 1, -2, -0.25, 1.5, -1, 1, -2, 0.5, 1.5, 0.5, 1, -2, 0.5, 1.5, -1, 1, 1, 0.5, 1.5, -1, 1, -2, 0.5, -0.75, -1],
+        output: [
+          2, -0.75, -1.25, 5, 3.5, 0.125, -0.15625, 1.625, 2.15625, 1, 0.875, -1.1875, -0.625, -1.625, 4.125, -1.125, -0.625,
+          -0.375, 0.25, 0.75, 0.1875, 2, -1.5625, -0.625, -0.375, -0.125, -0.4375, -0.625, 0.8125, -1.5625,
+        ],
+        grads: [
+          [-1.25, -0.625, -0.625, 2, -3.625, 0.25, -1, 3.375, -2.375, -0.25, 3.875, 0.25],
+          [3.75, -1.0625, 8.75, -2.125, 1.5, -1.625, 5.375, -3.625, 0.375, -1.6875, -3.625, 2.5, 2.625, -1.125, -6.4375, 2.125],
+          [-0.75, 0.75],
+        ],
+        gradgrads: [
+          [-5.125, -62.25, 53.875, -16.875, -75.34375, 44.4375, 1.75, 44.875, -39.4375, 3.625, 48.34375, 11.65625],
+          [15.25, 5.3125, 15.875, 2.5, -6.5, -0.125, 14.75, -2, -14.75, -2.9375, -35.375, 12.75, 8.5, 2.875, -36.5, 9],
+          [0, 0],
+        ],
+      },
     },
   },
   'pool/maxPool2d': {

@@ -12,7 +12,7 @@ export {
   zeros, zerosLike, type ShapeLike, type TensorOptions,
 } from './creation.js';
 export * from './composites.js';
-export { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, crossEntropy, linear, maxPool2d, type Activation, type AvgPool2dOptions, type Conv1dOptions, type Conv2dOptions, type CrossEntropyOptions, type MaxPool2dOptions, type Pair, type Reduction, binaryCrossEntropy, binaryCrossEntropyWithLogits, batchNorm, dropout, embedding, groupNorm, l1Loss, layerNorm, nllLoss, pad, mseLoss, oneHot, scaledDotProductAttention, smoothL1Loss } from './nn/functional.js';
+export { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, convTranspose2d, crossEntropy, linear, maxPool2d, type Activation, type AvgPool2dOptions, type Conv1dOptions, type Conv2dOptions, type ConvTranspose2dOptions, type CrossEntropyOptions, type MaxPool2dOptions, type Pair, type Reduction, binaryCrossEntropy, binaryCrossEntropyWithLogits, batchNorm, dropout, embedding, groupNorm, l1Loss, layerNorm, nllLoss, pad, mseLoss, oneHot, scaledDotProductAttention, smoothL1Loss } from './nn/functional.js';
 export * as nn from './nn/index.js';
 export { enableGrad, grad, isGradEnabled, noGrad, type GradOptions } from './autograd.js';
 export { defineFunction, type CustomFunction, type FunctionCtx, type FunctionDefinition } from './function.js';

@@ -33,8 +33,8 @@ const readVal = (t: Tensor): Val => {
   return val([...t.shape], Array.from(t.data()), dtype as Val['dtype']);
 };
 
-/** Ops whose gradient cannot be differentiated again (README: conv and pooling). */
-const NO_SECOND_ORDER = new Set(['conv2d', 'maxPool2d', 'avgPool2d']);
+/** Ops whose gradient cannot be differentiated again (README: pooling). */
+const NO_SECOND_ORDER = new Set(['maxPool2d', 'avgPool2d']);
 
 /** Corrupts one op's reference (FUZZ_BREAK=<op>): to see a failure saved and replayed. */
 const BREAK = process.env.FUZZ_BREAK;
@@ -240,8 +240,8 @@ export function checkProgram(prog: Program): CheckStats {
     if (reach.has(id) && rg[id] && step.op !== 'const') step.args.forEach((a, k) => rg[a] && carriesGrad(opOf(step.op), k) && reach.add(a));
   }
 
-  // Second derivatives through conv2d and pooling are refused (their backward is a kernel,
-  // README) with an AutogradError, when one lies between T and an input of grad() and its
+  // Second derivatives through pooling are refused (its backward is a kernel, README)
+  // with an AutogradError, when one lies between T and an input of grad() and its
   // gradient depends on the inputs (pooling's gradient is linear in the incoming one, so
   // with a constant upstream it is a constant and the second derivative is just zero).
   if (f.mode === 'hvp' && run.error !== null) {
@@ -250,7 +250,7 @@ export function checkProgram(prog: Program): CheckStats {
       if (step.op !== 'const' && rg[nIn + s] && step.args.some((a, k) => fromWrt.has(a) && carriesGrad(opOf(step.op), k))) fromWrt.add(nIn + s);
     });
     // A documented limit (README, higher derivatives): prod refuses double backward
-    // (AutogradError) when its input has a zero, as conv and pooling always do:
+    // (AutogradError) when its input has a zero, as pooling always does:
     // x = tensor([0, 2], { requiresGrad: true }); grad(x.prod(), x, { createGraph: true }).
     const refuses = (step: Program['steps'][number]) =>
       NO_SECOND_ORDER.has(step.op) || (step.op === 'prod' && base[step.args[0]!]!.data.some((v) => v === 0));

@@ -92,6 +92,55 @@ export function refConv2d(x: Nd, w: Nd, b: Nd | null, cfg: ConvCfg = {}): Nd {
   return { shape: batched ? [N, O, OH, OW] : [O, OH, OW], data: out };
 }
 
+export interface ConvTransposeCfg {
+  stride?: [number, number];
+  pad?: [number, number];
+  outputPad?: [number, number];
+  dilation?: [number, number];
+  groups?: number;
+}
+
+/**
+ * Direct 2-D transposed convolution (`F.conv_transpose2d`), x `[N, Cin, H, W]` or
+ * `[Cin, H, W]`, w `[Cin, Cout/groups, kH, kW]`: each input element scatters
+ * `x · w[ci, co]` to output `(y·s − p + i·d, x·s − p + j·d)`.
+ */
+export function refConvTranspose2d(x: Nd, w: Nd, b: Nd | null, cfg: ConvTransposeCfg = {}): Nd {
+  const batched = x.shape.length === 4;
+  const [N, C, H, W] = (batched ? x.shape : [1, ...x.shape]) as [number, number, number, number];
+  const [Ci, Og, KH, KW] = w.shape as [number, number, number, number];
+  const [sh, sw] = cfg.stride ?? [1, 1];
+  const [ph, pw] = cfg.pad ?? [0, 0];
+  const [qh, qw] = cfg.outputPad ?? [0, 0];
+  const [dh, dw] = cfg.dilation ?? [1, 1];
+  const groups = cfg.groups ?? 1;
+  if (Ci !== C || C % groups !== 0) throw new Error('refConvTranspose2d: bad channels');
+  const O = Og * groups;
+  const Cg = C / groups;
+  const OH = (H - 1) * sh - 2 * ph + dh * (KH - 1) + qh + 1;
+  const OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + qw + 1;
+  const out = new Float64Array(N * O * OH * OW);
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++) {
+      const g = Math.floor(o / Og);
+      const base = (n * O + o) * OH * OW;
+      if (b) out.fill(b.data[o]!, base, base + OH * OW);
+      for (let c = g * Cg; c < (g + 1) * Cg; c++)
+        for (let y = 0; y < H; y++)
+          for (let xx = 0; xx < W; xx++) {
+            const v = x.data[((n * C + c) * H + y) * W + xx]!;
+            for (let i = 0; i < KH; i++)
+              for (let j = 0; j < KW; j++) {
+                const oy = y * sh - ph + i * dh;
+                const ox = xx * sw - pw + j * dw;
+                if (oy < 0 || oy >= OH || ox < 0 || ox >= OW) continue;
+                out[base + oy * OW + ox]! += v * w.data[((c * Og + (o - g * Og)) * KH + i) * KW + j]!;
+              }
+          }
+    }
+  return { shape: batched ? [N, O, OH, OW] : [O, OH, OW], data: out };
+}
+
 /** 1-D convolution as the 2-D reference with height 1. */
 export function refConv1d(x: Nd, w: Nd, b: Nd | null, stride = 1, pad = 0, dilation = 1, groups = 1, padEnd = pad): Nd {
   const x2 = nd([...x.shape.slice(0, -1), 1, x.shape.at(-1)!], x.data);

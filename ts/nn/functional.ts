@@ -168,6 +168,41 @@ export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, opti
   return op('conv1d', input, weight, bias ?? null, ...convArgs('conv1d', kernel, options, (what, v) => [single('conv1d', what, v)]));
 }
 
+/** Options of {@link convTranspose2d}, as in PyTorch's `F.conv_transpose2d`. */
+export interface ConvTranspose2dOptions {
+  /** Step of the kernel over the output, default 1. */
+  stride?: Pair;
+  /** Removed from both sides of each spatial dim of the output, default 0 (`dilation·(k − 1) − padding` zeros pad the input). */
+  padding?: Pair;
+  /** Added to one side of each spatial dim of the output, default 0; smaller than `stride` or `dilation`. */
+  outputPadding?: Pair;
+  /** Spacing between kernel taps, default 1. */
+  dilation?: Pair;
+  /** Input and output channels are split into `groups` independent transposed convolutions (default 1). */
+  groups?: number;
+}
+
+/**
+ * 2-D transposed convolution (PyTorch's `F.conv_transpose2d`, sometimes called
+ * "deconvolution"): the gradient of {@link conv2d} with respect to its input. `input` is
+ * `[N, Cin, H, W]` (or unbatched `[Cin, H, W]`), `weight` `[Cin, Cout/groups, kH, kW]`,
+ * `bias` `[Cout]`; the output is `[N, Cout, OH, OW]` with
+ * `OH = (H − 1)·strideH − 2·padH + dilationH·(kH − 1) + outputPadH + 1` (likewise OW).
+ * Computed as a packed SIMD GEMM and col2im; the gradient node is `ConvolutionBackward0`,
+ * differentiable again.
+ *
+ * @example
+ * const y = convTranspose2d(x, w, b, { stride: 2, padding: 1 });   // x [8, 64, 16, 16], w [64, 32, 4, 4] → [8, 32, 32, 32]
+ */
+export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTranspose2dOptions = {}): Tensor {
+  const p = (what: string, v: Pair) => pair('convTranspose2d', what, v);
+  return op(
+    'convTranspose2d', input, weight, bias ?? null,
+    p('stride', options.stride ?? 1), p('padding', options.padding ?? 0), p('outputPadding', options.outputPadding ?? 0),
+    p('dilation', options.dilation ?? 1), options.groups ?? 1,
+  );
+}
+
 /** A pooling window's arguments: kernel, stride (default: the kernel), padding. */
 function poolWindow(name: string, kernelSize: Pair, options: { stride?: Pair; padding?: Pair }): OpArg[] {
   const kernel = pair(name, 'kernelSize', kernelSize);

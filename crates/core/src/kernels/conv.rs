@@ -274,10 +274,16 @@ pub fn conv2d_forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, 
         }
     }
     if let Some(bias) = bias {
-        for image in out.chunks_exact_mut((g.o * ohw).max(1)) {
-            for (plane, &b) in image.chunks_exact_mut(ohw.max(1)).zip(bias) {
-                plane.iter_mut().for_each(|v| *v += b);
-            }
+        add_channel_bias(out, bias, ohw);
+    }
+}
+
+/// Adds `bias[c]` to every element of each channel's plane of `plane` elements in
+/// `out [N, C, plane]` (`C` = `bias.len()`).
+pub fn add_channel_bias(out: &mut [f32], bias: &[f32], plane: usize) {
+    for image in out.chunks_exact_mut((bias.len() * plane).max(1)) {
+        for (p, &b) in image.chunks_exact_mut(plane.max(1)).zip(bias) {
+            p.iter_mut().for_each(|v| *v += b);
         }
     }
 }
@@ -331,20 +337,6 @@ pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f
                 dst.iter_mut().zip(tmp.iter()).for_each(|(d, &t)| *d += t);
             }
         }
-    }
-}
-
-/// `db[o] = Σ_{n, y, x} G[n, o, y, x]` (summed in f64).
-#[inline(never)]
-pub fn conv2d_backward_bias(gout: &[f32], g: &ConvGeom, db: &mut [f32]) {
-    let ohw = g.ohw();
-    for (o, d) in db.iter_mut().enumerate().take(g.o) {
-        let mut acc = 0.0f64;
-        for n in 0..g.n {
-            let start = (n * g.o + o) * ohw;
-            acc += gout[start..start + ohw].iter().map(|&v| v as f64).sum::<f64>();
-        }
-        *d = acc as f32;
     }
 }
 

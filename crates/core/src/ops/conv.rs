@@ -1,12 +1,20 @@
-//! Convolution (PyTorch's `conv1d`, `conv2d`) on NCHW float32 tensors, 3-D unbatched
-//! inputs included, and the argument helpers it shares with pooling (`ops::pool`).
+//! Convolution (PyTorch's `conv1d`, `conv2d`, `conv_transpose2d`) on NCHW float32 tensors,
+//! 3-D unbatched inputs included, and the argument helpers it shares with pooling
+//! (`ops::pool`).
 //!
 //! Every argument is validated here, before any kernel runs, so bad shapes and sizes come
-//! back as typed errors instead of a trap. The forward and backward passes are kernels
-//! (`kernels::conv`): convolution is `im2col` plus the packed GEMM, each backward a
-//! [`Backward`] node whose VJP calls the kernels directly. `conv1d` is `conv2d` with
-//! `H = kH = 1` (the `[N, C, L]` data already is `[N, C, 1, L]`, so nothing is copied and
-//! the graph records a single `ConvolutionBackward0` node).
+//! back as typed errors instead of a trap. The passes are kernels (`kernels::conv`):
+//! convolution is `im2col` plus the packed GEMM, its input gradient (and the transposed
+//! convolution) a GEMM plus `col2im`, its weight gradient `im2col` plus a GEMM. Those are
+//! the three bilinear maps of one geometry ([`ConvMap`]); each map's VJP is made of the
+//! other two, recorded as ops, so convolutions have derivatives of any order. `conv1d` is
+//! `conv2d` with `H = kH = 1` (the `[N, C, L]` data already is `[N, C, 1, L]`, so nothing
+//! is copied and the graph records a single `ConvolutionBackward0` node). The transposed
+//! convolution's validation lives in `conv/transpose.rs`.
+
+mod transpose;
+
+pub use transpose::{conv_transpose2d, ConvTransposeParams};
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
@@ -14,6 +22,7 @@ use crate::kernels::conv::{self as k, ConvGeom};
 use crate::kernels::window::Window;
 use crate::layout::{checked_numel, MAX_ELEMENTS};
 use crate::ops::linalg::GEMM_SCRATCH;
+use crate::ops::reduce::sum;
 use crate::ops::schema::{int, ints, optional_tensor, tensor, Arg, Args, OpDef, Run};
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
@@ -158,7 +167,9 @@ fn conv_geometry(op: &str, spatial: usize, x: &Tensor, w: &Tensor, b: Option<&Te
     checked_numel(op, &out_shape)?;
     // Every padded size is at most MAX_ELEMENTS, so the casts below are exact and the
     // kernels' index arithmetic stays below it.
-    let usz = |v: &[i64]| -> Vec<usize> { v.iter().map(|&v| v as usize).collect() };
+    // A stride or dilation beyond it only occurs where it cannot matter (a single output
+    // position, a 1-tap kernel): clamped, so the window's arithmetic stays within usize on wasm32.
+    let usz = |v: &[i64]| -> Vec<usize> { v.iter().map(|&v| v.min(MAX_ELEMENTS as i64) as usize).collect() };
     let (stride, pad, dilation) = (usz(&p.stride), usz(&p.pad_begin), usz(&p.dilation));
     // A 1-D convolution is a 2-D one over a single row.
     let pair = |v: &[usize], row: usize| if spatial == 1 { [row, v[0]] } else { [v[0], v[1]] };
@@ -181,74 +192,115 @@ fn prepare_gemm(op: &str, g: &ConvGeom) -> Result<()> {
     GEMM_SCRATCH.with_borrow_mut(|s| s.prepare(op, og.max(kg), ohw.max(kg)))
 }
 
+/// The three bilinear maps of one convolution geometry. With the image `x [N, C, H, W]`,
+/// the window side `y [N, O, OH, OW]` and the weight `w [O, C/groups, kH, kW]`, all three
+/// are partial derivatives of the one trilinear form `⟨conv(x, w), y⟩`, so each one's VJP is
+/// made of the other two, and convolutions differentiate to any order:
+///
+/// | map | computes | VJP wrt its first operand | wrt its second |
+/// |---|---|---|---|
+/// | `Conv(x, w)` | `y` (conv2d) | `Transpose(g, w)` | `Weight(x, g)` |
+/// | `Transpose(y, w)` | `x` (conv2d's input gradient, conv_transpose2d) | `Conv(g, w)` | `Weight(g, y)` |
+/// | `Weight(x, y)` | `w` (conv2d's weight gradient) | `Transpose(y, g)` | `Conv(x, g)` |
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConvMap {
+    Conv,
+    Transpose,
+    Weight,
+}
+
+/// Runs map `m` of geometry `g` on `a` and `b` (any layout; unbatched operands hold the
+/// same data as batches of one), plus `bias` per output channel, giving a tensor of
+/// `out_shape`; records nothing.
+fn compute(op: &'static str, m: ConvMap, a: &Tensor, b: &Tensor, bias: Option<&Tensor>, g: &ConvGeom, out_shape: &[usize]) -> Result<Tensor> {
+    let (ac, bc) = (a.contiguous(op)?, b.contiguous(op)?);
+    let bias = bias.map(|t| t.f32_values(op)).transpose()?;
+    let (len, plane) = match m {
+        ConvMap::Conv => (g.n * g.o * g.ohw(), g.ohw()),
+        ConvMap::Transpose => (g.n * g.c * g.hw(), g.hw()),
+        ConvMap::Weight => (g.o * g.kg(), 0),
+    };
+    let mut out = try_alloc(op, len, 0.0f32)?;
+    let mut cols = cols_buffer(op, g)?;
+    let mut tmp = if m == ConvMap::Weight { try_alloc(op, g.og() * g.kg(), 0.0f32)? } else { Vec::new() };
+    prepare_gemm(op, g)?;
+    {
+        let (ab, bb) = (ac.buffer(), bc.buffer());
+        let (ad, bd) = (f32s(&ab, &ac), f32s(&bb, &bc));
+        GEMM_SCRATCH.with_borrow_mut(|s| match m {
+            ConvMap::Conv => k::conv2d_forward(ad, bd, bias.as_deref(), g, &mut out, &mut cols, s),
+            ConvMap::Transpose => k::conv2d_backward_input(ad, bd, g, &mut out, &mut cols, s),
+            ConvMap::Weight => k::conv2d_backward_weight(bd, ad, g, &mut out, &mut cols, &mut tmp, s),
+        });
+    }
+    if let (ConvMap::Transpose, Some(bias)) = (m, &bias) {
+        k::add_channel_bias(&mut out, bias, plane);
+    }
+    drop((cols, tmp));
+    Tensor::from_f32(out, out_shape)
+}
+
+/// Map `m` of geometry `g` (see [`compute`]), recorded as differentiable.
+fn conv_map(op: &'static str, m: ConvMap, a: &Tensor, b: &Tensor, g: &ConvGeom, out_shape: &[usize]) -> Result<Tensor> {
+    let y = compute(op, m, a, b, None, g, out_shape)?;
+    let node = ConvolutionBackward { op, map: m, geom: *g, has_bias: false, spatial: 2 };
+    Ok(record(y, &[a, b], || vec![a.clone(), b.clone()], node))
+}
+
+/// The backward of a convolution map (and of the `conv2d`, `conv1d`, `convTranspose2d`
+/// ops, which fuse a bias): the other two maps (see [`ConvMap`]), and for the bias the sum
+/// of the gradient over all dims but the channel. Written with differentiable ops, so it
+/// records its own graph under `createGraph`.
 struct ConvolutionBackward {
     op: &'static str,
+    map: ConvMap,
     geom: ConvGeom,
     has_bias: bool,
+    /// Spatial dims of the op's tensors (1 for conv1d, else 2), to find the bias's channel dim.
+    spatial: usize,
 }
 
 impl Backward for ConvolutionBackward {
     fn name(&self) -> &'static str {
-        "ConvolutionBackward0"
+        match self.map {
+            ConvMap::Weight => "ConvolutionBackwardBackward0",
+            _ => "ConvolutionBackward0",
+        }
     }
-    fn differentiable(&self) -> bool {
-        false
-    }
-    /// dX = col2im(Wᵀ·G), dW = G·colsᵀ, db = Σ G over batch and space; kernels only.
     fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
         let (op, g) = (self.op, &self.geom);
-        let (x, w) = (ctx.saved(0)?, ctx.saved(1)?);
-        let gc = grad.contiguous(op)?;
-        let (gb, xb, wb) = (gc.buffer(), x.buffer(), w.buffer());
-        let (gd, xd, wd) = (f32s(&gb, &gc), f32s(&xb, x), f32s(&wb, w));
-        let mut cols = if ctx.needs(0) || ctx.needs(1) { cols_buffer(op, g)? } else { Vec::new() };
-        prepare_gemm(op, g)?;
-        let dx = if ctx.needs(0) {
-            let mut dx = try_alloc(op, xd.len(), 0.0f32)?;
-            GEMM_SCRATCH.with_borrow_mut(|s| k::conv2d_backward_input(gd, wd, g, &mut dx, &mut cols, s));
-            Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)
-        } else {
-            None
+        let (a, b) = (ctx.saved(0)?, ctx.saved(1)?);
+        let (sa, sb) = (ctx.input_shapes[0], ctx.input_shapes[1]);
+        let (ma, mb) = match self.map {
+            ConvMap::Conv => ((ConvMap::Transpose, grad, b), (ConvMap::Weight, a, grad)),
+            ConvMap::Transpose => ((ConvMap::Conv, grad, b), (ConvMap::Weight, grad, a)),
+            ConvMap::Weight => ((ConvMap::Transpose, b, grad), (ConvMap::Conv, a, grad)),
         };
-        let dw = if ctx.needs(1) {
-            let mut dw = try_alloc(op, wd.len(), 0.0f32)?;
-            let mut tmp = try_alloc(op, g.og() * g.kg(), 0.0f32)?;
-            GEMM_SCRATCH.with_borrow_mut(|s| k::conv2d_backward_weight(gd, xd, g, &mut dw, &mut cols, &mut tmp, s));
-            Some(Tensor::from_f32(dw, ctx.input_shapes[1])?)
-        } else {
-            None
-        };
-        let mut grads = vec![dx, dw];
+        let da = if ctx.needs(0) { Some(conv_map(op, ma.0, ma.1, ma.2, g, sa)?) } else { None };
+        let db = if ctx.needs(1) { Some(conv_map(op, mb.0, mb.1, mb.2, g, sb)?) } else { None };
+        let mut grads = vec![da, db];
         if self.has_bias {
-            grads.push(if ctx.needs(2) {
-                let mut db = try_alloc(op, g.o, 0.0f32)?;
-                k::conv2d_backward_bias(gd, g, &mut db);
-                Some(Tensor::from_f32(db, &[g.o])?)
-            } else {
-                None
-            });
+            // The channel dim is 1 (batched) or 0 (unbatched): sum over every other one.
+            let channel = grad.ndim() as i64 - self.spatial as i64 - 1;
+            let dims: Vec<i64> = (0..grad.ndim() as i64).filter(|&d| d != channel).collect();
+            grads.push(if ctx.needs(2) { Some(sum(grad, Some(&dims), false)?) } else { None });
         }
         Ok(grads)
     }
 }
 
+/// A convolution op with a fused bias: `Conv(x, w) + b` (conv2d, conv1d) or
+/// `Transpose(x, w) + b` (conv_transpose2d), recorded as one node.
+fn biased_map(op: &'static str, map: ConvMap, spatial: usize, x: &Tensor, w: &Tensor, b: Option<&Tensor>, geom: ConvGeom, out_shape: &[usize]) -> Result<Tensor> {
+    let y = compute(op, map, x, w, b, &geom, out_shape)?;
+    let inputs: Vec<&Tensor> = [Some(x), Some(w), b].into_iter().flatten().collect();
+    let node = ConvolutionBackward { op, map, geom, has_bias: b.is_some(), spatial };
+    Ok(record(y, &inputs, || vec![x.clone(), w.clone()], node))
+}
+
 fn convolution(op: &'static str, spatial: usize, x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
     let (geom, out_shape) = conv_geometry(op, spatial, x, w, b, p)?;
-    let (xc, wc) = (x.contiguous(op)?, w.contiguous(op)?);
-    let bias = b.map(|b| b.f32_values(op)).transpose()?;
-    let mut out = try_alloc(op, geom.n * geom.o * geom.ohw(), 0.0f32)?;
-    let mut cols = cols_buffer(op, &geom)?;
-    prepare_gemm(op, &geom)?;
-    {
-        let (xb, wb) = (xc.buffer(), wc.buffer());
-        let (xd, wd) = (f32s(&xb, &xc), f32s(&wb, &wc));
-        GEMM_SCRATCH.with_borrow_mut(|s| k::conv2d_forward(xd, wd, bias.as_deref(), &geom, &mut out, &mut cols, s));
-    }
-    drop(cols);
-    let y = Tensor::from_f32(out, &out_shape)?;
-    let inputs: Vec<&Tensor> = [Some(x), Some(w), b].into_iter().flatten().collect();
-    let node = ConvolutionBackward { op, geom, has_bias: b.is_some() };
-    Ok(record(y, &inputs, || vec![xc, wc], node))
+    biased_map(op, ConvMap::Conv, spatial, x, w, b, geom, &out_shape)
 }
 
 /// PyTorch's `conv2d`: input `[N, C, H, W]` or `[C, H, W]`, weight `[O, C/groups, kH, kW]`,
@@ -274,4 +326,10 @@ pub const OPS: &[OpDef] = &[
         run: Run::Tensor(|a| conv2d(&a.numeric(0)?, &a.numeric(1)?, a.optional_tensor(2)?, &ConvParams::from_args(a, 2)?)) },
     OpDef { name: "conv1d", grad_fn: "ConvolutionBackward0", args: CONV_ARGS,
         run: Run::Tensor(|a| conv1d(&a.numeric(0)?, &a.numeric(1)?, a.optional_tensor(2)?, &ConvParams::from_args(a, 1)?)) },
+    OpDef { name: "convTranspose2d", grad_fn: "ConvolutionBackward0",
+        args: &[
+            tensor("input"), tensor("weight"), optional_tensor("bias"),
+            ints("stride"), ints("padding"), ints("outputPadding"), ints("dilation"), int("groups"),
+        ],
+        run: Run::Tensor(|a| conv_transpose2d(&a.numeric(0)?, &a.numeric(1)?, a.optional_tensor(2)?, &ConvTransposeParams::from_args(a)?)) },
 ];
