@@ -138,3 +138,34 @@ describe('layer details', () => {
     x.dispose();
   });
 });
+
+describe('ConvTranspose2d', () => {
+  it('has PyTorch’s parameter layout, repr, default init bounds, and runs convTranspose2d', () => {
+    const m = new nn.ConvTranspose2d(16, 33, 3, { stride: 2, padding: 1, outputPadding: 1 });
+    const g = new nn.ConvTranspose2d(4, 6, [3, 5], { groups: 2, bias: false, dilation: 2 });
+    try {
+      expect(paramShapes(m)).toEqual({ weight: [16, 33, 3, 3], bias: [33] });
+      expect(paramShapes(g)).toEqual({ weight: [4, 3, 3, 5] });
+      // repr(torch.nn.ConvTranspose2d(…)) in PyTorch 1.13:
+      expect(m.repr()).toBe('ConvTranspose2d(16, 33, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), output_padding=(1, 1))');
+      expect(g.repr()).toBe('ConvTranspose2d(4, 6, kernel_size=(3, 5), stride=(1, 1), dilation=(2, 2), groups=2, bias=False)');
+      // kaiming_uniform_(a=√5) over fan_in = weight.size(1)·k² = 33·9: bound 1/√fan_in, as the bias.
+      const bound = 1 / Math.sqrt(33 * 9);
+      const w = Array.from(m.weight.data());
+      expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(bound);
+      expect(Math.max(...w.map(Math.abs))).toBeGreaterThan(0.9 * bound);
+      expect(Math.max(...Array.from(m.bias!.data(), Math.abs))).toBeLessThanOrEqual(bound);
+      tidy(() => {
+        const x = randn([2, 16, 5, 5]);
+        const y = m.call(x) as Tensor;
+        expect([...y.shape]).toEqual([2, 33, 10, 10]);
+        const want = nn.functional.convTranspose2d(x, m.weight, m.bias, { stride: 2, padding: 1, outputPadding: 1 });
+        expect(Array.from(y.data())).toEqual(Array.from(want.data()));
+        expect(thrown(() => m.call(zeros([2, 15, 5, 5])))).toBeInstanceOf(ShapeError);
+      });
+    } finally {
+      m.dispose();
+      g.dispose();
+    }
+  });
+});

@@ -5,7 +5,7 @@
  */
 export { Module, Parameter, isParameter, type LoadResult, type StateDictOptions } from './module.js';
 export { Embedding, Flatten, Identity, Linear, Unflatten } from './layers/linear.js';
-export { AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d, type ConvOptions } from './layers/conv.js';
+export { AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, type ConvOptions, type ConvTransposeOptions } from './layers/conv.js';
 export { BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm, type BatchNormOptions } from './layers/norm.js';
 export { Dropout, ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh } from './layers/activation.js';
 export { ModuleDict, ModuleList, Sequential } from './layers/container.js';

@@ -1,10 +1,10 @@
 /**
- * Convolution and pooling layers: Conv1d, Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d.
+ * Convolution and pooling layers: Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d.
  * @module
  */
 import { ArgumentError, ShapeError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
-import { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, maxPool2d, type Pair } from '../functional.js';
+import { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, convTranspose2d, maxPool2d, type Pair } from '../functional.js';
 import * as init from '../init.js';
 import { Module, Parameter, pyBool, pyTuple } from '../module.js';
 import { checkInt, empty, shapeOf } from './util.js';
@@ -29,7 +29,14 @@ export interface ConvOptions<S> {
   paddingMode?: 'zeros';
 }
 
-/** The shared part of Conv1d and Conv2d (PyTorch's `_ConvNd`). */
+/** Options of {@link ConvTranspose2d}, as PyTorch's (no `'same'`/`'valid'` padding). */
+export interface ConvTransposeOptions<S> extends Omit<ConvOptions<S>, 'padding'> {
+  padding?: S;
+  /** Extra size added to one side of each output dim (smaller than the stride or the dilation). */
+  outputPadding?: S;
+}
+
+/** The shared part of Conv1d, Conv2d and ConvTranspose2d (PyTorch's `_ConvNd`). */
 abstract class ConvNd extends Module {
   readonly kernelSize: number[];
   readonly stride: number[];
@@ -45,6 +52,8 @@ abstract class ConvNd extends Module {
     kernelSize: Sizes,
     options: ConvOptions<Sizes>,
     n: number,
+    /** A transposed convolution: weight `[in, out/groups, k…]` instead of `[out, in/groups, k…]`. */
+    readonly transposed = false,
   ) {
     super();
     const name = new.target.name;
@@ -62,7 +71,8 @@ abstract class ConvNd extends Module {
     this.padding = padding === 'same' || padding === 'valid' ? padding : tuple(name, 'padding', padding, n);
     this.dilation = tuple(name, 'dilation', options.dilation ?? 1, n);
     this.groups = groups;
-    this.weight = new Parameter(empty([outChannels, inChannels / groups, ...this.kernelSize]));
+    const [rows, perGroup] = transposed ? [inChannels, outChannels / groups] : [outChannels, inChannels / groups];
+    this.weight = new Parameter(empty([rows, perGroup, ...this.kernelSize]));
     this.bias = options.bias ?? true ? new Parameter(empty([outChannels])) : null;
     this.resetParameters();
   }
@@ -81,11 +91,16 @@ abstract class ConvNd extends Module {
       throw new ShapeError(`${this.constructor.name}(${this.inChannels}, ${this.outChannels}, kernel_size=${pyTuple(this.kernelSize)}): input of shape ${shapeOf(x)} does not fit in_channels=${this.inChannels} (expected [N, ${this.inChannels}, …] with ${n} spatial dim${n > 1 ? 's' : ''})`);
     }
   }
+  /** Only transposed convolutions have one (PyTorch's `output_padding`). */
+  protected outputPaddingRepr(): string {
+    return '';
+  }
   extraRepr(): string {
     let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pyTuple(this.kernelSize)}, stride=${pyTuple(this.stride)}`;
     const p = this.padding;
     if (typeof p === 'string') s += `, padding=${p}`;
     else if (p.some((v) => v !== 0)) s += `, padding=${pyTuple(p)}`;
+    s += this.outputPaddingRepr();
     if (this.dilation.some((v) => v !== 1)) s += `, dilation=${pyTuple(this.dilation)}`;
     if (this.groups !== 1) s += `, groups=${this.groups}`;
     if (this.bias === null) s += ', bias=False';
@@ -118,6 +133,32 @@ export class Conv2d extends ConvNd {
     const pair = (v: number[]) => [v[0]!, v[1]!] as const;
     return conv2d(x, this.weight, this.bias, {
       stride: pair(this.stride), padding: typeof p === 'string' ? p : pair(p), dilation: pair(this.dilation), groups: this.groups,
+    });
+  }
+}
+
+/**
+ * 2-D transposed convolution over `[N, C, H, W]` (PyTorch's `nn.ConvTranspose2d`, the
+ * gradient of a Conv2d with respect to its input): weight `[in, out/groups, kH, kW]`,
+ * bias `[out]`, output `(H − 1)·stride − 2·padding + dilation·(kH − 1) + outputPadding + 1`
+ * (likewise W). PyTorch's `output_size` argument of `forward` is not supported; pass
+ * `outputPadding` instead.
+ */
+export class ConvTranspose2d extends ConvNd {
+  readonly outputPadding: number[];
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: ConvTransposeOptions<Pair> = {}) {
+    super(inChannels, outChannels, kernelSize, options, 2, true);
+    this.outputPadding = tuple('ConvTranspose2d', 'outputPadding', options.outputPadding ?? 0, 2);
+  }
+  protected outputPaddingRepr(): string {
+    return this.outputPadding.some((v) => v !== 0) ? `, output_padding=${pyTuple(this.outputPadding)}` : '';
+  }
+  forward(x: Tensor): Tensor {
+    this.check(x);
+    const pair = (v: number[]) => [v[0]!, v[1]!] as const;
+    return convTranspose2d(x, this.weight, this.bias, {
+      stride: pair(this.stride), padding: pair(this.padding as number[]), outputPadding: pair(this.outputPadding),
+      dilation: pair(this.dilation), groups: this.groups,
     });
   }
 }
