@@ -340,6 +340,18 @@ pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f
     }
 }
 
+/// Reproducible values in [-1, 1) for convolution tests (a linear congruential sequence).
+#[cfg(test)]
+pub(crate) fn test_values(len: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed;
+    (0..len)
+        .map(|_| {
+            s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,15 +388,6 @@ mod tests {
         out
     }
 
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..len)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
-    }
 
     fn geom(n: usize, c: usize, hw: (usize, usize), o: usize, k: (usize, usize), s: (usize, usize), p: (usize, usize), d: (usize, usize), groups: usize) -> ConvGeom {
         let out = |size: usize, k: usize, s: usize, p: usize, d: usize| (size + 2 * p - d * (k - 1) - 1) / s + 1;
@@ -409,8 +412,8 @@ mod tests {
             geom(1, 2, (20, 20), 40, (5, 5), (1, 1), (2, 2), (1, 1), 1),
         ];
         for g in cases {
-            let x = values(g.n * g.c * g.hw(), 1);
-            let w = values(g.o * g.kg(), 2);
+            let x = test_values(g.n * g.c * g.hw(), 1);
+            let w = test_values(g.o * g.kg(), 2);
             let mut out = vec![0.0; g.n * g.o * g.ohw()];
             let mut cols = vec![0.0; g.cols_len()];
             conv2d_forward(&x, &w, None, &g, &mut out, &mut cols, &mut GemmScratch::default());
@@ -424,8 +427,8 @@ mod tests {
     fn col2im_is_the_adjoint_of_im2col() {
         // <im2col(x), c> == <x, col2im(c)> for any x and c.
         let g = geom(1, 3, (7, 5), 1, (3, 2), (2, 1), (1, 1), (2, 2), 1);
-        let x = values(g.c * g.hw(), 3);
-        let c = values(g.cols_len(), 4);
+        let x = test_values(g.c * g.hw(), 3);
+        let c = test_values(g.cols_len(), 4);
         let mut cols = vec![0.0; g.cols_len()];
         im2col(&x, &g, &mut cols);
         let mut back = vec![0.0; x.len()];

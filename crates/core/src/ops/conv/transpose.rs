@@ -151,6 +151,7 @@ pub fn conv_transpose2d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: &ConvTran
 
 #[cfg(test)]
 mod tests {
+    use crate::kernels::conv::test_values;
     use super::*;
 
     /// Direct scatter loops in f64: input pixel (y, x) adds `x·w` at `(y·s − p + i·d, x·s − p + j·d)`.
@@ -183,15 +184,6 @@ mod tests {
         (vec![n, o, oh, ow], out)
     }
 
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed;
-        (0..len)
-            .map(|_| {
-                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (s >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
-    }
 
     #[test]
     fn forward_matches_direct_loops() {
@@ -214,7 +206,7 @@ mod tests {
             ([1, 2, 1, 1], [2, 2, 2, 2], params([1 << 40, 1 << 40], [0, 0], [1, 1], [1, 1], 1)),
         ];
         for (xs, ws, p) in cases {
-            let (xv, wv) = (values(xs.iter().product(), 1), values(ws.iter().product(), 2));
+            let (xv, wv) = (test_values(xs.iter().product(), 1), test_values(ws.iter().product(), 2));
             let x = Tensor::from_f32(xv.clone(), &xs).unwrap();
             let w = Tensor::from_f32(wv.clone(), &ws).unwrap();
             let y = conv_transpose2d(&x, &w, None, &p).unwrap();
