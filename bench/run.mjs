@@ -5,15 +5,16 @@ import { performance } from 'node:perf_hooks';
 import { compareOutputs, MismatchError } from './lib/check.mjs';
 import { otherLoad } from './lib/machine.mjs';
 import { initLibs, LIBS, liveTensors, useLib } from './lib/libs.mjs';
-import { jsonLine, table } from './lib/report.mjs';
+import { jsonLine, overheadLines, table } from './lib/report.mjs';
 import { measure } from './lib/timing.mjs';
 import exp from './workloads/exp.mjs';
 import linreg from './workloads/linreg.mjs';
 import matmul from './workloads/matmul.mjs';
 import mlp from './workloads/mlp.mjs';
+import mnist from './workloads/mnist.mjs';
 import overhead from './workloads/overhead.mjs';
 
-const WORKLOADS = [...mlp, ...linreg, ...matmul, ...exp, ...overhead];
+const WORKLOADS = [...mlp, ...mnist, ...linreg, ...matmul, ...exp, ...overhead];
 // Repetition policy without --reps: up to the workload's maxReps, stopping early once
 // minReps ran and the time budget is spent (TF.js's cpu backend is slow: fewer reps).
 const POLICY = {
@@ -21,6 +22,12 @@ const POLICY = {
   'tfjs-wasm': { minReps: 7, budgetMs: 2500 },
   'tfjs-cpu': { minReps: 3, budgetMs: 3000 },
 };
+POLICY['wasmgrad-functional'] = POLICY.wasmgrad;
+
+// A workload compares wasmgrad with TF.js's two backends, or, with `libs`, the contenders it
+// names (e.g. wasmgrad's modules against its functional ops), each with its own `impl`.
+const libsOf = (w) => w.libs ?? LIBS;
+const implOf = (w, lib) => w.impl[lib] ?? w.impl[lib === 'wasmgrad' ? 'wasmgrad' : 'tfjs'];
 
 function parseArgs(argv) {
   const opts = { only: null, reps: undefined };
@@ -48,7 +55,7 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 async function withContext(w, lib, inputs, fn) {
   await useLib(lib);
   const before = liveTensors(lib);
-  const ctx = w.impl[lib === 'wasmgrad' ? 'wasmgrad' : 'tfjs'](inputs);
+  const ctx = implOf(w, lib)(inputs);
   let out;
   try {
     out = fn(ctx);
@@ -67,11 +74,11 @@ async function timeAll(w, inputs, reps) {
   const ctxs = {};
   let res;
   try {
-    for (const lib of LIBS) {
+    for (const lib of libsOf(w)) {
       await useLib(lib);
-      ctxs[lib] = w.impl[lib === 'wasmgrad' ? 'wasmgrad' : 'tfjs'](inputs);
+      ctxs[lib] = implOf(w, lib)(inputs);
     }
-    const entries = LIBS.map((lib) => ({
+    const entries = libsOf(w).map((lib) => ({
       lib,
       run: () => ctxs[lib].run(),
       enter: () => useLib(lib),
@@ -79,7 +86,7 @@ async function timeAll(w, inputs, reps) {
     }));
     res = await measure(entries);
   } finally {
-    for (const lib of LIBS) {
+    for (const lib of libsOf(w)) {
       await useLib(lib);
       ctxs[lib]?.dispose();
     }
@@ -117,15 +124,15 @@ async function main() {
     const inputs = w.inputs();
     // 1. Correctness: every library from a fresh context, compared with wasmgrad's outputs.
     const outputs = {};
-    for (const lib of LIBS) outputs[lib] = await withContext(w, lib, inputs, (ctx) => ctx.check());
+    for (const lib of libsOf(w)) outputs[lib] = await withContext(w, lib, inputs, (ctx) => ctx.check());
     w.checkReference?.(outputs.wasmgrad);
     const checks = {};
-    for (const lib of LIBS.slice(1)) checks[lib] = compareOutputs(w.id, 'wasmgrad', outputs.wasmgrad, lib, outputs[lib]);
+    for (const lib of libsOf(w).slice(1)) checks[lib] = compareOutputs(w.id, 'wasmgrad', outputs.wasmgrad, lib, outputs[lib]);
     // 2. Timing, again from fresh contexts, all alive at once (rounds alternate libraries).
     const window = otherLoad();
     const res = await timeAll(w, inputs, opts.reps);
     const others = window.end();
-    for (const lib of LIBS) {
+    for (const lib of libsOf(w)) {
       log(`${w.id.padEnd(14)} ${lib.padEnd(9)} median ${res[lib].median.toFixed(3)} ms over ${res[lib].reps} reps (min ${res[lib].min.toFixed(3)})`);
     }
     if (others !== null) log(`${w.id.padEnd(14)} other processes kept ${others.toFixed(2)} of ${os.cpus().length} CPUs busy meanwhile`);
@@ -135,6 +142,7 @@ async function main() {
   console.log(`\nwasmgrad vs TensorFlow.js ${info.tfjsVersion} (wasm backend: ${info.tfjsWasm.binary}; cpu backend), Node ${process.version}, one thread`);
   console.log('medians; GFLOP/s rows also show ms; time ratio < 1 means wasmgrad is faster\n');
   console.log(table(rows));
+  for (const line of overheadLines(rows)) console.log(line);
   const loads = rows.map((r) => r.others).filter((x) => x !== null);
   if (loads.length > 0) {
     const busiest = rows.reduce((a, b) => ((b.others ?? 0) > (a.others ?? 0) ? b : a));

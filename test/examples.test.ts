@@ -1,9 +1,12 @@
 // Runs the examples as a user would (`node examples/…`, importing 'wasmgrad' from dist/
 // through the package's self-reference) and checks the numbers they print.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { readHeaderFile } from '../ts/node.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -134,5 +137,44 @@ describe('examples/mlp-module.mjs', () => {
     expect(accuracy).toBeGreaterThanOrEqual(90);
     expect(out).toContain('state dict: features.0.weight, features.0.bias, features.3.weight, features.3.bias, head.weight, head.bias');
     expect(Number(/^restored accuracy: ([\d.]+)%/m.exec(out)?.[1])).toBe(accuracy);
+  });
+});
+
+// MNIST smoke runs: a few hundred digits and one epoch (the full runs are `npm run example`).
+describe.each([
+  ['mnist-mlp', 'Linear(in_features=784, out_features=256, bias=True)'],
+  ['mnist-cnn', 'Conv2d(1, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))'],
+])('examples/%s.mjs (smoke run: 400 digits, 1 epoch)', (name, firstLayer) => {
+  it('trains on real digits (the held-out loss falls), saves as safetensors, and the reloaded model predicts the same', () => {
+    const dir = mkdtempSync(join(tmpdir(), `wasmgrad-${name}-`));
+    try {
+      const file = join(dir, 'model.safetensors');
+      const out = run(`examples/${name}.mjs`, '--epochs', '1', '--train', '400', '--test', '200', '--out', file);
+      expect(out).toContain('MNIST from the mnist package: 400 training and 200 held-out digits');
+      expect(out).toContain(`(0): ${firstLayer}`);
+      const before = Number(/^before training: test loss ([\d.]+)$/m.exec(out)?.[1]);
+      expect(before).toBeGreaterThan(2); // ≈ ln 10 for an untrained classifier
+      const epochs = [...out.matchAll(/^epoch\s+(\d+): train loss ([\d.]+), test loss ([\d.]+), test accuracy ([\d.]+)%, (\d+) samples\/s$/gm)];
+      expect(epochs, out).toHaveLength(1);
+      const [, epoch, trainLoss, testLoss, accuracy, rate] = epochs[0]!.map(Number) as number[];
+      expect(epoch).toBe(1);
+      expect(trainLoss).toBeLessThan(before);
+      expect(testLoss).toBeLessThan(before);
+      expect(accuracy).toBeGreaterThan(10); // better than chance after 13 steps (not a target)
+      expect(rate).toBeGreaterThan(0);
+      expect(existsSync(file)).toBe(true);
+      expect(readHeaderFile(file).tensors.map((t) => t.name)).toContain('0.weight');
+      expect(out).toContain('reloaded model predicts the same as the trained one on all 200 held-out digits: true');
+      const reloaded = Number(/reloaded test accuracy ([\d.]+)%/.exec(out)?.[1]);
+      expect(reloaded).toBe(accuracy);
+      const preds = /reloaded +([\d ]+)$/m.exec(out)?.[1]!.trim().split(' ');
+      expect(preds).toHaveLength(10);
+      // Seeded: a second run prints the same numbers (apart from the timing).
+      const again = run(`examples/${name}.mjs`, '--epochs', '1', '--train', '400', '--test', '200', '--out', file);
+      const strip = (s: string) => s.replace(/\d+(\.\d+)? samples\/s.*$/gm, '').replace(/(trained in|done in) [\d.]+ ?s/g, '');
+      expect(strip(again)).toBe(strip(out));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -64,7 +64,7 @@ export async function useLib(lib) {
 
 /** Live tensors of `lib`, to catch a workload that leaks (and would slow down later ones). */
 export function liveTensors(lib) {
-  return lib === 'wasmgrad' ? wg.memory().numTensors : tf.memory().numTensors;
+  return lib.startsWith('wasmgrad') ? wg.memory().numTensors : tf.memory().numTensors;
 }
 
 /** Which build of dist/wasmgrad.wasm was measured (others rebuild it while they work). */

@@ -17,14 +17,42 @@ function cell(w, r) {
 }
 
 export function targetText(w) {
+  if (w.overhead) return `module overhead ≤ ${w.overhead.max} %`;
   return w.target ? `${w.target.cmp === '<=' ? '≤' : '≥'} ${w.target.value} ${w.unit}` : '—';
 }
 
 /** 'meets' / 'MISSES' for wasmgrad's median against the target, or null without one. */
-export function verdict(w, r) {
+export function verdict(w, r, res) {
+  if (w.overhead) {
+    const o = overheadPct(w, res);
+    return o === null ? null : o <= w.overhead.max ? 'meets' : 'MISSES';
+  }
   if (!w.target || r === undefined) return null;
   const v = valueOf(w, r.median);
   return (w.target.cmp === '<=' ? v <= w.target.value : v >= w.target.value) ? 'meets' : 'MISSES';
+}
+
+/**
+ * A row with `overhead: { baseline, max }` times wasmgrad against another way of writing
+ * the same computation in wasmgrad: the percentage by which wasmgrad's median time exceeds
+ * the baseline's (negative: faster), or null.
+ */
+export function overheadPct(w, res) {
+  const a = res?.wasmgrad;
+  const b = w.overhead ? res?.[w.overhead.baseline] : undefined;
+  return a && b ? (a.median / b.median - 1) * 100 : null;
+}
+
+/** The lines under the table for overhead rows: both figures and the overhead. */
+export function overheadLines(rows) {
+  return rows
+    .filter(({ w }) => w.overhead)
+    .map(({ w, res }) => {
+      const o = overheadPct(w, res);
+      const base = res[w.overhead.baseline];
+      return `${w.id}: wasmgrad ${num(valueOf(w, res.wasmgrad.median))} ${w.unit}, ${w.overhead.baseline} ${num(valueOf(w, base.median))} ${w.unit}: ` +
+        `overhead ${o >= 0 ? '+' : ''}${o.toFixed(1)} % (target ≤ ${w.overhead.max} %: ${verdict(w, res.wasmgrad, res)})`;
+    });
 }
 
 /** Time ratio wasmgrad / tfjs-wasm: below 1 means wasmgrad is faster, whatever the unit. */
@@ -38,7 +66,7 @@ export function table(rows) {
   const head = ['workload', 'unit', ...LIBS, 'wg/tfjs-wasm time', 'target', 'wasmgrad vs target'];
   const body = rows.map(({ w, res }) => {
     const r = ratio(res);
-    return [w.title, w.unit, ...LIBS.map((l) => cell(w, res[l])), r === null ? '—' : `${r.toFixed(2)}×`, targetText(w), verdict(w, res.wasmgrad) ?? '—'];
+    return [w.title, w.unit, ...LIBS.map((l) => cell(w, res[l])), r === null ? '—' : `${r.toFixed(2)}×`, targetText(w), verdict(w, res.wasmgrad, res) ?? '—'];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const left = new Set([0, 1, 6]);
@@ -52,15 +80,16 @@ export function jsonLine(meta, rows) {
     id: w.id,
     title: w.title,
     unit: w.unit,
-    target: w.target ? { cmp: w.target.cmp, value: w.target.value } : null,
+    target: w.target ? { cmp: w.target.cmp, value: w.target.value } : w.overhead ? { overheadPctMax: w.overhead.max, baseline: w.overhead.baseline } : null,
     ...Object.fromEntries(
-      LIBS.filter((l) => res[l]).map((l) => [
+      Object.keys(res).map((l) => [
         l,
         { value: round(valueOf(w, res[l].median)), medianMs: round(res[l].median), minMs: round(res[l].min), maxMs: round(res[l].max), reps: res[l].reps },
       ]),
     ),
     timeRatioWasmgradToTfjsWasm: round(ratio(res)),
-    wasmgradVsTarget: verdict(w, res.wasmgrad),
+    ...(w.overhead ? { overheadPct: round(overheadPct(w, res)) } : {}),
+    wasmgradVsTarget: verdict(w, res.wasmgrad, res),
     otherProcessesCpus: round(others),
     maxRelErr: Object.fromEntries(Object.entries(checks).map(([k, v]) => [k, round(v)])),
   }));
