@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   Adam, AdamW, ArgumentError, dispose, FormatError, loadCheckpoint, loadCheckpointFile, lrScheduler, manualSeed,
-  memory, mseLoss, nn, randn, readHeader, save, saveCheckpoint, saveCheckpointFile, SGD, tidy, type Optimizer,
+  memory, mseLoss, nn, randn, readHeader, save, saveCheckpoint, saveCheckpointFile, SGD, tidy, zeros, type Optimizer,
   type Tensor,
 } from '../ts/node.js';
 
@@ -201,6 +201,7 @@ describe('checkpoints', () => {
     const untouched = snapshot(target);
     const n = counts();
     const expectRefused = (f: () => unknown, type: new (...args: never[]) => Error, message: RegExp) => {
+      const c = counts();
       let err: unknown = null;
       try {
         f();
@@ -209,7 +210,7 @@ describe('checkpoints', () => {
       }
       expect(err, String(message)).toBeInstanceOf(type);
       expect((err as Error).message).toMatch(message);
-      expect(counts()).toBe(n);
+      expect(counts()).toBe(c);
       expect(snapshot(target)).toEqual(untouched);
     };
 
@@ -267,6 +268,15 @@ describe('checkpoints', () => {
     expectRefused(() => loadCheckpoint(plain, target), FormatError, /not a wasmgrad checkpoint/);
     expectRefused(() => loadCheckpoint(bytes.slice(0, bytes.length - 4), target), FormatError, /./);
     expectRefused(() => loadCheckpoint(bytes, { model: {} as nn.Module }), ArgumentError, /model must be an nn\.Module/);
+    const meta = readHeader(bytes).metadata!;
+    const forged = (extra: Record<string, Tensor>, metadata: Record<string, string>) => tidy(() => save({ ...Object.fromEntries(Object.entries(src.model.stateDict({ clone: false })).map(([k, t]) => [`model.${k}`, t])), ...extra }, { metadata }));
+    const z = zeros([1]);
+    expectRefused(() => loadCheckpoint(forged({ other: z }, meta), target), FormatError, /unexpected tensor "other"/);
+    expectRefused(() => loadCheckpoint(forged({}, { ...meta, 'wasmgrad.checkpoint': '2' }), target), FormatError, /version "2" is not supported/);
+    expectRefused(() => loadCheckpoint(forged({}, { ...meta, 'wasmgrad.optimizer': '{' }), target), FormatError, /not valid JSON/);
+    expectRefused(() => loadCheckpoint(forged({ 'optimizer.state.0.__proto__': z }, meta), target), FormatError, /bad optimizer state tensor name/);
+    expectRefused(() => loadCheckpoint(forged({ 'optimizer.state.99.exp_avg': z }, meta), target), FormatError, /parameter 99, which has no state entry/);
+    z.dispose();
 
     // Reserved metadata keys are refused on save.
     expect(() => saveCheckpoint({ model: src.model, metadata: { 'wasmgrad.optimizer': 'x' } })).toThrow(/reserved/);

@@ -212,8 +212,10 @@ export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, parts: Checkpoin
         const dot = rest.indexOf('.');
         const index = rest.slice(0, dot);
         if (dot <= 0 || !/^(0|[1-9][0-9]*)$/.test(index)) throw new FormatError(`${op}: bad optimizer state tensor name ${JSON.stringify(name)}`);
+        const stateName = rest.slice(dot + 1);
+        if (!/^[a-z0-9]+(_[a-z0-9]+)*$/.test(stateName)) throw new FormatError(`${op}: bad optimizer state tensor name ${JSON.stringify(name)}`);
         const entry = optTensors.get(index) ?? {};
-        entry[rest.slice(dot + 1)] = t;
+        entry[stateName] = t;
         optTensors.set(index, entry);
       }
     }
@@ -221,24 +223,24 @@ export function loadCheckpoint(bytes: Uint8Array | ArrayBuffer, parts: Checkpoin
     if (optMeta !== null) {
       const state: Record<number, Record<string, Tensor | number | null>> = {};
       for (const [index, entry] of Object.entries(optMeta.state)) {
+        if (!/^(0|[1-9][0-9]*)$/.test(index)) throw new FormatError(`${op}: bad parameter index ${JSON.stringify(index)} in the optimizer state`);
         if (!isPlainObject(entry)) throw new FormatError(`${op}: the optimizer state of parameter ${index} must be an object`);
         state[Number(index)] = { ...(entry as Record<string, number | null>) };
       }
       for (const [index, entry] of optTensors) {
         const target = state[Number(index)];
-        if (target === undefined || !(index in optMeta.state)) throw new FormatError(`${op}: optimizer state tensors of parameter ${index}, which has no state entry`);
+        if (target === undefined || !Object.hasOwn(optMeta.state, index)) throw new FormatError(`${op}: optimizer state tensors of parameter ${index}, which has no state entry`);
         for (const [name, t] of Object.entries(entry)) {
-          if (name in target) throw new FormatError(`${op}: optimizer state '${name}' of parameter ${index} is both a tensor and a metadata value`);
-          target[name] = t;
+          if (Object.hasOwn(target, name)) throw new FormatError(`${op}: optimizer state '${name}' of parameter ${index} is both a tensor and a metadata value`);
+          Object.defineProperty(target, name, { value: t, enumerable: true, writable: true, configurable: true });
         }
       }
       optDict = fromPyTorchNames({ state, param_groups: optMeta.param_groups } as PyTorchOptimizerStateDict);
-    } else if (optTensors.size > 0 && optimizer !== undefined) {
-      throw new FormatError(`${op}: optimizer state tensors without optimizer metadata`);
     }
 
-    // Apply model, optimizer, scheduler in turn; each validates before it changes anything,
-    // and if a later one fails the earlier ones are put back from snapshots.
+    // Apply model, optimizer, scheduler in turn; each validates everything before it changes
+    // anything, and if a later one fails the earlier ones are put back from snapshots (so
+    // the whole load is all or nothing).
     if (optimizer !== undefined || scheduler !== undefined) {
       const before = model.stateDict();
       cleanups.push(() => dispose(before));
