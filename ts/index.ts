@@ -33,4 +33,5 @@ export {
 export { gradcheck, type GradcheckOptions } from './gradcheck.js';
 export { DataLoader, RandomGenerator, TensorDataset, type DataLoaderOptions } from './data.js';
 export { Progress, type ProgressOptions, type ProgressStream } from './io/progress.js';
+export { CHECKPOINT_VERSION, loadCheckpoint, saveCheckpoint, type CheckpointParts, type LoadedCheckpoint, type SaveCheckpointOptions } from './io/checkpoint.js';
 export { FormatError, load, readHeader, save, type SafetensorsDtype, type SafetensorsHeader, type SaveDtype, type SaveOptions, type TensorInfo } from './io/safetensors.js';

@@ -19,4 +19,4 @@ setLocator({
 });
 
 export * from './index.js';
-export { loadFile, readHeaderFile, saveFile } from './io/node.js';
+export { loadCheckpointFile, loadFile, readHeaderFile, saveCheckpointFile, saveFile } from './io/node.js';

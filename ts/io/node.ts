@@ -5,6 +5,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import type { Tensor } from '../tensor.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointParts, type LoadedCheckpoint, type SaveCheckpointOptions } from './checkpoint.js';
 import { MAX_HEADER, load, parseHeader, save, type SafetensorsHeader, type SaveOptions } from './safetensors.js';
 
 /** {@link save}s `tensors` to the file at `path` (synchronously; the file is replaced). */
@@ -15,6 +16,16 @@ export function saveFile(path: string | URL, tensors: Record<string, Tensor> | R
 /** {@link load}s every tensor of the safetensors file at `path` (synchronously). */
 export function loadFile(path: string | URL): Record<string, Tensor> {
   return load(readFileSync(path));
+}
+
+/** {@link saveCheckpoint} to the file at `path` (synchronously; the file is replaced). */
+export function saveCheckpointFile(path: string | URL, parts: SaveCheckpointOptions): void {
+  writeFileSync(path, saveCheckpoint(parts));
+}
+
+/** {@link loadCheckpoint} from the file at `path` (synchronously). */
+export function loadCheckpointFile(path: string | URL, parts: CheckpointParts): LoadedCheckpoint {
+  return loadCheckpoint(readFileSync(path), parts);
 }
 
 /**
