@@ -11,17 +11,22 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'simd128', include: ['test/**/*.test.ts'], env: { WASMGRAD_SIMD: 'simd128' } },
+        test: { name: 'simd128', include: ['test/**/*.test.ts'], exclude: ['test/package/**'], env: { WASMGRAD_SIMD: 'simd128' } },
       },
       {
         extends: true,
         test: {
           name: 'relaxed-simd',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/examples.test.ts'], // examples run in their own Node processes
+          exclude: ['test/examples.test.ts', 'test/package/**'], // examples run in their own Node processes
           execArgv: ['--experimental-wasm-relaxed-simd'],
           env: { WASMGRAD_SIMD: 'relaxed-simd' },
         },
+      },
+      {
+        // The packed tarball installed into throwaway projects: Node, TypeScript, bundlers, Chromium.
+        extends: true,
+        test: { name: 'package', include: ['test/package/**/*.test.ts'], globalSetup: ['test/package/global-setup.ts'], testTimeout: 180_000 },
       },
     ],
   },

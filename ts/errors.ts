@@ -28,6 +28,11 @@ export class OutOfMemoryError extends TensorError {}
 /** An invalid argument: an axis out of range, a non-integer count, an unknown option. */
 export class ArgumentError extends TensorError {}
 /**
+ * The wasm core could not be loaded: a binary that cannot be fetched (the URL and HTTP status
+ * are in the message), is not wasm, or needs a feature the runtime lacks.
+ */
+export class LoadError extends TensorError {}
+/**
  * The WebAssembly instance trapped (a bug in wasmgrad, never expected on bad input). Its
  * memory can no longer be trusted, so every later call throws this instead of returning
  * garbage; reload the page or process.

@@ -4,7 +4,7 @@
  * @internal
  * @module
  */
-import { ArgumentError, ERROR_CLASSES, PoisonedError, TensorError, type ErrorName } from './errors.js';
+import { ArgumentError, ERROR_CLASSES, LoadError, PoisonedError, TensorError, type ErrorName } from './errors.js';
 
 /**
  * Raw exports of `wasmgrad.wasm` (see crates/wasm/src/lib.rs for the conventions). Handles
@@ -167,6 +167,8 @@ export interface Constants {
   readonly operandNumber: number;
   /** The count of an absent optional integer list. */
   readonly absentList: number;
+  /** Whether this binary is the relaxed-simd build. */
+  readonly relaxedSimd: boolean;
 }
 
 /** @internal Parses `name=value;…`; every name TS uses must be there, and TS uses every name. */
@@ -206,6 +208,7 @@ export function parseConstants(text: string): { constants: Constants; unused: st
     operandTensor: get('wire.operandTensor'),
     operandNumber: get('wire.operandNumber'),
     absentList: get('wire.absentList'),
+    relaxedSimd: get('build.relaxedSimd') === 1,
   };
   return { constants, unused: [...values.keys()].filter((k) => !used.has(k)) };
 }
@@ -402,79 +405,20 @@ function parseCatalog(text: string): { ops: Record<string, Record<string, number
   return { ops, decls };
 }
 
-// ---- loading ------------------------------------------------------------------------
+// ---- the loaded instance ---------------------------------------------------------------
+
+let core: Core | null = null;
+let loadedVariant: SimdVariant | null = null;
+let loadLazily: (() => Core) | null = null;
 
 /** The two builds of the core: plain simd128, and simd128 + relaxed-simd (fused multiply-add). */
 export type SimdVariant = 'relaxed-simd' | 'simd128';
 
-/** A module whose only function uses `f32x4.relaxed_madd`: it validates iff relaxed-simd works. */
-const RELAXED_SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00,
-  0x0a, 0x3d, 0x01, 0x3b, 0x00, ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), 0xfd, 0x85,
-  0x02, 0x0b,
-]);
-
-/** Whether this runtime runs relaxed-simd (Chrome ≥ 114; Node 20 only with --experimental-wasm-relaxed-simd). */
-export function relaxedSimdSupported(): boolean {
-  try {
-    return WebAssembly.validate(RELAXED_SIMD_PROBE);
-  } catch {
-    return false;
-  }
-}
-
-/** Where an entry point finds each build of the binary. */
-export interface WasmLocator {
-  /** Synchronous compile (Node), so the first op can load the core lazily. */
-  sync?: (variant: SimdVariant) => WebAssembly.Module;
-  /** The default source for `init()`. */
-  source: (variant: SimdVariant) => Promise<WasmSource>;
-  /** A variant forced by the environment (e.g. `WASMGRAD_SIMD`), if any. */
-  forced?: () => SimdVariant | undefined;
-}
-
-let core: Core | null = null;
-let loadedVariant: SimdVariant | null = null;
-let locator: WasmLocator | null = null;
-
-/** Where {@link init} may find the wasm binary. */
-export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
-
-/** @internal Called once by the entry point (node.ts / browser.ts). */
-export function setLocator(l: WasmLocator): void {
-  locator = l;
-}
-
-function chooseVariant(requested: SimdVariant | undefined): SimdVariant {
-  const wanted = requested ?? locator?.forced?.();
-  if (wanted !== undefined && wanted !== 'relaxed-simd' && wanted !== 'simd128') {
-    throw new ArgumentError(`init: unknown simd variant ${String(wanted)}; expected 'relaxed-simd' or 'simd128'`);
-  }
-  if (wanted === 'relaxed-simd' && !relaxedSimdSupported()) {
-    throw new TensorError(
-      "init: this runtime does not support relaxed-simd (Node 20 needs --experimental-wasm-relaxed-simd); use simd: 'simd128'",
-    );
-  }
-  return wanted ?? (relaxedSimdSupported() ? 'relaxed-simd' : 'simd128');
-}
-
-async function compile(source: WasmSource): Promise<WebAssembly.Module> {
-  if (source instanceof WebAssembly.Module) return source;
-  if (typeof source === 'string' || source instanceof URL) source = await fetch(source);
-  if (typeof Response !== 'undefined' && source instanceof Response) {
-    if (typeof WebAssembly.compileStreaming === 'function') {
-      try {
-        return await WebAssembly.compileStreaming(source.clone());
-      } catch {
-        // Wrong MIME type from a static server: fall back to compiling the bytes.
-      }
-    }
-    return WebAssembly.compile(await source.arrayBuffer());
-  }
-  return WebAssembly.compile(source as BufferSource);
-}
-
-function instantiate(module: WebAssembly.Module, variant: SimdVariant): Core {
+/**
+ * @internal Instantiates `module` as the one core of this page or process; `expected` is the
+ * build it must be (checked before it becomes the core).
+ */
+export function instantiate(module: WebAssembly.Module, expected?: SimdVariant): Core {
   // The imports are called only after `core` is set (during backward).
   const imports = {
     wasmgrad: {
@@ -483,31 +427,25 @@ function instantiate(module: WebAssembly.Module, variant: SimdVariant): Core {
     },
   };
   const instance = new WebAssembly.Instance(module, imports);
-  core = new Core(instance);
+  const loaded = new Core(instance);
+  const variant: SimdVariant = loaded.k.relaxedSimd ? 'relaxed-simd' : 'simd128';
+  if (expected !== undefined && expected !== variant) {
+    throw new LoadError(`init: the binary given is the ${variant} build, not the ${expected} build asked for`);
+  }
+  core = loaded;
   loadedVariant = variant;
-  core.raw.wg_manual_seed(Math.floor(Math.random() * 2 ** 52));
+  loaded.raw.wg_manual_seed(Math.floor(Math.random() * 2 ** 52));
+  return loaded;
+}
+
+/** @internal The core, if loaded. */
+export function loadedCore(): Core | null {
   return core;
 }
 
-/**
- * Loads the wasm core. In Node this happens by itself on first use; in browsers call
- * `await init()` once before creating tensors.
- *
- * - `simd` forces a build: `'relaxed-simd'` (fused multiply-add, faster matmul) or
- *   `'simd128'`. By default the faster one the runtime supports is used. In Node the
- *   environment variable `WASMGRAD_SIMD` does the same.
- * - `wasm` loads the binary from elsewhere (a URL, bytes, a compiled module), e.g. under a
- *   strict CSP or from a CDN; it must be the build `simd` names.
- */
-export async function init(options: { wasm?: WasmSource; simd?: SimdVariant } = {}): Promise<void> {
-  const variant = chooseVariant(options.simd);
-  if (core) {
-    if (options.wasm === undefined && (options.simd === undefined || options.simd === loadedVariant)) return;
-    throw new TensorError(`init: wasmgrad is already initialised (${loadedVariant}); call init() before creating any tensor`);
-  }
-  const source = options.wasm ?? (await locator?.source(variant));
-  if (source === undefined) throw new TensorError('init: no wasm source is known here; pass { wasm }');
-  instantiate(await compile(source), variant);
+/** @internal How `lib()` loads the core on first use where the platform can (Node). */
+export function setLazyLoader(load: (() => Core) | null): void {
+  loadLazily = load;
 }
 
 /** Which build of the core is running, or null before it is loaded. */
@@ -518,9 +456,6 @@ export function simdVariant(): SimdVariant | null {
 /** The loaded core (loading it synchronously where the platform allows). */
 export function lib(): Core {
   if (core) return core;
-  if (locator?.sync) {
-    const variant = chooseVariant(undefined);
-    return instantiate(locator.sync(variant), variant);
-  }
+  if (loadLazily) return loadLazily();
   throw new TensorError('wasmgrad is not initialised: call `await init()` once before using tensors');
 }

@@ -25,9 +25,10 @@ export {
 export { keep, tidy } from './scope.js';
 export { dispose, memory, setMemoryLimit, wasmMemory, type MemoryInfo, type WasmMemoryInfo } from './memory.js';
 export { isDebug, leakReport, setDebug, type LeakSite } from './leaks.js';
-export { init, relaxedSimdSupported, simdVariant, type SimdVariant, type WasmSource } from './ffi.js';
+export { simdVariant, type SimdVariant } from './ffi.js';
+export { init, relaxedSimdSupported, type InitOptions, type WasmSource, type WasmSources } from './load.js';
 export {
-  ArgumentError, AutogradError, DisposedError, DTypeError, OutOfMemoryError, PoisonedError, ShapeError,
+  ArgumentError, AutogradError, DisposedError, DTypeError, LoadError, OutOfMemoryError, PoisonedError, ShapeError,
   TensorError,
 } from './errors.js';
 export { gradcheck, type GradcheckOptions } from './gradcheck.js';

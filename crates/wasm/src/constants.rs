@@ -50,5 +50,7 @@ pub fn text() -> String {
     pairs.push(("wire.operandTensor".to_string(), OPERAND_TENSOR as f64));
     pairs.push(("wire.operandNumber".to_string(), OPERAND_NUMBER as f64));
     pairs.push(("wire.absentList".to_string(), ABSENT_LIST as f64));
+    // Which build this is, so a binary passed to `init({ wasm })` says what it needs.
+    pairs.push(("build.relaxedSimd".to_string(), cfg!(target_feature = "relaxed-simd") as u8 as f64));
     pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";")
 }

@@ -1,0 +1,79 @@
+// The page a user bundles with Vite, webpack or esbuild trains and infers in Chromium,
+// from the packed tarball, with each bundler's production settings and no wasmgrad-specific
+// configuration (esbuild: the documented file loader and init({ wasm }) override).
+import { copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openPage, REPO, scenario, serve, type PageReport } from './consumer.js';
+
+const closers: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const close of closers) await close();
+});
+
+async function open(dir: string): Promise<{ report: PageReport; errors: string[] }> {
+  const server = await serve(dir);
+  closers.push(server.close);
+  return openPage(`${server.url}index.html`);
+}
+
+function expectWorks({ report, errors }: { report: PageReport; errors: string[] }): void {
+  expect(report.error).toBeUndefined();
+  expect(errors).toEqual([]);
+  expect(report.firstLoss).toBe(2081);
+  expect(report.w).toBeCloseTo(9.9712, 3);
+  expect(report.b).toBeCloseTo(1.1427, 3);
+  expect(report.prediction).toBeCloseTo(80.912, 2);
+  expect(report.output).toBe(3 - 8 + 0.25);
+  expect(report.leaked).toBe(0);
+  expect(report.variant).toBe('relaxed-simd'); // Chromium has it
+  expect(report.crossOriginIsolated).toBe(true);
+}
+
+describe('the tarball bundled for the browser', () => {
+  it('Vite production build', async () => {
+    const { build } = await import('vite');
+    const dir = scenario('vite');
+    const outDir = join(dir, 'dist-vite');
+    await build({ root: join(dir, 'web'), logLevel: 'error', configFile: false, build: { outDir, emptyOutDir: true } });
+    expectWorks(await open(outDir));
+  });
+
+  it('webpack 5 production build', async () => {
+    const { default: webpack } = await import('webpack');
+    const dir = scenario('webpack');
+    const outDir = join(dir, 'dist-webpack');
+    const stats = await new Promise<import('webpack').Stats>((ok, fail) =>
+      webpack({ mode: 'production', context: dir, entry: './web/main.js', output: { path: outDir, filename: 'main.js' } }, (err, s) =>
+        err ? fail(err) : ok(s!),
+      ),
+    );
+    expect(stats.hasErrors(), stats.toString('errors-only')).toBe(false);
+    copyFileSync(join(dir, 'web', 'index.html'), join(outDir, 'index.html'));
+    expectWorks(await open(outDir));
+  });
+
+  it('esbuild with the file loader and init({ wasm })', async () => {
+    const { build } = await import('esbuild');
+    const dir = scenario('esbuild');
+    const outDir = join(dir, 'dist-esbuild');
+    await build({
+      entryPoints: { main: join(dir, 'web', 'main-esbuild.js') }, bundle: true, format: 'esm', platform: 'browser',
+      minify: true, outdir: outDir, loader: { '.wasm': 'file' }, logLevel: 'error', absWorkingDir: REPO,
+    });
+    copyFileSync(join(dir, 'web', 'index.html'), join(outDir, 'index.html'));
+    expectWorks(await open(outDir));
+  });
+
+  it('a missing binary is a LoadError naming the URL and the HTTP status, not a CompileError', async () => {
+    const { build } = await import('esbuild');
+    const dir = scenario('esbuild-404');
+    const outDir = join(dir, 'dist');
+    await build({ entryPoints: { main: join(dir, 'web', 'main.js') }, bundle: true, format: 'esm', outdir: outDir, logLevel: 'error', absWorkingDir: REPO });
+    copyFileSync(join(dir, 'web', 'index.html'), join(outDir, 'index.html'));
+    rmSync(join(outDir, 'wasmgrad.wasm'), { force: true });
+    const { report } = await open(outDir);
+    expect(report.error).toMatch(/^LoadError: init: fetching http:\/\/127\.0\.0\.1:\d+\/.*wasmgrad-relaxed\.wasm failed: HTTP 404/);
+    expect(report.error).toMatch(/init\(\{ wasm: \{ simd128: /);
+  });
+});

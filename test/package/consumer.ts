@@ -1,0 +1,103 @@
+// Consumers of the packed tarball: a throwaway project with the package installed as a user
+// installs it, served to Chromium when it is a web page.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
+
+/** The project the tarball was installed into by the global setup. */
+export function consumerRoot(): string {
+  return inject('consumerRoot');
+}
+
+/** A fresh directory inside the consumer project holding the fixtures (resolving `wasmgrad` from its node_modules). */
+export function scenario(name: string): string {
+  const dir = join(consumerRoot(), name);
+  mkdirSync(dir, { recursive: true });
+  cpSync(FIXTURES, dir, { recursive: true });
+  return dir;
+}
+
+export function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  return spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+}
+
+/** Runs `node file` and parses the last line it prints as JSON. */
+export function runNode(file: string, cwd: string, args: string[] = []): unknown {
+  const r = run(process.execPath, [...args, file], cwd, { WASMGRAD_SIMD: '' });
+  if (r.status !== 0) throw new Error(`node ${file} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.css': 'text/css',
+};
+
+/** Serves `root` on a free port, cross-origin isolated, 404 for anything missing. */
+export async function serve(root: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = normalize(join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
+    const file = path.endsWith(sep) ? join(path, 'index.html') : path;
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    if (!resolve(file).startsWith(resolve(root)) || !existsSync(file)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(() => ok())) };
+}
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+];
+
+/** What a bundled page reports (test/package/fixtures/web/report.js). */
+export interface PageReport {
+  error?: string;
+  firstLoss: number;
+  w: number;
+  b: number;
+  prediction: number;
+  output: number;
+  variant: string;
+  leaked: number;
+  crossOriginIsolated: boolean;
+}
+
+/** Opens `url` in Chromium and returns what the page reports, with any console errors. */
+export async function openPage(url: string): Promise<{ report: PageReport; errors: string[] }> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.waitForSelector('#out[data-done]', { timeout: 60_000 });
+    const report = JSON.parse((await page.textContent('#out'))!) as PageReport;
+    return { report, errors };
+  } finally {
+    await browser.close();
+  }
+}

@@ -1,0 +1,60 @@
+// Node consumers of the packed tarball: ESM, CommonJS (require of the ESM package), and
+// bundles made for Node, none of which call init().
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { REPO, runNode, scenario } from './consumer.js';
+
+interface NodeReport {
+  firstLoss: number;
+  w: number;
+  b: number;
+  prediction: number;
+  output: number;
+  variant: string;
+  leaked: number;
+}
+
+/** The README's numbers (PyTorch 1.13 prints the same) and the module's known output. */
+export function expectTrained(r: NodeReport): void {
+  expect(r.firstLoss).toBe(2081);
+  expect(r.w).toBeCloseTo(9.9712, 3);
+  expect(r.b).toBeCloseTo(1.1427, 3);
+  expect(r.prediction).toBeCloseTo(80.912, 2);
+  expect(r.output).toBe(3 - 8 + 0.25);
+  expect(r.leaked).toBe(0);
+}
+
+describe('the tarball in a Node project', () => {
+  it('installs without install scripts or warnings about them', () => {
+    const log = inject('installLog');
+    expect(log).not.toMatch(/install-scripts|install script|prepare|cargo|rustc/i);
+    expect(log).toMatch(/added 1 package/);
+  });
+
+  it('trains from ESM without init()', () => {
+    const r = runNode('node-esm.mjs', scenario('node-esm')) as NodeReport;
+    expectTrained(r);
+    expect(r.variant).toBe('simd128'); // Node 20 runs relaxed-simd only behind a flag
+  });
+
+  it('picks relaxed-simd where the runtime has it', () => {
+    const r = runNode('node-esm.mjs', scenario('node-relaxed'), ['--experimental-wasm-relaxed-simd']) as NodeReport;
+    expectTrained(r);
+    expect(r.variant).toBe('relaxed-simd');
+  });
+
+  it('works through require() from CommonJS', () => {
+    const r = runNode('node-cjs.cjs', scenario('node-cjs'), ['--no-warnings']) as { sum: number; variant: string };
+    expect(r).toEqual({ sum: 12, variant: 'simd128' });
+  });
+
+  for (const format of ['esm', 'cjs'] as const) {
+    it(`loads synchronously when esbuild bundles it for Node (${format})`, async () => {
+      const { build } = await import('esbuild');
+      const dir = scenario(`esbuild-node-${format}`);
+      const outfile = join(dir, 'out', format === 'esm' ? 'app.mjs' : 'app.cjs');
+      await build({ entryPoints: [join(dir, 'node-esm.mjs')], bundle: true, platform: 'node', format, outfile, logLevel: 'error', absWorkingDir: REPO });
+      expectTrained(runNode(outfile, dir) as NodeReport);
+    });
+  }
+});

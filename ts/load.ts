@@ -1,0 +1,217 @@
+/**
+ * Loading the wasm core: choosing a build, finding its binary, compiling it. The entry
+ * points (node.ts, browser.ts) say where their platform finds the binaries; `init()` lets a
+ * user say it instead, per build.
+ * @module
+ */
+import { ArgumentError, LoadError, TensorError } from './errors.js';
+import { instantiate, loadedCore, setLazyLoader, simdVariant, type Core, type SimdVariant } from './ffi.js';
+
+/** One binary of the core: a URL to fetch, its bytes, a fetched `Response`, or a compiled module. */
+export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
+
+/** A binary per build, so that `init()` still picks the fastest build the runtime runs. */
+export interface WasmSources {
+  /** The simd128 build (`wasmgrad/wasmgrad.wasm`): runs everywhere wasmgrad runs. */
+  simd128?: WasmSource;
+  /** The relaxed-simd build (`wasmgrad/wasmgrad-relaxed.wasm`): fused multiply-add, Chrome ≥ 114. */
+  relaxedSimd?: WasmSource;
+}
+
+/** Options of {@link init}. */
+export interface InitOptions {
+  /**
+   * Where the binaries are, when the default location does not work (esbuild, a CDN, a
+   * strict CSP): `{ simd128, relaxedSimd }` (either may be left out), or one binary of
+   * either build.
+   */
+  wasm?: WasmSource | WasmSources;
+  /** Forces a build instead of the fastest one the runtime supports. */
+  simd?: SimdVariant;
+}
+
+/** @internal Where an entry point finds each build. */
+export interface WasmLocator {
+  /** Synchronous load (Node), so the first op can load the core without `init()`. */
+  sync?: (variant: SimdVariant) => WebAssembly.Module;
+  /** The default source for `init()`. */
+  source: (variant: SimdVariant) => WasmSource | Promise<WasmSource>;
+  /** Reads a `file:` URL (Node's fetch cannot). */
+  readFile?: (url: URL) => Promise<Uint8Array<ArrayBuffer>>;
+  /** A build forced by the environment (`WASMGRAD_SIMD`), if any. */
+  forced?: () => SimdVariant | undefined;
+}
+
+let locator: WasmLocator | null = null;
+
+/** @internal Called once by the entry point (node.ts / browser.ts) when it is evaluated. */
+export function setLocator(l: WasmLocator): void {
+  locator = l;
+  const sync = l.sync;
+  setLazyLoader(sync === undefined ? null : (): Core => {
+    const variant = chooseVariant(undefined);
+    return instantiate(sync(variant), variant);
+  });
+}
+
+/** A module whose only function uses `f32x4.relaxed_madd`: it validates iff relaxed-simd works. */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, 0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x3d, 0x01, 0x3b, 0x00, ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), 0xfd, 0x85,
+  0x02, 0x0b,
+]);
+
+/** Whether this runtime runs relaxed-simd (Chrome ≥ 114; Node 20 only with --experimental-wasm-relaxed-simd). */
+export function relaxedSimdSupported(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+const RELAXED_MISSING =
+  "this runtime does not support relaxed-simd (Node 20 needs --experimental-wasm-relaxed-simd); use simd: 'simd128'";
+
+function checkVariant(wanted: unknown): SimdVariant | undefined {
+  if (wanted === undefined) return undefined;
+  if (wanted !== 'relaxed-simd' && wanted !== 'simd128') {
+    throw new ArgumentError(`init: unknown simd variant ${String(wanted)}; expected 'relaxed-simd' or 'simd128'`);
+  }
+  if (wanted === 'relaxed-simd' && !relaxedSimdSupported()) throw new LoadError(`init: ${RELAXED_MISSING}`);
+  return wanted;
+}
+
+/** The build to load: the one asked for, else the one the environment forces, else the fastest. */
+function chooseVariant(requested: SimdVariant | undefined, available?: WasmSources): SimdVariant {
+  const wanted = checkVariant(requested ?? locator?.forced?.());
+  if (wanted !== undefined) return wanted;
+  if (available === undefined) return relaxedSimdSupported() ? 'relaxed-simd' : 'simd128';
+  if (available.relaxedSimd !== undefined && relaxedSimdSupported()) return 'relaxed-simd';
+  if (available.simd128 !== undefined) return 'simd128';
+  throw new LoadError(`init: only a relaxed-simd binary was given, and ${RELAXED_MISSING} and pass { wasm: { simd128 } }`);
+}
+
+function isResponse(x: unknown): x is Response {
+  return typeof Response !== 'undefined' && x instanceof Response;
+}
+
+function isSourceMap(wasm: WasmSource | WasmSources): wasm is WasmSources {
+  return (
+    typeof wasm === 'object' &&
+    !(wasm instanceof WebAssembly.Module) &&
+    !(wasm instanceof URL) &&
+    !ArrayBuffer.isView(wasm) &&
+    !(wasm instanceof ArrayBuffer) &&
+    !(typeof SharedArrayBuffer !== 'undefined' && wasm instanceof SharedArrayBuffer) &&
+    !isResponse(wasm)
+  );
+}
+
+const HOW_TO_LOCATE =
+  'Serve both .wasm files of the package (wasmgrad/wasmgrad.wasm, wasmgrad/wasmgrad-relaxed.wasm) and tell init() ' +
+  "where they are: init({ wasm: { simd128: '/assets/wasmgrad.wasm', relaxedSimd: '/assets/wasmgrad-relaxed.wasm' } }) " +
+  '(README: "Bundlers")';
+
+/** The start of a binary that is not wasm, printable, to say what came instead. */
+function describeStart(bytes: Uint8Array): string {
+  const text = Array.from(bytes.subarray(0, 16), (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+  const html = /^\s*</.test(text) ? ' (an HTML page: a server answering a missing file with its index page?)' : '';
+  return `it starts with "${text}"${html}`;
+}
+
+async function compileBytes(bytes: BufferSource, what: string): Promise<WebAssembly.Module> {
+  const view = ArrayBuffer.isView(bytes)
+    ? new Uint8Array(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 16))
+    : new Uint8Array(bytes, 0, Math.min(bytes.byteLength, 16));
+  if (view.length < 4 || view[0] !== 0x00 || view[1] !== 0x61 || view[2] !== 0x73 || view[3] !== 0x6d) {
+    throw new LoadError(`init: ${what} is not a WebAssembly binary: ${describeStart(view)}. ${HOW_TO_LOCATE}`);
+  }
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (err) {
+    const hint = relaxedSimdSupported() ? '' : ` (if it is the relaxed-simd build: ${RELAXED_MISSING})`;
+    throw new LoadError(`init: ${what} does not compile here: ${(err as Error).message}${hint}`);
+  }
+}
+
+async function compileResponse(response: Response, what: string): Promise<WebAssembly.Module> {
+  if (!response.ok) {
+    throw new LoadError(`init: fetching ${what} failed: HTTP ${response.status} ${response.statusText}. ${HOW_TO_LOCATE}`);
+  }
+  if (typeof WebAssembly.compileStreaming === 'function') {
+    try {
+      return await WebAssembly.compileStreaming(response.clone());
+    } catch {
+      // A server sending the wrong MIME type, or not wasm at all: the bytes say which.
+    }
+  }
+  return compileBytes(await response.arrayBuffer(), what);
+}
+
+async function compile(source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (typeof source === 'string' || source instanceof URL) {
+    const url = source instanceof URL ? source : new URL(source, globalThis.location?.href);
+    if (url.protocol === 'file:' && locator?.readFile) {
+      let bytes: Uint8Array<ArrayBuffer>;
+      try {
+        bytes = await locator.readFile(url);
+      } catch (err) {
+        throw new LoadError(`init: reading ${url.href} failed: ${(err as Error).message}`);
+      }
+      return compileBytes(bytes, url.href);
+    }
+    let response: Response;
+    try {
+      response = await fetch(url);
+    } catch (err) {
+      throw new LoadError(`init: fetching ${url.href} failed: ${(err as Error).message}. ${HOW_TO_LOCATE}`);
+    }
+    return compileResponse(response, url.href);
+  }
+  if (isResponse(source)) return compileResponse(source, source.url || 'the Response');
+  return compileBytes(source, 'the bytes passed to init()');
+}
+
+/**
+ * Loads the wasm core. Node loads it by itself on first use; in browsers call
+ * `await init()` once before creating tensors.
+ *
+ * By default the fastest build the runtime supports is loaded (relaxed-simd where it
+ * runs, else simd128) from where the package keeps it; bundlers that copy
+ * `new URL('…', import.meta.url)` assets (Vite, webpack, Rollup, Parcel) need nothing
+ * more. Otherwise pass `wasm`: `{ simd128, relaxedSimd }` keeps the automatic choice.
+ * In Node the environment variable `WASMGRAD_SIMD` forces a build like `simd` does.
+ *
+ * Throws a {@link LoadError} naming the URL when a binary cannot be fetched or is not
+ * wasm (a 404 page, say).
+ */
+export async function init(options: InitOptions = {}): Promise<void> {
+  const requested = checkVariant(options.simd);
+  if (loadedCore()) {
+    if (options.wasm === undefined && (requested === undefined || requested === simdVariant())) return;
+    throw new TensorError(`init: wasmgrad is already initialised (${simdVariant()}); call init() before creating any tensor`);
+  }
+  const { wasm } = options;
+  let source: WasmSource | undefined;
+  let variant: SimdVariant | undefined;
+  if (wasm === undefined) {
+    variant = chooseVariant(requested);
+    source = await locator?.source(variant);
+    if (source === undefined) throw new LoadError(`init: no wasm location is known here. ${HOW_TO_LOCATE}`);
+  } else if (isSourceMap(wasm)) {
+    variant = chooseVariant(requested, wasm);
+    source = variant === 'relaxed-simd' ? wasm.relaxedSimd : wasm.simd128;
+    if (source === undefined) {
+      throw new ArgumentError(`init: { wasm } has no ${variant === 'relaxed-simd' ? 'relaxedSimd' : 'simd128'} binary, and that build was asked for`);
+    }
+  } else {
+    // One binary: the build is whatever it is, unless `simd` says which it must be.
+    variant = requested;
+    source = wasm;
+  }
+  const module = await compile(source);
+  if (loadedCore()) throw new TensorError('init: wasmgrad was initialised while this call was loading; call init() once');
+  instantiate(module, variant);
+}
