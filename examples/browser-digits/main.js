@@ -192,7 +192,7 @@ function spirals() {
   for (let c = 0; c < CLASSES; c++) {
     for (let i = 0; i < PER_CLASS; i++) {
       const r = i / PER_CLASS;
-      const angle = c * ((2 * Math.PI) / CLASSES) + r * 4 + (random() - 0.5) * 0.35;
+      const angle = c * ((2 * Math.PI) / CLASSES) + r * 5 + (random() - 0.5) * 0.5;
       const k = c * PER_CLASS + i;
       points[2 * k] = r * Math.cos(angle);
       points[2 * k + 1] = r * Math.sin(angle);
@@ -275,12 +275,27 @@ function drawBoundary() {
   $('train-acc').textContent = `${(accuracy * 100).toFixed(1)}%`;
 }
 
+/** Sizes a canvas's backing store to its CSS size × devicePixelRatio (crisp text); returns the CSS size. */
+function fitCanvas(ctx) {
+  const canvas = ctx.canvas;
+  const ratio = globalThis.devicePixelRatio || 1;
+  const width = canvas.clientWidth || canvas.width;
+  const height = canvas.clientHeight || canvas.height;
+  if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+  }
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return { width, height };
+}
+
 function drawLoss() {
-  const { width, height } = lossCtx.canvas;
+  const { width, height } = fitCanvas(lossCtx);
   const losses = demo.training.losses;
-  const left = 40, bottom = 22, top = 10, right = 10;
+  const left = 42, bottom = 24, top = 12, right = 12;
   lossCtx.clearRect(0, 0, width, height);
-  lossCtx.font = '11px system-ui, sans-serif';
+  lossCtx.textAlign = 'left';
+  lossCtx.font = '12px system-ui, sans-serif';
   lossCtx.fillStyle = '#5b6470';
   lossCtx.strokeStyle = '#d9dde3';
   lossCtx.lineWidth = 1;
