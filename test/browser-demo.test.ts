@@ -178,6 +178,7 @@ describe('examples/browser-digits in Chromium', () => {
     expect(p.digit, `probabilities ${p.probabilities.map((q) => q.toFixed(3)).join(' ')}`).toBe(digit);
     expect(await page.textContent('#prediction')).toBe(String(digit));
     expect(await page.locator('#bars li.top .digit').textContent()).toBe(String(digit));
+    expect(await page.textContent('#announce')).toMatch(new RegExp(`^Predicted ${digit}, \\d+ percent sure$`)); // for screen readers
     expect(await numTensors()).toBe(before); // inference frees everything it makes
   }, TIMEOUT);
 

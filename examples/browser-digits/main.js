@@ -117,6 +117,12 @@ function predict() {
   showTensors();
 }
 
+/** Tells screen readers the result once a stroke ends (not at every frame while drawing). */
+function announce() {
+  const p = demo.prediction;
+  $('announce').textContent = p ? `Predicted ${p.digit}, ${(p.probabilities[p.digit] * 100).toFixed(0)} percent sure` : '';
+}
+
 let predictQueued = false;
 function queuePredict() {
   if (predictQueued) return;
@@ -133,9 +139,11 @@ function setUpPad() {
   let last = null;
   // offsetX/Y are relative to the padding box; scale CSS pixels to canvas pixels.
   const at = (e) => ({ x: (e.offsetX * pad.width) / pad.clientWidth, y: (e.offsetY * pad.height) / pad.clientHeight });
+  let pointer = null; // the one pointer drawing (a second finger is ignored)
   pad.addEventListener('pointerdown', (e) => {
-    if (e.button !== 0) return;
+    if (e.button !== 0 || pointer !== null) return;
     e.preventDefault();
+    pointer = e.pointerId;
     pad.setPointerCapture(e.pointerId);
     last = at(e);
     padCtx.beginPath();
@@ -144,7 +152,7 @@ function setUpPad() {
     queuePredict();
   });
   pad.addEventListener('pointermove', (e) => {
-    if (last === null) return;
+    if (last === null || e.pointerId !== pointer) return;
     const events = e.getCoalescedEvents?.() ?? [e];
     padCtx.beginPath();
     padCtx.moveTo(last.x, last.y);
@@ -155,16 +163,19 @@ function setUpPad() {
     padCtx.stroke();
     queuePredict();
   });
-  const end = () => {
-    if (last === null) return;
+  const end = (e) => {
+    if (last === null || e.pointerId !== pointer) return;
     last = null;
+    pointer = null;
     predict();
+    announce();
   };
   pad.addEventListener('pointerup', end);
   pad.addEventListener('pointercancel', end);
   const clear = () => {
     padCtx.clearRect(0, 0, pad.width, pad.height);
     clearPrediction();
+    $('announce').textContent = 'Drawing cleared';
   };
   $('clear').addEventListener('click', clear);
   pad.addEventListener('keydown', (e) => {
