@@ -141,7 +141,7 @@ describe('examples/browser-digits in Chromium', () => {
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
-    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 }, hasTouch: true });
     page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
     page.on('pageerror', (err) => consoleErrors.push(`page error: ${err.message}`));
     page.on('requestfailed', (req) => consoleErrors.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
@@ -180,6 +180,19 @@ describe('examples/browser-digits in Chromium', () => {
     expect(await page.locator('#bars li.top .digit').textContent()).toBe(String(digit));
     expect(await page.textContent('#announce')).toMatch(new RegExp(`^Predicted ${digit}, \\d+ percent sure$`)); // for screen readers
     expect(await numTensors()).toBe(before); // inference frees everything it makes
+  }, TIMEOUT);
+
+  it('reads a 1 drawn with a finger (touch events become pointer events)', async () => {
+    await page.click('#clear');
+    const box = (await page.locator('#pad').boundingBox())!;
+    const cdp = await page.context().newCDPSession(page);
+    const points = line([0.5, 0.2], [0.5, 0.8]).map(([fx, fy]) => ({ x: box.x + fx * box.width, y: box.y + fy * box.height }));
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [points[0]!] });
+    for (const p of points.slice(1)) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [p] });
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await cdp.detach();
+    await page.waitForFunction(() => (globalThis as any).demo.prediction !== null);
+    expect((await page.evaluate(() => (globalThis as any).demo.prediction as Prediction)).digit).toBe(1);
   }, TIMEOUT);
 
   it('trains the live MLP for a few hundred steps: the loss falls, the tensor count stays flat, Reset frees it all', async () => {
