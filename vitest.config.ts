@@ -18,7 +18,7 @@ export default defineConfig({
         test: {
           name: 'relaxed-simd',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/examples.test.ts', 'test/package/**'], // examples run in their own Node processes
+          exclude: ['test/examples.test.ts', 'test/browser-demo.test.ts', 'test/package/**'], // own processes / own browser: once is enough
           execArgv: ['--experimental-wasm-relaxed-simd'],
           env: { WASMGRAD_SIMD: 'relaxed-simd' },
         },
