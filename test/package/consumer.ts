@@ -4,7 +4,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { serve as serveStatic } from '../../scripts/serve.mjs';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -46,9 +46,8 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update', '--disable-sync',
 ];
 
-/** What a bundled page reports (test/package/fixtures/web/report.js). */
-export interface PageReport {
-  error?: string;
+/** What the consumer app reports (test/package/fixtures/app.js; a page adds the last two). */
+export interface AppReport {
   firstLoss: number;
   w: number;
   b: number;
@@ -56,11 +55,23 @@ export interface PageReport {
   output: number;
   variant: string;
   leaked: number;
-  crossOriginIsolated: boolean;
+  crossOriginIsolated?: boolean;
+  error?: string;
+}
+
+/** The README's linear-regression numbers (PyTorch 1.13 prints the same) and the module's known output. */
+export function expectTrained(r: AppReport): void {
+  expect(r.error).toBeUndefined();
+  expect(r.firstLoss).toBe(2081);
+  expect(r.w).toBeCloseTo(9.9712, 3);
+  expect(r.b).toBeCloseTo(1.1427, 3);
+  expect(r.prediction).toBeCloseTo(80.912, 2);
+  expect(r.output).toBe(3 - 8 + 0.25);
+  expect(r.leaked).toBe(0);
 }
 
 /** Opens `url` in Chromium and returns what the page reports, with any console errors. */
-export async function openPage(url: string): Promise<{ report: PageReport; errors: string[] }> {
+export async function openPage(url: string): Promise<{ report: AppReport; errors: string[] }> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -73,7 +84,7 @@ export async function openPage(url: string): Promise<{ report: PageReport; error
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
     await page.waitForSelector('#out[data-done]', { timeout: 60_000 });
-    const report = JSON.parse((await page.textContent('#out'))!) as PageReport;
+    const report = JSON.parse((await page.textContent('#out'))!) as AppReport;
     return { report, errors };
   } finally {
     await browser.close();
