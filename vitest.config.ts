@@ -1,7 +1,57 @@
+import { fileURLToPath } from 'node:url';
+import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
 
-// The suite runs twice: against the simd128 build, and against the relaxed-simd (FMA)
-// build, which Node 20 only enables behind a flag. WASMGRAD_SIMD forces the build.
+// The suite runs twice in Node: against the simd128 build, and against the relaxed-simd
+// (FMA) build, which Node 20 only enables behind a flag. WASMGRAD_SIMD forces the build.
+// It also runs in Chromium (vitest browser mode, Debian's /usr/bin/chromium through
+// playwright; CHROMIUM_PATH overrides): the test files that need no Node API, against the
+// browser entry (ts/browser.ts, `await init()`), with the relaxed-simd build (what Chromium
+// picks by itself) and the op table once more with simd128.
+
+const root = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+/** Test files that need Node, with the reason; every other test file also runs in Chromium. */
+const NODE_ONLY: Record<string, string> = {
+  'test/examples.test.ts': 'runs the examples as Node processes (node:child_process)',
+  'test/checkpoint.test.ts': 'saves and loads files (node:fs, the Node entry’s file API)',
+  'test/safetensors.test.ts': 'compares with fixture files and checks the Node entry’s file API (node:fs)',
+  'test/fuzz.test.ts': 'reads and writes its regression corpus (node:fs) and takes its knobs from process.env',
+  'test/leaks.test.ts': 'forces garbage collection (node:v8, node:vm)',
+  'test/soak.test.ts': 'forces garbage collection (node:v8, node:vm) and reads process.memoryUsage()',
+  'test/simd-variant.test.ts': 'checks the build against Node’s flags (process.execArgv, WASMGRAD_SIMD)',
+};
+
+const chromium = playwright({
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  },
+});
+
+/** A Chromium project: test imports of the Node entry (ts/node.js) get the browser entry. */
+function browserProject(name: string, simd: 'relaxed-simd' | 'simd128', include: string[]) {
+  return {
+    extends: true as const,
+    resolve: { alias: [{ find: /^(?:\.\.\/)+ts\/node\.js$/, replacement: root('./ts/browser.ts') }] },
+    test: {
+      name,
+      include,
+      exclude: Object.keys(NODE_ONLY),
+      // Before test/helpers/setup.ts's leak check touches the core.
+      setupFiles: ['test/browser/setup.ts'],
+      provide: { wasmgradSimd: simd },
+      browser: {
+        enabled: true,
+        provider: chromium,
+        headless: true,
+        screenshotFailures: false,
+        instances: [{ browser: 'chromium' as const }],
+      },
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     setupFiles: ['test/helpers/setup.ts'],
@@ -11,18 +61,20 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'simd128', include: ['test/**/*.test.ts'], env: { WASMGRAD_SIMD: 'simd128' } },
+        test: { name: 'simd128', include: ['test/**/*.test.ts'], exclude: ['test/browser/**'], env: { WASMGRAD_SIMD: 'simd128' } },
       },
       {
         extends: true,
         test: {
           name: 'relaxed-simd',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/examples.test.ts'], // examples run in their own Node processes
+          exclude: ['test/examples.test.ts', 'test/browser/**'], // examples run in their own Node processes
           execArgv: ['--experimental-wasm-relaxed-simd'],
           env: { WASMGRAD_SIMD: 'relaxed-simd' },
         },
       },
+      browserProject('chromium', 'relaxed-simd', ['test/**/*.test.ts']),
+      browserProject('chromium-simd128', 'simd128', ['test/op-table.test.ts', 'test/browser/**/*.test.ts']),
     ],
   },
 });
