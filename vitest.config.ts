@@ -19,6 +19,7 @@ const NODE_ONLY: Record<string, string> = {
   'test/fuzz.test.ts': 'reads and writes its regression corpus (node:fs) and takes its knobs from process.env',
   'test/leaks.test.ts': 'forces garbage collection (node:v8, node:vm)',
   'test/soak.test.ts': 'forces garbage collection (node:v8, node:vm) and reads process.memoryUsage()',
+  'test/nn-safetensors.test.ts': 'loads fixture files with the Node entry’s file API (loadFile, readHeaderFile)',
   'test/simd-variant.test.ts': 'checks the build against Node’s flags (process.execArgv, WASMGRAD_SIMD)',
 };
 
