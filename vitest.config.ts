@@ -1,5 +1,9 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { playwright } from '@vitest/browser-playwright';
+import type { BrowserCommand } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 // The suite runs twice in Node: against the simd128 build, and against the relaxed-simd
@@ -30,6 +34,45 @@ const chromium = playwright({
   },
 });
 
+/**
+ * Parity check (test/browser/parity.test.ts): every op-cases row printed by a Node process
+ * that runs `variant` the way the Node projects do (WASMGRAD_SIMD, the relaxed-simd flag).
+ * test/browser/node-prints.ts is bundled with esbuild into target/ (one level below the
+ * root, so ts/node.ts still finds ../dist/*.wasm); `vitest` stays external (op-cases.ts
+ * uses its expect). Once per build and run.
+ */
+const prints = new Map<string, Promise<unknown>>();
+const nodeOpFingerprints: BrowserCommand<[variant: string]> = (_ctx, variant) => {
+  if (variant !== 'simd128' && variant !== 'relaxed-simd') throw new Error(`nodeOpFingerprints: unknown build ${variant}`);
+  if (!prints.has(variant)) {
+    prints.set(variant, (async () => {
+      const { build } = await import('esbuild');
+      mkdirSync(root('./target'), { recursive: true });
+      const outfile = root(`./target/parity-node-prints-${variant}.mjs`);
+      await build({
+        entryPoints: [root('./test/browser/node-prints.ts')],
+        outfile,
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        external: ['vitest'],
+        ignoreAnnotations: true, // package.json says sideEffects: false, but ts/node.ts's setLocator must run
+        logLevel: 'error',
+      });
+      const flags = variant === 'relaxed-simd' ? ['--experimental-wasm-relaxed-simd'] : [];
+      const { stdout } = await promisify(execFile)(process.execPath, [...flags, outfile], {
+        cwd: root('./'),
+        env: { ...process.env, WASMGRAD_SIMD: variant },
+        maxBuffer: 256 * 2 ** 20,
+        timeout: 300_000,
+      });
+      return JSON.parse(stdout) as unknown;
+    })());
+  }
+  return prints.get(variant)!;
+};
+
 /** A Chromium project: test imports of the Node entry (ts/node.js) get the browser entry. */
 function browserProject(name: string, simd: 'relaxed-simd' | 'simd128', include: string[]) {
   return {
@@ -48,6 +91,7 @@ function browserProject(name: string, simd: 'relaxed-simd' | 'simd128', include:
         headless: true,
         screenshotFailures: false,
         instances: [{ browser: 'chromium' as const }],
+        commands: { nodeOpFingerprints },
       },
     },
   };
