@@ -11,7 +11,8 @@ import { defineConfig } from 'vitest/config';
 // It also runs in Chromium (vitest browser mode, Debian's /usr/bin/chromium through
 // playwright; CHROMIUM_PATH overrides): the test files that need no Node API, against the
 // browser entry (ts/browser.ts, `await init()`), with the relaxed-simd build (what Chromium
-// picks by itself) and the op table once more with simd128.
+// picks by itself) and the op files once more with simd128; and a parity check compares
+// every op-cases row's results in Chromium and in Node bit for bit (test/browser/).
 
 const root = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
@@ -119,7 +120,11 @@ export default defineConfig({
         },
       },
       browserProject('chromium', 'relaxed-simd', ['test/**/*.test.ts']),
-      browserProject('chromium-simd128', 'simd128', ['test/op-table.test.ts', 'test/browser/**/*.test.ts']),
+      // simd128 in the browser: the op table, the parity check, and the files where the two
+      // builds' kernels differ most (matmul and convolution, fused multiply-add or not).
+      browserProject('chromium-simd128', 'simd128', [
+        'test/op-table.test.ts', 'test/matmul.test.ts', 'test/conv.test.ts', 'test/conv-transpose.test.ts', 'test/browser/**/*.test.ts',
+      ]),
     ],
   },
 });
