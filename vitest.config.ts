@@ -83,7 +83,8 @@ function browserProject(name: string, simd: 'relaxed-simd' | 'simd128', include:
       name,
       include,
       exclude: Object.keys(NODE_ONLY),
-      // Before test/helpers/setup.ts's leak check touches the core.
+      // Added to the root's test/helpers/setup.ts (the leak check, which so applies here
+      // too): `await init()` with the project's build before the test file is imported.
       setupFiles: ['test/browser/setup.ts'],
       provide: { wasmgradSimd: simd },
       browser: {
