@@ -2,8 +2,8 @@
 // scripts/golden_conv_transpose.py: output, first and second gradients), the float64
 // reference (gradcheck and gradgradcheck), its duality with conv2d, and errors.
 // Convolutions differentiate to any order now: conv2d's second derivatives are here too.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readJson } from './helpers/read-json.js';
 import {
   ArgumentError, conv1d, conv2d, convTranspose2d, DTypeError, grad, OutOfMemoryError, ShapeError, tensor, tidy,
   type ConvTranspose2dOptions, type Tensor,
@@ -25,7 +25,7 @@ interface GoldenCase {
   gradgrads: number[][];
 }
 
-const GOLDEN = JSON.parse(readFileSync(new URL('./golden/conv-transpose.json', import.meta.url), 'utf8')) as { cases: GoldenCase[] };
+const GOLDEN = (await readJson(new URL('./golden/conv-transpose.json', import.meta.url))) as { cases: GoldenCase[] };
 
 const pairOf = (v: number | readonly [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [v[0], v[1]];

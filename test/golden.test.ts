@@ -1,8 +1,8 @@
 // PyTorch golden values: every case of test/golden/pytorch.json (written by hand-run
 // scripts/golden.py from PyTorch 1.13, in float64) replayed through wasmgrad's API —
 // forward values, and the gradient of every float input for the recorded upstream gradient.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readJson } from './helpers/read-json.js';
 import * as wg from '../ts/node.js';
 import { tensor, tidy, type Tensor } from '../ts/node.js';
 
@@ -32,7 +32,7 @@ interface GoldenCase {
 }
 
 const decode = (v: Value): number => (v === 'inf' ? Infinity : v === '-inf' ? -Infinity : v === 'nan' ? NaN : v);
-const GOLDEN = JSON.parse(readFileSync(new URL('./golden/pytorch.json', import.meta.url), 'utf8')) as { torch: string; cases: GoldenCase[] };
+const GOLDEN = (await readJson(new URL('./golden/pytorch.json', import.meta.url))) as { torch: string; cases: GoldenCase[] };
 
 /** Tolerances: float32 results against float64 goldens. */
 const RTOL = 1e-5;

@@ -2,8 +2,8 @@
 // scripts/golden_nn.py from PyTorch 1.13) holds each layer's state dict, inputs, outputs,
 // input and parameter gradients; each case builds the same wasmgrad layer, loads the
 // state dict unchanged (names, shapes) and compares forward, backward and buffers.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readJson } from './helpers/read-json.js';
 import { dispose, nn, tensor, tidy, type Tensor } from '../ts/node.js';
 import { expectClose } from './helpers/gradcheck.js';
 
@@ -20,7 +20,7 @@ interface Case {
   paramGrads: Record<string, Enc>;
   stateAfter: Record<string, Enc>;
 }
-const GOLDEN = JSON.parse(readFileSync(new URL('./golden/nn.json', import.meta.url), 'utf8')) as { cases: Case[]; torch: string };
+const GOLDEN = (await readJson(new URL('./golden/nn.json', import.meta.url))) as { cases: Case[]; torch: string };
 
 const T = (e: Enc): Tensor => tensor(e.dtype === 'bool' ? e.data.map(Boolean) : (e.data as number[]), { shape: e.shape, dtype: e.dtype });
 

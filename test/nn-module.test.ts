@@ -2,14 +2,14 @@
 // gradients, state dicts (order, copies, errors reported at once), ownership and memory
 // (tidy never frees a module's tensors, dispose() frees them all, training does not leak),
 // and the printout against PyTorch's repr.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readJson } from './helpers/read-json.js';
 import {
   Adam, ArgumentError, DisposedError, dispose, keep, manualSeed, memory, nn, noGrad, randn, ShapeError, tensor, Tensor, tidy, zeros,
 } from '../ts/node.js';
 import { thrown } from './helpers/snapshot.js';
 
-const GOLDEN = JSON.parse(readFileSync(new URL('./golden/nn.json', import.meta.url), 'utf8')) as {
+const GOLDEN = (await readJson(new URL('./golden/nn.json', import.meta.url))) as {
   repr: string; reprNames: string[]; reprParams: number; reprEncoder: string;
 };
 

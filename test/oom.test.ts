@@ -368,7 +368,7 @@ describe('out of memory at any level of memory use', () => {
   }
 
   it('the sweep did run out of memory, in many places', () => {
-    if (process.env.OOM_STATS) console.log(stats.runs, stats.failures, [...stats.byStep].map(([k, v]) => `${v} ${k}`).join('\n'));
+    if (globalThis.process?.env.OOM_STATS) console.log(stats.runs, stats.failures, [...stats.byStep].map(([k, v]) => `${v} ${k}`).join('\n'));
     // Small budgets must fail somewhere, or the sweep tests nothing.
     expect(stats.failures).toBeGreaterThan(SCENARIOS.length);
     expect(stats.byStep.size).toBeGreaterThan(SCENARIOS.length / 2);

@@ -1,7 +1,7 @@
 // Optimizers and learning-rate schedulers against PyTorch 1.13: the trajectories and
 // schedules in test/golden/optim.json (written by scripts/golden_optim.py), replayed here.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readJson } from './helpers/read-json.js';
 import {
   Adagrad, Adam, AdamW, fromPyTorchNames, lrScheduler, memory, RMSprop, SGD, tensor, toPyTorchNames, type Optimizer,
   type OptimizerStateDict, type Tensor,
@@ -38,7 +38,7 @@ interface SchedulerCase {
   lr: number[][];
   momentum?: number[][];
 }
-const GOLDEN = JSON.parse(readFileSync(new URL('./golden/optim.json', import.meta.url), 'utf8')) as {
+const GOLDEN = (await readJson(new URL('./golden/optim.json', import.meta.url))) as {
   source: string;
   optimizers: OptimizerCase[];
   schedulers: SchedulerCase[];
