@@ -33,19 +33,21 @@ describe('the tarball bundled for the browser', () => {
     expectWorks(await open(outDir));
   });
 
-  it('webpack 5 production build', async () => {
-    const { default: webpack } = await import('webpack');
-    const dir = scenario('webpack');
-    const outDir = join(dir, 'dist-webpack');
-    const stats = await new Promise<import('webpack').Stats>((ok, fail) =>
-      webpack({ mode: 'production', context: dir, entry: './web/main.js', output: { path: outDir, filename: 'main.js' } }, (err, s) =>
-        err ? fail(err) : ok(s!),
-      ),
-    );
-    expect(stats.hasErrors(), stats.toString('errors-only')).toBe(false);
-    copyFileSync(join(dir, 'web', 'index.html'), join(outDir, 'index.html'));
-    expectWorks(await open(outDir));
-  });
+  for (const mode of ['production', 'development'] as const) {
+    it(`webpack 5 ${mode} build`, async () => {
+      const { default: webpack } = await import('webpack');
+      const dir = scenario(`webpack-${mode}`);
+      const outDir = join(dir, 'dist-webpack');
+      const stats = await new Promise<import('webpack').Stats>((ok, fail) =>
+        webpack({ mode, context: dir, entry: './web/main.js', output: { path: outDir, filename: 'main.js' } }, (err, s) =>
+          err ? fail(err) : ok(s!),
+        ),
+      );
+      expect(stats.hasErrors(), stats.toString('errors-only')).toBe(false);
+      copyFileSync(join(dir, 'web', 'index.html'), join(outDir, 'index.html'));
+      expectWorks(await open(outDir));
+    });
+  }
 
   it('esbuild with the file loader and init({ wasm })', async () => {
     const { build } = await import('esbuild');
