@@ -3,6 +3,7 @@
  * parameters and buffers, names them as PyTorch does, and saves and loads state dicts.
  * @module
  */
+import '../polyfill.js';
 import { noGrad } from '../autograd.js';
 import { full } from '../creation.js';
 import { ArgumentError, DisposedError } from '../errors.js';
