@@ -1,9 +1,14 @@
 /**
- * Tensor ops, each declared once: `export const exp = method((x: Tensor): Tensor => …)` is
- * both the function `exp(x)` and the method `x.exp()` (see method.ts). Binary ops take a
+ * Tensor ops, each declared once: `export const exp = method((x: Tensor): Tensor<'float32'> => …)`
+ * is both the function `exp(x)` and the method `x.exp()` (see method.ts). Binary ops take a
  * number on either side (`sub(1, x)`; as methods, the right side). Ops whose function form
  * differs from their method (overloads, variadic dims, a reserved name) have their method in
  * tensor.ts and their function form here.
+ *
+ * Result types state the result's dtype where the op fixes it (`Tensor<'float32'>`,
+ * `Tensor<'bool'>`, `Tensor<'int32'>`); ops that keep their input's dtype are generic,
+ * `keepsDType(<D extends DType>(x: Tensor<D>, …): Tensor<D> => …)`, so that the method on a
+ * `Tensor<D>` returns `Tensor<D>` too.
  * @module
  */
 import { binaryOp, expectTensor, normDim, op, splitSizes, unaryOp } from './dispatch.js';

@@ -375,8 +375,8 @@ export class Tensor<D extends DType = DType> {
   // ---- conversion and read-back ----------------------------------------------------
 
   /**
-   * A copy converted to `dtype`, or this tensor if it already is one. float → int
-   * truncates; to bool, non-zero (and NaN) is true; bool → numbers gives 1 and 0.
+   * A copy converted to `dtype` (a `Tensor<T>`), or this tensor if it already is one.
+   * float → int truncates; to bool, non-zero (and NaN) is true; bool → numbers gives 1 and 0.
    */
   to<T extends DType>(dtype: T): Tensor<T> {
     const h = opHandle('to', this, dtype);
