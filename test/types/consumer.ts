@@ -1,7 +1,7 @@
 // A consumer of the published declarations (see tsconfig.base.json): every line type-checks
 // against dist/ as installed, and each `// @ts-expect-error` line must be an error.
 import {
-  arange, argmax, cat, eye, full, fullLike, gt, linspace, nn, ones, onesLike, rand, randn, reshape, scalar, squeeze,
+  DataLoader, SGD, TensorDataset, arange, argmax, cat, eye, full, fullLike, gt, linspace, nn, ones, onesLike, rand, randn, reshape, scalar, squeeze,
   stack, tensor, tidy, where, zeros, zerosLike, type DType, type NestedArray, type Tensor,
 } from 'wasmgrad';
 
@@ -271,7 +271,24 @@ void [Leaky, netOut];
 same<ReturnType<typeof nn.functional.pad<'bool'>>, Tensor<'bool' | 'float32'>>(true);
 same<ReturnType<typeof nn.init.zeros_<Tensor<'float32'>>>, Tensor<'float32'>>(true);
 
+// ---- data and optimizers -----------------------------------------------------------------------
+const labels = tensor([0, 1, 1, 0], { dtype: 'int32' });
+const dataset = new TensorDataset(pred, labels);
+for (const [xb, yb] of new DataLoader(dataset, { batchSize: 2 })) {
+  same<typeof xb, Tensor<'float32'>>(true);
+  same<typeof yb, Tensor<'int32'>>(true);
+}
+const optimizer = new SGD(linear.parameters(), { lr: 0.1 });
+optimizer.step();
+
 // ---- explicit resource management -------------------------------------------------------------
+// `using` type-checks with lib es2022 + dom alone: the package declares Symbol.dispose.
+function scoped(): number {
+  using t = tensor([1, 2]);
+  using m = new nn.Linear(2, 2);
+  return t.sum().item() + m.inFeatures;
+}
+void scoped;
 const disposable: Disposable = f;
 const module: Disposable = linear;
 void [disposable, module];
