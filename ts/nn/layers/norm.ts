@@ -30,9 +30,9 @@ abstract class BatchNormNd extends Module {
   readonly trackRunningStats: boolean;
   weight: Parameter<'float32'> | null;
   bias: Parameter<'float32'> | null;
-  declare runningMean: Tensor | null;
-  declare runningVar: Tensor | null;
-  declare numBatchesTracked: Tensor | null;
+  declare runningMean: Tensor<'float32'> | null;
+  declare runningVar: Tensor<'float32'> | null;
+  declare numBatchesTracked: Tensor<'int32'> | null;
   constructor(readonly numFeatures: number, options: BatchNormOptions = {}) {
     super();
     checkInt(new.target.name, 'numFeatures', numFeatures, 1);
