@@ -11,8 +11,7 @@ import { tidy } from '../scope.js';
 import { cat } from '../ops.js';
 import type { DType, Tensor } from '../tensor.js';
 
-/** The ops here compute in float32 (dispatch.ts types its results as any dtype). */
-const asFloat32 = (t: Tensor) => t as Tensor<'float32'>;
+// The ops here compute in float32: `as Tensor<'float32'>` narrows dispatch.ts's union type.
 
 /** How per-element losses are combined. */
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -47,7 +46,7 @@ export interface CrossEntropyOptions {
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor<'float32'> {
   const ignoreIndex = options.ignoreIndex ?? -100;
   const smoothing = options.labelSmoothing ?? 0;
-  return asFloat32(op('crossEntropy', input, target, options.reduction ?? 'mean', ignoreIndex, smoothing));
+  return (op('crossEntropy', input, target, options.reduction ?? 'mean', ignoreIndex, smoothing) as Tensor<'float32'>);
 }
 
 /** An activation {@link linear} can apply in the same pass as its bias. */
@@ -58,7 +57,7 @@ export type Activation = 'none' | 'relu';
  * an activation fused into the same pass over the output.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: { activation?: Activation } = {}): Tensor<'float32'> {
-  return asFloat32(op('linear', x, weight, bias ?? null, options.activation ?? 'none'));
+  return (op('linear', x, weight, bias ?? null, options.activation ?? 'none') as Tensor<'float32'>);
 }
 
 // ---- convolution and pooling ---------------------------------------------------------
@@ -145,7 +144,7 @@ export interface Conv2dOptions {
  */
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor<'float32'> {
   const kernel = weight.ndim === 4 ? weight.shape.slice(2) : [1, 1];
-  return asFloat32(op('conv2d', input, weight, bias ?? null, ...convArgs('conv2d', kernel, options, (what, v) => pair('conv2d', what, v))));
+  return (op('conv2d', input, weight, bias ?? null, ...convArgs('conv2d', kernel, options, (what, v) => pair('conv2d', what, v))) as Tensor<'float32'>);
 }
 
 /** Options of {@link conv1d}, as in PyTorch's `F.conv1d`. */
@@ -168,7 +167,7 @@ export interface Conv1dOptions {
  */
 export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv1dOptions = {}): Tensor<'float32'> {
   const kernel = [weight.ndim === 3 ? weight.shape[2]! : 1];
-  return asFloat32(op('conv1d', input, weight, bias ?? null, ...convArgs('conv1d', kernel, options, (what, v) => [single('conv1d', what, v)])));
+  return (op('conv1d', input, weight, bias ?? null, ...convArgs('conv1d', kernel, options, (what, v) => [single('conv1d', what, v)])) as Tensor<'float32'>);
 }
 
 /** Options of {@link convTranspose2d}, as in PyTorch's `F.conv_transpose2d`. */
@@ -199,11 +198,11 @@ export interface ConvTranspose2dOptions {
  */
 export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTranspose2dOptions = {}): Tensor<'float32'> {
   const p = (what: string, v: Pair) => pair('convTranspose2d', what, v);
-  return asFloat32(op(
+  return (op(
     'convTranspose2d', input, weight, bias ?? null,
     p('stride', options.stride ?? 1), p('padding', options.padding ?? 0), p('outputPadding', options.outputPadding ?? 0),
     p('dilation', options.dilation ?? 1), options.groups ?? 1,
-  ));
+  ) as Tensor<'float32'>);
 }
 
 /** A pooling window's arguments: kernel, stride (default: the kernel), padding. */
@@ -235,7 +234,7 @@ export interface MaxPool2dOptions {
 export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions = {}): Tensor<'float32'> {
   const name = 'maxPool2d';
   const dilation = pair(name, 'dilation', options.dilation ?? 1);
-  return asFloat32(op(name, input, ...poolWindow(name, kernelSize, options), dilation, options.ceilMode ?? false));
+  return (op(name, input, ...poolWindow(name, kernelSize, options), dilation, options.ceilMode ?? false) as Tensor<'float32'>);
 }
 
 /** Options of {@link avgPool2d}, as in PyTorch's `F.avg_pool2d`. */
@@ -263,7 +262,7 @@ export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOpt
     throw new ArgumentError(`${name}: divisorOverride must be a positive integer, got ${divisor}`);
   }
   const window = poolWindow(name, kernelSize, options);
-  return asFloat32(op(name, input, ...window, options.ceilMode ?? false, options.countIncludePad ?? true, divisor ?? 0));
+  return (op(name, input, ...window, options.ceilMode ?? false, options.countIncludePad ?? true, divisor ?? 0) as Tensor<'float32'>);
 }
 
 /**
@@ -283,7 +282,7 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly [
   }
   const n = input.ndim;
   const out = size.map((s: number | null, d: number) => s ?? (n >= 2 ? input.shape[n - 2 + d]! : 1));
-  return asFloat32(op(name, input, out));
+  return (op(name, input, out) as Tensor<'float32'>);
 }
 
 // ---- losses composed from differentiable primitives -----------------------------------
@@ -328,7 +327,7 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction
  * (or NaN) throws `ArgumentError`.
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor<'float32'> {
-  return composed('binaryCrossEntropy', options.reduction, () => asFloat32(op('binaryCrossEntropy', input, target)));
+  return composed('binaryCrossEntropy', options.reduction, () => (op('binaryCrossEntropy', input, target) as Tensor<'float32'>));
 }
 
 /**
