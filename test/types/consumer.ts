@@ -267,7 +267,16 @@ class Net extends nn.Module {
   }
 }
 const netOut: number = new Net().call(pred).sum().item();
-void [Leaky, netOut];
+// Custom losses may return any tensor type; the built-in ones are float32.
+class MyLoss extends nn.Loss {
+  forward(input: Tensor, target: Tensor): Tensor {
+    return input.sub(target).abs().mean();
+  }
+}
+same<ReturnType<typeof mse.forward>, Tensor<'float32'>>(true);
+const ceLoss = new nn.CrossEntropyLoss().call(pred, tensor([0, 1, 1, 0], { dtype: 'int32' }));
+same<typeof ceLoss, Tensor<'float32'>>(true);
+void [Leaky, netOut, MyLoss];
 same<ReturnType<typeof nn.functional.pad<'bool'>>, Tensor<'bool' | 'float32'>>(true);
 same<ReturnType<typeof nn.init.zeros_<Tensor<'float32'>>>, Tensor<'float32'>>(true);
 

@@ -5,7 +5,7 @@
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import { tidy } from '../scope.js';
-import type { Tensor } from '../tensor.js';
+import type { DType, Tensor } from '../tensor.js';
 import {
   binaryCrossEntropy, crossEntropy, l1Loss, mseLoss, nllLoss, smoothL1Loss, type Reduction,
 } from './functional.js';
@@ -24,9 +24,13 @@ export abstract class Loss extends Module {
     if (!REDUCTIONS.includes(r)) throw new ArgumentError(`${new.target.name}: reduction must be one of 'none', 'mean', 'sum', got ${String(r)}`);
     this.reduction = r;
   }
-  abstract forward(input: Tensor, target: Tensor): Tensor<'float32'>;
-  /** @internal `'none'`, mean or sum of per-element losses. */
-  protected reduce(loss: Tensor<'float32'>): Tensor<'float32'> {
+  /**
+   * The loss. The built-in losses return `Tensor<'float32'>`; the base declares `Tensor`
+   * so that a subclass may return any tensor type.
+   */
+  abstract forward(input: Tensor, target: Tensor): Tensor;
+  /** @internal `'none'`, mean or sum of per-element losses (float32 for float32 `loss`). */
+  protected reduce<D extends DType>(loss: Tensor<D>): Tensor<D | 'float32'> {
     return this.reduction === 'none' ? loss : this.reduction === 'mean' ? loss.mean() : loss.sum();
   }
 }
