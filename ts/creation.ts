@@ -7,13 +7,17 @@ import { ArgumentError, ShapeError } from './errors.js';
 import { lib } from './ffi.js';
 import { Tensor, type DType, type NestedArray } from './tensor.js';
 
-/** Options shared by the creation functions. */
-export interface TensorOptions {
+/**
+ * Options shared by the creation functions. `D` is the `dtype` given: the functions return
+ * `Tensor<D>` (e.g. `zeros([2], { dtype: 'int32' })` is a `Tensor<'int32'>`), and their
+ * default when no `dtype` is given (usually `Tensor<'float32'>`).
+ */
+export interface TensorOptions<D extends DType = DType> {
   /**
    * Element type; float32 unless the data says otherwise (an Int32Array or Uint8Array is
    * int32, all-boolean data is bool).
    */
-  dtype?: DType;
+  dtype?: D;
   /** Make the new tensor a leaf that accumulates gradients. */
   requiresGrad?: boolean;
 }
@@ -30,7 +34,7 @@ function toShape(op: string, shape: ShapeLike): readonly number[] {
 }
 
 /** `t`, made a leaf that requires grad if asked (disposed if that fails). */
-function finish(t: Tensor, options: TensorOptions): Tensor {
+function finish<D extends DType>(t: Tensor, options: TensorOptions): Tensor<D> {
   if (options.requiresGrad) {
     try {
       t.requiresGrad = true;
@@ -39,7 +43,7 @@ function finish(t: Tensor, options: TensorOptions): Tensor {
       throw err;
     }
   }
-  return t;
+  return t as Tensor<D>;
 }
 
 /** Infers the shape of nested arrays and flattens them, rejecting ragged input. */
@@ -68,20 +72,38 @@ function flatten(data: NestedArray): { shape: number[]; values: (number | boolea
   return { shape, values };
 }
 
+/** Nested arrays of numbers (empty ones included): float32 data for {@link tensor}. */
+export type NumberData = number | readonly NumberData[];
+/**
+ * Nested non-empty arrays of booleans (or one boolean): bool data for {@link tensor}.
+ * Non-empty, because an empty array has no booleans to tell, and makes a float32 tensor.
+ */
+export type BoolData = boolean | readonly [BoolData, ...BoolData[]];
+/** What {@link tensor} accepts. */
+export type TensorData = NestedArray | Float32Array | Int32Array | Uint8Array | readonly number[] | readonly boolean[] | NumberData | BoolData;
+
 /**
  * A tensor from nested arrays (of numbers, or of booleans for a bool tensor), a typed
  * array, a number or a boolean. `shape` reshapes flat data. With `dtype: 'bool'`,
  * non-zero numbers are true; booleans in a numeric tensor are 1 and 0.
  *
+ * The result type follows the data when no `dtype` is given: `Tensor<'float32'>` for
+ * numbers (and empty arrays) or a Float32Array, `Tensor<'int32'>` for an Int32Array or
+ * Uint8Array, `Tensor<'bool'>` for booleans written out (array literals; a `boolean[]`
+ * variable may be empty, which gives float32, so it is typed `Tensor`), and `Tensor<D>`
+ * for `{ dtype: D }`.
+ *
  * @example
- * const a = tensor([2, 3], { requiresGrad: true });
- * const m = tensor(new Float32Array(6), { shape: [2, 3] });
- * const mask = tensor([true, false, true]);
+ * const a = tensor([2, 3], { requiresGrad: true });        // Tensor<'float32'>
+ * const m = tensor(new Float32Array(6), { shape: [2, 3] }); // Tensor<'float32'>
+ * const mask = tensor([true, false, true]);                 // Tensor<'bool'>
+ * const labels = tensor([3, 1], { dtype: 'int32' });        // Tensor<'int32'>
  */
-export function tensor(
-  data: NestedArray | Float32Array | Int32Array | Uint8Array | readonly number[] | readonly boolean[],
-  options: TensorOptions & { shape?: readonly number[] } = {},
-): Tensor {
+export function tensor<D extends DType = 'float32'>(data: NumberData | Float32Array, options?: TensorOptions<D> & { shape?: readonly number[] }): Tensor<D>;
+export function tensor<D extends DType = 'int32'>(data: Int32Array | Uint8Array, options?: TensorOptions<D> & { shape?: readonly number[] }): Tensor<D>;
+export function tensor<D extends DType = 'bool'>(data: BoolData, options?: TensorOptions<D> & { shape?: readonly number[] }): Tensor<D>;
+export function tensor<D extends DType = DType>(data: TensorData, options?: TensorOptions<D> & { shape?: readonly number[] }): Tensor<D>;
+export function tensor(data: TensorData, options: TensorOptions & { shape?: readonly number[] } = {}): Tensor {
   let values: ArrayLike<number | boolean>;
   let shape: readonly number[];
   let fallback: DType = 'float32';
@@ -139,11 +161,17 @@ function checkInt32(op: string, values: ArrayLike<number | boolean>): void {
 }
 
 /** A 0-d tensor holding `value` (bool for a boolean). */
+export function scalar<D extends DType = 'float32'>(value: number, options?: TensorOptions<D>): Tensor<D>;
+export function scalar<D extends DType = 'bool'>(value: boolean, options?: TensorOptions<D>): Tensor<D>;
+export function scalar<D extends DType = DType>(value: number | boolean, options?: TensorOptions<D>): Tensor<D>;
 export function scalar(value: number | boolean, options: TensorOptions = {}): Tensor {
   return tensor(value, options);
 }
 
 /** A tensor of `shape` filled with `value` (bool by default for a boolean `value`, as in PyTorch). */
+export function full<D extends DType = 'float32'>(shape: ShapeLike, value: number, options?: TensorOptions<D>): Tensor<D>;
+export function full<D extends DType = 'bool'>(shape: ShapeLike, value: boolean, options?: TensorOptions<D>): Tensor<D>;
+export function full<D extends DType = DType>(shape: ShapeLike, value: number | boolean, options?: TensorOptions<D>): Tensor<D>;
 export function full(shape: ShapeLike, value: number | boolean, options: TensorOptions = {}): Tensor {
   if (typeof value !== 'number' && typeof value !== 'boolean') {
     throw new ArgumentError(`full: the fill value must be a number or a boolean, got ${value === null ? 'null' : typeof value}`);
@@ -151,53 +179,53 @@ export function full(shape: ShapeLike, value: number | boolean, options: TensorO
   const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : undefined);
   return finish(op('full', toShape('full', shape), Number(value), dtype ?? 'float32'), options);
 }
-/** A tensor of zeros. */
-export function zeros(shape: ShapeLike, options: TensorOptions = {}): Tensor {
+/** A tensor of zeros (float32 unless `dtype` is given). */
+export function zeros<D extends DType = 'float32'>(shape: ShapeLike, options: TensorOptions<D> = {}): Tensor<D> {
   return full(shape, 0, options);
 }
-/** A tensor of ones. */
-export function ones(shape: ShapeLike, options: TensorOptions = {}): Tensor {
+/** A tensor of ones (float32 unless `dtype` is given). */
+export function ones<D extends DType = 'float32'>(shape: ShapeLike, options: TensorOptions<D> = {}): Tensor<D> {
   return full(shape, 1, options);
 }
 /** Zeros with the shape (and, by default, dtype) of `t`. */
-export function zerosLike(t: Tensor, options: TensorOptions = {}): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, ...options });
+export function zerosLike<D extends DType, E extends DType = D>(t: Tensor<D>, options: TensorOptions<E> = {}): Tensor<E> {
+  return full<DType>(t.shape, 0, { dtype: t.dtype, ...options }) as Tensor<E>;
 }
 /** Ones with the shape (and, by default, dtype) of `t`. */
-export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, ...options });
+export function onesLike<D extends DType, E extends DType = D>(t: Tensor<D>, options: TensorOptions<E> = {}): Tensor<E> {
+  return full<DType>(t.shape, 1, { dtype: t.dtype, ...options }) as Tensor<E>;
 }
 /** `value` everywhere, with the shape (and, by default, dtype) of `t`. */
-export function fullLike(t: Tensor, value: number | boolean, options: TensorOptions = {}): Tensor {
-  return full(t.shape, value, { dtype: t.dtype, ...options });
+export function fullLike<D extends DType, E extends DType = D>(t: Tensor<D>, value: number | boolean, options: TensorOptions<E> = {}): Tensor<E> {
+  return full<DType>(t.shape, value, { dtype: t.dtype, ...options }) as Tensor<E>;
 }
 
 /**
  * Values from `start` (inclusive) to `end` (exclusive) by `step`; `arange(n)` is 0…n-1.
  * float32 unless `dtype: 'int32'` is given.
  */
-export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
+export function arange<D extends DType = 'float32'>(start: number, end?: number, step = 1, options: TensorOptions<D> = {}): Tensor<D> {
   if (end === undefined) [start, end] = [0, start];
   return finish(op('arange', start, end, step, options.dtype ?? 'float32'), options);
 }
 
 /** `steps` evenly spaced values from `start` to `end`, both included. */
-export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
+export function linspace<D extends DType = 'float32'>(start: number, end: number, steps: number, options: TensorOptions<D> = {}): Tensor<D> {
   return finish(op('linspace', start, end, steps, options.dtype ?? 'float32'), options);
 }
 
 /** An `n`×`m` identity matrix (`m` defaults to `n`). */
-export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
+export function eye<D extends DType = 'float32'>(n: number, m = n, options: TensorOptions<D> = {}): Tensor<D> {
   return finish(op('eye', n, m, options.dtype ?? 'float32'), options);
 }
 
 /** Uniform random values in [0, 1); reproducible after {@link manualSeed}. */
-export function rand(shape: ShapeLike, options: TensorOptions = {}): Tensor {
+export function rand<D extends DType = 'float32'>(shape: ShapeLike, options: TensorOptions<D> = {}): Tensor<D> {
   return finish(op('rand', toShape('rand', shape), options.dtype ?? 'float32'), options);
 }
 
 /** Standard normal random values; reproducible after {@link manualSeed}. */
-export function randn(shape: ShapeLike, options: TensorOptions = {}): Tensor {
+export function randn<D extends DType = 'float32'>(shape: ShapeLike, options: TensorOptions<D> = {}): Tensor<D> {
   return finish(op('randn', toShape('randn', shape), options.dtype ?? 'float32'), options);
 }
 

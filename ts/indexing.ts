@@ -6,7 +6,7 @@
  */
 import { ArgumentError } from './errors.js';
 import { tidy } from './scope.js';
-import type { Tensor } from './tensor.js';
+import type { DType, Tensor } from './tensor.js';
 
 /**
  * One entry of an array index: a number selects one position and drops the dim (negative
@@ -87,7 +87,7 @@ function parse(spec: IndexSpec): Item[] {
 }
 
 /** @internal `x.index(spec)`: slices, then one reshape to drop selected dims and add new ones. */
-export function indexTensor(x: Tensor, spec: IndexSpec): Tensor {
+export function indexTensor<D extends DType>(x: Tensor<D>, spec: IndexSpec): Tensor<D> {
   const items = parse(spec);
   const shape = x.shape;
   const consuming = items.filter((it) => it.kind === 'int' || it.kind === 'slice').length;

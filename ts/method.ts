@@ -6,17 +6,29 @@
  * @module
  */
 
+import type { DType, Tensor } from './tensor.js';
+
 declare const IS_METHOD: unique symbol;
+declare const KEEPS_DTYPE: unique symbol;
 /** A function of ops.ts that is also installed as a `Tensor` method. */
 export type Method<F> = F & { readonly [IS_METHOD]: true };
+/** A {@link Method} whose result has its first argument's dtype (see {@link keepsDType}). */
+export type DTypeKeepingMethod<F> = Method<F> & { readonly [KEEPS_DTYPE]: true };
+
+/** `Tensor<D>` for a tensor result, `Tensor<D>[]` for an array of them. */
+type WithDType<T, D extends DType> = T extends readonly unknown[] ? Tensor<D>[] : Tensor<D>;
 
 /**
- * The methods derived from a module's `method()` exports: same names, first
+ * The methods of `Tensor<D>` derived from a module's `method()` exports: same names, first
  * parameter dropped. The `as` clause keeps the TSDoc of each export on its method.
+ *
+ * A generic function loses its type parameter in this mapping (`infer` sees it at its
+ * constraint), so the dtype-preserving ops (`keepsDType()`) get their result rewritten to
+ * `Tensor<D>` (or `Tensor<D>[]`), `D` being the dtype of the tensor the method is called on.
  */
-export type MethodsOf<M> = {
+export type MethodsOf<M, D extends DType> = {
   [K in keyof M as M[K] extends { readonly [IS_METHOD]: true } ? K : never]: M[K] extends (self: never, ...rest: infer R) => infer T
-    ? (...rest: R) => T
+    ? (...rest: R) => M[K] extends { readonly [KEEPS_DTYPE]: true } ? WithDType<T, D> : T
     : never;
 };
 
@@ -30,6 +42,16 @@ const methods = new WeakSet<object>();
 export function method<F extends (...args: never[]) => unknown>(fn: F): Method<F> {
   methods.add(fn);
   return fn as Method<F>;
+}
+
+/**
+ * @internal {@link method} for an op whose result has the dtype of its first argument
+ * (`reshape`, `squeeze`, `split`, …). `fn` must be generic in that dtype,
+ * `<D extends DType>(x: Tensor<D>, …): Tensor<D>` (or `Tensor<D>[]`), and the method on a
+ * `Tensor<D>` returns `Tensor<D>` too.
+ */
+export function keepsDType<F extends (...args: never[]) => unknown>(fn: F): DTypeKeepingMethod<F> {
+  return method(fn) as DTypeKeepingMethod<F>;
 }
 
 let prototype: object | undefined;

@@ -20,13 +20,25 @@ import { setTensorCheck, tidy, track } from './scope.js';
  */
 export type DType = 'float32' | 'int32' | 'bool';
 
+/**
+ * The JavaScript value of one element of a `D` tensor, as `item()` returns it: `boolean`
+ * for bool, `number` for float32 and int32 (`number | boolean` for a tensor of unknown dtype).
+ */
+export type ElementOf<D extends DType = DType> = D extends 'bool' ? boolean : number;
+/**
+ * The typed array `data()` returns for a `D` tensor: `Float32Array`, `Int32Array`, or a
+ * `Uint8Array` of 0/1 for bool.
+ */
+export type TypedArrayOf<D extends DType = DType> = { float32: Float32Array; int32: Int32Array; bool: Uint8Array }[D];
+
 /** A tensor or a plain number (a constant that broadcasts like a 0-d tensor). */
 export type Operand = Tensor | number;
 /**
- * Arbitrarily nested arrays of numbers or booleans, as `toArray()` returns (booleans for
- * bool tensors) and `tensor()` accepts (all booleans make a bool tensor).
+ * Arbitrarily nested arrays of `T` (numbers or booleans), as `toArray()` returns (booleans
+ * for bool tensors: `NestedArray<boolean>`) and `tensor()` accepts (all booleans make a
+ * bool tensor). The nesting depth is not part of the type.
  */
-export type NestedArray = number | boolean | NestedArray[];
+export type NestedArray<T extends number | boolean = number | boolean> = T | NestedArray<T>[];
 /** Dims given PyTorch-style as arguments (`reshape(2, 3)`) or as one array (`reshape([2, 3])`). */
 export type DimsArg = number[] | [readonly number[]];
 
@@ -40,14 +52,27 @@ export interface BackwardOptions {
 
 // The methods ops.ts declares with `method()` (a line comment: a doc comment here would be
 // shown with the class's).
-export interface Tensor extends MethodsOf<typeof ops> {}
+export interface Tensor<D extends DType = DType> extends MethodsOf<typeof ops, D> {}
 /**
  * An n-dimensional array in wasm memory with PyTorch's autograd semantics.
  *
  * Tensors hold memory outside the JS heap: free them with `dispose()`, `using`, or
  * {@link tidy}. Ops never modify their inputs, except the in-place ones ending in `_`.
+ *
+ * `D` is the element type as far as the types know it: ops whose result dtype is fixed
+ * say so (`add` and the other float ops give `Tensor<'float32'>`, comparisons
+ * `Tensor<'bool'>`, `argmax` `Tensor<'int32'>`), movement ops (`reshape`, `squeeze`, …)
+ * keep `D`, and `item()`, `data()` and `toArray()` return the matching JavaScript types.
+ * `Tensor` alone is `Tensor<DType>`, a tensor of any dtype: use it for parameters that
+ * accept every tensor. The runtime dtype is always `dtype`.
+ *
+ * @example
+ * const x = tensor([1, 2, 3]);          // Tensor<'float32'>
+ * const n: number = x.sum().item();
+ * const b: boolean = x.gt(1).any().item(); // comparisons give Tensor<'bool'>
+ * const i: Int32Array = x.argmax().data();
  */
-export class Tensor {
+export class Tensor<D extends DType = DType> {
   /** @internal Set by `keep()`: no scope disposes this tensor. */
   kept = false;
   private readonly h: number;
@@ -58,7 +83,7 @@ export class Tensor {
   private guarded = false;
   private shapeCache: readonly number[] | undefined;
   private dtypeCache: DType | undefined;
-  private gradView: Tensor | null = null;
+  private gradView: Tensor<'float32'> | null = null;
   private retainsGrad = false;
 
   /**
@@ -120,10 +145,10 @@ export class Tensor {
     return this.shape.reduce((a, b) => a * b, 1);
   }
   /** Element type. */
-  get dtype(): DType {
+  get dtype(): D {
     if (this.dtypeCache === undefined) this.dtypeCache = lib().dtypeOfInfo(this.info());
     else this.assertAlive('dtype');
-    return this.dtypeCache;
+    return this.dtypeCache as D;
   }
   /** Whether gradients flow to (leaf) or through (intermediate) this tensor. */
   get requiresGrad(): boolean {
@@ -157,15 +182,16 @@ export class Tensor {
 
   /**
    * The gradient accumulated by `backward()` (leaves only), or null. It is owned by this
-   * tensor: freed with it, or when set to null; scopes never free it.
+   * tensor: freed with it, or when set to null; scopes never free it. Gradients are
+   * float32 (only float32 tensors can require grad); setting a non-float32 one throws.
    */
-  get grad(): Tensor | null {
+  get grad(): Tensor<'float32'> | null {
     this.assertAlive('grad');
     const c = lib();
     const h = c.check(c.raw.wg_grad(this.handleFor('grad')));
     if (h === c.k.absent) return null;
     if (this.gradView === null || this.gradView.h !== h || this.gradView.disposed) {
-      this.gradView = new Tensor(h, false, true);
+      this.gradView = new Tensor<'float32'>(h, false, true);
     }
     return this.gradView;
   }
@@ -193,19 +219,19 @@ export class Tensor {
   // ---- ops that are methods only, or differ from their function form in ops.ts -------
 
   /** The maximum of all elements; with `dim`, `{ values, indices }` along it (PyTorch's `max`). */
-  max(): Tensor;
-  max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
-  max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+  max(): Tensor<'float32'>;
+  max(dim: number, keepdim?: boolean): { values: Tensor<'float32'>; indices: Tensor<'int32'> };
+  max(dim?: number, keepdim = false): Tensor<'float32'> | { values: Tensor<'float32'>; indices: Tensor<'int32'> } {
     return dim === undefined ? this.amax() : this.pickAlong(dim, keepdim, this.argmax(dim, true));
   }
   /** The minimum of all elements; with `dim`, `{ values, indices }` along it. */
-  min(): Tensor;
-  min(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
-  min(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
+  min(): Tensor<'float32'>;
+  min(dim: number, keepdim?: boolean): { values: Tensor<'float32'>; indices: Tensor<'int32'> };
+  min(dim?: number, keepdim = false): Tensor<'float32'> | { values: Tensor<'float32'>; indices: Tensor<'int32'> } {
     return dim === undefined ? this.amin() : this.pickAlong(dim, keepdim, this.argmin(dim, true));
   }
   /** max/min along a dim: values gathered at the indices, so only the returned element of a tie gets the gradient (as in PyTorch). */
-  private pickAlong(dim: number, keepdim: boolean, kept: Tensor): { values: Tensor; indices: Tensor } {
+  private pickAlong(dim: number, keepdim: boolean, kept: Tensor<'int32'>): { values: Tensor<'float32'>; indices: Tensor<'int32'> } {
     if (this.ndim === 0) return { values: this.clone(), indices: kept };
     return tidy(() => {
       const values = this.gather(dim, kept);
@@ -217,23 +243,23 @@ export class Tensor {
    * (PyTorch's default), `false` by n; a number is PyTorch's `correction` (divides by
    * n − correction). Where n − correction ≤ 0 it divides by 0 (NaN for one element or an empty dim), as PyTorch.
    */
-  var(dim?: number | readonly number[], unbiased: boolean | number = true, keepdim = false): Tensor {
+  var(dim?: number | readonly number[], unbiased: boolean | number = true, keepdim = false): Tensor<'float32'> {
     return ops.variance(this, dim, unbiased, keepdim);
   }
   /** Same data with a new shape; one dim may be -1 (inferred). A view when contiguous. */
-  reshape(...shape: DimsArg): Tensor { return op('reshape', this, dims(shape)); }
+  reshape(...shape: DimsArg): Tensor<D> { return op('reshape', this, dims(shape)) as Tensor<D>; }
   /** Alias of {@link Tensor.reshape}. */
-  view(...shape: DimsArg): Tensor { return this.reshape(...shape); }
+  view(...shape: DimsArg): Tensor<D> { return this.reshape(...shape); }
   /** Reorders dims: `x.permute(2, 0, 1)`. A view. */
-  permute(...order: DimsArg): Tensor { return op('permute', this, dims(order)); }
+  permute(...order: DimsArg): Tensor<D> { return op('permute', this, dims(order)) as Tensor<D>; }
   /** Broadcasts size-1 dims to `shape` (-1 keeps a dim). A view; no data is copied. */
-  expand(...shape: DimsArg): Tensor { return op('expand', this, dims(shape)); }
+  expand(...shape: DimsArg): Tensor<D> { return op('expand', this, dims(shape)) as Tensor<D>; }
   /** Broadcasts to `shape` (PyTorch's `broadcast_to`); a view. */
-  broadcastTo(...shape: DimsArg): Tensor { return this.expand(...shape); }
+  broadcastTo(...shape: DimsArg): Tensor<D> { return this.expand(...shape); }
   /** A copy with the order of elements reversed along each of `dims` (PyTorch's `flip`). */
-  flip(...axes: DimsArg): Tensor { return op('flip', this, dims(axes)); }
+  flip(...axes: DimsArg): Tensor<D> { return op('flip', this, dims(axes)) as Tensor<D>; }
   /** Tiles the tensor `repeats[i]` times along each dim (PyTorch's `repeat`). */
-  repeat(...repeats: DimsArg): Tensor {
+  repeat(...repeats: DimsArg): Tensor<D> {
     const reps = dims(repeats);
     if (reps.some((r) => !Number.isInteger(r) || r < 0)) {
       throw new ArgumentError(`repeat: repeat counts must be non-negative integers, got [${reps.join(', ')}]`);
@@ -249,7 +275,7 @@ export class Tensor {
     );
   }
   /** Like {@link Tensor.repeat}, but missing leading counts are 1 (NumPy's and PyTorch's `tile`). */
-  tile(...repeats: DimsArg): Tensor {
+  tile(...repeats: DimsArg): Tensor<D> {
     const reps = dims(repeats);
     return this.repeat([...Array<number>(Math.max(0, this.ndim - reps.length)).fill(1), ...reps]);
   }
@@ -259,7 +285,7 @@ export class Tensor {
    * number selects and drops its dim; `None` adds a size-1 dim. A view, unless dims are
    * dropped or added on a non-contiguous result, which copies (as `reshape` does).
    */
-  index(spec: IndexSpec): Tensor { return indexTensor(this, spec); }
+  index(spec: IndexSpec): Tensor<D> { return indexTensor(this, spec); }
 
   // ---- autograd ------------------------------------------------------------------
 
@@ -291,10 +317,10 @@ export class Tensor {
    * @example
    * const h = y.registerHook((g) => g.mul(2)); // doubles the gradient flowing through y
    */
-  registerHook(hook: (grad: Tensor) => Tensor | null | undefined | void): { remove(): void } {
+  registerHook(hook: (grad: Tensor<'float32'>) => Tensor | null | undefined | void): { remove(): void } {
     this.assertAlive('registerHook');
     const c = lib();
-    const id = c.addCallback(hostCallback(c, ([g]) => [hook(g!) ?? null]));
+    const id = c.addCallback(hostCallback(c, ([g]) => [hook(g! as Tensor<'float32'>) ?? null]));
     const status = c.raw.wg_register_hook(this.handleFor('registerHook'), id);
     if (status !== 0) {
       c.removeCallback(id);
@@ -315,9 +341,9 @@ export class Tensor {
     });
   }
   /** A new leaf sharing this tensor's data, cut from the graph. */
-  detach(): Tensor {
+  detach(): Tensor<D> {
     const c = lib();
-    return wrap(c, c.raw.wg_detach(this.handleFor('detach')));
+    return wrap(c, c.raw.wg_detach(this.handleFor('detach'))) as Tensor<D>;
   }
   /** Sets `requiresGrad` in place (leaves only) and returns this tensor. */
   requiresGrad_(flag = true): this {
@@ -349,16 +375,19 @@ export class Tensor {
   // ---- conversion and read-back ----------------------------------------------------
 
   /**
-   * A copy converted to `dtype`, or this tensor if it already is one. float → int
-   * truncates; to bool, non-zero (and NaN) is true; bool → numbers gives 1 and 0.
+   * A copy converted to `dtype` (a `Tensor<T>`), or this tensor if it already is one.
+   * float → int truncates; to bool, non-zero (and NaN) is true; bool → numbers gives 1 and 0.
    */
-  to(dtype: DType): Tensor {
+  to<T extends DType>(dtype: T): Tensor<T> {
     const h = opHandle('to', this, dtype);
-    return h === this.h ? this : new Tensor(h);
+    return h === this.h ? (this as Tensor as Tensor<T>) : new Tensor<T>(h);
   }
 
-  /** A copy of the elements in row-major order: a `Uint8Array` of 0/1 for bool tensors. */
-  data(): Float32Array | Int32Array | Uint8Array {
+  /**
+   * A copy of the elements in row-major order: a `Float32Array`, an `Int32Array`, or a
+   * `Uint8Array` of 0/1 for bool tensors (typed by `D`, see {@link TypedArrayOf}).
+   */
+  data(): TypedArrayOf<D> {
     this.assertAlive('data');
     const c = lib();
     const n = this.size;
@@ -366,15 +395,19 @@ export class Tensor {
     const ptr = c.raw.wg_data_ptr(this.handleFor('data')) >>> 0;
     if (ptr === 0) throw c.lastError();
     const memory = c.raw.memory.buffer;
-    if (dtype === 'bool') return new Uint8Array(memory, ptr, n).slice();
-    return dtype === 'int32' ? new Int32Array(memory, ptr, n).slice() : new Float32Array(memory, ptr, n).slice();
+    if (dtype === 'bool') return new Uint8Array(memory, ptr, n).slice() as TypedArrayOf<D>;
+    return (dtype === 'int32' ? new Int32Array(memory, ptr, n).slice() : new Float32Array(memory, ptr, n).slice()) as TypedArrayOf<D>;
   }
-  /** The elements as nested arrays (a single value for 0-d tensors); booleans for bool tensors. */
-  toArray(): NestedArray {
-    const values: (number | boolean)[] = this.dtype === 'bool' ? Array.from(this.data(), (v) => v !== 0) : Array.from(this.data());
+  /**
+   * The elements as nested arrays (a single value for 0-d tensors); booleans for bool
+   * tensors (`NestedArray<boolean>`), numbers otherwise (`NestedArray<number>`).
+   */
+  toArray(): NestedArray<ElementOf<D>> {
+    const data: ArrayLike<number> = this.data();
+    const values = (this.dtype === 'bool' ? Array.from(data, (v) => v !== 0) : Array.from(data)) as ElementOf<D>[];
     const shape = this.shape;
     if (shape.length === 0) return values[0]!;
-    const build = (dim: number, offset: number, stride: number): NestedArray[] => {
+    const build = (dim: number, offset: number, stride: number): NestedArray<ElementOf<D>>[] => {
       const n = shape[dim]!;
       const inner = stride / Math.max(n, 1);
       return Array.from({ length: n }, (_, i) =>
@@ -383,13 +416,16 @@ export class Tensor {
     };
     return build(0, 0, values.length);
   }
-  /** The value of a one-element tensor: a boolean for bool tensors, else a number. */
-  item(): number | boolean {
+  /**
+   * The value of a one-element tensor: a boolean for bool tensors, else a number (typed
+   * by `D`, see {@link ElementOf}).
+   */
+  item(): ElementOf<D> {
     if (this.size !== 1) {
       throw new ShapeError(`item: a tensor with ${this.size} elements (shape [${this.shape.join(', ')}]) cannot be converted to a number`);
     }
-    const value = this.data()[0]!;
-    return this.dtype === 'bool' ? value !== 0 : value;
+    const value = (this.data() as ArrayLike<number>)[0]!;
+    return (this.dtype === 'bool' ? value !== 0 : value) as ElementOf<D>;
   }
   /** PyTorch-style printout. */
   toString(): string {

@@ -9,7 +9,9 @@ import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError } from '../erro
 import { lib } from '../ffi.js';
 import { tidy } from '../scope.js';
 import { cat } from '../ops.js';
-import type { Tensor } from '../tensor.js';
+import type { DType, Tensor } from '../tensor.js';
+
+// The ops here compute in float32: `as Tensor<'float32'>` narrows dispatch.ts's union type.
 
 /** How per-element losses are combined. */
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -41,10 +43,10 @@ export interface CrossEntropyOptions {
  * @example
  * const loss = crossEntropy(model(x), tensor([3, 1, 0], { dtype: 'int32' }));
  */
-export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor<'float32'> {
   const ignoreIndex = options.ignoreIndex ?? -100;
   const smoothing = options.labelSmoothing ?? 0;
-  return op('crossEntropy', input, target, options.reduction ?? 'mean', ignoreIndex, smoothing);
+  return (op('crossEntropy', input, target, options.reduction ?? 'mean', ignoreIndex, smoothing) as Tensor<'float32'>);
 }
 
 /** An activation {@link linear} can apply in the same pass as its bias. */
@@ -54,8 +56,8 @@ export type Activation = 'none' | 'relu';
  * `x · weightᵀ + bias` (PyTorch's `F.linear`, weight `[out, in]`), optionally followed by
  * an activation fused into the same pass over the output.
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: { activation?: Activation } = {}): Tensor {
-  return op('linear', x, weight, bias ?? null, options.activation ?? 'none');
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: { activation?: Activation } = {}): Tensor<'float32'> {
+  return (op('linear', x, weight, bias ?? null, options.activation ?? 'none') as Tensor<'float32'>);
 }
 
 // ---- convolution and pooling ---------------------------------------------------------
@@ -140,9 +142,9 @@ export interface Conv2dOptions {
  * @example
  * const y = conv2d(x, w, b, { stride: 2, padding: 1 });   // x [8, 3, 32, 32], w [16, 3, 3, 3]
  */
-export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor<'float32'> {
   const kernel = weight.ndim === 4 ? weight.shape.slice(2) : [1, 1];
-  return op('conv2d', input, weight, bias ?? null, ...convArgs('conv2d', kernel, options, (what, v) => pair('conv2d', what, v)));
+  return (op('conv2d', input, weight, bias ?? null, ...convArgs('conv2d', kernel, options, (what, v) => pair('conv2d', what, v))) as Tensor<'float32'>);
 }
 
 /** Options of {@link conv1d}, as in PyTorch's `F.conv1d`. */
@@ -163,9 +165,9 @@ export interface Conv1dOptions {
  * {@link conv2d} with height 1 (no data is copied); the gradient node is
  * `ConvolutionBackward0`.
  */
-export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv1dOptions = {}): Tensor {
+export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv1dOptions = {}): Tensor<'float32'> {
   const kernel = [weight.ndim === 3 ? weight.shape[2]! : 1];
-  return op('conv1d', input, weight, bias ?? null, ...convArgs('conv1d', kernel, options, (what, v) => [single('conv1d', what, v)]));
+  return (op('conv1d', input, weight, bias ?? null, ...convArgs('conv1d', kernel, options, (what, v) => [single('conv1d', what, v)])) as Tensor<'float32'>);
 }
 
 /** Options of {@link convTranspose2d}, as in PyTorch's `F.conv_transpose2d`. */
@@ -194,13 +196,13 @@ export interface ConvTranspose2dOptions {
  * @example
  * const y = convTranspose2d(x, w, b, { stride: 2, padding: 1 });   // x [8, 64, 16, 16], w [64, 32, 4, 4] → [8, 32, 32, 32]
  */
-export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTranspose2dOptions = {}): Tensor {
+export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTranspose2dOptions = {}): Tensor<'float32'> {
   const p = (what: string, v: Pair) => pair('convTranspose2d', what, v);
-  return op(
+  return (op(
     'convTranspose2d', input, weight, bias ?? null,
     p('stride', options.stride ?? 1), p('padding', options.padding ?? 0), p('outputPadding', options.outputPadding ?? 0),
     p('dilation', options.dilation ?? 1), options.groups ?? 1,
-  );
+  ) as Tensor<'float32'>);
 }
 
 /** A pooling window's arguments: kernel, stride (default: the kernel), padding. */
@@ -229,10 +231,10 @@ export interface MaxPool2dOptions {
  * @example
  * const y = maxPool2d(x, 2);   // halves H and W
  */
-export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions = {}): Tensor {
+export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions = {}): Tensor<'float32'> {
   const name = 'maxPool2d';
   const dilation = pair(name, 'dilation', options.dilation ?? 1);
-  return op(name, input, ...poolWindow(name, kernelSize, options), dilation, options.ceilMode ?? false);
+  return (op(name, input, ...poolWindow(name, kernelSize, options), dilation, options.ceilMode ?? false) as Tensor<'float32'>);
 }
 
 /** Options of {@link avgPool2d}, as in PyTorch's `F.avg_pool2d`. */
@@ -253,14 +255,14 @@ export interface AvgPool2dOptions {
  * 2-D average pooling (PyTorch's `F.avg_pool2d`) of `input` `[N, C, H, W]` or
  * `[C, H, W]`. Gradient node: `AvgPool2DBackward0`.
  */
-export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor {
+export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor<'float32'> {
   const name = 'avgPool2d';
   const divisor = options.divisorOverride;
   if (divisor !== undefined && !(Number.isInteger(divisor) && divisor > 0)) {
     throw new ArgumentError(`${name}: divisorOverride must be a positive integer, got ${divisor}`);
   }
   const window = poolWindow(name, kernelSize, options);
-  return op(name, input, ...window, options.ceilMode ?? false, options.countIncludePad ?? true, divisor ?? 0);
+  return (op(name, input, ...window, options.ceilMode ?? false, options.countIncludePad ?? true, divisor ?? 0) as Tensor<'float32'>);
 }
 
 /**
@@ -272,7 +274,7 @@ export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOpt
  * @example
  * const pooled = adaptiveAvgPool2d(features, 1);   // global average pooling: [N, C, 1, 1]
  */
-export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly [number | null, number | null]): Tensor {
+export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly [number | null, number | null]): Tensor<'float32'> {
   const name = 'adaptiveAvgPool2d';
   const size = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
   if (!Array.isArray(size) || size.length !== 2) {
@@ -280,33 +282,33 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly [
   }
   const n = input.ndim;
   const out = size.map((s: number | null, d: number) => s ?? (n >= 2 ? input.shape[n - 2 + d]! : 1));
-  return op(name, input, out);
+  return (op(name, input, out) as Tensor<'float32'>);
 }
 
 // ---- losses composed from differentiable primitives -----------------------------------
 
-function reduce(name: string, loss: Tensor, reduction: Reduction | undefined): Tensor {
+function reduce(name: string, loss: Tensor<'float32'>, reduction: Reduction | undefined): Tensor<'float32'> {
   const r = checkReduction(name, reduction);
   return r === 'none' ? loss : r === 'mean' ? loss.mean() : loss.sum();
 }
 
-function composed(name: string, reduction: Reduction | undefined, f: () => Tensor): Tensor {
+function composed(name: string, reduction: Reduction | undefined, f: () => Tensor<'float32'>): Tensor<'float32'> {
   checkReduction(name, reduction);
   return tidy(() => reduce(name, f(), reduction));
 }
 
 /** Mean squared error `(input − target)²` (PyTorch's `mse_loss`). */
-export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor<'float32'> {
   return composed('mseLoss', options.reduction, () => input.sub(target).square());
 }
 
 /** Mean absolute error `|input − target|` (PyTorch's `l1_loss`). */
-export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor<'float32'> {
   return composed('l1Loss', options.reduction, () => input.sub(target).abs());
 }
 
 /** Huber-style loss: `½d²/β` where `|d| < β`, else `|d| − ½β` (PyTorch's `smooth_l1_loss`). */
-export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction; beta?: number } = {}): Tensor {
+export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction; beta?: number } = {}): Tensor<'float32'> {
   const beta = options.beta ?? 1;
   if (!(beta >= 0)) throw new ArgumentError(`smoothL1Loss: beta must be >= 0, got ${beta}`);
   return composed('smoothL1Loss', options.reduction, () => {
@@ -324,15 +326,15 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction
  * input of exactly 0 or 1 gives a finite loss and gradient; an input outside [0, 1]
  * (or NaN) throws `ArgumentError`.
  */
-export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  return composed('binaryCrossEntropy', options.reduction, () => op('binaryCrossEntropy', input, target));
+export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor<'float32'> {
+  return composed('binaryCrossEntropy', options.reduction, () => (op('binaryCrossEntropy', input, target) as Tensor<'float32'>));
 }
 
 /**
  * Binary cross-entropy on logits, computed stably as `relu(x) − x·t + log(1 + e^−|x|)`
  * (PyTorch's `binary_cross_entropy_with_logits`).
  */
-export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor<'float32'> {
   return composed('binaryCrossEntropyWithLogits', options.reduction, () =>
     input.relu().sub(input.mul(target)).add(input.abs().neg().exp().log1p()),
   );
@@ -350,7 +352,7 @@ export function layerNorm(
   weight?: Tensor | null,
   bias?: Tensor | null,
   eps = 1e-5,
-): Tensor {
+): Tensor<'float32'> {
   const k = normalizedShape.length;
   const tail = x.shape.slice(x.ndim - k);
   if (k === 0 || k > x.ndim || tail.some((d, i) => d !== normalizedShape[i])) {
@@ -376,7 +378,7 @@ export function scaledDotProductAttention(
   k: Tensor,
   v: Tensor,
   options: { attnMask?: Tensor; isCausal?: boolean; scale?: number } = {},
-): Tensor {
+): Tensor<'float32'> {
   const d = q.shape[q.ndim - 1]!;
   const scale = options.scale ?? 1 / Math.sqrt(d);
   return tidy(() => {
@@ -396,7 +398,7 @@ export function scaledDotProductAttention(
  * Zeroes each element with probability `p` and scales the rest by `1/(1 − p)` while
  * `training` (default); identity otherwise. Reproducible after `manualSeed`.
  */
-export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor<'float32'> {
   if (!(p >= 0 && p <= 1)) throw new ArgumentError(`dropout: p must be in [0, 1], got ${p}`);
   if (!training || p === 0) return x.mul(1);
   if (p === 1) return x.mul(0);
@@ -411,7 +413,7 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
 const WASM32_BYTES = 2 ** 32;
 
 /** One-hot float32 rows for int32 class indices (`numClasses` defaults to max + 1). */
-export function oneHot(indices: Tensor, numClasses = -1): Tensor {
+export function oneHot(indices: Tensor, numClasses = -1): Tensor<'float32'> {
   if (indices.dtype !== 'int32') throw new DTypeError(`oneHot: expects int32 class indices, got ${indices.dtype}`);
   if (!Number.isInteger(numClasses) || numClasses < -1) {
     throw new ArgumentError(`oneHot: numClasses must be a non-negative integer, or -1 to infer it, got ${numClasses}`);
@@ -426,7 +428,7 @@ export function oneHot(indices: Tensor, numClasses = -1): Tensor {
     new OutOfMemoryError(`oneHot: ${labels.length} indices × ${n} classes need ${bytes} bytes, more than wasm memory can hold`);
   if (bytes > WASM32_BYTES) throw tooBig();
   // Zeros allocated by the core (no float32 copy in JavaScript), then the ones written in.
-  let out: Tensor;
+  let out: Tensor<'float32'>;
   try {
     out = zeros([...indices.shape, n]);
   } catch (err) {
@@ -439,10 +441,10 @@ export function oneHot(indices: Tensor, numClasses = -1): Tensor {
 }
 
 /** Rows of `weight` `[num, dim]` for int32 `indices` of any shape → `[…indices, dim]` (PyTorch's `embedding`). */
-export function embedding(indices: Tensor, weight: Tensor): Tensor {
+export function embedding(indices: Tensor, weight: Tensor): Tensor<'float32'> {
   if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be 2-D [num, dim], got [${weight.shape.join(', ')}]`);
   return tidy(() => {
-    let rows: Tensor;
+    let rows: Tensor<'float32'>;
     try {
       rows = weight.indexSelect(0, indices.flatten());
     } catch (err) {
@@ -460,7 +462,7 @@ export function embedding(indices: Tensor, weight: Tensor): Tensor {
  * Negative log-likelihood of log-probabilities `[N, C]` (or `[C]`) at int32 class
  * indices, skipping `ignoreIndex` (PyTorch's `nll_loss`).
  */
-export function nllLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
+export function nllLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction; ignoreIndex?: number } = {}): Tensor<'float32'> {
   const reduction = checkReduction('nllLoss', options.reduction);
   if (target.dtype !== 'int32') throw new DTypeError(`nllLoss: target must hold int32 class indices, got ${target.dtype}`);
   const ignore = options.ignoreIndex ?? -100;
@@ -481,18 +483,20 @@ export function nllLoss(input: Tensor, target: Tensor, options: { reduction?: Re
 /**
  * Pads the last dims with `value` (PyTorch's `F.pad`, constant mode): `padding` is
  * `[left, right]` for the last dim, then `[top, bottom]` for the one before, and so on.
+ * A float32 result, except that all-zero padding of an int32 or bool tensor keeps its
+ * dtype (hence `Tensor<D | 'float32'>`).
  */
-export function pad(x: Tensor, padding: readonly number[], value = 0): Tensor {
+export function pad<D extends DType>(x: Tensor<D>, padding: readonly number[], value = 0): Tensor<D | 'float32'> {
   if (padding.length % 2 !== 0 || padding.length / 2 > x.ndim || padding.some((p) => !Number.isInteger(p) || p < 0)) {
     throw new ArgumentError(`pad: padding must be non-negative pairs for at most ${x.ndim} dims, got [${padding.join(', ')}]`);
   }
   return tidy(() => {
-    let y = x;
+    let y: Tensor<D | 'float32'> = x;
     for (let i = 0; i < padding.length / 2; i++) {
       const dim = x.ndim - 1 - i;
       const [before, after] = [padding[2 * i]!, padding[2 * i + 1]!];
       const block = (n: number) => full(y.shape.map((d, k) => (k === dim ? n : d)), value);
-      y = cat([...(before > 0 ? [block(before)] : []), y, ...(after > 0 ? [block(after)] : [])], dim);
+      y = cat<D | 'float32'>([...(before > 0 ? [block(before)] : []), y, ...(after > 0 ? [block(after)] : [])], dim) as Tensor<D | 'float32'>;
     }
     return y === x ? x.mul(1) : y;
   });
@@ -508,7 +512,7 @@ export function batchNorm(
   runningMean: Tensor | null,
   runningVar: Tensor | null,
   options: { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number } = {},
-): Tensor {
+): Tensor<'float32'> {
   const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = options;
   if (x.ndim < 2) throw new ShapeError(`batchNorm: expects [N, C, …], got [${x.shape.join(', ')}]`);
   const dims = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
@@ -538,7 +542,7 @@ export function batchNorm(
 }
 
 /** Group normalisation: channels split into `numGroups`, each normalised over its channels and positions. */
-export function groupNorm(x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+export function groupNorm(x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor<'float32'> {
   const [n, c] = [x.shape[0]!, x.shape[1]!];
   if (x.ndim < 2 || !Number.isInteger(numGroups) || numGroups < 1 || c % numGroups !== 0) {
     throw new ShapeError(`groupNorm: ${c} channels cannot be split into ${numGroups} groups (shape [${x.shape.join(', ')}])`);

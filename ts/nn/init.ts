@@ -10,31 +10,31 @@ import { ArgumentError } from '../errors.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 
-function fill(name: string, t: Tensor, make: () => Tensor): Tensor {
+function fill<T extends Tensor>(name: string, t: T, make: () => Tensor): T {
   if (t.dtype !== 'float32') throw new ArgumentError(`init.${name}: expects a float32 tensor, got ${t.dtype}`);
   noGrad(() => tidy(() => void t.copy_(make())));
   return t;
 }
 
 /** Fills `t` with values drawn uniformly from [a, b). */
-export function uniform_(t: Tensor, a = 0, b = 1): Tensor {
+export function uniform_<T extends Tensor>(t: T, a = 0, b = 1): T {
   return fill('uniform_', t, () => rand(t.shape).mul(b - a).add(a));
 }
 /** Fills `t` with values drawn from N(mean, std²). */
-export function normal_(t: Tensor, mean = 0, std = 1): Tensor {
+export function normal_<T extends Tensor>(t: T, mean = 0, std = 1): T {
   return fill('normal_', t, () => randn(t.shape).mul(std).add(mean));
 }
 /** Fills `t` with `value`. */
-export function constant_(t: Tensor, value: number): Tensor {
+export function constant_<T extends Tensor>(t: T, value: number): T {
   noGrad(() => t.fill_(value));
   return t;
 }
 /** Fills `t` with zeros. */
-export function zeros_(t: Tensor): Tensor {
+export function zeros_<T extends Tensor>(t: T): T {
   return constant_(t, 0);
 }
 /** Fills `t` with ones. */
-export function ones_(t: Tensor): Tensor {
+export function ones_<T extends Tensor>(t: T): T {
   return constant_(t, 1);
 }
 
@@ -75,13 +75,13 @@ export function fans(name: string, t: Tensor): [number, number] {
 }
 
 /** Xavier/Glorot uniform: U(−a, a) with `a = gain·√(6 / (fanIn + fanOut))`. */
-export function xavierUniform_(t: Tensor, gain = 1): Tensor {
+export function xavierUniform_<T extends Tensor>(t: T, gain = 1): T {
   const [fanIn, fanOut] = fans('xavierUniform_', t);
   const a = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform_(t, -a, a);
 }
 /** Xavier/Glorot normal: N(0, std²) with `std = gain·√(2 / (fanIn + fanOut))`. */
-export function xavierNormal_(t: Tensor, gain = 1): Tensor {
+export function xavierNormal_<T extends Tensor>(t: T, gain = 1): T {
   const [fanIn, fanOut] = fans('xavierNormal_', t);
   return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)));
 }
@@ -99,12 +99,12 @@ function kaimingStd(name: string, t: Tensor, a: number, mode: FanMode, nonlinear
  * Kaiming/He uniform: U(−bound, bound) with `bound = gain·√(3 / fan)`; `a` is the negative
  * slope of leaky_relu (PyTorch's layers use `a = √5`, which gives `bound = 1/√fanIn`).
  */
-export function kaimingUniform_(t: Tensor, a = 0, mode: FanMode = 'fan_in', nonlinearity: Nonlinearity = 'leaky_relu'): Tensor {
+export function kaimingUniform_<T extends Tensor>(t: T, a = 0, mode: FanMode = 'fan_in', nonlinearity: Nonlinearity = 'leaky_relu'): T {
   const bound = Math.sqrt(3) * kaimingStd('kaimingUniform_', t, a, mode, nonlinearity);
   return uniform_(t, -bound, bound);
 }
 /** Kaiming/He normal: N(0, std²) with `std = gain / √fan`. */
-export function kaimingNormal_(t: Tensor, a = 0, mode: FanMode = 'fan_in', nonlinearity: Nonlinearity = 'leaky_relu'): Tensor {
+export function kaimingNormal_<T extends Tensor>(t: T, a = 0, mode: FanMode = 'fan_in', nonlinearity: Nonlinearity = 'leaky_relu'): T {
   return normal_(t, 0, kaimingStd('kaimingNormal_', t, a, mode, nonlinearity));
 }
 
@@ -141,7 +141,7 @@ function erfinv(y: number): number {
  * Normal N(mean, std²) truncated to [a, b] (PyTorch's `trunc_normal_`: uniform values in
  * [Φ(α), Φ(β)] mapped through the inverse normal CDF, then clamped to [a, b]).
  */
-export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor {
+export function truncNormal_<T extends Tensor>(t: T, mean = 0, std = 1, a = -2, b = 2): T {
   if (!(a < b)) throw new ArgumentError(`init.truncNormal_: a (${a}) must be less than b (${b})`);
   const cdf = (x: number) => (1 + erf(x / Math.SQRT2)) / 2;
   const lo = 2 * cdf((a - mean) / std) - 1;

@@ -5,7 +5,7 @@
  */
 import { ArgumentError, ShapeError } from '../errors.js';
 import { tidy } from '../scope.js';
-import type { Tensor } from '../tensor.js';
+import type { DType, Tensor } from '../tensor.js';
 import {
   binaryCrossEntropy, crossEntropy, l1Loss, mseLoss, nllLoss, smoothL1Loss, type Reduction,
 } from './functional.js';
@@ -24,22 +24,26 @@ export abstract class Loss extends Module {
     if (!REDUCTIONS.includes(r)) throw new ArgumentError(`${new.target.name}: reduction must be one of 'none', 'mean', 'sum', got ${String(r)}`);
     this.reduction = r;
   }
+  /**
+   * The loss. The built-in losses return `Tensor<'float32'>`; the base declares `Tensor`
+   * so that a subclass may return any tensor type.
+   */
   abstract forward(input: Tensor, target: Tensor): Tensor;
-  /** @internal `'none'`, mean or sum of per-element losses. */
-  protected reduce(loss: Tensor): Tensor {
+  /** @internal `'none'`, mean or sum of per-element losses (float32 for float32 `loss`). */
+  protected reduce<D extends DType>(loss: Tensor<D>): Tensor<D | 'float32'> {
     return this.reduction === 'none' ? loss : this.reduction === 'mean' ? loss.mean() : loss.sum();
   }
 }
 
 /** Mean squared error (PyTorch's `nn.MSELoss`). */
 export class MSELoss extends Loss {
-  forward(input: Tensor, target: Tensor): Tensor {
+  forward(input: Tensor, target: Tensor): Tensor<'float32'> {
     return mseLoss(input, target, { reduction: this.reduction });
   }
 }
 /** Mean absolute error (PyTorch's `nn.L1Loss`). */
 export class L1Loss extends Loss {
-  forward(input: Tensor, target: Tensor): Tensor {
+  forward(input: Tensor, target: Tensor): Tensor<'float32'> {
     return l1Loss(input, target, { reduction: this.reduction });
   }
 }
@@ -51,7 +55,7 @@ export class SmoothL1Loss extends Loss {
     this.beta = options.beta ?? 1;
     if (!(this.beta >= 0)) throw new ArgumentError(`SmoothL1Loss: beta must be >= 0, got ${this.beta}`);
   }
-  forward(input: Tensor, target: Tensor): Tensor {
+  forward(input: Tensor, target: Tensor): Tensor<'float32'> {
     return smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta });
   }
 }
@@ -69,7 +73,7 @@ export class CrossEntropyLoss extends Loss {
     this.labelSmoothing = options.labelSmoothing ?? 0;
     if (!(this.labelSmoothing >= 0 && this.labelSmoothing <= 1)) throw new ArgumentError(`CrossEntropyLoss: labelSmoothing must be in [0, 1], got ${this.labelSmoothing}`);
   }
-  forward(input: Tensor, target: Tensor): Tensor {
+  forward(input: Tensor, target: Tensor): Tensor<'float32'> {
     return crossEntropy(input, target, { reduction: this.reduction, ignoreIndex: this.ignoreIndex, labelSmoothing: this.labelSmoothing });
   }
 }
@@ -80,13 +84,13 @@ export class NLLLoss extends Loss {
     super(options);
     this.ignoreIndex = options.ignoreIndex ?? -100;
   }
-  forward(input: Tensor, target: Tensor): Tensor {
+  forward(input: Tensor, target: Tensor): Tensor<'float32'> {
     return nllLoss(input, target, { reduction: this.reduction, ignoreIndex: this.ignoreIndex });
   }
 }
 /** Binary cross-entropy of probabilities in [0, 1] (PyTorch's `nn.BCELoss`). */
 export class BCELoss extends Loss {
-  forward(input: Tensor, target: Tensor): Tensor {
+  forward(input: Tensor, target: Tensor): Tensor<'float32'> {
     return binaryCrossEntropy(input, target, { reduction: this.reduction });
   }
 }
@@ -105,7 +109,7 @@ export class BCEWithLogitsLoss extends Loss {
     this.registerBuffer('weight', null);
     this.registerBuffer('pos_weight', pw === null ? null : noGrad(() => full(pw.shape, 0).copy_(pw)));
   }
-  forward(input: Tensor, target: Tensor): Tensor {
+  forward(input: Tensor, target: Tensor): Tensor<'float32'> {
     const pw = this.posWeight;
     if (input.shape.length !== target.shape.length || input.shape.some((d, i) => d !== target.shape[i])) {
       throw new ShapeError(`BCEWithLogitsLoss: target size [${target.shape.join(', ')}] must be the same as input size [${input.shape.join(', ')}]`);

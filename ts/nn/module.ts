@@ -3,11 +3,12 @@
  * parameters and buffers, names them as PyTorch does, and saves and loads state dicts.
  * @module
  */
+import '../polyfill.js';
 import { noGrad } from '../autograd.js';
 import { full } from '../creation.js';
 import { ArgumentError, DisposedError } from '../errors.js';
 import { keep } from '../scope.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, type DType } from '../tensor.js';
 
 const parameters = new WeakSet<Tensor>();
 
@@ -16,8 +17,11 @@ export function isParameter(t: unknown): t is Parameter {
   return t instanceof Tensor && parameters.has(t);
 }
 
-/** A parameter is a Tensor: the same object, marked. */
-export interface Parameter extends Tensor {}
+/**
+ * A parameter is a Tensor: the same object, marked. `D` is its dtype: the layers' weights
+ * are `Parameter<'float32'>` (only float32 tensors can require grad).
+ */
+export interface Parameter<D extends DType = DType> extends Tensor<D> {}
 /**
  * Marks a tensor as a module parameter (PyTorch's `nn.Parameter`). `new Parameter(t)`
  * returns `t` itself (a leaf; a non-leaf is detached first, as PyTorch does), now
@@ -25,13 +29,13 @@ export interface Parameter extends Tensor {}
  * holds it in a field finds it, owns it and frees it on `dispose()`. `instanceof Tensor`
  * and `instanceof Parameter` are both true.
  */
-export class Parameter {
-  constructor(data: Tensor, requiresGrad = true) {
+export class Parameter<D extends DType = DType> {
+  constructor(data: Tensor<D>, requiresGrad = true) {
     if (!(data instanceof Tensor)) throw new ArgumentError(`Parameter: expected a Tensor, got ${String(data)}`);
     const t = data.isLeaf ? data : data.detach();
     if (t.requiresGrad !== requiresGrad) t.requiresGrad = requiresGrad;
     parameters.add(keep(t));
-    return t as Parameter;
+    return t as Parameter<D>;
   }
   static [Symbol.hasInstance](v: unknown): boolean {
     return isParameter(v);

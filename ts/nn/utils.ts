@@ -7,10 +7,10 @@ import { ArgumentError } from '../errors.js';
 import { tidy } from '../scope.js';
 import { Tensor } from '../tensor.js';
 
-const gradsOf = (name: string, params: Iterable<Tensor> | Tensor): Tensor[] => {
+const gradsOf = (name: string, params: Iterable<Tensor> | Tensor): Tensor<'float32'>[] => {
   const list = params instanceof Tensor ? [params] : [...params];
   for (const p of list) if (!(p instanceof Tensor)) throw new ArgumentError(`${name}: expected tensors, got ${String(p)}`);
-  return list.map((p) => p.grad).filter((g): g is Tensor => g !== null);
+  return list.map((p) => p.grad).filter((g): g is Tensor<'float32'> => g !== null);
 };
 
 /**

@@ -3,6 +3,7 @@
  * `step()`, `zeroGrad()`, `stateDict()` / `loadStateDict()` and `dispose()`.
  * @module
  */
+import '../polyfill.js';
 import { noGrad } from '../autograd.js';
 import { full } from '../creation.js';
 import { ArgumentError, DisposedError, DTypeError, ShapeError } from '../errors.js';

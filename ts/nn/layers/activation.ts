@@ -1,5 +1,11 @@
 /**
  * Activation layers and Dropout, as modules around the tensor ops.
+ *
+ * The activations' `forward` is typed as returning `Tensor` (any dtype), although they
+ * compute float32: these small modules are the ones subclassed to swap the function
+ * (`class Leaky extends nn.ReLU { forward(t: Tensor): Tensor { … } }`), and a narrower
+ * return type would reject such overrides. Use the ops (`x.relu()`: `Tensor<'float32'>`)
+ * for the precise type.
  * @module
  */
 import { ArgumentError } from '../../errors.js';
@@ -121,7 +127,7 @@ export class Dropout extends Module {
     super();
     if (!(p >= 0 && p <= 1)) throw new ArgumentError(`Dropout: p must be in [0, 1], got ${p}`);
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     return dropout(x, this.p, this.training);
   }
   extraRepr(): string {

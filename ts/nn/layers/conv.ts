@@ -44,8 +44,8 @@ abstract class ConvNd extends Module {
   readonly dilation: number[];
   readonly groups: number;
   readonly paddingMode = 'zeros';
-  weight: Parameter;
-  bias: Parameter | null;
+  weight: Parameter<'float32'>;
+  bias: Parameter<'float32'> | null;
   constructor(
     readonly inChannels: number,
     readonly outChannels: number,
@@ -113,7 +113,7 @@ export class Conv1d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernelSize: number | readonly [number], options: ConvOptions<number | readonly [number]> = {}) {
     super(inChannels, outChannels, kernelSize, options, 1);
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     this.check(x);
     const p = this.padding;
     return conv1d(x, this.weight, this.bias, {
@@ -127,7 +127,7 @@ export class Conv2d extends ConvNd {
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: ConvOptions<Pair> = {}) {
     super(inChannels, outChannels, kernelSize, options, 2);
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     this.check(x);
     const p = this.padding;
     const pair = (v: number[]) => [v[0]!, v[1]!] as const;
@@ -153,7 +153,7 @@ export class ConvTranspose2d extends ConvNd {
   protected outputPaddingRepr(): string {
     return this.outputPadding.some((v) => v !== 0) ? `, output_padding=${pyTuple(this.outputPadding)}` : '';
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     this.check(x);
     const pair = (v: number[]) => [v[0]!, v[1]!] as const;
     return convTranspose2d(x, this.weight, this.bias, {
@@ -176,7 +176,7 @@ export class MaxPool2d extends Module {
     this.dilation = options.dilation ?? 1;
     this.ceilMode = options.ceilMode ?? false;
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     return maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode });
   }
   extraRepr(): string {
@@ -202,7 +202,7 @@ export class AvgPool2d extends Module {
     this.countIncludePad = options.countIncludePad ?? true;
     this.divisorOverride = options.divisorOverride ?? null;
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     return avgPool2d(x, this.kernelSize, {
       stride: this.stride, padding: this.padding, ceilMode: this.ceilMode, countIncludePad: this.countIncludePad,
       ...(this.divisorOverride !== null ? { divisorOverride: this.divisorOverride } : {}),
@@ -218,7 +218,7 @@ export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: number | readonly [number | null, number | null]) {
     super();
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     return adaptiveAvgPool2d(x, this.outputSize);
   }
   extraRepr(): string {

@@ -4,7 +4,7 @@
  */
 import { ArgumentError, DTypeError, ShapeError } from '../../errors.js';
 import { tidy } from '../../scope.js';
-import type { Tensor } from '../../tensor.js';
+import type { DType, Tensor } from '../../tensor.js';
 import { where } from '../../ops.js';
 import { embedding, linear, type Activation } from '../functional.js';
 import * as init from '../init.js';
@@ -18,8 +18,8 @@ import { checkInt, empty, shapeOf } from './util.js';
 export class Linear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  weight: Parameter;
-  bias: Parameter | null;
+  weight: Parameter<'float32'>;
+  bias: Parameter<'float32'> | null;
   constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}) {
     super();
     checkInt('Linear', 'inFeatures', inFeatures, 0);
@@ -38,11 +38,11 @@ export class Linear extends Module {
       init.uniform_(this.bias, -bound, bound);
     }
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     return this.fused(x, 'none');
   }
   /** @internal forward() followed by `activation` in the same fused pass (Sequential uses it for Linear → ReLU). */
-  fused(x: Tensor, activation: Activation): Tensor {
+  fused(x: Tensor, activation: Activation): Tensor<'float32'> {
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new ShapeError(`${this.constructor.name}(${this.inFeatures}, ${this.outFeatures}): input of shape ${shapeOf(x)} does not fit in_features=${this.inFeatures}`);
     }
@@ -55,7 +55,8 @@ export class Linear extends Module {
 
 /** Returns its input (PyTorch's `nn.Identity`); a placeholder in a Sequential. */
 export class Identity extends Module {
-  forward(x: Tensor): Tensor {
+  /** `x` itself, of any dtype. */
+  forward<D extends DType>(x: Tensor<D>): Tensor<D> {
     return x;
   }
 }
@@ -65,7 +66,8 @@ export class Flatten extends Module {
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
   }
-  forward(x: Tensor): Tensor {
+  /** Keeps the dtype of `x`. */
+  forward<D extends DType>(x: Tensor<D>): Tensor<D> {
     const n = x.ndim;
     const norm = (d: number) => (d < 0 ? d + Math.max(n, 1) : d);
     const [s, e] = [norm(this.startDim), norm(this.endDim)];
@@ -88,7 +90,8 @@ export class Unflatten extends Module {
     super();
     this.unflattenedSize = [...unflattenedSize];
   }
-  forward(x: Tensor): Tensor {
+  /** Keeps the dtype of `x`. */
+  forward<D extends DType>(x: Tensor<D>): Tensor<D> {
     return x.unflatten(this.dim, this.unflattenedSize);
   }
   extraRepr(): string {
@@ -103,7 +106,7 @@ export class Unflatten extends Module {
  */
 export class Embedding extends Module {
   readonly paddingIdx: number | null;
-  weight: Parameter;
+  weight: Parameter<'float32'>;
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: { paddingIdx?: number | null; weight?: Tensor } = {}) {
     super();
     checkInt('Embedding', 'numEmbeddings', numEmbeddings, 0);
@@ -124,7 +127,7 @@ export class Embedding extends Module {
     init.normal_(this.weight);
     if (this.paddingIdx !== null) tidy(() => void init.zeros_(this.weight.narrow(0, this.paddingIdx!, 1)));
   }
-  forward(indices: Tensor): Tensor {
+  forward(indices: Tensor): Tensor<'float32'> {
     if (indices.dtype !== 'int32') {
       throw new DTypeError(`Embedding(${this.numEmbeddings}, ${this.embeddingDim}): expects int32 indices, got ${indices.dtype}`);
     }

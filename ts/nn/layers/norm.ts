@@ -28,11 +28,11 @@ abstract class BatchNormNd extends Module {
   readonly momentum: number | null;
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
-  weight: Parameter | null;
-  bias: Parameter | null;
-  declare runningMean: Tensor | null;
-  declare runningVar: Tensor | null;
-  declare numBatchesTracked: Tensor | null;
+  weight: Parameter<'float32'> | null;
+  bias: Parameter<'float32'> | null;
+  declare runningMean: Tensor<'float32'> | null;
+  declare runningVar: Tensor<'float32'> | null;
+  declare numBatchesTracked: Tensor<'int32'> | null;
   constructor(readonly numFeatures: number, options: BatchNormOptions = {}) {
     super();
     checkInt(new.target.name, 'numFeatures', numFeatures, 1);
@@ -54,7 +54,7 @@ abstract class BatchNormNd extends Module {
     this.numBatchesTracked?.fill_(0);
   }
   protected abstract readonly ranks: readonly number[];
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     const label = `${this.constructor.name}(${this.numFeatures})`;
     if (!this.ranks.includes(x.ndim) || x.shape[1] !== this.numFeatures) {
       throw new ShapeError(`${label}: input of shape ${shapeOf(x)} does not fit num_features=${this.numFeatures} (expected ${this.ranks.map((r) => `${r}-D`).join(' or ')} [N, ${this.numFeatures}, …])`);
@@ -99,8 +99,8 @@ export class LayerNorm extends Module {
   readonly normalizedShape: number[];
   readonly eps: number;
   readonly elementwiseAffine: boolean;
-  weight: Parameter | null;
-  bias: Parameter | null;
+  weight: Parameter<'float32'> | null;
+  bias: Parameter<'float32'> | null;
   constructor(normalizedShape: number | readonly number[], options: { eps?: number; elementwiseAffine?: boolean; bias?: boolean } = {}) {
     super();
     this.normalizedShape = shapeList('LayerNorm', normalizedShape);
@@ -109,7 +109,7 @@ export class LayerNorm extends Module {
     this.weight = this.elementwiseAffine ? new Parameter(ones(this.normalizedShape)) : null;
     this.bias = this.elementwiseAffine && (options.bias ?? true) ? new Parameter(zeros(this.normalizedShape)) : null;
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     const k = this.normalizedShape.length;
     if (x.ndim < k || x.shape.slice(x.ndim - k).some((d, i) => d !== this.normalizedShape[i])) {
       throw new ShapeError(`LayerNorm(${pyTuple(this.normalizedShape)}): input of shape ${shapeOf(x)} does not end with normalized_shape [${this.normalizedShape.join(", ")}]`);
@@ -125,8 +125,8 @@ export class LayerNorm extends Module {
 export class GroupNorm extends Module {
   readonly eps: number;
   readonly affine: boolean;
-  weight: Parameter | null;
-  bias: Parameter | null;
+  weight: Parameter<'float32'> | null;
+  bias: Parameter<'float32'> | null;
   constructor(readonly numGroups: number, readonly numChannels: number, options: { eps?: number; affine?: boolean } = {}) {
     super();
     checkInt('GroupNorm', 'numGroups', numGroups, 1);
@@ -137,7 +137,7 @@ export class GroupNorm extends Module {
     this.weight = this.affine ? new Parameter(ones([numChannels])) : null;
     this.bias = this.affine ? new Parameter(zeros([numChannels])) : null;
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     if (x.ndim < 2 || x.shape[1] !== this.numChannels) {
       throw new ShapeError(`GroupNorm(${this.numGroups}, ${this.numChannels}): input of shape ${shapeOf(x)} does not fit num_channels=${this.numChannels}`);
     }
@@ -160,7 +160,7 @@ export class RMSNorm extends Module {
   readonly normalizedShape: number[];
   readonly eps: number | null;
   readonly elementwiseAffine: boolean;
-  weight: Parameter | null;
+  weight: Parameter<'float32'> | null;
   constructor(normalizedShape: number | readonly number[], options: { eps?: number | null; elementwiseAffine?: boolean } = {}) {
     super();
     this.normalizedShape = shapeList('RMSNorm', normalizedShape);
@@ -168,7 +168,7 @@ export class RMSNorm extends Module {
     this.elementwiseAffine = options.elementwiseAffine ?? true;
     this.weight = this.elementwiseAffine ? new Parameter(ones(this.normalizedShape)) : null;
   }
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor<'float32'> {
     const k = this.normalizedShape.length;
     if (x.ndim < k || x.shape.slice(x.ndim - k).some((d, i) => d !== this.normalizedShape[i])) {
       throw new ShapeError(`RMSNorm(${pyTuple(this.normalizedShape)}): input of shape ${shapeOf(x)} does not end with normalized_shape [${this.normalizedShape.join(', ')}]`);

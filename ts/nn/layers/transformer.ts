@@ -47,8 +47,8 @@ export class MultiheadAttention extends Module {
   readonly headDim: number;
   readonly dropout: number;
   readonly batchFirst: boolean;
-  inProjWeight: Parameter;
-  inProjBias: Parameter | null;
+  inProjWeight: Parameter<'float32'>;
+  inProjBias: Parameter<'float32'> | null;
   outProj: NonDynamicallyQuantizableLinear;
   constructor(
     readonly embedDim: number,
@@ -80,7 +80,7 @@ export class MultiheadAttention extends Module {
     if (this.outProj.bias) init.zeros_(this.outProj.bias);
   }
 
-  forward(query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions = {}): [Tensor, Tensor | null] {
+  forward(query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions = {}): [Tensor<'float32'>, Tensor<'float32'> | null] {
     const E = this.embedDim;
     const H = this.numHeads;
     const D = this.headDim;
@@ -202,19 +202,19 @@ export class TransformerEncoderLayer extends Module {
     const a = this.activation;
     return a === 'relu' ? x.relu() : a === 'gelu' ? x.gelu() : a(x);
   }
-  private sa(x: Tensor, attnMask: Tensor | null, keyPaddingMask: Tensor | null): Tensor {
+  private sa(x: Tensor, attnMask: Tensor | null, keyPaddingMask: Tensor | null): Tensor<'float32'> {
     const [y] = this.selfAttn.call(x, x, x, { attnMask, keyPaddingMask, needWeights: false });
     return this.dropout1.call(y);
   }
-  private ff(x: Tensor): Tensor {
+  private ff(x: Tensor): Tensor<'float32'> {
     return this.dropout2.call(this.linear2.call(this.dropout.call(this.act(this.linear1.call(x)))));
   }
   /** `src` `[L, N, E]` (or `[N, L, E]` with batchFirst, or `[L, E]`); masks as in {@link MultiheadAttention}. */
-  forward(src: Tensor, options: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
+  forward(src: Tensor, options: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor<'float32'> {
     const mask = options.srcMask ?? null;
     const kpm = options.srcKeyPaddingMask ?? null;
     return tidy(() => {
-      let x = src;
+      let x: Tensor = src;
       if (this.normFirst) {
         x = x.add(this.sa(this.norm1.call(x), mask, kpm));
         x = x.add(this.ff(this.norm2.call(x)));
@@ -222,7 +222,7 @@ export class TransformerEncoderLayer extends Module {
         x = this.norm1.call(x.add(this.sa(x, mask, kpm)));
         x = this.norm2.call(x.add(this.ff(x)));
       }
-      return x;
+      return x as Tensor<'float32'>; // both branches end in float32 ops
     });
   }
 }
@@ -247,6 +247,7 @@ export class TransformerEncoder extends Module {
     this.numLayers = numLayers;
     this.norm = options.norm ?? null;
   }
+  /** float32 unless a `norm` module given to the constructor returns another dtype (hence `Tensor`). */
   forward(src: Tensor, options: { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null } = {}): Tensor {
     return tidy(() => {
       let x = src;

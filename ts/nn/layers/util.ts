@@ -4,7 +4,7 @@ import { ArgumentError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 
 /** A float32 tensor to be initialised (zeros: the core has no uninitialised memory to give). */
-export const empty = (shape: readonly number[]): Tensor => full(shape, 0);
+export const empty = (shape: readonly number[]): Tensor<'float32'> => full(shape, 0);
 
 /** `[2, 3]`, for messages. */
 export const shapeOf = (t: Tensor): string => `[${t.shape.join(', ')}]`;
