@@ -9,7 +9,7 @@ export * from './ops.js';
 export type { IndexItem, IndexSpec } from './indexing.js';
 export {
   arange, eye, full, fullLike, linspace, manualSeed, ones, onesLike, rand, randn, scalar, tensor,
-  zeros, zerosLike, type ShapeLike, type TensorOptions,
+  zeros, zerosLike, type BoolData, type NumberData, type ShapeLike, type TensorData, type TensorOptions,
 } from './creation.js';
 export * from './composites.js';
 export { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, convTranspose2d, crossEntropy, linear, maxPool2d, type Activation, type AvgPool2dOptions, type Conv1dOptions, type Conv2dOptions, type ConvTranspose2dOptions, type CrossEntropyOptions, type MaxPool2dOptions, type Pair, type Reduction, binaryCrossEntropy, binaryCrossEntropyWithLogits, batchNorm, dropout, embedding, groupNorm, l1Loss, layerNorm, nllLoss, pad, mseLoss, oneHot, scaledDotProductAttention, smoothL1Loss } from './nn/functional.js';
