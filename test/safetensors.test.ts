@@ -433,7 +433,7 @@ describe('entry points', () => {
     expect([...browser.external]).toEqual([]);
     const node = graph('node.ts');
     expect([...node.modules].some((p) => p.endsWith('/ts/io/node.ts'))).toBe(true);
-    expect([...node.external].sort()).toEqual(['node:fs']);
+    expect([...node.external].sort()).toEqual(['node:fs', 'node:fs/promises', 'node:module']);
   });
 });
 
