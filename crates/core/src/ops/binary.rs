@@ -120,7 +120,7 @@ fn pow_vjp_recorded(ctx: &VjpCtx, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<
     ])
 }
 
-pub const BINARY: &[BinaryDef] = &[
+pub static BINARY: &[BinaryDef] = &[
     BinaryDef { op: BinaryOp::Add, name: "add", backward_name: "AddBackward0", saves: [false, false, false],
         forward: |a, b| zip("add", a, b, |x, y| x + y),
         vjp: Some(|_, _, g| Ok([Some(g.clone()), Some(g.clone())])) },
