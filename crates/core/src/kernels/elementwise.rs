@@ -142,13 +142,31 @@ pub fn zip_slices<A: Copy, B: Copy, T: Copy + Default>(
     zip_rows(op, a, b, &|out, xa, xb, sa, sb| zip_row(&f, out, xa, xb, sa, sb))
 }
 
-/// `out[i] = f(xa[i * sa], xb[i * sb])`: the per-op loop of [`zip_slices`]. The stride
+/// `out[i] = f(xa[i * sa], xb[i * sb])`, or with a shorter operand repeated (below): the
+/// per-op loop of [`zip_slices`]. The stride
 /// pairs of contiguous operands and of a broadcast number, (1, 1), (1, 0) and (0, 1), have
 /// their own loops so that they vectorise; other strides (views) take the indexed loop.
 /// Not inlined, so that the `&dyn` closure and its `FnMut` shim share it.
 #[inline(never)]
 fn zip_row<A: Copy, B: Copy, T>(f: &impl Fn(A, B) -> T, out: &mut [T], xa: &[A], xb: &[B], sa: usize, sb: usize) {
     match (sa, sb, xa.first(), xb.first()) {
+        // A shorter operand is a trailing block repeated along the other ([.., N] op [N],
+        // a bias add): all its rows in this one call, as a call per short row would cost
+        // more than the row itself.
+        (1, 1, ..) if !xb.is_empty() && xb.len() < xa.len() => {
+            for (orow, arow) in out.chunks_exact_mut(xb.len()).zip(xa.chunks_exact(xb.len())) {
+                for ((o, &x), &y) in orow.iter_mut().zip(arow).zip(xb) {
+                    *o = f(x, y);
+                }
+            }
+        }
+        (1, 1, ..) if !xa.is_empty() && xa.len() < xb.len() => {
+            for (orow, brow) in out.chunks_exact_mut(xa.len()).zip(xb.chunks_exact(xa.len())) {
+                for ((o, &x), &y) in orow.iter_mut().zip(xa).zip(brow) {
+                    *o = f(x, y);
+                }
+            }
+        }
         (1, 1, ..) => {
             for ((o, &x), &y) in out.iter_mut().zip(xa).zip(xb) {
                 *o = f(x, y);
@@ -173,7 +191,7 @@ fn zip_row<A: Copy, B: Copy, T>(f: &impl Fn(A, B) -> T, out: &mut [T], xa: &[A],
 }
 
 /// What [`zip_row`] is called with: `(out row, elements of a it reads, of b, stride in a,
-/// in b)`.
+/// in b)`. With strides (1, 1), an operand shorter than `out` is a block that repeats.
 type ZipRow<'f, A, B, T> = &'f dyn Fn(&mut [T], &[A], &[B], usize, usize);
 
 /// The op-independent part of [`zip_slices`]: the broadcast shape, the output, and the
@@ -200,15 +218,11 @@ fn zip_rows<A: Copy, B: Copy, T: Copy + Default>(
             row(&mut out, &da[a.offset..a.offset + 1], &db[lb.offset..lb.offset + n], 0, 1);
         } else if let (Some(m), true) = (trailing_block(&shape, b), flat_a) {
             // [.., N] op [N] (a bias add): every row of `a` against the whole of `b`.
-            let (sa, sb) = (&da[la.offset..la.offset + n], &db[b.offset..b.offset + m]);
-            for (orow, arow) in out.chunks_exact_mut(m).zip(sa.chunks_exact(m)) {
-                row(orow, arow, sb, 1, 1);
-            }
+            // `zip_row` repeats the shorter operand (m < n, as `b` has more than one element
+            // and broadcasting made the output larger).
+            row(&mut out, &da[la.offset..la.offset + n], &db[b.offset..b.offset + m], 1, 1);
         } else if let (Some(m), true) = (trailing_block(&shape, a), flat_b) {
-            let (sa, sb) = (&da[a.offset..a.offset + m], &db[lb.offset..lb.offset + n]);
-            for (orow, brow) in out.chunks_exact_mut(m).zip(sb.chunks_exact(m)) {
-                row(orow, sa, brow, 1, 1);
-            }
+            row(&mut out, &da[a.offset..a.offset + m], &db[lb.offset..lb.offset + n], 1, 1);
         } else {
             let out_strides = contiguous_dims(&shape);
             let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);
