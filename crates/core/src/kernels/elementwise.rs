@@ -129,9 +129,9 @@ pub fn zip_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, f: impl F
 ///
 /// Every binary op instantiates this, so only [`zip_row`] is compiled per `f`: the
 /// broadcasting and the layout walk ([`zip_rows`]) exist once per element type and call
-/// the row loop through `&dyn`, once per row. The common cases are a single row (same
-/// shapes, or a number on one side) or few long rows (a bias over the last dim), so that
-/// call costs nothing measurable, and each op's code is its loops (about 1 KB of wasm,
+/// the row loop through `&dyn`, once per row. The common cases are a single call (same
+/// shapes, a number on one side, a bias over the last dim), so that call costs nothing
+/// measurable on large tensors, and each op's code is its loops (about 1 KB of wasm,
 /// where a copy of the whole dispatch per op was about 14 KB).
 pub fn zip_slices<A: Copy, B: Copy, T: Copy + Default>(
     op: &str,
