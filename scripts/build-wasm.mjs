@@ -2,6 +2,13 @@
 // wasmgrad-relaxed.wasm (simd128 + relaxed-simd, for FMA). The loader picks one at run
 // time by feature detection. Each variant has its own cargo target dir, so cargo's
 // incremental build makes a run with unchanged sources take about a second.
+//
+// Release builds are stripped (Cargo.toml: `strip = true`, wasm-ld --strip-all): no `name`
+// section, so the binaries stay small. `node scripts/build-wasm.mjs --names` (or
+// `npm run build:wasm -- --names`, or WASMGRAD_WASM_NAMES=1) writes the same files with
+// the function names kept, so a trap's stack trace reads `wasmgrad_core::…` instead of
+// `wasm-function[412]`. Those builds use their own target dirs, so switching back and forth
+// does not rebuild everything (std included) each time.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +19,13 @@ const VARIANTS = [
   { file: 'wasmgrad.wasm', features: '+simd128', targetDir: 'target' },
   { file: 'wasmgrad-relaxed.wasm', features: '+simd128,+relaxed-simd', targetDir: 'target/relaxed' },
 ];
+
+const names = process.argv.includes('--names') || /^(1|true|yes)$/i.test(process.env.WASMGRAD_WASM_NAMES ?? '');
+const unknown = process.argv.slice(2).filter((a) => a !== '--names');
+if (unknown.length > 0) {
+  console.error(`build-wasm: unknown arguments ${unknown.join(' ')} (usage: node scripts/build-wasm.mjs [--names])`);
+  process.exit(2);
+}
 
 const tc = wasmToolchain();
 mkdirSync(`${root}dist`, { recursive: true });
@@ -26,7 +40,9 @@ for (const variant of VARIANTS) {
     env: {
       ...process.env,
       ...tc.env,
-      CARGO_TARGET_DIR: `${root}${variant.targetDir}`,
+      CARGO_TARGET_DIR: `${root}${variant.targetDir}${names ? '/names' : ''}`,
+      // The profile's `strip = true` drops the name section; "debuginfo" keeps it.
+      ...(names ? { CARGO_PROFILE_RELEASE_STRIP: 'debuginfo' } : {}),
       RUSTFLAGS: `-C target-feature=${variant.features}`,
     },
   });
@@ -34,7 +50,7 @@ for (const variant of VARIANTS) {
     console.error(`wasmgrad: the wasm build failed (${tc.name}, ${variant.features}: ${tc.cargo} ${args.join(' ')})`);
     process.exit(r.status ?? 1);
   }
-  const built = `${root}${variant.targetDir}/wasm32-unknown-unknown/release/wasmgrad_wasm.wasm`;
+  const built = `${root}${variant.targetDir}${names ? '/names' : ''}/wasm32-unknown-unknown/release/wasmgrad_wasm.wasm`;
   copyFileSync(built, `${root}dist/${variant.file}`);
-  console.error(`wasmgrad: built dist/${variant.file} (${(statSync(built).size / 1024).toFixed(0)} KiB, ${variant.features}, ${tc.name})`);
+  console.error(`wasmgrad: built dist/${variant.file} (${(statSync(built).size / 1024).toFixed(0)} KiB, ${variant.features}${names ? ', with names' : ''}, ${tc.name})`);
 }

@@ -5,6 +5,7 @@ use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::autograd::mode::is_grad_enabled;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::zip;
+use crate::layout::Dims;
 use crate::ops::creation::{cast, float_if_bool};
 use crate::ops::logical::logical_zip;
 use crate::ops::unary::{unary, UnaryOp};
@@ -73,8 +74,15 @@ pub enum BinaryOp {
 /// A comparison: bool, true where `f` holds (no gradient), for masks and `where`. int32
 /// operands (labels, argmax indices) are compared as floats, exact below 2^24.
 fn compare(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> bool) -> Result<Tensor> {
+    compare_with(a, b, &|a, b| crate::kernels::elementwise::zip_values(op, a, b, |x, y| f(x, y) as u8))
+}
+
+/// The op-independent part of [`compare`] (casts and the bool tensor), not copied into
+/// every comparison.
+#[inline(never)]
+fn compare_with(a: &Tensor, b: &Tensor, zip: &dyn Fn(&Tensor, &Tensor) -> Result<(Vec<u8>, Dims)>) -> Result<Tensor> {
     let (a, b) = (cast(a, DType::F32)?, cast(b, DType::F32)?);
-    let (values, shape) = crate::kernels::elementwise::zip_values(op, &a, &b, |x, y| f(x, y) as u8)?;
+    let (values, shape) = zip(&a, &b)?;
     Tensor::from_buffer(Buffer::Bool(values), &shape)
 }
 
@@ -120,7 +128,7 @@ fn pow_vjp_recorded(ctx: &VjpCtx, a: &Tensor, b: &Tensor, g: &Tensor) -> Result<
     ])
 }
 
-pub const BINARY: &[BinaryDef] = &[
+pub static BINARY: &[BinaryDef] = &[
     BinaryDef { op: BinaryOp::Add, name: "add", backward_name: "AddBackward0", saves: [false, false, false],
         forward: |a, b| zip("add", a, b, |x, y| x + y),
         vjp: Some(|_, _, g| Ok([Some(g.clone()), Some(g.clone())])) },
@@ -281,23 +289,31 @@ pub fn binary_scalar_by_id(id: u32, a: &Tensor, s: f64, reversed: bool) -> Resul
 /// The forward of the table's arithmetic rows against a number (the same functions as
 /// their rows, `zip` with a 0-d operand), or `None` for ops that take the general path.
 fn scalar_forward(op: BinaryOp, name: &str, a: &Tensor, s: f32, reversed: bool) -> Option<Result<Tensor>> {
-    macro_rules! with {
+    use crate::kernels::elementwise::{map_row, map_strided, ScalarRow};
+    // One row function per op and side, chosen here and passed to a single call (see
+    // `ScalarRow` for why not one call per op).
+    macro_rules! rows {
         ($f:expr) => {{
-            let f = $f;
-            use crate::kernels::elementwise::map_strided;
-            Some(if reversed { map_strided(name, a, |x| f(s, x)) } else { map_strided(name, a, |x| f(x, s)) })
+            fn right(out: &mut [f32], src: &[f32], stride: usize, s: f32) {
+                map_row(&|x| ($f)(x, s), out, src, stride)
+            }
+            fn left(out: &mut [f32], src: &[f32], stride: usize, s: f32) {
+                map_row(&|x| ($f)(s, x), out, src, stride)
+            }
+            if reversed { left as ScalarRow } else { right as ScalarRow }
         }};
     }
-    match op {
-        BinaryOp::Add => with!(|x: f32, y: f32| x + y),
-        BinaryOp::Sub => with!(|x: f32, y: f32| x - y),
-        BinaryOp::Mul => with!(|x: f32, y: f32| x * y),
-        BinaryOp::Div => with!(|x: f32, y: f32| x / y),
-        BinaryOp::Pow => with!(f32::powf),
-        BinaryOp::Maximum => with!(nan_max),
-        BinaryOp::Minimum => with!(nan_min),
-        _ => None,
-    }
+    let row = match op {
+        BinaryOp::Add => rows!(|x: f32, y: f32| x + y),
+        BinaryOp::Sub => rows!(|x: f32, y: f32| x - y),
+        BinaryOp::Mul => rows!(|x: f32, y: f32| x * y),
+        BinaryOp::Div => rows!(|x: f32, y: f32| x / y),
+        BinaryOp::Pow => rows!(f32::powf),
+        BinaryOp::Maximum => rows!(nan_max),
+        BinaryOp::Minimum => rows!(nan_min),
+        _ => return None,
+    };
+    Some(map_strided(name, a, s, row))
 }
 
 /// The node of `Add` or `Sub` with a constant operand: their rules read no operand, so

@@ -321,7 +321,7 @@ const CONV_ARGS: &[Arg] = &[
     ints("stride"), ints("paddingBegin"), ints("paddingEnd"), ints("dilation"), int("groups"),
 ];
 
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     OpDef { name: "conv2d", grad_fn: "ConvolutionBackward0", args: CONV_ARGS,
         run: Run::Tensor(|a| conv2d(&a.numeric(0)?, &a.numeric(1)?, a.optional_tensor(2)?, &ConvParams::from_args(a, 2)?)) },
     OpDef { name: "conv1d", grad_fn: "ConvolutionBackward0", args: CONV_ARGS,

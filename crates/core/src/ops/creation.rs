@@ -129,7 +129,7 @@ fn made_in(op: &str, dtype: DType, allowed: &[DType]) -> Result<DType> {
 }
 
 /// The creation ops and `to` (see `ops/schema.rs`).
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     OpDef { name: "full", grad_fn: "", args: &[ints("size"), float("fillValue"), choice("dtype", DTYPES)],
         run: Run::Tensor(|a| {
             let (dtype, value) = (a.dtype(2)?, a.float(1)?);

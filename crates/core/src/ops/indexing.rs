@@ -16,7 +16,7 @@ use crate::tensor::{unreachable_dtype, Tensor};
 
 /// The indexing ops (see `ops/schema.rs`). Bool values compute as float32; a condition and
 /// an index keep their meaning.
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     OpDef { name: "where", grad_fn: "WhereBackward0", args: &[tensor("condition"), operand("input"), operand("other")],
         run: Run::Tensor(|a| where_(a.tensor(0)?, &float_if_bool(&a.operand_tensor(1)?)?, &float_if_bool(&a.operand_tensor(2)?)?)) },
     OpDef { name: "indexSelect", grad_fn: "IndexSelectBackward0", args: &[tensor("input"), int("dim"), tensor("index")],

@@ -24,7 +24,7 @@ pub enum InplaceOp {
 
 /// The in-place ops (see `ops/schema.rs`); each returns its target. A number source is a
 /// 0-d float32 tensor.
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     OpDef { name: "add_", grad_fn: "", args: TARGET_SOURCE, run: Run::Tensor(|a| in_place(a, InplaceOp::Add)) },
     OpDef { name: "sub_", grad_fn: "", args: TARGET_SOURCE, run: Run::Tensor(|a| in_place(a, InplaceOp::Sub)) },
     OpDef { name: "mul_", grad_fn: "", args: TARGET_SOURCE, run: Run::Tensor(|a| in_place(a, InplaceOp::Mul)) },

@@ -12,7 +12,7 @@ use crate::ops::schema::{tensor, OpDef, Run};
 use std::cell::RefCell;
 
 /// The linear-algebra ops (see `ops/schema.rs`).
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     OpDef { name: "matmul", grad_fn: "MmBackward0", args: &[tensor("input"), tensor("other")],
         run: Run::Tensor(|a| matmul(a.tensor(0)?, a.tensor(1)?)) },
 ];

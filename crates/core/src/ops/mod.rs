@@ -25,7 +25,7 @@ pub mod unary;
 use schema::OpDef;
 
 /// The declared families, by meaning; an op's id is its position in their concatenation.
-pub const FAMILIES: &[(&str, &[OpDef])] = &[
+pub static FAMILIES: &[(&str, &[OpDef])] = &[
     ("elementwise", unary::OPS),
     ("reduce", reduce::OPS),
     ("movement", movement::OPS),

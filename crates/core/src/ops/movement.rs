@@ -10,7 +10,7 @@ use crate::storage::{try_alloc, Buffer};
 use crate::tensor::Tensor;
 
 /// The shape and movement ops (see `ops/schema.rs`); `slice` and `cat` are in `join.rs`.
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     OpDef { name: "reshape", grad_fn: "ViewBackward0", args: &[tensor("input"), ints("shape")],
         run: Run::Tensor(|a| reshape_spec(a.tensor(0)?, a.ints(1)?)) },
     OpDef { name: "permute", grad_fn: "PermuteBackward0", args: &[tensor("input"), ints("dims")],

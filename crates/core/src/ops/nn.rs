@@ -28,7 +28,7 @@ pub enum NnOp {
 
 /// The neural-network functions (see `ops/schema.rs`); convolution and pooling have their
 /// own families.
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     OpDef { name: "softmax", grad_fn: "SoftmaxBackward0", args: &[tensor("input"), int("dim")],
         run: Run::Tensor(|a| softmax(&a.numeric(0)?, a.int(1)?, SoftmaxKind::Softmax)) },
     OpDef { name: "logSoftmax", grad_fn: "LogSoftmaxBackward0", args: &[tensor("input"), int("dim")],

@@ -212,7 +212,7 @@ pub fn adaptive_avg_pool2d(x: &Tensor, output: [i64; 2]) -> Result<Tensor> {
 }
 
 /// The poolings (see `ops/schema.rs`); sizes are `[h, w]`.
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     OpDef { name: "maxPool2d", grad_fn: "MaxPool2DWithIndicesBackward0",
         args: &[tensor("input"), ints("kernelSize"), ints("stride"), ints("padding"), ints("dilation"), flag("ceilMode")],
         run: Run::Tensor(|a| max_pool2d(&a.numeric(0)?, &PoolParams {

@@ -31,7 +31,7 @@ const DIMS_CORRECTION_KEEPDIM: &[Arg] = &[tensor("input"), optional_ints("dim"),
 
 /// The reductions (see `ops/schema.rs`). Bool input counts as 0./1. float32, except for
 /// any/all, which read truth values.
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     OpDef { name: "sum", grad_fn: "SumBackward1", args: DIMS_KEEPDIM,
         run: Run::Tensor(|a| sum(&a.numeric(0)?, a.optional_ints(1)?, a.flag(2)?)) },
     OpDef { name: "mean", grad_fn: "MeanBackward1", args: DIMS_KEEPDIM,

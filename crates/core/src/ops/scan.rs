@@ -14,7 +14,7 @@ use crate::ops::unary::{unary, UnaryOp};
 use crate::tensor::Tensor;
 
 /// The scans (see `ops/schema.rs`).
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     OpDef { name: "cumsum", grad_fn: "CumsumBackward0", args: &[tensor("input"), int("dim")],
         run: Run::Tensor(|a| cumsum(&a.numeric(0)?, a.int(1)?)) },
     OpDef { name: "flip", grad_fn: "FlipBackward0", args: &[tensor("input"), ints("dims")],

@@ -101,7 +101,7 @@ fn gelu_tanh_second_derivative(x: &Tensor) -> Result<Tensor> {
     mul(&rsub_scalar(&mul(&t, &t)?, 1.0)?, &inner)
 }
 
-pub const UNARY: &[UnaryDef] = &[
+pub static UNARY: &[UnaryDef] = &[
     UnaryDef { op: UnaryOp::Neg, name: "neg", backward_name: "NegBackward0", saves: Saves::Nothing,
         forward: |x| map("neg", x, |v| -v),
         vjp: Some(|_, g| mul_scalar(g, -1.0)) },
@@ -274,7 +274,7 @@ fn pass_between(s: &Grad, g: &Tensor, at_bounds: bool) -> Result<Vec<Option<Tens
 }
 
 /// Elementwise ops with float parameters, in the shared op table (see `ops/schema.rs`).
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     // An absent bound is −∞ / +∞ (the same values and gradient).
     OpDef { name: "clamp", grad_fn: "ClampBackward1", args: &[tensor("input"), float("min"), float("max")],
         run: Run::Rule { saves: schema::Saves::Inputs, forward: clamp_forward, vjp: |s, g| pass_between(s, g, true) } },

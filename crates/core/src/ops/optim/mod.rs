@@ -34,7 +34,7 @@ use crate::tensor::{unreachable_dtype, Tensor};
 use std::rc::Rc;
 
 /// The optimizer updates (see `ops/schema.rs`): in place, allocating nothing.
-pub const OPS: &[OpDef] = &[
+pub static OPS: &[OpDef] = &[
     // freshBuffer: the momentum buffer was just allocated (the parameter's first step).
     OpDef { name: "sgd", grad_fn: "",
         args: &[tensor("param"), tensor("grad"), optional_tensor("momentumBuffer"), float("lr"), float("momentum"),
