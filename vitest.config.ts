@@ -27,6 +27,7 @@ const NODE_ONLY: Record<string, string> = {
   'test/nn-safetensors.test.ts': 'loads fixture files with the Node entry’s file API (loadFile, readHeaderFile)',
   'test/simd-variant.test.ts': 'checks the build against Node’s flags (process.execArgv, WASMGRAD_SIMD)',
   'test/loading.test.ts': 'loads fresh copies of the Node entry from files (node:fs, file: URLs)',
+  'test/wasm-build.test.ts': 'reads the shipped binaries from dist/ (node:fs, node:zlib)',
   'test/browser-demo.test.ts': 'starts the demo server and drives its own Chromium (node:http, playwright-core)',
   'test/package/**': 'packs and installs the package, runs bundlers and Node (node:child_process)',
 };
