@@ -11,6 +11,7 @@ import {
   type Tensor,
 } from '../ts/node.js';
 import { f32ToBF16, f32ToF16 } from '../ts/io/safetensors.js';
+import { SAMPLE_METADATA, sampleTensors } from './fixtures/safetensors-sample.mjs';
 import { thrown } from './helpers/snapshot.js';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
@@ -382,22 +383,9 @@ describe('files and PyTorch interop', () => {
   });
 
   it('save() reproduces the files PyTorch checked (scripts/write-safetensors-sample.mjs)', () => {
-    // The same tensors as scripts/write-safetensors-sample.mjs writes.
-    const specials = [
-      0, -0, 1, -2.5, 1 / 3, 65504, 65519, 65520, 1e-5, 6e-8, 2 ** -25, 3 * 2 ** -26, 1e-40, 3.4e38,
-      Infinity, -Infinity, NaN, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -11, 1 + 3 * 2 ** -11,
-    ];
     const files = tidy(() => {
-      const tensors = {
-        grid: arange(24).reshape(2, 3, 4).div(8).sub(1),
-        labels: tensor([3, -1, 2147483647, -2147483648], { dtype: 'int32' }),
-        mask: tensor([[true, false, true]]),
-        scalar: tensor(-1.25),
-        empty: tensor(new Float32Array(0), { shape: [0, 2] }),
-        specials: tensor(specials),
-        'ü.weight': tensor(Array.from({ length: 12 }, (_, i) => Math.sin(i + 1) * 10 ** ((i % 5) - 2)), { shape: [3, 4] }),
-      };
-      return (['F32', 'F16', 'BF16'] as const).map((dtype) => save(tensors, { metadata: { 'written by': 'wasmgrad', note: 'ünïcode ✓' }, dtype }));
+      const tensors = sampleTensors({ arange, tensor });
+      return (['F32', 'F16', 'BF16'] as const).map((dtype) => save(tensors, { metadata: SAMPLE_METADATA, dtype }));
     });
     for (const [i, name] of ['f32', 'f16', 'bf16'].entries()) {
       expect(Buffer.from(files[i]!).equals(readFileSync(fixture(`wasmgrad-${name}.safetensors`))), name).toBe(true);
