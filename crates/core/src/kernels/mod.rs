@@ -2,6 +2,7 @@
 
 pub mod conv;
 pub mod elementwise;
+pub mod extreme;
 pub mod lanes;
 pub mod math;
 pub mod matmul;

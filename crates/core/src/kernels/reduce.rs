@@ -1,4 +1,5 @@
-//! Sum reductions along any set of axes, accumulated in f64 for accuracy.
+//! Sum, prod, var and logsumexp reductions along any set of axes, accumulated in f64 for
+//! accuracy (max/min and their indices are in `kernels::extreme`).
 
 use crate::error::Result;
 use crate::layout::{checked_numel, contiguous_strides, Layout, StridedWalk};
@@ -7,7 +8,7 @@ use crate::tensor::{unreachable_dtype, Tensor};
 
 /// The keepdim output shape of a reduction over `layout`, and output strides for walking
 /// the input: reduced dims get stride 0, so every input element lands on its output slot.
-fn kept_geometry(layout: &Layout, reduced: &[bool]) -> (Vec<usize>, Vec<usize>) {
+pub(crate) fn kept_geometry(layout: &Layout, reduced: &[bool]) -> (Vec<usize>, Vec<usize>) {
     let shape: Vec<usize> = layout.shape.iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).collect();
     let mut out_strides = contiguous_strides(&shape);
     for (s, &r) in out_strides.iter_mut().zip(reduced) {
@@ -85,41 +86,6 @@ fn row_sum(data: &[f32], start: usize, len: usize, stride: usize) -> f64 {
     } else {
         (0..len).map(|i| data[start + i * stride] as f64).sum()
     }
-}
-
-/// Max (`largest`) or min over the axes flagged in `reduced`, NaN propagating; the result
-/// keeps reduced dims as 1. Empty reductions are an error the caller reports first.
-pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) -> Result<Tensor> {
-    let init = if largest { f32::NEG_INFINITY } else { f32::INFINITY };
-    let better = |v: f32, cur: f32| v.is_nan() || (!cur.is_nan() && if largest { v > cur } else { v < cur });
-    x.expect_f32(op)?;
-    let buffer = x.buffer();
-    let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
-    let (acc, shape) = fold_keepdim(op, data, x.layout(), reduced, init, |cur, v| if better(v, cur) { v } else { cur })?;
-    Tensor::from_f32(acc, &shape)
-}
-
-/// Index of the first max (`largest`) or min along one axis of a contiguous `[outer, n,
-/// inner]` block (a NaN counts as the extreme, as in PyTorch).
-pub fn arg_extreme(op: &str, src: &[f32], outer: usize, n: usize, inner: usize, largest: bool) -> Result<Vec<i32>> {
-    let mut out = try_alloc(op, outer * inner, 0i32)?;
-    for o in 0..outer {
-        for i in 0..inner {
-            let at = |k: usize| src[(o * n + k) * inner + i];
-            let mut best = 0;
-            for k in 1..n {
-                let (v, b) = (at(k), at(best));
-                if b.is_nan() {
-                    break;
-                }
-                if v.is_nan() || (largest && v > b) || (!largest && v < b) {
-                    best = k;
-                }
-            }
-            out[o * inner + i] = best as i32;
-        }
-    }
-    Ok(out)
 }
 
 /// Products over the axes flagged in `reduced` (f64 accumulation; an empty product is 1),
