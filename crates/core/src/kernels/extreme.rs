@@ -21,6 +21,8 @@
 //! taken from the data by the rescan wherever ±0 could differ.
 //!
 //! The scalar forms of the primitives are the host build and the slice tails on wasm.
+//! The per-row functions are `inline(never)`: called once per row or block, a call costs
+//! nothing measurable, and each is one copy per extreme in the binary (size budget).
 //! No `unsafe`: lanes are loaded from `&[f32; 4]` by value, which LLVM folds into one
 //! `v128.load` (see `kernels::math`).
 #![forbid(unsafe_code)]
@@ -48,7 +50,7 @@ fn beats<const MAX: bool>(v: f32, best: f32) -> bool {
 
 /// The extreme of the non-NaN elements of `x` (±inf if none) and whether `x` holds a NaN.
 /// Which of ±0 comes back is unspecified.
-#[inline(always)]
+#[inline(never)]
 fn extreme_ignoring_nan<const MAX: bool>(x: &[f32]) -> (f32, bool) {
     let init = if MAX { f32::NEG_INFINITY } else { f32::INFINITY };
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -69,7 +71,7 @@ fn extreme_ignoring_nan<const MAX: bool>(x: &[f32]) -> (f32, bool) {
 }
 
 /// Index of the first element of `x` equal to `target` (-0.0 == +0.0), if any.
-#[inline(always)]
+#[inline(never)]
 fn first_equal(x: &[f32], target: f32) -> Option<usize> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let (x, base) = match simd::first_where(x, |v| core::arch::wasm32::f32x4_eq(v, core::arch::wasm32::f32x4_splat(target))) {
@@ -82,7 +84,7 @@ fn first_equal(x: &[f32], target: f32) -> Option<usize> {
 }
 
 /// Index of the first NaN in `x`, if any.
-#[inline(always)]
+#[inline(never)]
 fn first_nan(x: &[f32]) -> Option<usize> {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let (x, base) = match simd::first_where(x, |v| core::arch::wasm32::f32x4_ne(v, v)) {
@@ -95,6 +97,7 @@ fn first_nan(x: &[f32]) -> Option<usize> {
 }
 
 /// The index of the first extreme of a non-empty contiguous row (the first NaN if any).
+#[inline(never)]
 pub fn row_arg<const MAX: bool>(row: &[f32]) -> usize {
     // The first block holding the extreme so far (a later block must be strictly better).
     let mut best: Option<(usize, f32)> = None;
@@ -116,6 +119,7 @@ pub fn row_arg<const MAX: bool>(row: &[f32]) -> usize {
 
 /// The extreme of a non-empty contiguous row: its first NaN if any, else the first
 /// element equal to the extreme (which decides the sign of a zero).
+#[inline(never)]
 pub fn row_value<const MAX: bool>(row: &[f32]) -> f32 {
     let (m, nan) = extreme_ignoring_nan::<MAX>(row);
     if nan {
@@ -128,7 +132,7 @@ pub fn row_value<const MAX: bool>(row: &[f32]) -> f32 {
 }
 
 /// `best[i] = row[i]` wherever `row[i]` beats it (see [`beats`]).
-#[inline(always)]
+#[inline(never)]
 fn update_values<const MAX: bool>(best: &mut [f32], row: &[f32]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let (best, row) = simd::update_values::<MAX>(best, row);
@@ -140,7 +144,7 @@ fn update_values<const MAX: bool>(best: &mut [f32], row: &[f32]) {
 }
 
 /// `best[i] = row[i]` and `index[i] = k` wherever `row[i]` beats `best[i]`.
-#[inline(always)]
+#[inline(never)]
 fn update_values_indices<const MAX: bool>(best: &mut [f32], index: &mut [i32], row: &[f32], k: i32) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let (best, index, row) = simd::update_values_indices::<MAX>(best, index, row, k);
@@ -155,40 +159,37 @@ fn update_values_indices<const MAX: bool>(best: &mut [f32], index: &mut [i32], r
 /// Max (`largest`) or min over the axes flagged in `reduced`, NaN propagating; the result
 /// keeps reduced dims as 1. Empty reductions are an error the caller reports first.
 pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) -> Result<Tensor> {
-    if largest {
-        extreme_keepdim_impl::<true>(op, x, reduced)
-    } else {
-        extreme_keepdim_impl::<false>(op, x, reduced)
-    }
-}
-
-fn extreme_keepdim_impl<const MAX: bool>(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
     x.expect_f32(op)?;
     let buffer = x.buffer();
     let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
     let l = x.layout();
     let (shape, out_strides) = kept_geometry(l, reduced);
-    let init = if MAX { f32::NEG_INFINITY } else { f32::INFINITY };
+    let init = if largest { f32::NEG_INFINITY } else { f32::INFINITY };
     let mut acc = try_alloc(op, checked_numel(op, &shape)?, init)?;
+    // The drivers take `largest` at run time (one copy in the binary); the loops they call
+    // are compiled per extreme.
+    let beats = |v: f32, best: f32| if largest { beats::<true>(v, best) } else { beats::<false>(v, best) };
     // Rows come in row-major order of the input, so each slot sees its elements in index
     // order and a strict `beats` keeps the first of equals.
     let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
     walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
         if so == 0 {
             let v = if si == 1 {
-                row_value::<MAX>(&data[pi..pi + len])
+                let row = &data[pi..pi + len];
+                if largest { row_value::<true>(row) } else { row_value::<false>(row) }
             } else {
-                (0..len).map(|i| data[pi + i * si]).fold(init, |m, v| if beats::<MAX>(v, m) { v } else { m })
+                (0..len).map(|i| data[pi + i * si]).fold(init, |m, v| if beats(v, m) { v } else { m })
             };
-            if beats::<MAX>(v, acc[po]) {
+            if beats(v, acc[po]) {
                 acc[po] = v;
             }
         } else if si == 1 && so == 1 {
-            update_values::<MAX>(&mut acc[po..po + len], &data[pi..pi + len]);
+            let (best, row) = (&mut acc[po..po + len], &data[pi..pi + len]);
+            if largest { update_values::<true>(best, row) } else { update_values::<false>(best, row) }
         } else {
             for i in 0..len {
                 let (slot, v) = (&mut acc[po + i * so], data[pi + i * si]);
-                if beats::<MAX>(v, *slot) {
+                if beats(v, *slot) {
                     *slot = v;
                 }
             }
@@ -201,21 +202,13 @@ fn extreme_keepdim_impl<const MAX: bool>(op: &str, x: &Tensor, reduced: &[bool])
 /// Index of the first max (`largest`) or min along one axis of a contiguous `[outer, n,
 /// inner]` block (a NaN counts as the extreme, as in PyTorch); `n > 0`.
 pub fn arg_extreme(op: &str, src: &[f32], outer: usize, n: usize, inner: usize, largest: bool) -> Result<Vec<i32>> {
-    if largest {
-        arg_extreme_impl::<true>(op, src, outer, n, inner)
-    } else {
-        arg_extreme_impl::<false>(op, src, outer, n, inner)
-    }
-}
-
-fn arg_extreme_impl<const MAX: bool>(op: &str, src: &[f32], outer: usize, n: usize, inner: usize) -> Result<Vec<i32>> {
     let mut out = try_alloc(op, outer * inner, 0i32)?;
     if outer * inner == 0 {
         return Ok(out);
     }
     if inner == 1 {
         for (slot, row) in out.iter_mut().zip(src.chunks_exact(n)) {
-            *slot = row_arg::<MAX>(row) as i32;
+            *slot = if largest { row_arg::<true>(row) } else { row_arg::<false>(row) } as i32;
         }
         return Ok(out);
     }
@@ -226,7 +219,12 @@ fn arg_extreme_impl<const MAX: bool>(op: &str, src: &[f32], outer: usize, n: usi
         let mut rows = group.chunks_exact(inner);
         best.copy_from_slice(rows.next().unwrap_or(&[]));
         for (k, row) in rows.enumerate() {
-            update_values_indices::<MAX>(&mut best, index, row, k as i32 + 1);
+            let k = k as i32 + 1;
+            if largest {
+                update_values_indices::<true>(&mut best, index, row, k)
+            } else {
+                update_values_indices::<false>(&mut best, index, row, k)
+            }
         }
     }
     Ok(out)
