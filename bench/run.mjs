@@ -60,8 +60,7 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 
 /**
  * The workloads whose id or title contains `only` (or one of its comma-separated parts;
- * all without it), plus the rows their
- * relative targets refer to, in WORKLOADS order.
+ * all without it), plus the rows their relative targets refer to, in WORKLOADS order.
  */
 function select(only) {
   const parts = only?.split(',');
@@ -148,7 +147,7 @@ async function main() {
   const selected = select(opts.only);
   const started = performance.now();
   // PyTorch first (or from a file), so that it never runs next to the JS libraries.
-  const torch = opts.torch === undefined ? null : opts.torch === true ? runTorch(selected.map((w) => w.id), log) : readTorch(opts.torch);
+  const torch = opts.torch === undefined ? null : opts.torch === true ? runTorch(selected.map((w) => w.id), opts.reps, log) : readTorch(opts.torch);
   const info = await initLibs();
   const meta = {
     date: new Date().toISOString(),
@@ -196,7 +195,10 @@ async function main() {
   resolveTargets(rows);
   console.log(table(rows));
   for (const line of [...unsupportedLines(rows), ...overheadLines(rows)]) console.log(line);
-  if (torch) console.log(`torch: PyTorch ${torch.meta.torch}, ${torch.meta.threads} thread, from ${torch.meta.source} (${torch.meta.date})`);
+  if (torch) {
+    const { torch: version, threads, blas = 'unknown', source, date } = torch.meta;
+    console.log(`torch: PyTorch ${version}, ${threads} thread, BLAS ${blas}, from ${source} (${date})`);
+  }
   const loads = rows.map((r) => r.others).filter((x) => x !== null);
   if (loads.length > 0) {
     const busiest = rows.reduce((a, b) => ((b.others ?? 0) > (a.others ?? 0) ? b : a));

@@ -14,10 +14,10 @@ const PREFIX = 'TORCH_JSON ';
 export class TorchUnavailable extends Error {}
 
 /**
- * Runs scripts/bench-torch.py on `ids` (its progress goes to our stderr) and returns its
- * results; TorchUnavailable if Debian's python3-torch is not installed.
+ * Runs scripts/bench-torch.py on `ids` (with `--reps` if given; its progress goes to our
+ * stderr) and returns its results; TorchUnavailable if Debian's python3-torch is not installed.
  */
-export function runTorch(ids, log) {
+export function runTorch(ids, reps, log) {
   const hint = `install Debian's python3-torch (apt-get install python3-torch), or pass a saved run: --torch <file>`;
   if (!existsSync(PYTHON)) throw new TorchUnavailable(`--torch: ${PYTHON} does not exist; ${hint}`);
   const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
@@ -25,8 +25,9 @@ export function runTorch(ids, log) {
     const why = (probe.stderr || String(probe.error ?? '')).trim().split('\n').pop();
     throw new TorchUnavailable(`--torch: ${PYTHON} cannot import torch (${why}); ${hint}`);
   }
-  log(`PyTorch: ${PYTHON} scripts/bench-torch.py --ids ${ids.join(',')}`);
-  const run = spawnSync(PYTHON, [SCRIPT, '--ids', ids.join(',')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+  const args = ['--ids', ids.join(','), ...(reps === undefined ? [] : ['--reps', String(reps)])];
+  log(`PyTorch: ${PYTHON} scripts/bench-torch.py ${args.join(' ')}`);
+  const run = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
   if (run.status !== 0) throw new Error(`scripts/bench-torch.py failed (exit ${run.status ?? run.signal})`);
   return parse(run.stdout, 'scripts/bench-torch.py');
 }
