@@ -1,20 +1,23 @@
 // wasmgrad vs TensorFlow.js (wasm and cpu backends), one Node process, one thread.
-// Usage (from the repository root): npm run bench [-- --only <substring>] [-- --reps N]
+// Usage (from the repository root): npm run bench [-- --only <substring>] [-- --reps N] [-- --torch [file]]
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { compareOutputs, MismatchError } from './lib/check.mjs';
 import { otherLoad } from './lib/machine.mjs';
 import { initLibs, LIBS, liveTensors, useLib } from './lib/libs.mjs';
-import { jsonLine, overheadLines, table } from './lib/report.mjs';
+import { jsonLine, overheadLines, resolveTargets, table, unsupportedLines } from './lib/report.mjs';
 import { measure } from './lib/timing.mjs';
+import { readTorch, runTorch, TorchUnavailable, torchCheck, torchResult } from './lib/torch.mjs';
 import exp from './workloads/exp.mjs';
+import kernels from './workloads/kernels.mjs';
 import linreg from './workloads/linreg.mjs';
 import matmul from './workloads/matmul.mjs';
 import mlp from './workloads/mlp.mjs';
 import mnist from './workloads/mnist.mjs';
 import overhead from './workloads/overhead.mjs';
+import train from './workloads/train.mjs';
 
-const WORKLOADS = [...mlp, ...mnist, ...linreg, ...matmul, ...exp, ...overhead];
+const WORKLOADS = [...mlp, ...mnist, ...train, ...linreg, ...matmul, ...exp, ...kernels, ...overhead];
 // Repetition policy without --reps: up to the workload's maxReps, stopping early once
 // minReps ran and the time budget is spent (TF.js's cpu backend is slow: fewer reps).
 const POLICY = {
@@ -25,18 +28,22 @@ const POLICY = {
 POLICY['wasmgrad-functional'] = POLICY.wasmgrad;
 
 // A workload compares wasmgrad with TF.js's two backends, or, with `libs`, the contenders it
-// names (e.g. wasmgrad's modules against its functional ops), each with its own `impl`.
-const libsOf = (w) => w.libs ?? LIBS;
+// names (e.g. wasmgrad's modules against its functional ops), each with its own `impl`;
+// minus those listed in `unsupported` (a library that lacks a kernel the workload needs).
+const libsOf = (w) => (w.libs ?? LIBS).filter((lib) => !w.unsupported?.[lib]);
 const implOf = (w, lib) => w.impl[lib] ?? w.impl[lib === 'wasmgrad' ? 'wasmgrad' : 'tfjs'];
 
 function parseArgs(argv) {
-  const opts = { only: null, reps: undefined };
+  const opts = { only: null, reps: undefined, torch: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--only') opts.only = argv[++i];
     else if (a === '--reps') opts.reps = Number(argv[++i]);
+    else if (a === '--torch') opts.torch = argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') ? argv[++i] : true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only <substring of a workload id or title>] [--reps N]');
+      console.log('usage: node bench/run.mjs [--only <substring of a workload id or title>[,<another>…]] [--reps N] [--torch [file]]');
+      console.log('  --torch         also run /usr/bin/python3 scripts/bench-torch.py first (Debian python3-torch) and add a PyTorch column');
+      console.log('  --torch <file>  add the PyTorch column from a saved output of scripts/bench-torch.py');
       console.log(`workloads: ${WORKLOADS.map((w) => w.id).join(', ')}`);
       process.exit(0);
     } else throw new UsageError(`unknown argument ${a} (try --help)`);
@@ -50,6 +57,43 @@ function parseArgs(argv) {
 class UsageError extends Error {}
 
 const log = (msg) => process.stderr.write(`${msg}\n`);
+
+/**
+ * The workloads whose id or title contains `only` (or one of its comma-separated parts;
+ * all without it), plus the rows their relative targets refer to, in WORKLOADS order.
+ */
+function select(only) {
+  const parts = only?.split(',');
+  const chosen = new Set(WORKLOADS.filter((w) => parts === undefined || parts.some((p) => w.id.includes(p) || w.title.includes(p))));
+  if (chosen.size === 0) throw new UsageError(`no workload matches "${only}"; ids: ${WORKLOADS.map((w) => w.id).join(', ')}`);
+  const byId = new Map(WORKLOADS.map((w) => [w.id, w]));
+  const pending = [...chosen];
+  while (pending.length > 0) {
+    const ref = pending.pop().target?.relativeTo;
+    if (ref === undefined || chosen.has(byId.get(ref))) continue;
+    if (!byId.has(ref)) throw new Error(`a target refers to the unknown workload ${ref}`);
+    log(`also running ${ref}: a selected row's target is relative to it`);
+    chosen.add(byId.get(ref));
+    pending.push(byId.get(ref));
+  }
+  return WORKLOADS.filter((w) => chosen.has(w));
+}
+
+/**
+ * wasmgrad's check outputs under the names PyTorch's run reports: an output itself, or
+ * `sum |name|`, the sum of the absolute values of output `name` (in float64).
+ */
+function summarize(outputs, keys) {
+  const pick = (key) => {
+    if (key in outputs) return outputs[key];
+    const name = /^sum \|(.+)\|$/.exec(key)?.[1];
+    if (name === undefined || !(name in outputs)) throw new MismatchError(`PyTorch reports "${key}", which wasmgrad's check has no output for`);
+    let sum = 0;
+    for (const v of outputs[name]) sum += Math.abs(v);
+    return sum;
+  };
+  return Object.fromEntries(keys.map((k) => [k, pick(k)]));
+}
 
 /** Runs `fn(ctx)` on a fresh context of `lib`, disposes it, and fails if tensors leaked. */
 async function withContext(w, lib, inputs, fn) {
@@ -100,9 +144,10 @@ async function timeAll(w, inputs, reps) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const selected = WORKLOADS.filter((w) => opts.only === null || w.id.includes(opts.only) || w.title.includes(opts.only));
-  if (selected.length === 0) throw new UsageError(`no workload matches "${opts.only}"; ids: ${WORKLOADS.map((w) => w.id).join(', ')}`);
+  const selected = select(opts.only);
   const started = performance.now();
+  // PyTorch first (or from a file), so that it never runs next to the JS libraries.
+  const torch = opts.torch === undefined ? null : opts.torch === true ? runTorch(selected.map((w) => w.id), opts.reps, log) : readTorch(opts.torch);
   const info = await initLibs();
   const meta = {
     date: new Date().toISOString(),
@@ -114,6 +159,7 @@ async function main() {
     wasmgrad: info.wasmgradBuild,
     loadavgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
     argv: process.argv.slice(2),
+    ...(torch ? { torch: torch.meta } : {}),
   };
   log(`wasmgrad: dist/wasmgrad.wasm sha256 ${info.wasmgradBuild.wasmSha256}…, built ${info.wasmgradBuild.wasmModified}`);
   log(`TF.js ${info.tfjsVersion}; wasm backend binary: ${info.tfjsWasm.binary} (SIMD ${info.tfjsWasm.simd}, threads ${info.tfjsWasm.threads})`);
@@ -128,21 +174,31 @@ async function main() {
     w.checkReference?.(outputs.wasmgrad);
     const checks = {};
     for (const lib of libsOf(w).slice(1)) checks[lib] = compareOutputs(w.id, 'wasmgrad', outputs.wasmgrad, lib, outputs[lib]);
+    // PyTorch's run records small outputs only (e.g. the losses of 3 steps): compare those.
+    const fromTorch = torchCheck(torch, w);
+    if (fromTorch) checks.torch = compareOutputs(w.id, 'wasmgrad', summarize(outputs.wasmgrad, Object.keys(fromTorch)), 'torch', fromTorch);
     // 2. Timing, again from fresh contexts, all alive at once (rounds alternate libraries).
     const window = otherLoad();
     const res = await timeAll(w, inputs, opts.reps);
     const others = window.end();
+    const fromTorchTimes = torchResult(torch, w);
+    if (fromTorchTimes) res.torch = fromTorchTimes;
     for (const lib of libsOf(w)) {
-      log(`${w.id.padEnd(14)} ${lib.padEnd(9)} median ${res[lib].median.toFixed(3)} ms over ${res[lib].reps} reps (min ${res[lib].min.toFixed(3)})`);
+      log(`${w.id.padEnd(21)} ${lib.padEnd(9)} median ${res[lib].median.toFixed(3)} ms over ${res[lib].reps} reps (min ${res[lib].min.toFixed(3)})`);
     }
-    if (others !== null) log(`${w.id.padEnd(14)} other processes kept ${others.toFixed(2)} of ${os.cpus().length} CPUs busy meanwhile`);
+    if (others !== null) log(`${w.id.padEnd(21)} other processes kept ${others.toFixed(2)} of ${os.cpus().length} CPUs busy meanwhile`);
     rows.push({ w, res, checks, others });
   }
 
   console.log(`\nwasmgrad vs TensorFlow.js ${info.tfjsVersion} (wasm backend: ${info.tfjsWasm.binary}; cpu backend), Node ${process.version}, one thread`);
   console.log('medians; GFLOP/s rows also show ms; time ratio < 1 means wasmgrad is faster\n');
+  resolveTargets(rows);
   console.log(table(rows));
-  for (const line of overheadLines(rows)) console.log(line);
+  for (const line of [...unsupportedLines(rows), ...overheadLines(rows)]) console.log(line);
+  if (torch) {
+    const { torch: version, threads, blas = 'unknown', source, date } = torch.meta;
+    console.log(`torch: PyTorch ${version}, ${threads} thread, BLAS ${blas}, from ${source} (${date})`);
+  }
   const loads = rows.map((r) => r.others).filter((x) => x !== null);
   if (loads.length > 0) {
     const busiest = rows.reduce((a, b) => ((b.others ?? 0) > (a.others ?? 0) ? b : a));
@@ -154,7 +210,7 @@ async function main() {
 }
 
 main().catch((err) => {
-  if (err instanceof UsageError) {
+  if (err instanceof UsageError || err instanceof TorchUnavailable) {
     console.error(err.message);
     process.exit(2);
   }

@@ -16,20 +16,43 @@ function cell(w, r) {
   return w.unit === 'GFLOP/s' ? `${v} (${num(r.median)} ms)` : v;
 }
 
-export function targetText(w) {
-  if (w.overhead) return `module overhead ≤ ${w.overhead.max} %`;
-  return w.target ? `${w.target.cmp === '<=' ? '≤' : '≥'} ${w.target.value} ${w.unit}` : '—';
+/**
+ * Sets `row.target` for every row: `{ cmp, value }` as the workload gives it, or for a
+ * relative target `{ cmp, relativeTo, factor }` the value `factor ×` the referenced row's
+ * wasmgrad median (in that row's unit), null when that row was not measured.
+ */
+export function resolveTargets(rows) {
+  const byId = new Map(rows.map((r) => [r.w.id, r]));
+  for (const row of rows) {
+    const t = row.w.target;
+    if (!t) row.target = null;
+    else if (t.relativeTo === undefined) row.target = { ...t };
+    else {
+      const ref = byId.get(t.relativeTo);
+      const refRes = ref?.res.wasmgrad;
+      row.target = { ...t, value: refRes ? t.factor * valueOf(ref.w, refRes.median) : null };
+    }
+  }
 }
 
-/** 'meets' / 'MISSES' for wasmgrad's median against the target, or null without one. */
-export function verdict(w, r, res) {
+export function targetText({ w, target }) {
+  if (w.overhead) return `module overhead ≤ ${w.overhead.max} %`;
+  if (!target) return '—';
+  const sign = target.cmp === '<=' ? '≤' : '≥';
+  if (target.relativeTo === undefined) return `${sign} ${target.value} ${w.unit}`;
+  return `${sign} ${target.factor}× ${target.relativeTo} (= ${target.value === null ? 'not measured' : num(target.value)})`;
+}
+
+/** 'meets' / 'MISSES' for wasmgrad's median against the row's resolved target, or null without one. */
+export function verdict({ w, res, target }) {
+  const r = res.wasmgrad;
   if (w.overhead) {
     const o = overheadPct(w, res);
     return o === null ? null : o <= w.overhead.max ? 'meets' : 'MISSES';
   }
-  if (!w.target || r === undefined) return null;
+  if (!target || target.value === null || r === undefined) return null;
   const v = valueOf(w, r.median);
-  return (w.target.cmp === '<=' ? v <= w.target.value : v >= w.target.value) ? 'meets' : 'MISSES';
+  return (target.cmp === '<=' ? v <= target.value : v >= target.value) ? 'meets' : 'MISSES';
 }
 
 /**
@@ -51,7 +74,7 @@ export function overheadLines(rows) {
       const o = overheadPct(w, res);
       const base = res[w.overhead.baseline];
       return `${w.id}: wasmgrad ${num(valueOf(w, res.wasmgrad.median))} ${w.unit}, ${w.overhead.baseline} ${num(valueOf(w, base.median))} ${w.unit}: ` +
-        `overhead ${o >= 0 ? '+' : ''}${o.toFixed(1)} % (target ≤ ${w.overhead.max} %: ${verdict(w, res.wasmgrad, res)})`;
+        `overhead ${o >= 0 ? '+' : ''}${o.toFixed(1)} % (target ≤ ${w.overhead.max} %: ${verdict({ w, res })})`;
     });
 }
 
@@ -62,36 +85,59 @@ export function ratio(res) {
   return a && b ? a.median / b.median : null;
 }
 
+/** The columns of measured contenders: TF.js's backends, and PyTorch when a run of it was merged. */
+const columnsOf = (rows) => (rows.some((r) => r.res.torch) ? [...LIBS, 'torch'] : LIBS);
+const HEADER = { torch: 'torch (1 thread)' };
+
 export function table(rows) {
-  const head = ['workload', 'unit', ...LIBS, 'wg/tfjs-wasm time', 'target', 'wasmgrad vs target'];
-  const body = rows.map(({ w, res }) => {
+  const libs = columnsOf(rows);
+  const head = ['workload', 'unit', ...libs.map((l) => HEADER[l] ?? l), 'wg/tfjs-wasm time', 'target', 'wasmgrad vs target'];
+  const body = rows.map((row) => {
+    const { w, res } = row;
     const r = ratio(res);
-    return [w.title, w.unit, ...LIBS.map((l) => cell(w, res[l])), r === null ? '—' : `${r.toFixed(2)}×`, targetText(w), verdict(w, res.wasmgrad, res) ?? '—'];
+    const cells = libs.map((l) => (w.unsupported?.[l] ? 'n/a' : cell(w, res[l])));
+    return [w.title, w.unit, ...cells, r === null ? '—' : `${r.toFixed(2)}×`, targetText(row), verdict(row) ?? '—'];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const left = new Set([0, 1, 6]);
+  const left = new Set([0, 1, head.length - 2]);
   const line = (cells) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
 }
 
+/** The lines under the table saying why a library has no figure ("n/a") in some rows. */
+export function unsupportedLines(rows) {
+  const byReason = new Map();
+  for (const { w } of rows) {
+    for (const [lib, why] of Object.entries(w.unsupported ?? {})) {
+      const key = `${lib}: ${why}`;
+      byReason.set(key, [...(byReason.get(key) ?? []), w.id]);
+    }
+  }
+  return [...byReason].map(([reason, ids]) => `n/a = not measured: ${reason} (${ids.join(', ')})`);
+}
+
 export function jsonLine(meta, rows) {
   const round = (x) => (x == null ? x : Number(x.toPrecision(5)));
-  const results = rows.map(({ w, res, checks, others }) => ({
-    id: w.id,
-    title: w.title,
-    unit: w.unit,
-    target: w.target ? { cmp: w.target.cmp, value: w.target.value } : w.overhead ? { overheadPctMax: w.overhead.max, baseline: w.overhead.baseline } : null,
+  const targetJson = ({ w, target }) =>
+    target ? { ...target, value: round(target.value) } : w.overhead ? { overheadPctMax: w.overhead.max, baseline: w.overhead.baseline } : null;
+  const results = rows.map((row) => ({
+    id: row.w.id,
+    title: row.w.title,
+    unit: row.w.unit,
+    ...(row.w.flops ? { flopsPerRep: row.w.flops } : {}),
+    target: targetJson(row),
+    ...(row.w.unsupported ? { unsupported: row.w.unsupported } : {}),
     ...Object.fromEntries(
-      Object.keys(res).map((l) => [
+      Object.entries(row.res).map(([l, r]) => [
         l,
-        { value: round(valueOf(w, res[l].median)), medianMs: round(res[l].median), minMs: round(res[l].min), maxMs: round(res[l].max), reps: res[l].reps },
+        { value: round(valueOf(row.w, r.median)), medianMs: round(r.median), minMs: round(r.min), maxMs: round(r.max), reps: r.reps },
       ]),
     ),
-    timeRatioWasmgradToTfjsWasm: round(ratio(res)),
-    ...(w.overhead ? { overheadPct: round(overheadPct(w, res)) } : {}),
-    wasmgradVsTarget: verdict(w, res.wasmgrad, res),
-    otherProcessesCpus: round(others),
-    maxRelErr: Object.fromEntries(Object.entries(checks).map(([k, v]) => [k, round(v)])),
+    timeRatioWasmgradToTfjsWasm: round(ratio(row.res)),
+    ...(row.w.overhead ? { overheadPct: round(overheadPct(row.w, row.res)) } : {}),
+    wasmgradVsTarget: verdict(row),
+    otherProcessesCpus: round(row.others),
+    maxRelErr: Object.fromEntries(Object.entries(row.checks).map(([k, v]) => [k, round(v)])),
   }));
   return `BENCH_JSON ${JSON.stringify({ ...meta, results })}`;
 }

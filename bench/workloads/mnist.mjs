@@ -6,13 +6,13 @@
 import { wg } from '../lib/libs.mjs';
 import { mulberry32, uniform } from '../lib/rng.mjs';
 
-const BATCH = 64;
-const SIZES = [784, 256, 128, 10];
-const LR = 1e-3;
-const NAMES = ['0.weight', '0.bias', '2.weight', '2.bias', '4.weight', '4.bias']; // the Sequential's state dict
+export const BATCH = 64;
+export const SIZES = [784, 256, 128, 10];
+export const LR = 1e-3;
+export const NAMES = ['0.weight', '0.bias', '2.weight', '2.bias', '4.weight', '4.bias']; // the Sequential's state dict
 
 /** x [64, 784] in [0, 1) (digit-like pixel values), labels in 0…9, weights U(±1/√fan_in) in PyTorch's [out, in] layout. */
-function inputs() {
+export function inputs() {
   const params = {};
   for (let l = 0; l < 3; l++) {
     const [fanIn, fanOut] = [SIZES[l], SIZES[l + 1]];
