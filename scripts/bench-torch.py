@@ -27,9 +27,14 @@ import sys
 import time
 
 import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+# OpenBLAS (libopenblas0-pthread, what a representative PyTorch install multiplies with) starts
+# its own thread pool, which torch.set_num_threads does not govern.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import torch  # noqa: E402 (after the thread-count environment)
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 torch.set_num_threads(1)
 
