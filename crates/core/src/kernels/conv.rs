@@ -11,7 +11,8 @@
 //! Every function here trusts its geometry: the ops layer validates shapes and sizes
 //! before calling, so the slicing below cannot go out of bounds.
 
-use super::matmul::{gemm, GemmScratch, MatRef};
+use super::matmul::{gemm, gemm_acc, GemmScratch, MatRef};
+use super::vector as v;
 use super::window::{valid_range, Window};
 
 /// The geometry of a 2-D convolution (a 1-D one is the case `h = kh = 1`).
@@ -69,6 +70,53 @@ impl ConvGeom {
 /// channels per group the GEMM is faster (C=1→O=8: 0.27 vs 0.63 ms).
 pub const DIRECT_MAX_OG: usize = 3;
 
+/// `dst = src` (equal lengths) four elements per step. Written out rather than
+/// `copy_from_slice`: LLVM turns that (and a plain element loop) into `memory.copy`, an
+/// out-of-line call in V8 that costs more than copying an image row of a few dozen floats.
+#[inline(always)]
+fn copy_row(dst: &mut [f32], src: &[f32]) {
+    let (mut d4, mut s4) = (dst.chunks_exact_mut(4), src.chunks_exact(4));
+    for (d, s) in (&mut d4).zip(&mut s4) {
+        d[0] = s[0];
+        d[1] = s[1];
+        d[2] = s[2];
+        d[3] = s[3];
+    }
+    let (d, s) = (d4.into_remainder(), s4.remainder());
+    let n = d.len().min(s.len());
+    if n > 0 {
+        d[0] = s[0];
+    }
+    if n > 1 {
+        d[1] = s[1];
+    }
+    if n > 2 {
+        d[2] = s[2];
+    }
+}
+
+/// `dst.fill(0.0)` four elements per step (see [`copy_row`]: `fill` is a `memory.fill` call).
+#[inline(always)]
+fn zero_row(dst: &mut [f32]) {
+    let mut d4 = dst.chunks_exact_mut(4);
+    for d in &mut d4 {
+        d[0] = 0.0;
+        d[1] = 0.0;
+        d[2] = 0.0;
+        d[3] = 0.0;
+    }
+    let d = d4.into_remainder();
+    if !d.is_empty() {
+        d[0] = 0.0;
+    }
+    if d.len() > 1 {
+        d[1] = 0.0;
+    }
+    if d.len() > 2 {
+        d[2] = 0.0;
+    }
+}
+
 /// One image `[C, H, W]` to its column matrix `[C·kH·kW, OH·OW]` (zeros where the
 /// receptive field covers padding).
 pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
@@ -81,20 +129,20 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
             for j in 0..g.win.kw {
                 let Some(dst) = rows.next() else { return };
                 let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
-                dst[..oy0 * g.win.ow].fill(0.0);
-                dst[oy1 * g.win.ow..].fill(0.0);
+                zero_row(&mut dst[..oy0 * g.win.ow]);
+                zero_row(&mut dst[oy1 * g.win.ow..]);
                 for oy in oy0..oy1 {
                     let iy = oy * g.win.sh + i * g.win.dh - g.win.ph;
                     let d = &mut dst[oy * g.win.ow..(oy + 1) * g.win.ow];
-                    d[..ox0].fill(0.0);
-                    d[ox1..].fill(0.0);
+                    zero_row(&mut d[..ox0]);
+                    zero_row(&mut d[ox1..]);
                     if ox0 == ox1 {
                         continue;
                     }
                     let ix0 = ox0 * g.win.sw + j * g.win.dw - g.win.pw;
                     let src = &plane[iy * g.win.w..(iy + 1) * g.win.w];
                     if g.win.sw == 1 {
-                        d[ox0..ox1].copy_from_slice(&src[ix0..ix0 + (ox1 - ox0)]);
+                        copy_row(&mut d[ox0..ox1], &src[ix0..ix0 + (ox1 - ox0)]);
                     } else {
                         for (k, v) in d[ox0..ox1].iter_mut().enumerate() {
                             *v = src[ix0 + k * g.win.sw];
@@ -167,29 +215,60 @@ fn for_each_tap_row(g: &ConvGeom, mut f: impl FnMut(usize, usize, usize, usize, 
     }
 }
 
-/// The direct forward for one-channel groups (`out` overwritten, bias not added).
+/// Output columns `lo..hi` where every kernel column reads inside the input row (empty
+/// when no column does).
+fn interior_columns(win: &Window) -> (usize, usize) {
+    let (mut lo, mut hi) = (0, win.ow);
+    for j in 0..win.kw {
+        let (a, b) = valid_range(win.ow, win.sw, j * win.dw, win.pw, win.w);
+        (lo, hi) = (lo.max(a), hi.min(b));
+    }
+    (lo, hi.max(lo))
+}
+
+/// Input row `oy·sH + i·dH − pH` of kernel row `i`, if it is inside the image.
+#[inline(always)]
+fn input_row(win: &Window, oy: usize, i: usize) -> Option<usize> {
+    (oy * win.sh + i * win.dh).checked_sub(win.ph).filter(|&iy| iy < win.h)
+}
+
+/// The direct forward for one-channel groups (`out` overwritten, bias not added). Each
+/// output element sums its taps in kernel order in a register: four output columns at a
+/// time where every tap reads inside the row (stride 1), one at a time elsewhere.
 fn direct_forward(x: &[f32], w: &[f32], g: &ConvGeom, out: &mut [f32]) {
-    let (hw, ohw, taps) = (g.hw(), g.ohw(), g.win.kh * g.win.kw);
+    let (hw, ohw, taps, win) = (g.hw(), g.ohw(), g.win.kh * g.win.kw, &g.win);
+    let (lo, hi) = interior_columns(win);
+    let vec_end = if win.sw == 1 { lo + (hi - lo) / 4 * 4 } else { lo };
     for n in 0..g.n {
         for o in 0..g.o {
             let plane = &x[(n * g.c + o / g.og()) * hw..][..hw];
             let dst = &mut out[(n * g.o + o) * ohw..][..ohw];
             let wo = &w[o * taps..(o + 1) * taps];
-            dst.fill(0.0);
-            for_each_tap_row(g, |t, oy, iy, ox0, ox1, ix0| {
-                let wv = wo[t];
-                let d = &mut dst[oy * g.win.ow + ox0..oy * g.win.ow + ox1];
-                let src = &plane[iy * g.win.w..(iy + 1) * g.win.w];
-                if g.win.sw == 1 {
-                    for (dv, &sv) in d.iter_mut().zip(&src[ix0..ix0 + (ox1 - ox0)]) {
-                        *dv += wv * sv;
+            for (oy, drow) in dst.chunks_exact_mut(win.ow.max(1)).enumerate() {
+                for ox in (0..lo).chain(vec_end..win.ow) {
+                    let mut acc = 0.0f32;
+                    for i in 0..win.kh {
+                        let Some(iy) = input_row(win, oy, i) else { continue };
+                        let row = &plane[iy * win.w..(iy + 1) * win.w];
+                        for j in 0..win.kw {
+                            let Some(ix) = (ox * win.sw + j * win.dw).checked_sub(win.pw).filter(|&ix| ix < win.w) else { continue };
+                            acc += wo[i * win.kw + j] * row[ix];
+                        }
                     }
-                } else {
-                    for (k, dv) in d.iter_mut().enumerate() {
-                        *dv += wv * src[ix0 + k * g.win.sw];
-                    }
+                    drow[ox] = acc;
                 }
-            });
+                for ox in (lo..vec_end).step_by(4) {
+                    let mut acc = v::zero();
+                    for i in 0..win.kh {
+                        let Some(iy) = input_row(win, oy, i) else { continue };
+                        let row = &plane[iy * win.w..(iy + 1) * win.w];
+                        for (j, &wv) in wo[i * win.kw..(i + 1) * win.kw].iter().enumerate() {
+                            acc = v::mul_add(v::splat(wv), v::load(&row[ox + j * win.dw - win.pw..]), acc);
+                        }
+                    }
+                    drow[ox..ox + 4].copy_from_slice(&v::to_array(acc));
+                }
+            }
         }
     }
 }
@@ -211,30 +290,49 @@ fn direct_backward_input(gout: &[f32], w: &[f32], g: &ConvGeom, dx: &mut [f32]) 
     }
 }
 
-/// The direct weight gradient for one-channel groups (`dw` overwritten).
+/// The direct weight gradient for one-channel groups (`dw` overwritten). Each tap's dot
+/// product of gradient and input runs in four lanes (stride 1) plus a scalar tail, summed
+/// in a fixed order, then added per image in image order.
 fn direct_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f32]) {
-    let (hw, ohw, taps) = (g.hw(), g.ohw(), g.win.kh * g.win.kw);
+    let (hw, ohw, taps, win) = (g.hw(), g.ohw(), g.win.kh * g.win.kw, &g.win);
     dw.fill(0.0);
     for n in 0..g.n {
         for o in 0..g.o {
             let plane = &x[(n * g.c + o / g.og()) * hw..][..hw];
             let src = &gout[(n * g.o + o) * ohw..][..ohw];
             let wo = &mut dw[o * taps..(o + 1) * taps];
-            for_each_tap_row(g, |t, oy, iy, ox0, ox1, ix0| {
-                let s = &src[oy * g.win.ow + ox0..oy * g.win.ow + ox1];
-                let row = &plane[iy * g.win.w..(iy + 1) * g.win.w];
-                let mut acc = 0.0f32;
-                if g.win.sw == 1 {
-                    for (&sv, &xv) in s.iter().zip(&row[ix0..ix0 + s.len()]) {
-                        acc += sv * xv;
+            for i in 0..win.kh {
+                let (oy0, oy1) = valid_range(win.oh, win.sh, i * win.dh, win.ph, win.h);
+                for j in 0..win.kw {
+                    let (ox0, ox1) = valid_range(win.ow, win.sw, j * win.dw, win.pw, win.w);
+                    if ox0 == ox1 || oy0 == oy1 {
+                        continue;
                     }
-                } else {
-                    for (k, &sv) in s.iter().enumerate() {
-                        acc += sv * row[ix0 + k * g.win.sw];
+                    let ix0 = ox0 * win.sw + j * win.dw - win.pw;
+                    let (mut lanes, mut tail) = (v::zero(), 0.0f32);
+                    for oy in oy0..oy1 {
+                        let iy = oy * win.sh + i * win.dh - win.ph;
+                        let s = &src[oy * win.ow + ox0..oy * win.ow + ox1];
+                        let row = &plane[iy * win.w..(iy + 1) * win.w];
+                        if win.sw == 1 {
+                            let r = &row[ix0..ix0 + s.len()];
+                            let (sc, rc) = (s.chunks_exact(4), r.chunks_exact(4));
+                            for (&sv, &xv) in sc.remainder().iter().zip(rc.remainder()) {
+                                tail += sv * xv;
+                            }
+                            for (s4, r4) in sc.zip(rc) {
+                                lanes = v::mul_add(v::load(s4), v::load(r4), lanes);
+                            }
+                        } else {
+                            for (k, &sv) in s.iter().enumerate() {
+                                tail += sv * row[ix0 + k * win.sw];
+                            }
+                        }
                     }
+                    let l = v::to_array(lanes);
+                    wo[i * win.kw + j] += ((l[0] + l[1]) + (l[2] + l[3])) + tail;
                 }
-                wo[t] += acc;
-            });
+            }
         }
     }
 }
@@ -315,9 +413,11 @@ pub fn conv2d_backward_input(gout: &[f32], w: &[f32], g: &ConvGeom, dx: &mut [f3
     }
 }
 
-/// `dw = Σ_n G_g · cols_gᵀ`; `dw` is overwritten, `tmp` holds `O/groups · kg` elements.
+/// `dw = Σ_n G_g · cols_gᵀ`, one GEMM whose K runs over the whole batch (`N·OH·OW`):
+/// each image's product is added into `dw` in image order, so every element's sum has a
+/// fixed order. `dw` is overwritten.
 #[inline(never)]
-pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f32], cols: &mut [f32], tmp: &mut [f32], scratch: &mut GemmScratch) {
+pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f32], cols: &mut [f32], scratch: &mut GemmScratch) {
     let (og, kg, ohw) = (g.og(), g.kg(), g.ohw());
     if g.direct() {
         return direct_backward_weight(gout, x, g, dw);
@@ -329,13 +429,7 @@ pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f
             let a = rows(gout, (n * g.o + grp * og) * ohw, ohw);
             // cols_gᵀ: element (p, r) is cols[(grp·kg + r)·ld + p].
             let b = MatRef { data: cm, offset: grp * kg * ld, row_stride: 1, col_stride: ld };
-            let dst = &mut dw[grp * og * kg..(grp + 1) * og * kg];
-            if n == 0 {
-                gemm(og, kg, ohw, a, b, dst, scratch);
-            } else {
-                gemm(og, kg, ohw, a, b, &mut tmp[..og * kg], scratch);
-                dst.iter_mut().zip(tmp.iter()).for_each(|(d, &t)| *d += t);
-            }
+            gemm_acc(og, kg, ohw, a, b, &mut dw[grp * og * kg..(grp + 1) * og * kg], scratch);
         }
     }
 }
@@ -419,6 +513,79 @@ mod tests {
             conv2d_forward(&x, &w, None, &g, &mut out, &mut cols, &mut GemmScratch::default());
             for (a, e) in out.iter().zip(naive(&x, &w, &g)) {
                 assert!((*a as f64 - e).abs() < 1e-4, "{g:?}: {a} vs {e}");
+            }
+        }
+    }
+
+    /// `(dx, dw)` of `⟨conv(x, w), gout⟩` in f64, by the same nested loops as [`naive`].
+    fn naive_grads(x: &[f32], w: &[f32], gout: &[f32], g: &ConvGeom) -> (Vec<f64>, Vec<f64>) {
+        let (mut dx, mut dw) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+        for n in 0..g.n {
+            for o in 0..g.o {
+                let grp = o / g.og();
+                for oy in 0..g.win.oh {
+                    for ox in 0..g.win.ow {
+                        let gv = gout[((n * g.o + o) * g.win.oh + oy) * g.win.ow + ox] as f64;
+                        for c in 0..g.cg() {
+                            for i in 0..g.win.kh {
+                                for j in 0..g.win.kw {
+                                    let iy = (oy * g.win.sh + i * g.win.dh) as i64 - g.win.ph as i64;
+                                    let ix = (ox * g.win.sw + j * g.win.dw) as i64 - g.win.pw as i64;
+                                    if iy < 0 || ix < 0 || iy >= g.win.h as i64 || ix >= g.win.w as i64 {
+                                        continue;
+                                    }
+                                    let xi = ((n * g.c + grp * g.cg() + c) * g.win.h + iy as usize) * g.win.w + ix as usize;
+                                    let wi = ((o * g.cg() + c) * g.win.kh + i) * g.win.kw + j;
+                                    dx[xi] += gv * w[wi] as f64;
+                                    dw[wi] += gv * x[xi] as f64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (dx, dw)
+    }
+
+    /// Geometries for both the GEMM and the direct (one channel per group) paths: odd
+    /// sizes, rows wider than a vector, stride, padding, dilation, groups, batch 0, 1, 3.
+    fn path_cases() -> Vec<ConvGeom> {
+        vec![
+            geom(3, 1, (11, 13), 16, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(1, 5, (9, 14), 7, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(3, 6, (13, 15), 6, (3, 3), (1, 1), (1, 1), (1, 1), 6),
+            geom(2, 3, (9, 13), 6, (3, 2), (1, 1), (2, 1), (2, 2), 3),
+            geom(1, 4, (10, 17), 4, (3, 3), (2, 2), (1, 1), (1, 1), 4),
+            geom(3, 2, (6, 19), 4, (1, 5), (1, 1), (0, 2), (1, 1), 2),
+            geom(0, 2, (5, 7), 2, (3, 3), (1, 1), (1, 1), (1, 1), 2),
+            geom(2, 16, (14, 14), 32, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+        ]
+    }
+
+    #[test]
+    fn all_three_maps_match_direct_loops_on_both_paths() {
+        for g in path_cases() {
+            let x = test_values(g.n * g.c * g.hw(), 1);
+            let w = test_values(g.o * g.kg(), 2);
+            let gout = test_values(g.n * g.o * g.ohw(), 5);
+            let mut cols = vec![0.0; g.cols_len()];
+            let mut scratch = GemmScratch::default();
+            let mut out = vec![f32::NAN; g.n * g.o * g.ohw()];
+            conv2d_forward(&x, &w, None, &g, &mut out, &mut cols, &mut scratch);
+            for (a, e) in out.iter().zip(naive(&x, &w, &g)) {
+                assert!((*a as f64 - e).abs() < 1e-4, "forward {g:?}: {a} vs {e}");
+            }
+            let (dx_ref, dw_ref) = naive_grads(&x, &w, &gout, &g);
+            let mut dx = vec![f32::NAN; x.len()];
+            conv2d_backward_input(&gout, &w, &g, &mut dx, &mut cols, &mut scratch);
+            for (a, e) in dx.iter().zip(dx_ref) {
+                assert!((*a as f64 - e).abs() < 1e-4, "input gradient {g:?}: {a} vs {e}");
+            }
+            let mut dw = vec![f32::NAN; w.len()];
+            conv2d_backward_weight(&gout, &x, &g, &mut dw, &mut cols, &mut scratch);
+            for (a, e) in dw.iter().zip(dw_ref) {
+                assert!((*a as f64 - e).abs() < 1e-3 * (1.0 + e.abs()), "weight gradient {g:?}: {a} vs {e}");
             }
         }
     }
