@@ -215,60 +215,29 @@ fn for_each_tap_row(g: &ConvGeom, mut f: impl FnMut(usize, usize, usize, usize, 
     }
 }
 
-/// Output columns `lo..hi` where every kernel column reads inside the input row (empty
-/// when no column does).
-fn interior_columns(win: &Window) -> (usize, usize) {
-    let (mut lo, mut hi) = (0, win.ow);
-    for j in 0..win.kw {
-        let (a, b) = valid_range(win.ow, win.sw, j * win.dw, win.pw, win.w);
-        (lo, hi) = (lo.max(a), hi.min(b));
-    }
-    (lo, hi.max(lo))
-}
-
-/// Input row `oy·sH + i·dH − pH` of kernel row `i`, if it is inside the image.
-#[inline(always)]
-fn input_row(win: &Window, oy: usize, i: usize) -> Option<usize> {
-    (oy * win.sh + i * win.dh).checked_sub(win.ph).filter(|&iy| iy < win.h)
-}
-
-/// The direct forward for one-channel groups (`out` overwritten, bias not added). Each
-/// output element sums its taps in kernel order in a register: four output columns at a
-/// time where every tap reads inside the row (stride 1), one at a time elsewhere.
+/// The direct forward for one-channel groups (`out` overwritten, bias not added).
 fn direct_forward(x: &[f32], w: &[f32], g: &ConvGeom, out: &mut [f32]) {
-    let (hw, ohw, taps, win) = (g.hw(), g.ohw(), g.win.kh * g.win.kw, &g.win);
-    let (lo, hi) = interior_columns(win);
-    let vec_end = if win.sw == 1 { lo + (hi - lo) / 4 * 4 } else { lo };
+    let (hw, ohw, taps) = (g.hw(), g.ohw(), g.win.kh * g.win.kw);
     for n in 0..g.n {
         for o in 0..g.o {
             let plane = &x[(n * g.c + o / g.og()) * hw..][..hw];
             let dst = &mut out[(n * g.o + o) * ohw..][..ohw];
             let wo = &w[o * taps..(o + 1) * taps];
-            for (oy, drow) in dst.chunks_exact_mut(win.ow.max(1)).enumerate() {
-                for ox in (0..lo).chain(vec_end..win.ow) {
-                    let mut acc = 0.0f32;
-                    for i in 0..win.kh {
-                        let Some(iy) = input_row(win, oy, i) else { continue };
-                        let row = &plane[iy * win.w..(iy + 1) * win.w];
-                        for j in 0..win.kw {
-                            let Some(ix) = (ox * win.sw + j * win.dw).checked_sub(win.pw).filter(|&ix| ix < win.w) else { continue };
-                            acc += wo[i * win.kw + j] * row[ix];
-                        }
+            dst.fill(0.0);
+            for_each_tap_row(g, |t, oy, iy, ox0, ox1, ix0| {
+                let wv = wo[t];
+                let d = &mut dst[oy * g.win.ow + ox0..oy * g.win.ow + ox1];
+                let src = &plane[iy * g.win.w..(iy + 1) * g.win.w];
+                if g.win.sw == 1 {
+                    for (dv, &sv) in d.iter_mut().zip(&src[ix0..ix0 + (ox1 - ox0)]) {
+                        *dv += wv * sv;
                     }
-                    drow[ox] = acc;
-                }
-                for ox in (lo..vec_end).step_by(4) {
-                    let mut acc = v::zero();
-                    for i in 0..win.kh {
-                        let Some(iy) = input_row(win, oy, i) else { continue };
-                        let row = &plane[iy * win.w..(iy + 1) * win.w];
-                        for (j, &wv) in wo[i * win.kw..(i + 1) * win.kw].iter().enumerate() {
-                            acc = v::mul_add(v::splat(wv), v::load(&row[ox + j * win.dw - win.pw..]), acc);
-                        }
+                } else {
+                    for (k, dv) in d.iter_mut().enumerate() {
+                        *dv += wv * src[ix0 + k * g.win.sw];
                     }
-                    drow[ox..ox + 4].copy_from_slice(&v::to_array(acc));
                 }
-            }
+            });
         }
     }
 }
