@@ -16,6 +16,9 @@ describe('conv2d kernel paths', () => {
   const cases: [string, number[], number[], boolean, ConvCfg][] = [
     ['one input channel, 16 filters, odd 11x13, batch 3', [3, 1, 11, 13], [16, 1, 3, 3], true, { pad: [1, 1] }],
     ['one input channel, stride 2, batch 1', [1, 1, 13, 15], [5, 1, 3, 3], true, { stride: [2, 2], pad: [1, 1] }],
+    ['one input channel, row stride 2, column dilation 2', [2, 1, 9, 11], [6, 1, 3, 3], true, { stride: [2, 1], dilation: [1, 2], pad: [1, 2] }],
+    ['one channel per group, 4 filters each, 10 columns', [1, 2, 7, 10], [8, 1, 3, 3], false, { groups: 2, pad: [1, 1] }],
+    ['one input channel, no padding, output narrower than a vector', [2, 1, 4, 5], [4, 1, 3, 3], true, {}],
     ['GEMM path, 5 → 7 channels, odd 9x14', [1, 5, 9, 14], [7, 5, 3, 3], true, { pad: [1, 1] }],
     ['depthwise, odd 13x15 rows, batch 3', [3, 6, 13, 15], [6, 1, 3, 3], true, { groups: 6, pad: [1, 1] }],
     ['one channel per group, 2 filters each, dilation 2, 3x2 kernel', [2, 3, 9, 13], [6, 1, 3, 2], false, { groups: 3, pad: [2, 1], dilation: [2, 2] }],

@@ -58,6 +58,27 @@ impl ConvGeom {
     pub fn direct(&self) -> bool {
         self.cg() == 1 && self.og() <= DIRECT_MAX_OG
     }
+    /// One input channel per group feeding enough output channels for the GEMM path, a
+    /// 3×3 kernel and column stride 1 (the first layer of an image CNN): the forward runs
+    /// [`single_channel_forward`] instead, which shares each input load across the
+    /// group's output channels and builds no column matrix.
+    pub fn single_channel(&self) -> bool {
+        self.cg() == 1 && !self.direct() && self.win.kh == 3 && self.win.kw == 3 && self.win.sw == 1
+    }
+    /// Rows and row length of the zero-padded input plane [`single_channel_forward`]
+    /// reads: every tap of every output (rounded up to four columns) lands inside it.
+    pub fn padded_plane(&self) -> (usize, usize) {
+        let rows = self.win.oh.saturating_sub(1).saturating_mul(self.win.sh).saturating_add(2 * self.win.dh + 1);
+        let width = self.win.ow.next_multiple_of(4).saturating_add(2 * self.win.dw);
+        (rows, width)
+    }
+    /// Elements of the scratch buffer the kernels take (`cols`): one image's column
+    /// matrix, or the padded plane of the single-channel forward if that is larger.
+    pub fn scratch_len(&self) -> usize {
+        let (rows, width) = self.padded_plane();
+        let plane = if self.single_channel() { rows.saturating_mul(width) } else { 0 };
+        self.cols_len().max(plane)
+    }
     /// A 1×1 kernel, stride 1, no padding: the image `[C, H·W]` is its own column matrix.
     pub fn pointwise(&self) -> bool {
         self.win.kh == 1 && self.win.kw == 1 && self.win.sh == 1 && self.win.sw == 1 && self.win.ph == 0 && self.win.pw == 0 && self.win.oh == self.win.h && self.win.ow == self.win.w
@@ -121,6 +142,7 @@ fn zero_row(dst: &mut [f32]) {
 /// receptive field covers padding).
 pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
     let (hw, ohw) = (g.hw(), g.ohw());
+    let whole_rows = g.win.sh == 1 && g.win.sw == 1 && g.win.ow == g.win.w;
     let mut rows = cols.chunks_exact_mut(ohw.max(1));
     for c in 0..g.c {
         let plane = &x[c * hw..(c + 1) * hw];
@@ -131,6 +153,19 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
                 let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
                 zero_row(&mut dst[..oy0 * g.win.ow]);
                 zero_row(&mut dst[oy1 * g.win.ow..]);
+                if whole_rows && oy0 < oy1 && ox0 < ox1 {
+                    // With stride 1 and output rows as long as input rows, the tap's rows
+                    // are one shifted run of the plane: copy it at once, then zero the
+                    // columns that read padding (which the run filled from the next row).
+                    let (first, last) = (oy0 * g.win.ow + ox0, (oy1 - 1) * g.win.ow + ox1);
+                    let src0 = (oy0 + i * g.win.dh - g.win.ph) * g.win.w + ox0 + j * g.win.dw - g.win.pw;
+                    dst[first..last].copy_from_slice(&plane[src0..src0 + (last - first)]);
+                    for d in dst[oy0 * g.win.ow..oy1 * g.win.ow].chunks_exact_mut(g.win.ow) {
+                        d[..ox0].iter_mut().for_each(|v| *v = 0.0);
+                        d[ox1..].iter_mut().for_each(|v| *v = 0.0);
+                    }
+                    continue;
+                }
                 for oy in oy0..oy1 {
                     let iy = oy * g.win.sh + i * g.win.dh - g.win.ph;
                     let d = &mut dst[oy * g.win.ow..(oy + 1) * g.win.ow];
@@ -156,9 +191,14 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
 
 /// The adjoint of [`im2col`]: adds each column-matrix entry into the input position it
 /// was read from (`dx` is one image `[C, H, W]`, accumulated into).
-pub fn col2im(cols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
+/// The entries that read padding are discarded; with stride 1 and output rows as long as
+/// input rows (see [`im2col`]) they are zeroed in `cols` first, so each tap's rows are
+/// added as one run. That is exact: `dx` starts at +0 and never holds −0, and adding ±0 to
+/// anything else leaves it unchanged.
+pub fn col2im(cols: &mut [f32], g: &ConvGeom, dx: &mut [f32]) {
     let (hw, ohw) = (g.hw(), g.ohw());
-    let mut rows = cols.chunks_exact(ohw.max(1));
+    let whole_rows = g.win.sh == 1 && g.win.sw == 1 && g.win.ow == g.win.w;
+    let mut rows = cols.chunks_exact_mut(ohw.max(1));
     for c in 0..g.c {
         let plane = &mut dx[c * hw..(c + 1) * hw];
         for i in 0..g.win.kh {
@@ -167,6 +207,16 @@ pub fn col2im(cols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
                 let Some(src) = rows.next() else { return };
                 let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
                 if ox0 == ox1 {
+                    continue;
+                }
+                if whole_rows && oy0 < oy1 {
+                    for d in src[oy0 * g.win.ow..oy1 * g.win.ow].chunks_exact_mut(g.win.ow) {
+                        d[..ox0].iter_mut().for_each(|v| *v = 0.0);
+                        d[ox1..].iter_mut().for_each(|v| *v = 0.0);
+                    }
+                    let (first, last) = (oy0 * g.win.ow + ox0, (oy1 - 1) * g.win.ow + ox1);
+                    let dst0 = (oy0 + i * g.win.dh - g.win.ph) * g.win.w + ox0 + j * g.win.dw - g.win.pw;
+                    add_scaled_row(plane, dst0, 1, &src[first..last], 1.0);
                     continue;
                 }
                 let ix0 = ox0 * g.win.sw + j * g.win.dw - g.win.pw;
@@ -322,13 +372,67 @@ fn image_cols<'a>(x: &'a [f32], g: &ConvGeom, n: usize, cols: &'a mut [f32]) -> 
     }
 }
 
+/// The forward of a [`ConvGeom::single_channel`] convolution (`out` overwritten, bias not
+/// added). Per input channel, the plane is copied once into `plane` with its padding as
+/// zeros; then for each output row and four output columns the nine input vectors are
+/// loaded once and reused by every output channel of the group. Each output sums all nine
+/// taps in kernel order, padding zeros included, from +0 — the same sums as the GEMM path.
+fn single_channel_forward(x: &[f32], w: &[f32], g: &ConvGeom, out: &mut [f32], plane: &mut [f32]) {
+    let (hw, win, og) = (g.hw(), &g.win, g.og());
+    let (rows, width) = g.padded_plane();
+    let buf = &mut plane[..rows * width];
+    for n in 0..g.n {
+        for c in 0..g.c {
+            let src = &x[(n * g.c + c) * hw..][..hw];
+            for (r, dst) in buf.chunks_exact_mut(width).enumerate() {
+                zero_row(dst);
+                if let Some(iy) = r.checked_sub(win.ph).filter(|&iy| iy < win.h) {
+                    let (c0, c1) = (win.pw.min(width), (win.pw + win.w).min(width));
+                    copy_row(&mut dst[c0..c1], &src[iy * win.w..][..c1 - c0]);
+                }
+            }
+            let padded = &*buf;
+            for oy in 0..win.oh {
+                let row = |i: usize| &padded[(oy * win.sh + i * win.dh) * width..][..width];
+                let (r0, r1, r2) = (row(0), row(1), row(2));
+                for ox in (0..win.ow).step_by(4) {
+                    let (d1, d2) = (ox + win.dw, ox + 2 * win.dw);
+                    let xs = [
+                        v::load(&r0[ox..]), v::load(&r0[d1..]), v::load(&r0[d2..]),
+                        v::load(&r1[ox..]), v::load(&r1[d1..]), v::load(&r1[d2..]),
+                        v::load(&r2[ox..]), v::load(&r2[d1..]), v::load(&r2[d2..]),
+                    ];
+                    let lanes = 4.min(win.ow - ox);
+                    for o in c * og..(c + 1) * og {
+                        let wo = &w[o * 9..][..9];
+                        let mut acc = v::zero();
+                        for (&wt, &xt) in wo.iter().zip(&xs) {
+                            acc = v::mul_add(v::splat(wt), xt, acc);
+                        }
+                        let dst = &mut out[((n * g.o + o) * win.oh + oy) * win.ow + ox..][..lanes];
+                        if lanes == 4 {
+                            dst.copy_from_slice(&v::to_array(acc));
+                        } else {
+                            for (d, a) in dst.iter_mut().zip(v::to_array(acc)) {
+                                *d = a;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `out[N, O, OH, OW] = conv(x[N, C, H, W], w[O, C/groups, kH, kW]) + bias`.
-/// `cols` holds [`ConvGeom::cols_len`] elements.
+/// `cols` holds [`ConvGeom::scratch_len`] elements.
 #[inline(never)]
 pub fn conv2d_forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, out: &mut [f32], cols: &mut [f32], scratch: &mut GemmScratch) {
     let (og, kg, ohw) = (g.og(), g.kg(), g.ohw());
     if g.direct() {
         direct_forward(x, w, g, out);
+    } else if g.single_channel() {
+        single_channel_forward(x, w, g, out, cols);
     } else {
         for n in 0..g.n {
             let (cm, ld) = image_cols(x, g, n, cols);
@@ -478,7 +582,7 @@ mod tests {
             let x = test_values(g.n * g.c * g.hw(), 1);
             let w = test_values(g.o * g.kg(), 2);
             let mut out = vec![0.0; g.n * g.o * g.ohw()];
-            let mut cols = vec![0.0; g.cols_len()];
+            let mut cols = vec![0.0; g.scratch_len()];
             conv2d_forward(&x, &w, None, &g, &mut out, &mut cols, &mut GemmScratch::default());
             for (a, e) in out.iter().zip(naive(&x, &w, &g)) {
                 assert!((*a as f64 - e).abs() < 1e-4, "{g:?}: {a} vs {e}");
@@ -529,6 +633,11 @@ mod tests {
             geom(3, 2, (6, 19), 4, (1, 5), (1, 1), (0, 2), (1, 1), 2),
             geom(0, 2, (5, 7), 2, (3, 3), (1, 1), (1, 1), (1, 1), 2),
             geom(2, 16, (14, 14), 32, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(2, 1, (28, 28), 16, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(1, 1, (7, 9), 5, (3, 3), (2, 1), (0, 2), (1, 2), 1),
+            geom(2, 2, (8, 6), 8, (3, 3), (1, 1), (2, 1), (2, 1), 2),
+            geom(1, 1, (1, 1), 4, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(1, 1, (3, 3), 4, (3, 3), (1, 1), (0, 0), (1, 1), 1),
         ]
     }
 
@@ -538,7 +647,7 @@ mod tests {
             let x = test_values(g.n * g.c * g.hw(), 1);
             let w = test_values(g.o * g.kg(), 2);
             let gout = test_values(g.n * g.o * g.ohw(), 5);
-            let mut cols = vec![0.0; g.cols_len()];
+            let mut cols = vec![0.0; g.scratch_len()];
             let mut scratch = GemmScratch::default();
             let mut out = vec![f32::NAN; g.n * g.o * g.ohw()];
             conv2d_forward(&x, &w, None, &g, &mut out, &mut cols, &mut scratch);
@@ -561,16 +670,23 @@ mod tests {
 
     #[test]
     fn col2im_is_the_adjoint_of_im2col() {
-        // <im2col(x), c> == <x, col2im(c)> for any x and c.
-        let g = geom(1, 3, (7, 5), 1, (3, 2), (2, 1), (1, 1), (2, 2), 1);
-        let x = test_values(g.c * g.hw(), 3);
-        let c = test_values(g.cols_len(), 4);
-        let mut cols = vec![0.0; g.cols_len()];
-        im2col(&x, &g, &mut cols);
-        let mut back = vec![0.0; x.len()];
-        col2im(&c, &g, &mut back);
-        let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
-        let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
-        assert!((lhs - rhs).abs() < 1e-4, "{lhs} vs {rhs}");
+        // <im2col(x), c> == <x, col2im(c)> for any x and c: strided, and (stride 1, output
+        // rows as long as input rows) the whole-run copies and adds.
+        for g in [
+            geom(1, 3, (7, 5), 1, (3, 2), (2, 1), (1, 1), (2, 2), 1),
+            geom(1, 3, (7, 5), 1, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(1, 2, (6, 7), 1, (3, 3), (1, 1), (2, 2), (2, 2), 1),
+        ] {
+            let x = test_values(g.c * g.hw(), 3);
+            let c = test_values(g.cols_len(), 4);
+            let mut cols = vec![0.0; g.cols_len()];
+            im2col(&x, &g, &mut cols);
+            let mut back = vec![0.0; x.len()];
+            col2im(&mut c.clone(), &g, &mut back);
+            let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+            let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+            assert!((lhs - rhs).abs() < 1e-4, "{g:?}: {lhs} vs {rhs}");
+        }
     }
+
 }

@@ -180,9 +180,10 @@ fn conv_geometry(op: &str, spatial: usize, x: &Tensor, w: &Tensor, b: Option<&Te
     Ok((geom, out_shape))
 }
 
-/// The column-matrix buffer (empty for pointwise convolutions).
+/// The kernels' scratch buffer: a column matrix (empty for pointwise convolutions) or a
+/// padded input plane.
 fn cols_buffer(op: &str, g: &ConvGeom) -> Result<Vec<f32>> {
-    try_alloc(op, g.cols_len(), 0.0f32)
+    try_alloc(op, g.scratch_len(), 0.0f32)
 }
 
 /// Makes room for the GEMM packing buffers of every product the kernels make for `g`
