@@ -3,10 +3,15 @@
 //! Convolution lowers to the packed GEMM: per image, `im2col` lays the receptive fields
 //! out as a `[C·kH·kW, OH·OW]` matrix (one row per (channel, kernel tap), built from
 //! contiguous row copies), and each group's output is `W_g · cols_g`. The backward pass
-//! reuses the same matrix: `dW_g += G_g · cols_gᵀ`, and `dX = col2im(W_gᵀ · G_g)`; the
+//! reuses the same matrix: `dW_g += G_g · cols_gᵀ` (one product whose K runs over the
+//! batch, each image's part added into `dW` in order), and `dX = col2im(W_gᵀ · G_g)`; the
 //! transposes are strided [`MatRef`]s, never materialised. A 1×1 kernel with stride 1 and
 //! no padding needs no `im2col` at all: the input image already is the matrix. Depthwise
-//! convolutions (one input channel per group) skip the GEMM: see [`ConvGeom::direct`].
+//! convolutions (one input channel per group) skip the GEMM: see [`ConvGeom::direct`];
+//! so does the forward of a 3×3 kernel on one input channel per group with more output
+//! channels (the first layer of an image CNN): see [`ConvGeom::single_channel`].
+//!
+//! Every output element is summed in an order fixed by the geometry alone.
 //!
 //! Every function here trusts its geometry: the ops layer validates shapes and sizes
 //! before calling, so the slicing below cannot go out of bounds.
