@@ -3,15 +3,21 @@
 //! Convolution lowers to the packed GEMM: per image, `im2col` lays the receptive fields
 //! out as a `[C·kH·kW, OH·OW]` matrix (one row per (channel, kernel tap), built from
 //! contiguous row copies), and each group's output is `W_g · cols_g`. The backward pass
-//! reuses the same matrix: `dW_g += G_g · cols_gᵀ`, and `dX = col2im(W_gᵀ · G_g)`; the
+//! reuses the same matrix: `dW_g += G_g · cols_gᵀ` (one product whose K runs over the
+//! batch, each image's part added into `dW` in order), and `dX = col2im(W_gᵀ · G_g)`; the
 //! transposes are strided [`MatRef`]s, never materialised. A 1×1 kernel with stride 1 and
 //! no padding needs no `im2col` at all: the input image already is the matrix. Depthwise
-//! convolutions (one input channel per group) skip the GEMM: see [`ConvGeom::direct`].
+//! convolutions (one input channel per group) skip the GEMM: see [`ConvGeom::direct`];
+//! so does the forward of a 3×3 kernel on one input channel per group with more output
+//! channels (the first layer of an image CNN): see [`ConvGeom::single_channel`].
+//!
+//! Every output element is summed in an order fixed by the geometry alone.
 //!
 //! Every function here trusts its geometry: the ops layer validates shapes and sizes
 //! before calling, so the slicing below cannot go out of bounds.
 
-use super::matmul::{gemm, GemmScratch, MatRef};
+use super::matmul::{gemm, gemm_acc, GemmScratch, MatRef};
+use super::vector as v;
 use super::window::{valid_range, Window};
 
 /// The geometry of a 2-D convolution (a 1-D one is the case `h = kh = 1`).
@@ -57,6 +63,27 @@ impl ConvGeom {
     pub fn direct(&self) -> bool {
         self.cg() == 1 && self.og() <= DIRECT_MAX_OG
     }
+    /// One input channel per group feeding enough output channels for the GEMM path, a
+    /// 3×3 kernel and column stride 1 (the first layer of an image CNN): the forward runs
+    /// [`single_channel_forward`] instead, which shares each input load across the
+    /// group's output channels and builds no column matrix.
+    pub fn single_channel(&self) -> bool {
+        self.cg() == 1 && !self.direct() && self.win.kh == 3 && self.win.kw == 3 && self.win.sw == 1
+    }
+    /// Rows and row length of the zero-padded input plane [`single_channel_forward`]
+    /// reads: every tap of every output (rounded up to four columns) lands inside it.
+    pub fn padded_plane(&self) -> (usize, usize) {
+        let rows = self.win.oh.saturating_sub(1).saturating_mul(self.win.sh).saturating_add(2 * self.win.dh + 1);
+        let width = self.win.ow.next_multiple_of(4).saturating_add(2 * self.win.dw);
+        (rows, width)
+    }
+    /// Elements of the scratch buffer the kernels take (`cols`): one image's column
+    /// matrix, or the padded plane of the single-channel forward if that is larger.
+    pub fn scratch_len(&self) -> usize {
+        let (rows, width) = self.padded_plane();
+        let plane = if self.single_channel() { rows.saturating_mul(width) } else { 0 };
+        self.cols_len().max(plane)
+    }
     /// A 1×1 kernel, stride 1, no padding: the image `[C, H·W]` is its own column matrix.
     pub fn pointwise(&self) -> bool {
         self.win.kh == 1 && self.win.kw == 1 && self.win.sh == 1 && self.win.sw == 1 && self.win.ph == 0 && self.win.pw == 0 && self.win.oh == self.win.h && self.win.ow == self.win.w
@@ -69,10 +96,58 @@ impl ConvGeom {
 /// channels per group the GEMM is faster (C=1→O=8: 0.27 vs 0.63 ms).
 pub const DIRECT_MAX_OG: usize = 3;
 
+/// `dst = src` (equal lengths) four elements per step. Written out rather than
+/// `copy_from_slice`: LLVM turns that (and a plain element loop) into `memory.copy`, an
+/// out-of-line call in V8 that costs more than copying an image row of a few dozen floats.
+#[inline(always)]
+fn copy_row(dst: &mut [f32], src: &[f32]) {
+    let (mut d4, mut s4) = (dst.chunks_exact_mut(4), src.chunks_exact(4));
+    for (d, s) in (&mut d4).zip(&mut s4) {
+        d[0] = s[0];
+        d[1] = s[1];
+        d[2] = s[2];
+        d[3] = s[3];
+    }
+    let (d, s) = (d4.into_remainder(), s4.remainder());
+    let n = d.len().min(s.len());
+    if n > 0 {
+        d[0] = s[0];
+    }
+    if n > 1 {
+        d[1] = s[1];
+    }
+    if n > 2 {
+        d[2] = s[2];
+    }
+}
+
+/// `dst.fill(0.0)` four elements per step (see [`copy_row`]: `fill` is a `memory.fill` call).
+#[inline(always)]
+fn zero_row(dst: &mut [f32]) {
+    let mut d4 = dst.chunks_exact_mut(4);
+    for d in &mut d4 {
+        d[0] = 0.0;
+        d[1] = 0.0;
+        d[2] = 0.0;
+        d[3] = 0.0;
+    }
+    let d = d4.into_remainder();
+    if !d.is_empty() {
+        d[0] = 0.0;
+    }
+    if d.len() > 1 {
+        d[1] = 0.0;
+    }
+    if d.len() > 2 {
+        d[2] = 0.0;
+    }
+}
+
 /// One image `[C, H, W]` to its column matrix `[C·kH·kW, OH·OW]` (zeros where the
 /// receptive field covers padding).
 pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
     let (hw, ohw) = (g.hw(), g.ohw());
+    let whole_rows = g.win.sh == 1 && g.win.sw == 1 && g.win.ow == g.win.w;
     let mut rows = cols.chunks_exact_mut(ohw.max(1));
     for c in 0..g.c {
         let plane = &x[c * hw..(c + 1) * hw];
@@ -81,20 +156,33 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
             for j in 0..g.win.kw {
                 let Some(dst) = rows.next() else { return };
                 let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
-                dst[..oy0 * g.win.ow].fill(0.0);
-                dst[oy1 * g.win.ow..].fill(0.0);
+                zero_row(&mut dst[..oy0 * g.win.ow]);
+                zero_row(&mut dst[oy1 * g.win.ow..]);
+                if whole_rows && oy0 < oy1 && ox0 < ox1 {
+                    // With stride 1 and output rows as long as input rows, the tap's rows
+                    // are one shifted run of the plane: copy it at once, then zero the
+                    // columns that read padding (which the run filled from the next row).
+                    let (first, last) = (oy0 * g.win.ow + ox0, (oy1 - 1) * g.win.ow + ox1);
+                    let src0 = (oy0 + i * g.win.dh - g.win.ph) * g.win.w + ox0 + j * g.win.dw - g.win.pw;
+                    dst[first..last].copy_from_slice(&plane[src0..src0 + (last - first)]);
+                    for d in dst[oy0 * g.win.ow..oy1 * g.win.ow].chunks_exact_mut(g.win.ow) {
+                        d[..ox0].iter_mut().for_each(|v| *v = 0.0);
+                        d[ox1..].iter_mut().for_each(|v| *v = 0.0);
+                    }
+                    continue;
+                }
                 for oy in oy0..oy1 {
                     let iy = oy * g.win.sh + i * g.win.dh - g.win.ph;
                     let d = &mut dst[oy * g.win.ow..(oy + 1) * g.win.ow];
-                    d[..ox0].fill(0.0);
-                    d[ox1..].fill(0.0);
+                    zero_row(&mut d[..ox0]);
+                    zero_row(&mut d[ox1..]);
                     if ox0 == ox1 {
                         continue;
                     }
                     let ix0 = ox0 * g.win.sw + j * g.win.dw - g.win.pw;
                     let src = &plane[iy * g.win.w..(iy + 1) * g.win.w];
                     if g.win.sw == 1 {
-                        d[ox0..ox1].copy_from_slice(&src[ix0..ix0 + (ox1 - ox0)]);
+                        copy_row(&mut d[ox0..ox1], &src[ix0..ix0 + (ox1 - ox0)]);
                     } else {
                         for (k, v) in d[ox0..ox1].iter_mut().enumerate() {
                             *v = src[ix0 + k * g.win.sw];
@@ -108,9 +196,14 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
 
 /// The adjoint of [`im2col`]: adds each column-matrix entry into the input position it
 /// was read from (`dx` is one image `[C, H, W]`, accumulated into).
-pub fn col2im(cols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
+/// The entries that read padding are discarded; with stride 1 and output rows as long as
+/// input rows (see [`im2col`]) they are zeroed in `cols` first, so each tap's rows are
+/// added as one run. That is exact: `dx` starts at +0 and never holds −0, and adding ±0 to
+/// anything else leaves it unchanged.
+pub fn col2im(cols: &mut [f32], g: &ConvGeom, dx: &mut [f32]) {
     let (hw, ohw) = (g.hw(), g.ohw());
-    let mut rows = cols.chunks_exact(ohw.max(1));
+    let whole_rows = g.win.sh == 1 && g.win.sw == 1 && g.win.ow == g.win.w;
+    let mut rows = cols.chunks_exact_mut(ohw.max(1));
     for c in 0..g.c {
         let plane = &mut dx[c * hw..(c + 1) * hw];
         for i in 0..g.win.kh {
@@ -119,6 +212,16 @@ pub fn col2im(cols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
                 let Some(src) = rows.next() else { return };
                 let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
                 if ox0 == ox1 {
+                    continue;
+                }
+                if whole_rows && oy0 < oy1 {
+                    for d in src[oy0 * g.win.ow..oy1 * g.win.ow].chunks_exact_mut(g.win.ow) {
+                        d[..ox0].iter_mut().for_each(|v| *v = 0.0);
+                        d[ox1..].iter_mut().for_each(|v| *v = 0.0);
+                    }
+                    let (first, last) = (oy0 * g.win.ow + ox0, (oy1 - 1) * g.win.ow + ox1);
+                    let dst0 = (oy0 + i * g.win.dh - g.win.ph) * g.win.w + ox0 + j * g.win.dw - g.win.pw;
+                    add_scaled_row(plane, dst0, 1, &src[first..last], 1.0);
                     continue;
                 }
                 let ix0 = ox0 * g.win.sw + j * g.win.dw - g.win.pw;
@@ -211,30 +314,49 @@ fn direct_backward_input(gout: &[f32], w: &[f32], g: &ConvGeom, dx: &mut [f32]) 
     }
 }
 
-/// The direct weight gradient for one-channel groups (`dw` overwritten).
+/// The direct weight gradient for one-channel groups (`dw` overwritten). Each tap's dot
+/// product of gradient and input runs in four lanes (stride 1) plus a scalar tail, summed
+/// in a fixed order, then added per image in image order.
 fn direct_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f32]) {
-    let (hw, ohw, taps) = (g.hw(), g.ohw(), g.win.kh * g.win.kw);
+    let (hw, ohw, taps, win) = (g.hw(), g.ohw(), g.win.kh * g.win.kw, &g.win);
     dw.fill(0.0);
     for n in 0..g.n {
         for o in 0..g.o {
             let plane = &x[(n * g.c + o / g.og()) * hw..][..hw];
             let src = &gout[(n * g.o + o) * ohw..][..ohw];
             let wo = &mut dw[o * taps..(o + 1) * taps];
-            for_each_tap_row(g, |t, oy, iy, ox0, ox1, ix0| {
-                let s = &src[oy * g.win.ow + ox0..oy * g.win.ow + ox1];
-                let row = &plane[iy * g.win.w..(iy + 1) * g.win.w];
-                let mut acc = 0.0f32;
-                if g.win.sw == 1 {
-                    for (&sv, &xv) in s.iter().zip(&row[ix0..ix0 + s.len()]) {
-                        acc += sv * xv;
+            for i in 0..win.kh {
+                let (oy0, oy1) = valid_range(win.oh, win.sh, i * win.dh, win.ph, win.h);
+                for j in 0..win.kw {
+                    let (ox0, ox1) = valid_range(win.ow, win.sw, j * win.dw, win.pw, win.w);
+                    if ox0 == ox1 || oy0 == oy1 {
+                        continue;
                     }
-                } else {
-                    for (k, &sv) in s.iter().enumerate() {
-                        acc += sv * row[ix0 + k * g.win.sw];
+                    let ix0 = ox0 * win.sw + j * win.dw - win.pw;
+                    let (mut lanes, mut tail) = (v::zero(), 0.0f32);
+                    for oy in oy0..oy1 {
+                        let iy = oy * win.sh + i * win.dh - win.ph;
+                        let s = &src[oy * win.ow + ox0..oy * win.ow + ox1];
+                        let row = &plane[iy * win.w..(iy + 1) * win.w];
+                        if win.sw == 1 {
+                            let r = &row[ix0..ix0 + s.len()];
+                            let (sc, rc) = (s.chunks_exact(4), r.chunks_exact(4));
+                            for (&sv, &xv) in sc.remainder().iter().zip(rc.remainder()) {
+                                tail += sv * xv;
+                            }
+                            for (s4, r4) in sc.zip(rc) {
+                                lanes = v::mul_add(v::load(s4), v::load(r4), lanes);
+                            }
+                        } else {
+                            for (k, &sv) in s.iter().enumerate() {
+                                tail += sv * row[ix0 + k * win.sw];
+                            }
+                        }
                     }
+                    let l = v::to_array(lanes);
+                    wo[i * win.kw + j] += ((l[0] + l[1]) + (l[2] + l[3])) + tail;
                 }
-                wo[t] += acc;
-            });
+            }
         }
     }
 }
@@ -255,13 +377,67 @@ fn image_cols<'a>(x: &'a [f32], g: &ConvGeom, n: usize, cols: &'a mut [f32]) -> 
     }
 }
 
+/// The forward of a [`ConvGeom::single_channel`] convolution (`out` overwritten, bias not
+/// added). Per input channel, the plane is copied once into `plane` with its padding as
+/// zeros; then for each output row and four output columns the nine input vectors are
+/// loaded once and reused by every output channel of the group. Each output sums all nine
+/// taps in kernel order, padding zeros included, from +0 — the same sums as the GEMM path.
+fn single_channel_forward(x: &[f32], w: &[f32], g: &ConvGeom, out: &mut [f32], plane: &mut [f32]) {
+    let (hw, win, og) = (g.hw(), &g.win, g.og());
+    let (rows, width) = g.padded_plane();
+    let buf = &mut plane[..rows * width];
+    for n in 0..g.n {
+        for c in 0..g.c {
+            let src = &x[(n * g.c + c) * hw..][..hw];
+            for (r, dst) in buf.chunks_exact_mut(width).enumerate() {
+                zero_row(dst);
+                if let Some(iy) = r.checked_sub(win.ph).filter(|&iy| iy < win.h) {
+                    let (c0, c1) = (win.pw.min(width), (win.pw + win.w).min(width));
+                    copy_row(&mut dst[c0..c1], &src[iy * win.w..][..c1 - c0]);
+                }
+            }
+            let padded = &*buf;
+            for oy in 0..win.oh {
+                let row = |i: usize| &padded[(oy * win.sh + i * win.dh) * width..][..width];
+                let (r0, r1, r2) = (row(0), row(1), row(2));
+                for ox in (0..win.ow).step_by(4) {
+                    let (d1, d2) = (ox + win.dw, ox + 2 * win.dw);
+                    let xs = [
+                        v::load(&r0[ox..]), v::load(&r0[d1..]), v::load(&r0[d2..]),
+                        v::load(&r1[ox..]), v::load(&r1[d1..]), v::load(&r1[d2..]),
+                        v::load(&r2[ox..]), v::load(&r2[d1..]), v::load(&r2[d2..]),
+                    ];
+                    let lanes = 4.min(win.ow - ox);
+                    for o in c * og..(c + 1) * og {
+                        let wo = &w[o * 9..][..9];
+                        let mut acc = v::zero();
+                        for (&wt, &xt) in wo.iter().zip(&xs) {
+                            acc = v::mul_add(v::splat(wt), xt, acc);
+                        }
+                        let dst = &mut out[((n * g.o + o) * win.oh + oy) * win.ow + ox..][..lanes];
+                        if lanes == 4 {
+                            dst.copy_from_slice(&v::to_array(acc));
+                        } else {
+                            for (d, a) in dst.iter_mut().zip(v::to_array(acc)) {
+                                *d = a;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `out[N, O, OH, OW] = conv(x[N, C, H, W], w[O, C/groups, kH, kW]) + bias`.
-/// `cols` holds [`ConvGeom::cols_len`] elements.
+/// `cols` holds [`ConvGeom::scratch_len`] elements.
 #[inline(never)]
 pub fn conv2d_forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, out: &mut [f32], cols: &mut [f32], scratch: &mut GemmScratch) {
     let (og, kg, ohw) = (g.og(), g.kg(), g.ohw());
     if g.direct() {
         direct_forward(x, w, g, out);
+    } else if g.single_channel() {
+        single_channel_forward(x, w, g, out, cols);
     } else {
         for n in 0..g.n {
             let (cm, ld) = image_cols(x, g, n, cols);
@@ -315,9 +491,11 @@ pub fn conv2d_backward_input(gout: &[f32], w: &[f32], g: &ConvGeom, dx: &mut [f3
     }
 }
 
-/// `dw = Σ_n G_g · cols_gᵀ`; `dw` is overwritten, `tmp` holds `O/groups · kg` elements.
+/// `dw = Σ_n G_g · cols_gᵀ`, one GEMM whose K runs over the whole batch (`N·OH·OW`):
+/// each image's product is added into `dw` in image order, so every element's sum has a
+/// fixed order. `dw` is overwritten.
 #[inline(never)]
-pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f32], cols: &mut [f32], tmp: &mut [f32], scratch: &mut GemmScratch) {
+pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f32], cols: &mut [f32], scratch: &mut GemmScratch) {
     let (og, kg, ohw) = (g.og(), g.kg(), g.ohw());
     if g.direct() {
         return direct_backward_weight(gout, x, g, dw);
@@ -329,13 +507,7 @@ pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f
             let a = rows(gout, (n * g.o + grp * og) * ohw, ohw);
             // cols_gᵀ: element (p, r) is cols[(grp·kg + r)·ld + p].
             let b = MatRef { data: cm, offset: grp * kg * ld, row_stride: 1, col_stride: ld };
-            let dst = &mut dw[grp * og * kg..(grp + 1) * og * kg];
-            if n == 0 {
-                gemm(og, kg, ohw, a, b, dst, scratch);
-            } else {
-                gemm(og, kg, ohw, a, b, &mut tmp[..og * kg], scratch);
-                dst.iter_mut().zip(tmp.iter()).for_each(|(d, &t)| *d += t);
-            }
+            gemm_acc(og, kg, ohw, a, b, &mut dw[grp * og * kg..(grp + 1) * og * kg], scratch);
         }
     }
 }
@@ -415,7 +587,7 @@ mod tests {
             let x = test_values(g.n * g.c * g.hw(), 1);
             let w = test_values(g.o * g.kg(), 2);
             let mut out = vec![0.0; g.n * g.o * g.ohw()];
-            let mut cols = vec![0.0; g.cols_len()];
+            let mut cols = vec![0.0; g.scratch_len()];
             conv2d_forward(&x, &w, None, &g, &mut out, &mut cols, &mut GemmScratch::default());
             for (a, e) in out.iter().zip(naive(&x, &w, &g)) {
                 assert!((*a as f64 - e).abs() < 1e-4, "{g:?}: {a} vs {e}");
@@ -423,18 +595,103 @@ mod tests {
         }
     }
 
+    /// `(dx, dw)` of `⟨conv(x, w), gout⟩` in f64, by the same nested loops as [`naive`].
+    fn naive_grads(x: &[f32], w: &[f32], gout: &[f32], g: &ConvGeom) -> (Vec<f64>, Vec<f64>) {
+        let (mut dx, mut dw) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+        for n in 0..g.n {
+            for o in 0..g.o {
+                let grp = o / g.og();
+                for oy in 0..g.win.oh {
+                    for ox in 0..g.win.ow {
+                        let gv = gout[((n * g.o + o) * g.win.oh + oy) * g.win.ow + ox] as f64;
+                        for c in 0..g.cg() {
+                            for i in 0..g.win.kh {
+                                for j in 0..g.win.kw {
+                                    let iy = (oy * g.win.sh + i * g.win.dh) as i64 - g.win.ph as i64;
+                                    let ix = (ox * g.win.sw + j * g.win.dw) as i64 - g.win.pw as i64;
+                                    if iy < 0 || ix < 0 || iy >= g.win.h as i64 || ix >= g.win.w as i64 {
+                                        continue;
+                                    }
+                                    let xi = ((n * g.c + grp * g.cg() + c) * g.win.h + iy as usize) * g.win.w + ix as usize;
+                                    let wi = ((o * g.cg() + c) * g.win.kh + i) * g.win.kw + j;
+                                    dx[xi] += gv * w[wi] as f64;
+                                    dw[wi] += gv * x[xi] as f64;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (dx, dw)
+    }
+
+    /// Geometries for both the GEMM and the direct (one channel per group) paths: odd
+    /// sizes, rows wider than a vector, stride, padding, dilation, groups, batch 0, 1, 3.
+    fn path_cases() -> Vec<ConvGeom> {
+        vec![
+            geom(3, 1, (11, 13), 16, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(1, 5, (9, 14), 7, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(3, 6, (13, 15), 6, (3, 3), (1, 1), (1, 1), (1, 1), 6),
+            geom(2, 3, (9, 13), 6, (3, 2), (1, 1), (2, 1), (2, 2), 3),
+            geom(1, 4, (10, 17), 4, (3, 3), (2, 2), (1, 1), (1, 1), 4),
+            geom(3, 2, (6, 19), 4, (1, 5), (1, 1), (0, 2), (1, 1), 2),
+            geom(0, 2, (5, 7), 2, (3, 3), (1, 1), (1, 1), (1, 1), 2),
+            geom(2, 16, (14, 14), 32, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(2, 1, (28, 28), 16, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(1, 1, (7, 9), 5, (3, 3), (2, 1), (0, 2), (1, 2), 1),
+            geom(2, 2, (8, 6), 8, (3, 3), (1, 1), (2, 1), (2, 1), 2),
+            geom(1, 1, (1, 1), 4, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(1, 1, (3, 3), 4, (3, 3), (1, 1), (0, 0), (1, 1), 1),
+        ]
+    }
+
+    #[test]
+    fn all_three_maps_match_direct_loops_on_both_paths() {
+        for g in path_cases() {
+            let x = test_values(g.n * g.c * g.hw(), 1);
+            let w = test_values(g.o * g.kg(), 2);
+            let gout = test_values(g.n * g.o * g.ohw(), 5);
+            let mut cols = vec![0.0; g.scratch_len()];
+            let mut scratch = GemmScratch::default();
+            let mut out = vec![f32::NAN; g.n * g.o * g.ohw()];
+            conv2d_forward(&x, &w, None, &g, &mut out, &mut cols, &mut scratch);
+            for (a, e) in out.iter().zip(naive(&x, &w, &g)) {
+                assert!((*a as f64 - e).abs() < 1e-4, "forward {g:?}: {a} vs {e}");
+            }
+            let (dx_ref, dw_ref) = naive_grads(&x, &w, &gout, &g);
+            let mut dx = vec![f32::NAN; x.len()];
+            conv2d_backward_input(&gout, &w, &g, &mut dx, &mut cols, &mut scratch);
+            for (a, e) in dx.iter().zip(dx_ref) {
+                assert!((*a as f64 - e).abs() < 1e-4, "input gradient {g:?}: {a} vs {e}");
+            }
+            let mut dw = vec![f32::NAN; w.len()];
+            conv2d_backward_weight(&gout, &x, &g, &mut dw, &mut cols, &mut scratch);
+            for (a, e) in dw.iter().zip(dw_ref) {
+                assert!((*a as f64 - e).abs() < 1e-3 * (1.0 + e.abs()), "weight gradient {g:?}: {a} vs {e}");
+            }
+        }
+    }
+
     #[test]
     fn col2im_is_the_adjoint_of_im2col() {
-        // <im2col(x), c> == <x, col2im(c)> for any x and c.
-        let g = geom(1, 3, (7, 5), 1, (3, 2), (2, 1), (1, 1), (2, 2), 1);
-        let x = test_values(g.c * g.hw(), 3);
-        let c = test_values(g.cols_len(), 4);
-        let mut cols = vec![0.0; g.cols_len()];
-        im2col(&x, &g, &mut cols);
-        let mut back = vec![0.0; x.len()];
-        col2im(&c, &g, &mut back);
-        let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
-        let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
-        assert!((lhs - rhs).abs() < 1e-4, "{lhs} vs {rhs}");
+        // <im2col(x), c> == <x, col2im(c)> for any x and c: strided, and (stride 1, output
+        // rows as long as input rows) the whole-run copies and adds.
+        for g in [
+            geom(1, 3, (7, 5), 1, (3, 2), (2, 1), (1, 1), (2, 2), 1),
+            geom(1, 3, (7, 5), 1, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+            geom(1, 2, (6, 7), 1, (3, 3), (1, 1), (2, 2), (2, 2), 1),
+        ] {
+            let x = test_values(g.c * g.hw(), 3);
+            let c = test_values(g.cols_len(), 4);
+            let mut cols = vec![0.0; g.cols_len()];
+            im2col(&x, &g, &mut cols);
+            let mut back = vec![0.0; x.len()];
+            col2im(&mut c.clone(), &g, &mut back);
+            let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+            let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
+            assert!((lhs - rhs).abs() < 1e-4, "{g:?}: {lhs} vs {rhs}");
+        }
     }
+
 }

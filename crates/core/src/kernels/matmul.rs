@@ -66,11 +66,27 @@ impl GemmScratch {
 /// `c = a · b` with `a` m×k, `b` k×n and `c` a contiguous m×n slice (overwritten).
 /// The packing buffers must have been [`GemmScratch::prepare`]d for m and n.
 pub fn gemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], scratch: &mut GemmScratch) {
-    c[..m * n].fill(0.0);
+    gemm_into(m, n, k, a, b, c, false, scratch);
+}
+
+/// `c += a · b`: like [`gemm`], but adds the product into `c`. Each element of `c` gets
+/// the product's KC-blocks added in order, so a caller splitting a long K into several
+/// calls (one per image, say) gets the same sums as one call over those blocks.
+pub fn gemm_acc(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], scratch: &mut GemmScratch) {
+    gemm_into(m, n, k, a, b, c, true, scratch);
+}
+
+fn gemm_into(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, scratch: &mut GemmScratch) {
     if m == 0 || n == 0 || k == 0 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
         return;
     }
     if m * n * k <= DIRECT_MAX_WORK && b.col_stride == 1 {
+        if !accumulate {
+            c[..m * n].fill(0.0);
+        }
         return gemm_direct(m, n, k, a, b, c);
     }
     let GemmScratch { packed_a, packed_b } = scratch;
@@ -80,6 +96,9 @@ pub fn gemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], s
         let nc = NC.min(n - j0);
         for p0 in (0..k).step_by(KC) {
             let kc = KC.min(k - p0);
+            // The first K-block of an overwriting product stores its tiles: no zero fill,
+            // no read of C. (A tile never holds −0: its sums start at +0.)
+            let store = !accumulate && p0 == 0;
             pack_b(b, p0, kc, j0, nc, packed_b);
             for i0 in (0..m).step_by(MC) {
                 let mc = MC.min(m - i0);
@@ -90,7 +109,7 @@ pub fn gemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], s
                         let pa = &packed_a[ir * kc..(ir + MR) * kc];
                         let tile = micro_kernel(pa, pb);
                         let (rows, cols) = (MR.min(mc - ir), NR.min(nc - jr));
-                        add_tile(&tile, c, (i0 + ir) * n + j0 + jr, n, rows, cols);
+                        write_tile(&tile, c, (i0 + ir) * n + j0 + jr, n, rows, cols, store);
                     }
                 }
             }
@@ -99,23 +118,50 @@ pub fn gemm(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], s
 }
 
 /// A[i0.., p0..] as MR-row panels, each stored k-major (`[p][r]`), zero-padded to MR rows.
+/// Full panels of a row-major A (the weights, `G`) read four row slices; full panels of
+/// a column-major A (`Wᵀ`, `xᵀ`) copy four contiguous values per step.
 fn pack_a(a: MatRef, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut [f32]) {
     for ir in (0..mc).step_by(MR) {
         let panel = &mut out[ir * kc..(ir + MR) * kc];
         let rows = MR.min(mc - ir);
-        for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
-            for (r, d) in dst.iter_mut().enumerate() {
-                *d = if r < rows { a.at(i0 + ir + r, p0 + p) } else { 0.0 };
+        let first = a.offset + (i0 + ir) * a.row_stride + p0 * a.col_stride;
+        if rows == MR && a.col_stride == 1 {
+            let row = |r: usize| &a.data[first + r * a.row_stride..][..kc];
+            let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+            for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
+                dst.copy_from_slice(&[r0[p], r1[p], r2[p], r3[p]]);
+            }
+        } else if rows == MR && a.row_stride == 1 {
+            for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
+                let start = first + p * a.col_stride;
+                dst.copy_from_slice(&a.data[start..start + MR]);
+            }
+        } else {
+            for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
+                for (r, d) in dst.iter_mut().enumerate() {
+                    *d = if r < rows { a.at(i0 + ir + r, p0 + p) } else { 0.0 };
+                }
             }
         }
     }
 }
 
 /// B[p0.., j0..] as NR-column panels, each stored k-major (`[p][c]`), zero-padded to NR.
+/// Full panels of a column-major B (`colsᵀ` in the weight gradient) read eight column
+/// slices.
 fn pack_b(b: MatRef, p0: usize, kc: usize, j0: usize, nc: usize, out: &mut [f32]) {
     for jr in (0..nc).step_by(NR) {
         let panel = &mut out[jr * kc..(jr + NR) * kc];
         let cols = NR.min(nc - jr);
+        if cols == NR && b.row_stride == 1 && b.col_stride != 1 {
+            let first = b.offset + p0 + (j0 + jr) * b.col_stride;
+            let col = |c: usize| &b.data[first + c * b.col_stride..][..kc];
+            let cs: [&[f32]; NR] = std::array::from_fn(col);
+            for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
+                dst.copy_from_slice(&[cs[0][p], cs[1][p], cs[2][p], cs[3][p], cs[4][p], cs[5][p], cs[6][p], cs[7][p]]);
+            }
+            continue;
+        }
         for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
             if cols == NR && b.col_stride == 1 {
                 let start = b.offset + (p0 + p) * b.row_stride + j0 + jr;
@@ -145,14 +191,14 @@ fn micro_kernel(pa: &[f32], pb: &[f32]) -> [[V; 2]; MR] {
     acc
 }
 
-/// Adds the valid `rows`×`cols` part of a tile into C at `start` (row stride `ldc`).
+/// Adds (or, with `store`, writes) the valid `rows`×`cols` part of a tile into C at
+/// `start` (row stride `ldc`).
 #[inline(always)]
-fn add_tile(tile: &[[V; 2]; MR], c: &mut [f32], start: usize, ldc: usize, rows: usize, cols: usize) {
+fn write_tile(tile: &[[V; 2]; MR], c: &mut [f32], start: usize, ldc: usize, rows: usize, cols: usize, store: bool) {
     for (r, row) in tile.iter().enumerate().take(rows) {
         let dst = &mut c[start + r * ldc..start + r * ldc + cols];
         if cols == NR {
-            let lo = v::add(v::load(&dst[..4]), row[0]);
-            let hi = v::add(v::load(&dst[4..]), row[1]);
+            let (lo, hi) = if store { (row[0], row[1]) } else { (v::add(v::load(&dst[..4]), row[0]), v::add(v::load(&dst[4..]), row[1])) };
             dst[..4].copy_from_slice(&v::to_array(lo));
             dst[4..].copy_from_slice(&v::to_array(hi));
         } else {
@@ -160,7 +206,7 @@ fn add_tile(tile: &[[V; 2]; MR], c: &mut [f32], start: usize, ldc: usize, rows: 
             values[..4].copy_from_slice(&v::to_array(row[0]));
             values[4..].copy_from_slice(&v::to_array(row[1]));
             for (d, x) in dst.iter_mut().zip(values) {
-                *d += x;
+                *d = if store { x } else { *d + x };
             }
         }
     }
@@ -201,7 +247,7 @@ mod tests {
     #[test]
     fn packed_path_matches_reference_for_edges_and_transposes() {
         // Sizes that leave partial micro-tiles and partial KC/MC/NC blocks.
-        for &(m, n, k) in &[(37, 45, 300), (130, 9, 513), (5, 600, 70), (64, 64, 64)] {
+        for &(m, n, k) in &[(37, 45, 300), (130, 9, 513), (5, 600, 70), (64, 64, 64), (3, 5, 7), (9, 2, 1)] {
             let (ad, bd) = (values(m * k, 1), values(k * n, 2));
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a = if ta { MatRef { data: &ad, offset: 0, row_stride: 1, col_stride: m } } else { MatRef { data: &ad, offset: 0, row_stride: k, col_stride: 1 } };
@@ -210,6 +256,14 @@ mod tests {
                 gemm(m, n, k, a, b, &mut c, &mut GemmScratch::default());
                 for (got, want) in c.iter().zip(reference(m, n, k, a, b)) {
                     assert!((*got as f64 - want).abs() < 1e-3 * (1.0 + want.abs()), "{m}x{n}x{k} ta={ta} tb={tb}: {got} vs {want}");
+                }
+                // gemm_acc adds the product to what C holds.
+                let start = values(m * n, 3);
+                let mut c = start.clone();
+                gemm_acc(m, n, k, a, b, &mut c, &mut GemmScratch::default());
+                for ((got, want), s) in c.iter().zip(reference(m, n, k, a, b)).zip(&start) {
+                    let want = want + *s as f64;
+                    assert!((*got as f64 - want).abs() < 1e-3 * (1.0 + want.abs()), "acc {m}x{n}x{k} ta={ta} tb={tb}: {got} vs {want}");
                 }
             }
         }

@@ -180,9 +180,10 @@ fn conv_geometry(op: &str, spatial: usize, x: &Tensor, w: &Tensor, b: Option<&Te
     Ok((geom, out_shape))
 }
 
-/// The column-matrix buffer (empty for pointwise convolutions).
+/// The kernels' scratch buffer: a column matrix (empty for pointwise convolutions) or a
+/// padded input plane.
 fn cols_buffer(op: &str, g: &ConvGeom) -> Result<Vec<f32>> {
-    try_alloc(op, g.cols_len(), 0.0f32)
+    try_alloc(op, g.scratch_len(), 0.0f32)
 }
 
 /// Makes room for the GEMM packing buffers of every product the kernels make for `g`
@@ -222,7 +223,6 @@ fn compute(op: &'static str, m: ConvMap, a: &Tensor, b: &Tensor, bias: Option<&T
     };
     let mut out = try_alloc(op, len, 0.0f32)?;
     let mut cols = cols_buffer(op, g)?;
-    let mut tmp = if m == ConvMap::Weight { try_alloc(op, g.og() * g.kg(), 0.0f32)? } else { Vec::new() };
     prepare_gemm(op, g)?;
     {
         let (ab, bb) = (ac.buffer(), bc.buffer());
@@ -230,13 +230,13 @@ fn compute(op: &'static str, m: ConvMap, a: &Tensor, b: &Tensor, bias: Option<&T
         GEMM_SCRATCH.with_borrow_mut(|s| match m {
             ConvMap::Conv => k::conv2d_forward(ad, bd, bias.as_deref(), g, &mut out, &mut cols, s),
             ConvMap::Transpose => k::conv2d_backward_input(ad, bd, g, &mut out, &mut cols, s),
-            ConvMap::Weight => k::conv2d_backward_weight(bd, ad, g, &mut out, &mut cols, &mut tmp, s),
+            ConvMap::Weight => k::conv2d_backward_weight(bd, ad, g, &mut out, &mut cols, s),
         });
     }
     if let (ConvMap::Transpose, Some(bias)) = (m, &bias) {
         k::add_channel_bias(&mut out, bias, plane);
     }
-    drop((cols, tmp));
+    drop(cols);
     Tensor::from_f32(out, out_shape)
 }
 

@@ -1,0 +1,73 @@
+// conv2d's kernel paths (kernels/conv.rs): the packed GEMM (im2col per image, the weight
+// gradient one product accumulated over the batch), a single input channel, and the
+// vectorised direct loops of one-channel groups (four output columns at a time inside
+// the row, one at a time at the edges). Shapes are chosen so rows are wider than a vector
+// with a remainder, against the float64 reference, gradients finite-difference checked.
+import { describe, expect, it } from 'vitest';
+import { conv2d, tensor, tidy } from '../ts/node.js';
+import { expectClose, gradcheck } from './helpers/gradcheck.js';
+import { randomNd } from './helpers/reference.js';
+import { refConv2d, type ConvCfg } from './helpers/reference-nn.js';
+import { run, T } from './helpers/snapshot.js';
+
+const TOL = { forwardAtol: 1e-4, forwardRtol: 1e-4 };
+
+describe('conv2d kernel paths', () => {
+  const cases: [string, number[], number[], boolean, ConvCfg][] = [
+    ['one input channel, 16 filters, odd 11x13, batch 3', [3, 1, 11, 13], [16, 1, 3, 3], true, { pad: [1, 1] }],
+    ['one input channel, stride 2, batch 1', [1, 1, 13, 15], [5, 1, 3, 3], true, { stride: [2, 2], pad: [1, 1] }],
+    ['one input channel, row stride 2, column dilation 2', [2, 1, 9, 11], [6, 1, 3, 3], true, { stride: [2, 1], dilation: [1, 2], pad: [1, 2] }],
+    ['one channel per group, 4 filters each, 10 columns', [1, 2, 7, 10], [8, 1, 3, 3], false, { groups: 2, pad: [1, 1] }],
+    ['one input channel, no padding, output narrower than a vector', [2, 1, 4, 5], [4, 1, 3, 3], true, {}],
+    ['GEMM path, 5 → 7 channels, odd 9x14', [1, 5, 9, 14], [7, 5, 3, 3], true, { pad: [1, 1] }],
+    ['depthwise, odd 13x15 rows, batch 3', [3, 6, 13, 15], [6, 1, 3, 3], true, { groups: 6, pad: [1, 1] }],
+    ['one channel per group, 2 filters each, dilation 2, 3x2 kernel', [2, 3, 9, 13], [6, 1, 3, 2], false, { groups: 3, pad: [2, 1], dilation: [2, 2] }],
+    ['depthwise, stride 2 (scalar columns)', [1, 4, 10, 17], [4, 1, 3, 3], true, { groups: 4, stride: [2, 2], pad: [1, 1] }],
+    ['depthwise 1x5 kernel, 19 columns', [3, 2, 4, 19], [4, 1, 1, 5], true, { groups: 2, pad: [0, 2] }],
+    ['depthwise, no padding, batch 1', [1, 3, 6, 12], [3, 1, 3, 3], false, { groups: 3 }],
+  ];
+  for (const [label, xs, ws, bias, cfg] of cases) {
+    it(`${label}: forward and gradients`, () => {
+      const inputs = [randomNd(xs, 21), randomNd(ws, 22), ...(bias ? [randomNd([ws[0]!], 23)] : [])];
+      const options = { stride: cfg.stride, padding: cfg.pad, dilation: cfg.dilation, groups: cfg.groups };
+      gradcheck((x, w, b) => conv2d(x, w, b ?? null, options), (x, w, b) => refConv2d(x, w, b ?? null, cfg), inputs, TOL);
+    });
+  }
+
+  it('the MNIST shapes (batch 3): forward against the reference', () => {
+    for (const [xs, ws] of [[[3, 1, 28, 28], [16, 1, 3, 3]], [[3, 16, 14, 14], [32, 16, 3, 3]]] as const) {
+      const [x, w, b] = [randomNd([...xs], 24), randomNd([...ws], 25), randomNd([ws[0]], 26)];
+      const got = run(() => conv2d(T(x), T(w), T(b), { padding: 1 }));
+      const ref = refConv2d(x, w, b, { pad: [1, 1] });
+      expect(got.shape).toEqual(ref.shape);
+      expectClose(got.data, ref.data, 1e-3, 1e-4, `conv2d ${xs}`);
+    }
+  });
+
+  it('an empty batch gives an empty output and zero weight gradients', () => {
+    for (const [cin, ws, groups] of [[1, [16, 1, 3, 3], 1], [4, [4, 1, 3, 3], 4], [3, [5, 3, 3, 3], 1]] as const) {
+      const { shape, wgrad } = tidy(() => {
+        const x = tensor(new Float32Array(0), { shape: [0, cin, 7, 9], requiresGrad: true });
+        const w = tensor(Array.from(randomNd([...ws], 27).data), { shape: [...ws], requiresGrad: true });
+        const y = conv2d(x, w, null, { padding: 1, groups });
+        y.sum().backward();
+        return { shape: [...y.shape], wgrad: Array.from(w.grad!.data()) };
+      });
+      expect(shape).toEqual([0, ws[0], 7, 9]);
+      expect(wgrad.every((v) => v === 0)).toBe(true);
+    }
+  });
+
+  it('NaN and ±inf propagate on the depthwise and single-channel paths', () => {
+    const data = new Float32Array(2 * 11).fill(1);
+    data[3] = NaN;
+    data[11 + 8] = Infinity;
+    for (const [ws, groups] of [[[2, 1, 1, 3], 2], [[1, 1, 1, 3], 1]] as const) {
+      const cin = groups;
+      const x = data.subarray(0, cin * 11);
+      const y = run(() => conv2d(tensor(x, { shape: [1, cin, 1, 11] }), tensor(new Float32Array(ws[0] * 3).fill(1), { shape: [...ws] }), null, { padding: [0, 1], groups }));
+      expect(Array.from(y.data.slice(0, 11)).map((v) => (Number.isNaN(v) ? 'nan' : v))).toEqual([2, 3, 'nan', 'nan', 'nan', 3, 3, 3, 3, 3, 2]);
+      if (groups === 2) expect(Array.from(y.data.slice(11))).toEqual([2, 3, 3, 3, 3, 3, 3, Infinity, Infinity, Infinity, 2]);
+    }
+  });
+});
