@@ -5,34 +5,39 @@
 
 use crate::error::Result;
 use crate::layout::{broadcast_dims, checked_numel, contiguous_dims, Dims, Layout, StridedWalk};
-use crate::storage::{try_alloc, Buffer};
+use crate::storage::{extend_in_blocks, try_alloc, try_build, try_with_capacity, Buffer, BUILD_BLOCK};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// `f(x)` for every element, into a new contiguous tensor.
 pub fn map(op: &str, x: &Tensor, f: impl Fn(f32) -> f32) -> Result<Tensor> {
-    map_slice_dyn(op, x, &|src, out| map_loop(&f, src, out))
+    map_dyn(op, x, &|src, out| map_loop(&f, src, out))
 }
 
-/// The loop of [`map`], the only part compiled once per `f`.
+/// The loop of [`map`], the only part compiled once per `f`: one pass that appends to
+/// the reserved output (no zero fill first), vectorised like an indexed loop.
 #[inline(never)]
-fn map_loop(f: &impl Fn(f32) -> f32, src: &[f32], out: &mut [f32]) {
-    for (o, &v) in out.iter_mut().zip(src) {
-        *o = f(v);
-    }
+fn map_loop(f: &impl Fn(f32) -> f32, src: &[f32], out: &mut Vec<f32>) {
+    out.extend(src.iter().map(|&v| f(v)));
 }
 
 /// `kernel(src, out)` over the elements in row-major order, into a new contiguous tensor:
 /// for kernels that take a whole slice at a time, such as the SIMD functions of
-/// [`crate::kernels::math`] (four lanes per step, the tail one by one).
+/// [`crate::kernels::math`] (four lanes per step, the tail one by one). The kernel is
+/// called on blocks of at most [`BUILD_BLOCK`] elements ([`extend_in_blocks`]).
 pub fn map_slice(op: &str, x: &Tensor, kernel: impl Fn(&[f32], &mut [f32])) -> Result<Tensor> {
-    map_slice_dyn(op, x, &kernel)
+    map_dyn(op, x, &|src, out| extend_in_blocks(out, src.len(), BUILD_BLOCK, |start, block| kernel(&src[start..start + block.len()], block)))
 }
 
-/// [`map_slice`] behind one call per tensor through `&dyn`, shared by every unary op.
+/// The tensor handling of [`map`] and [`map_slice`], shared by every unary op:
+/// `kernel(src, out)` appends one output per element of `src` to `out`, which has room
+/// reserved for exactly that many.
 #[inline(never)]
-fn map_slice_dyn(op: &str, x: &Tensor, kernel: &dyn Fn(&[f32], &mut [f32])) -> Result<Tensor> {
-    let mut out = try_alloc(op, x.numel(), 0.0f32)?;
-    x.with_f32(op, |src| kernel(src, &mut out))?;
+fn map_dyn(op: &str, x: &Tensor, kernel: &dyn Fn(&[f32], &mut Vec<f32>)) -> Result<Tensor> {
+    let out = x.with_f32(op, |src| {
+        let mut out = try_with_capacity(op, src.len())?;
+        kernel(src, &mut out);
+        Ok(out)
+    })??;
     Tensor::from_f32(out, x.shape())
 }
 
@@ -75,18 +80,20 @@ fn map_rows(op: &str, x: &Tensor, row: &dyn Fn(&mut [f32], &[f32], usize)) -> Re
     x.expect_f32(op)?;
     let l = x.layout();
     let n = checked_numel(op, &l.shape)?;
-    let mut out = try_alloc(op, n, 0.0f32)?;
-    {
+    let out = {
         let buffer = x.buffer();
         let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
         if l.is_contiguous() && !l.has_overlap() {
-            row(&mut out, &data[l.offset..l.offset + n], 1);
+            let src = &data[l.offset..l.offset + n];
+            try_build(op, n, BUILD_BLOCK, |start, out| row(out, &src[start..start + out.len()], 1))?
         } else {
+            let mut out = try_alloc(op, n, 0.0f32)?;
             let out_strides = contiguous_dims(&l.shape);
             let walk = StridedWalk::new(&l.shape, [&out_strides, &l.strides]);
             walk.for_each_row([0, l.offset], |[o, p], len, [_, s]| row(&mut out[o..o + len], span(data, p, len, s), s));
+            out
         }
-    }
+    };
     Tensor::from_f32(out, &l.shape)
 }
 
@@ -206,32 +213,56 @@ fn zip_rows<A: Copy, B: Copy, T: Copy + Default>(
 ) -> Result<(Vec<T>, Dims)> {
     let shape = broadcast_dims(op, &a.shape, &b.shape)?;
     let n = checked_numel(op, &shape)?;
-    let mut out = try_alloc(op, n, T::default())?;
-    {
-        let (la, lb) = (a.broadcast_to(&shape), b.broadcast_to(&shape));
-        let (flat_a, flat_b) = (la.is_contiguous() && !la.has_overlap(), lb.is_contiguous() && !lb.has_overlap());
-        if flat_a && flat_b {
-            row(&mut out, &da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n], 1, 1);
-        } else if b.numel() == 1 && flat_a {
-            row(&mut out, &da[la.offset..la.offset + n], &db[b.offset..b.offset + 1], 1, 0);
-        } else if a.numel() == 1 && flat_b {
-            row(&mut out, &da[a.offset..a.offset + 1], &db[lb.offset..lb.offset + n], 0, 1);
-        } else if let (Some(m), true) = (trailing_block(&shape, b), flat_a) {
-            // [.., N] op [N] (a bias add): every row of `a` against the whole of `b`.
-            // `zip_row` repeats the shorter operand (m < n, as `b` has more than one element
-            // and broadcasting made the output larger).
-            row(&mut out, &da[la.offset..la.offset + n], &db[b.offset..b.offset + m], 1, 1);
-        } else if let (Some(m), true) = (trailing_block(&shape, a), flat_b) {
-            row(&mut out, &da[a.offset..a.offset + m], &db[lb.offset..lb.offset + n], 1, 1);
-        } else {
-            let out_strides = contiguous_dims(&shape);
-            let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);
-            walk.for_each_row([0, la.offset, lb.offset], |[o, pa, pb], len, [_, sa, sb]| {
-                row(&mut out[o..o + len], span(da, pa, len, sa), span(db, pb, len, sb), sa, sb);
-            });
-        }
-    }
+    let (la, lb) = (a.broadcast_to(&shape), b.broadcast_to(&shape));
+    let (flat_a, flat_b) = (la.is_contiguous() && !la.has_overlap(), lb.is_contiguous() && !lb.has_overlap());
+    // The common cases build the output block by block, writing its memory once.
+    let out = if flat_a && flat_b {
+        let (xa, xb) = (&da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n]);
+        try_build(op, n, BUILD_BLOCK, |s, out| row(out, &xa[s..s + out.len()], &xb[s..s + out.len()], 1, 1))?
+    } else if b.numel() == 1 && flat_a {
+        let (xa, xb) = (&da[la.offset..la.offset + n], &db[b.offset..b.offset + 1]);
+        try_build(op, n, BUILD_BLOCK, |s, out| row(out, &xa[s..s + out.len()], xb, 1, 0))?
+    } else if a.numel() == 1 && flat_b {
+        let (xa, xb) = (&da[a.offset..a.offset + 1], &db[lb.offset..lb.offset + n]);
+        try_build(op, n, BUILD_BLOCK, |s, out| row(out, xa, &xb[s..s + out.len()], 0, 1))?
+    } else if let (Some(m), true) = (trailing_block(&shape, b), flat_a) {
+        // [.., N] op [N] (a bias add): every row of `a` against the whole of `b`.
+        let (xa, xb) = (&da[la.offset..la.offset + n], &db[b.offset..b.offset + m]);
+        build_repeating(op, n, m, |out, s, j, c| row(out, &xa[s..s + out.len()], &xb[j..j + c], 1, 1))?
+    } else if let (Some(m), true) = (trailing_block(&shape, a), flat_b) {
+        let (xa, xb) = (&da[a.offset..a.offset + m], &db[lb.offset..lb.offset + n]);
+        build_repeating(op, n, m, |out, s, j, c| row(out, &xa[j..j + c], &xb[s..s + out.len()], 1, 1))?
+    } else {
+        let mut out = try_alloc(op, n, T::default())?;
+        let out_strides = contiguous_dims(&shape);
+        let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);
+        walk.for_each_row([0, la.offset, lb.offset], |[o, pa, pb], len, [_, sa, sb]| {
+            row(&mut out[o..o + len], span(da, pa, len, sa), span(db, pb, len, sb), sa, sb);
+        });
+        out
+    };
     Ok((out, shape))
+}
+
+/// The `n` outputs of a long operand against a block of `m` elements repeated along it,
+/// built block by block: `seg(out, s, j, c)` computes outputs `s .. s + out.len()` from
+/// the long operand's elements at the same positions and the block's elements `j .. j + c`.
+/// Either `c == out.len()`, or (`j == 0`, `c == m`) and `out` is several whole repeats, the
+/// case [`zip_row`] repeats the block in one call (so a short bias costs one call per
+/// [`BUILD_BLOCK`] elements, not one per row).
+fn build_repeating<T: Copy + Default>(op: &str, n: usize, m: usize, mut seg: impl FnMut(&mut [T], usize, usize, usize)) -> Result<Vec<T>> {
+    if m <= BUILD_BLOCK {
+        return try_build(op, n, BUILD_BLOCK / m * m, |s, out| seg(out, s, 0, m));
+    }
+    try_build(op, n, BUILD_BLOCK, |s, out| {
+        let mut done = 0;
+        while done < out.len() {
+            let j = (s + done) % m;
+            let c = (m - j).min(out.len() - done);
+            seg(&mut out[done..done + c], s + done, j, c);
+            done += c;
+        }
+    })
 }
 
 /// `Some(t.numel())` when `t` is contiguous, has more than one element, and its shape
