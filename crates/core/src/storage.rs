@@ -124,13 +124,12 @@ fn refused(op: &str, len: usize, size: usize) -> Error {
 }
 
 /// `f` over `src` into a new vector, reporting allocation failure as an error.
-///
-/// One pass: `extend` from the exact-size iterator writes each element once, into memory
-/// reserved but not filled, and the loop vectorises like an indexed one.
-pub fn try_map<S: Copy, T>(op: &str, src: &[S], f: impl Fn(S) -> T) -> Result<Vec<T>> {
-    let mut v = try_with_capacity(op, src.len())?;
-    v.extend(src.iter().map(|&s| f(s)));
-    Ok(v)
+pub fn try_map<S: Copy, T: Copy + Default>(op: &str, src: &[S], f: impl Fn(S) -> T) -> Result<Vec<T>> {
+    let mut out = try_alloc(op, src.len(), T::default())?;
+    for (o, &v) in out.iter_mut().zip(src) {
+        *o = f(v);
+    }
+    Ok(out)
 }
 
 /// A copy of `src`, reporting allocation failure as an error.
@@ -159,15 +158,17 @@ pub const BUILD_BLOCK: usize = 1024;
 /// zeros first and then letting the kernel overwrite it costs a second pass over memory,
 /// as much time again as a bandwidth-bound kernel takes. Up to `block` elements there is
 /// one call, on the vector itself (a small fill costs nothing measurable).
-pub fn try_build<T: Copy + Default>(op: &str, len: usize, block: usize, fill: impl FnMut(usize, &mut [T])) -> Result<Vec<T>> {
+pub fn try_build<T: Copy + Default>(op: &str, len: usize, block: usize, mut fill: impl FnMut(usize, &mut [T])) -> Result<Vec<T>> {
     let mut v = try_with_capacity(op, len)?;
-    extend_in_blocks(&mut v, len, block, fill);
+    extend_in_blocks_dyn(&mut v, len, block, &mut fill);
     Ok(v)
 }
 
-/// Appends `len` elements to `v` as [`try_build`] builds them, through a buffer on the
-/// stack. `v` should have room for them already (else this allocates, infallibly).
-pub fn extend_in_blocks<T: Copy + Default>(v: &mut Vec<T>, len: usize, block: usize, mut fill: impl FnMut(usize, &mut [T])) {
+/// Appends `len` elements to `v` (which has room for them) as [`try_build`] builds them,
+/// with `fill` behind `&mut dyn`: compiled once per element type rather than once per
+/// caller (one call per block costs nothing measurable).
+#[inline(never)]
+fn extend_in_blocks_dyn<T: Copy + Default>(v: &mut Vec<T>, len: usize, block: usize, fill: &mut dyn FnMut(usize, &mut [T])) {
     let block = block.clamp(1, BUILD_BLOCK);
     if len <= block {
         let at = v.len();
@@ -181,31 +182,6 @@ pub fn extend_in_blocks<T: Copy + Default>(v: &mut Vec<T>, len: usize, block: us
         fill(start, part);
         v.extend_from_slice(part);
     }
-}
-
-/// Two vectors of `len` elements built together as [`try_build`] builds one: `fill(start,
-/// a, b)` sets every element of both blocks (values and their indices, say).
-pub fn try_build_pair<A: Copy + Default, B: Copy + Default>(
-    op: &str,
-    len: usize,
-    block: usize,
-    mut fill: impl FnMut(usize, &mut [A], &mut [B]),
-) -> Result<(Vec<A>, Vec<B>)> {
-    let block = block.clamp(1, BUILD_BLOCK);
-    if len <= block {
-        let (mut a, mut b) = (try_alloc(op, len, A::default())?, try_alloc(op, len, B::default())?);
-        fill(0, &mut a, &mut b);
-        return Ok((a, b));
-    }
-    let (mut a, mut b) = (try_with_capacity(op, len)?, try_with_capacity(op, len)?);
-    let (mut buf_a, mut buf_b) = ([A::default(); BUILD_BLOCK], [B::default(); BUILD_BLOCK]);
-    for start in (0..len).step_by(block) {
-        let n = block.min(len - start);
-        fill(start, &mut buf_a[..n], &mut buf_b[..n]);
-        a.extend_from_slice(&buf_a[..n]);
-        b.extend_from_slice(&buf_b[..n]);
-    }
-    Ok((a, b))
 }
 
 /// One allocation of tensor data. `version` counts in-place writes, so that autograd can

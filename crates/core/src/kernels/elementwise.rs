@@ -5,39 +5,37 @@
 
 use crate::error::Result;
 use crate::layout::{broadcast_dims, checked_numel, contiguous_dims, Dims, Layout, StridedWalk};
-use crate::storage::{extend_in_blocks, try_alloc, try_build, try_with_capacity, Buffer, BUILD_BLOCK};
+use crate::storage::{try_alloc, try_build, Buffer, BUILD_BLOCK};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// `f(x)` for every element, into a new contiguous tensor.
 pub fn map(op: &str, x: &Tensor, f: impl Fn(f32) -> f32) -> Result<Tensor> {
-    map_dyn(op, x, &|src, out| map_loop(&f, src, out))
+    map_slice_dyn(op, x, &|src, out| map_loop(&f, src, out))
 }
 
-/// The loop of [`map`], the only part compiled once per `f`: one pass that appends to
-/// the reserved output (no zero fill first), vectorised like an indexed loop.
+/// The loop of [`map`], the only part compiled once per `f`.
 #[inline(never)]
-fn map_loop(f: &impl Fn(f32) -> f32, src: &[f32], out: &mut Vec<f32>) {
-    out.extend(src.iter().map(|&v| f(v)));
+fn map_loop(f: &impl Fn(f32) -> f32, src: &[f32], out: &mut [f32]) {
+    for (o, &v) in out.iter_mut().zip(src) {
+        *o = f(v);
+    }
 }
 
 /// `kernel(src, out)` over the elements in row-major order, into a new contiguous tensor:
 /// for kernels that take a whole slice at a time, such as the SIMD functions of
-/// [`crate::kernels::math`] (four lanes per step, the tail one by one). The kernel is
-/// called on blocks of at most [`BUILD_BLOCK`] elements ([`extend_in_blocks`]).
+/// [`crate::kernels::math`] (four lanes per step, the tail one by one).
 pub fn map_slice(op: &str, x: &Tensor, kernel: impl Fn(&[f32], &mut [f32])) -> Result<Tensor> {
-    map_dyn(op, x, &|src, out| extend_in_blocks(out, src.len(), BUILD_BLOCK, |start, block| kernel(&src[start..start + block.len()], block)))
+    map_slice_dyn(op, x, &kernel)
 }
 
-/// The tensor handling of [`map`] and [`map_slice`], shared by every unary op:
-/// `kernel(src, out)` appends one output per element of `src` to `out`, which has room
-/// reserved for exactly that many.
+/// [`map_slice`] behind one call per block of [`BUILD_BLOCK`] elements through `&dyn`,
+/// shared by every unary op. The output is built block by block ([`try_build`]), so its
+/// memory is written once rather than zero-filled first. (Extending the output straight
+/// from the loop would save the copy out of the block buffer, but would make each op's
+/// loop bigger, and the ops are many.)
 #[inline(never)]
-fn map_dyn(op: &str, x: &Tensor, kernel: &dyn Fn(&[f32], &mut Vec<f32>)) -> Result<Tensor> {
-    let out = x.with_f32(op, |src| {
-        let mut out = try_with_capacity(op, src.len())?;
-        kernel(src, &mut out);
-        Ok(out)
-    })??;
+fn map_slice_dyn(op: &str, x: &Tensor, kernel: &dyn Fn(&[f32], &mut [f32])) -> Result<Tensor> {
+    let out = x.with_f32(op, |src| try_build(op, src.len(), BUILD_BLOCK, |start, out| kernel(&src[start..start + out.len()], out)))??;
     Tensor::from_f32(out, x.shape())
 }
 
@@ -215,54 +213,79 @@ fn zip_rows<A: Copy, B: Copy, T: Copy + Default>(
     let n = checked_numel(op, &shape)?;
     let (la, lb) = (a.broadcast_to(&shape), b.broadcast_to(&shape));
     let (flat_a, flat_b) = (la.is_contiguous() && !la.has_overlap(), lb.is_contiguous() && !lb.has_overlap());
-    // The common cases build the output block by block, writing its memory once.
-    let out = if flat_a && flat_b {
-        let (xa, xb) = (&da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n]);
-        try_build(op, n, BUILD_BLOCK, |s, out| row(out, &xa[s..s + out.len()], &xb[s..s + out.len()], 1, 1))?
+    // The common cases build the output block by block, writing its memory once: both
+    // operands flat, or one a single number, or one a block repeated along the other
+    // ([.., N] op [N], a bias add).
+    let plan = if flat_a && flat_b {
+        Some((Operand::Long(&da[la.offset..la.offset + n]), Operand::Long(&db[lb.offset..lb.offset + n])))
     } else if b.numel() == 1 && flat_a {
-        let (xa, xb) = (&da[la.offset..la.offset + n], &db[b.offset..b.offset + 1]);
-        try_build(op, n, BUILD_BLOCK, |s, out| row(out, &xa[s..s + out.len()], xb, 1, 0))?
+        Some((Operand::Long(&da[la.offset..la.offset + n]), Operand::One(&db[b.offset..b.offset + 1])))
     } else if a.numel() == 1 && flat_b {
-        let (xa, xb) = (&da[a.offset..a.offset + 1], &db[lb.offset..lb.offset + n]);
-        try_build(op, n, BUILD_BLOCK, |s, out| row(out, xa, &xb[s..s + out.len()], 0, 1))?
+        Some((Operand::One(&da[a.offset..a.offset + 1]), Operand::Long(&db[lb.offset..lb.offset + n])))
     } else if let (Some(m), true) = (trailing_block(&shape, b), flat_a) {
-        // [.., N] op [N] (a bias add): every row of `a` against the whole of `b`.
-        let (xa, xb) = (&da[la.offset..la.offset + n], &db[b.offset..b.offset + m]);
-        build_repeating(op, n, m, |out, s, j, c| row(out, &xa[s..s + out.len()], &xb[j..j + c], 1, 1))?
+        Some((Operand::Long(&da[la.offset..la.offset + n]), Operand::Block(&db[b.offset..b.offset + m])))
     } else if let (Some(m), true) = (trailing_block(&shape, a), flat_b) {
-        let (xa, xb) = (&da[a.offset..a.offset + m], &db[lb.offset..lb.offset + n]);
-        build_repeating(op, n, m, |out, s, j, c| row(out, &xa[j..j + c], &xb[s..s + out.len()], 1, 1))?
+        Some((Operand::Block(&da[a.offset..a.offset + m]), Operand::Long(&db[lb.offset..lb.offset + n])))
     } else {
-        let mut out = try_alloc(op, n, T::default())?;
-        let out_strides = contiguous_dims(&shape);
-        let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);
-        walk.for_each_row([0, la.offset, lb.offset], |[o, pa, pb], len, [_, sa, sb]| {
-            row(&mut out[o..o + len], span(da, pa, len, sa), span(db, pb, len, sb), sa, sb);
-        });
-        out
+        None
     };
+    if let Some((pa, pb)) = plan {
+        // A short repeated block: blocks of whole repeats, each one call of `row` (which
+        // repeats the block itself). A long one: a block splits where the repeat ends.
+        let m = pa.period().max(pb.period());
+        let block = if m <= BUILD_BLOCK { BUILD_BLOCK / m * m } else { BUILD_BLOCK };
+        let out = try_build(op, n, block, |s, out| {
+            let mut done = 0;
+            while done < out.len() {
+                let at = s + done;
+                let c = if m > BUILD_BLOCK { (m - at % m).min(out.len() - done) } else { out.len() - done };
+                let ((xa, sa), (xb, sb)) = (pa.piece(at, c), pb.piece(at, c));
+                row(&mut out[done..done + c], xa, xb, sa, sb);
+                done += c;
+            }
+        })?;
+        return Ok((out, shape));
+    }
+    let mut out = try_alloc(op, n, T::default())?;
+    let out_strides = contiguous_dims(&shape);
+    let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);
+    walk.for_each_row([0, la.offset, lb.offset], |[o, pa, pb], len, [_, sa, sb]| {
+        row(&mut out[o..o + len], span(da, pa, len, sa), span(db, pb, len, sb), sa, sb);
+    });
     Ok((out, shape))
 }
 
-/// The `n` outputs of a long operand against a block of `m` elements repeated along it,
-/// built block by block: `seg(out, s, j, c)` computes outputs `s .. s + out.len()` from
-/// the long operand's elements at the same positions and the block's elements `j .. j + c`.
-/// Either `c == out.len()`, or (`j == 0`, `c == m`) and `out` is several whole repeats, the
-/// case [`zip_row`] repeats the block in one call (so a short bias costs one call per
-/// [`BUILD_BLOCK`] elements, not one per row).
-fn build_repeating<T: Copy + Default>(op: &str, n: usize, m: usize, mut seg: impl FnMut(&mut [T], usize, usize, usize)) -> Result<Vec<T>> {
-    if m <= BUILD_BLOCK {
-        return try_build(op, n, BUILD_BLOCK / m * m, |s, out| seg(out, s, 0, m));
-    }
-    try_build(op, n, BUILD_BLOCK, |s, out| {
-        let mut done = 0;
-        while done < out.len() {
-            let j = (s + done) % m;
-            let c = (m - j).min(out.len() - done);
-            seg(&mut out[done..done + c], s + done, j, c);
-            done += c;
+/// How an operand of [`zip_rows`]' common cases lines up with the output.
+#[derive(Clone, Copy)]
+enum Operand<'a, X> {
+    /// One element per output.
+    Long(&'a [X]),
+    /// A single number for every output.
+    One(&'a [X]),
+    /// A block repeated along the output.
+    Block(&'a [X]),
+}
+
+impl<'a, X> Operand<'a, X> {
+    /// After how many outputs the operand repeats (1 if it never does).
+    fn period(&self) -> usize {
+        match self {
+            Operand::Block(x) => x.len(),
+            _ => 1,
         }
-    })
+    }
+    /// The elements and stride for outputs `at .. at + c`, which a block operand either
+    /// covers in whole repeats (then the whole block, which [`zip_row`] repeats) or lies
+    /// within one repeat of.
+    #[inline(always)]
+    fn piece(&self, at: usize, c: usize) -> (&'a [X], usize) {
+        match *self {
+            Operand::Long(x) => (&x[at..at + c], 1),
+            Operand::One(x) => (x, 0),
+            Operand::Block(x) if x.len() <= BUILD_BLOCK => (x, 1),
+            Operand::Block(x) => (&x[at % x.len()..at % x.len() + c], 1),
+        }
+    }
 }
 
 /// `Some(t.numel())` when `t` is contiguous, has more than one element, and its shape

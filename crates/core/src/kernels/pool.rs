@@ -4,20 +4,31 @@
 //! average pooling, first-max tie breaking and NaN propagation of max pooling, and the
 //! order in which the backward passes add up overlapping windows).
 //!
-//! The max and average kernels compute a flat range of their output (`start ..`, in NCHW
-//! order), so that the ops layer can build the output block by block
+//! The max and average kernels, forward and backward, compute a flat range of their
+//! output (`start ..`, in NCHW order), so that the ops layer can build it block by block
 //! ([`crate::storage::try_build`]) and write its memory once, instead of zero-filling it
-//! first. Within an output row, the columns whose window lies inside the input row (no
-//! padding, no clipping) are the common case: in the simd128 build, with column stride 1
-//! or 2 and no column dilation, they are computed four outputs at a time, every tap of
-//! the window a vector compare (max) or add (average), in PyTorch's row-major tap order.
-//! The edge columns, and every other geometry, take a scalar-by-tap loop over the row.
+//! first.
+//!
+//! Forward: within an output row, the columns whose window lies inside the input row are
+//! the common case. In the simd128 build, for the usual shapes (2 wide 2 apart, 3 wide
+//! 2 or 1 apart, no column dilation), they are computed four outputs at a time, each tap of the window a vector
+//! compare-and-select (max) or add (average; 2x2 windows 2 apart only) in PyTorch's
+//! row-major tap order; when every
+//! window of the plane is inside (no padding: k2s2, k3s2), a run of whole rows is one
+//! call. The few edge columns next to padding, and other geometries (dilated columns,
+//! wider strides, the host build), go window by window, as PyTorch's loop does.
+//!
+//! Backward: each input row is cleared, then gets the gradients of the windows over it,
+//! added in output order, the order of PyTorch's `grad_input[i] += …` loop, so windows
+//! that overlap sum to the same bits. For max pooling with 2-wide, 2-apart windows (k2s2)
+//! every input element has at most one window, and a row is one vector select per four
+//! outputs.
 //!
 //! Every function here trusts its geometry: the ops layer validates shapes and sizes
 //! before calling, so the slicing below cannot go out of bounds.
 #![forbid(unsafe_code)]
 
-use super::window::{valid_range, Window};
+use super::window::Window;
 
 /// The geometry of a 2-D pooling over `planes` independent `[H, W]` planes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,8 +48,7 @@ impl PoolGeom {
         (a, b.max(a))
     }
     /// Whether whole output rows take the vectorised path with no edges: no padding, every
-    /// window inside the plane, column stride 1 or 2 without column dilation, and at least
-    /// one vector per row.
+    /// window inside the plane, [`vector_columns`], and at least one vector per row.
     fn plain(&self) -> bool {
         let w = &self.win;
         let rows_inside = w.ph == 0 && (w.oh - 1) * w.sh + (w.kh - 1) * w.dh < w.h;
@@ -46,11 +56,10 @@ impl PoolGeom {
             && rows_inside
             && self.inner_columns() == (0, w.ow)
             && w.ow >= 4
-            && w.dw == 1
-            && (w.sw == 1 || w.sw == 2)
+            && vector_columns(w)
     }
-    /// Whether each input row's backward can be written from one output row in the
-    /// simd128 build: windows 2 wide, 2 apart, no column padding or dilation, none cut by
+    /// Whether each input row of max pooling's backward can be written from one output
+    /// row in the simd128 build: windows 2 wide, 2 apart, no column padding or dilation, none cut by
     /// the row's end (so output column `ox` owns input columns `2ox` and `2ox + 1`), and
     /// window rows that do not overlap.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -68,6 +77,14 @@ impl PoolGeom {
     pub fn in_len(&self) -> usize {
         self.planes * self.win.h * self.win.w
     }
+}
+
+/// Whether the vectorised inner columns take this window's columns: the shapes of CNN
+/// pooling, 2 wide 2 apart, 3 wide 2 apart and 3 wide 1 apart, without dilation (one
+/// compiled copy each; a copy for any width and stride would cost binary size for
+/// little).
+fn vector_columns(w: &Window) -> bool {
+    w.dw == 1 && matches!((w.kw, w.sw), (2, 2) | (3, 2) | (3, 1))
 }
 
 /// Splits the flat range `start .. start + len` of `[planes, rows, cols]` elements into
@@ -131,51 +148,6 @@ fn windows_over(i: usize, out: usize, s: usize, p: usize, k: usize, d: usize) ->
 // ---------------------------------------------------------------------------------------
 // max pooling
 
-/// `best[k] = max(best[k], src[k·stride])`, recording position `base + k·stride` in
-/// `at[k]` (if `IDX`) where the value wins (strictly greater, or NaN: PyTorch's rule).
-/// Branch-free four lanes at a time in the simd128 build: with random data the comparison
-/// is unpredictable, and V8 compiles a scalar `f32` select to a branch.
-#[inline(always)]
-fn max_update<const IDX: bool>(best: &mut [f32], at: &mut [i32], src: &[f32], stride: usize, base: i32) {
-    let n = best.len();
-    #[allow(unused_mut)]
-    let mut k = 0;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        use core::arch::wasm32::*;
-        let s = stride as i32;
-        let step = i32x4(0, s, 2 * s, 3 * s);
-        while k + 4 <= n {
-            let v = if stride == 1 {
-                let w = &src[k..k + 4];
-                f32x4(w[0], w[1], w[2], w[3])
-            } else {
-                let w = &src[k * stride..k * stride + 3 * stride + 1];
-                f32x4(w[0], w[stride], w[2 * stride], w[3 * stride])
-            };
-            let b = &mut best[k..k + 4];
-            let old = f32x4(b[0], b[1], b[2], b[3]);
-            let wins = v128_or(f32x4_gt(v, old), f32x4_ne(v, v));
-            simd::store_f32(v128_bitselect(v, old, wins), b);
-            if IDX {
-                let a = &mut at[k..k + 4];
-                let pos = i32x4_add(i32x4_splat(base + (k * stride) as i32), step);
-                simd::store_i32(v128_bitselect(pos, i32x4(a[0], a[1], a[2], a[3]), wins), a);
-            }
-            k += 4;
-        }
-    }
-    for k in k..n {
-        let v = src[k * stride];
-        if v > best[k] || v.is_nan() {
-            best[k] = v;
-            if IDX {
-                at[k] = base + (k * stride) as i32;
-            }
-        }
-    }
-}
-
 /// Max pooling of the outputs `start .. start + out.len()` (flat NCHW order). `idx`, if
 /// given (as long as `out`), receives the flat `y·W + x` position of each max within its
 /// plane. Ties keep the first max in row-major window order; a NaN always wins, so a
@@ -201,49 +173,48 @@ pub fn max_pool2d(x: &[f32], g: &PoolGeom, start: usize, out: &mut [f32], mut id
         let _ = plain;
         let cols = orow.len() / run;
         for (k, o) in orow.chunks_mut(cols).enumerate() {
-            match irow.as_deref_mut() {
-                Some(i) => max_row::<true>(plane, g, inner, oy + k, ox0, o, &mut i[k * cols..(k + 1) * cols]),
-                None => max_row::<false>(plane, g, inner, oy + k, ox0, o, &mut []),
-            }
+            max_row(plane, g, inner, oy + k, ox0, o, irow.as_deref_mut().map(|i| &mut i[k * cols..(k + 1) * cols]));
         }
     });
 }
 
-/// Outputs `ox0 .. ox0 + orow.len()` of output row `oy` (`irow` as long if `IDX`).
-#[inline(always)]
-fn max_row<const IDX: bool>(plane: &[f32], g: &PoolGeom, inner: (usize, usize), oy: usize, ox0: usize, orow: &mut [f32], irow: &mut [i32]) {
+/// Outputs `ox0 .. ox0 + orow.len()` of output row `oy` (and their argmaxes in `irow`,
+/// as long, if given).
+#[inline(never)]
+fn max_row(plane: &[f32], g: &PoolGeom, inner: (usize, usize), oy: usize, ox0: usize, orow: &mut [f32], irow: Option<&mut [i32]>) {
     let w = &g.win;
     let rows = dilated_span(oy, w.sh, w.ph, w.kh, w.dh, w.h);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
+        let mut irow = irow;
         let ox1 = ox0 + orow.len();
         let a = inner.0.clamp(ox0, ox1);
         let b = inner.1.clamp(a, ox1);
-        if w.dw == 1 && (w.sw == 1 || w.sw == 2) && b - a >= 4 && rows.0 < rows.1 {
+        if vector_columns(w) && b - a >= 4 && rows.0 < rows.1 {
             let (o_left, o_rest) = orow.split_at_mut(a - ox0);
             let (o_mid, o_right) = o_rest.split_at_mut(b - a);
-            let (i_left, i_mid, i_right) = if IDX {
-                let (l, rest) = irow.split_at_mut(a - ox0);
-                let (m, r) = rest.split_at_mut(b - a);
-                (l, m, r)
-            } else {
-                (&mut [][..], &mut [][..], &mut [][..])
-            };
-            max_edge::<IDX>(plane, w, rows, ox0, o_left, i_left);
-            simd::max_inner::<IDX>(plane, w, rows, 1, a, o_mid, i_mid);
-            max_edge::<IDX>(plane, w, rows, b, o_right, i_right);
+            max_windows(plane, w, rows, ox0, o_left, irow.as_deref_mut().map(|i| &mut i[..a - ox0]));
+            max_windows(plane, w, rows, b, o_right, irow.as_deref_mut().map(|i| &mut i[b - ox0..]));
+            match irow {
+                Some(i) => simd::max_inner::<true>(plane, w, rows, 1, a, o_mid, &mut i[a - ox0..b - ox0]),
+                None => simd::max_inner::<false>(plane, w, rows, 1, a, o_mid, &mut []),
+            }
             return;
         }
+        max_windows(plane, w, rows, ox0, orow, irow);
     }
-    let _ = inner;
-    max_columns::<IDX>(plane, w, rows, ox0, orow, irow);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let _ = inner;
+        max_windows(plane, w, rows, ox0, orow, irow);
+    }
 }
 
-/// The few edge outputs `c0 .. c0 + orow.len()` of a row (next to the padding), one
-/// window at a time in PyTorch's tap order.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+/// Outputs `c0 .. c0 + orow.len()` of one output row whose windows cover input rows
+/// `rows` (step `dH`), one window at a time in PyTorch's tap order: the few edge columns
+/// next to padding, and the geometries the vector path does not take.
 #[inline(never)]
-fn max_edge<const IDX: bool>(plane: &[f32], w: &Window, (y0, y1): (usize, usize), c0: usize, orow: &mut [f32], irow: &mut [i32]) {
+fn max_windows(plane: &[f32], w: &Window, (y0, y1): (usize, usize), c0: usize, orow: &mut [f32], mut irow: Option<&mut [i32]>) {
     for (k, o) in orow.iter_mut().enumerate() {
         let (x0, x1) = dilated_span(c0 + k, w.sw, w.pw, w.kw, w.dw, w.w);
         let (mut best, mut at) = (f32::NEG_INFINITY, y0 * w.w + x0);
@@ -260,40 +231,8 @@ fn max_edge<const IDX: bool>(plane: &[f32], w: &Window, (y0, y1): (usize, usize)
             y += w.dh;
         }
         *o = best;
-        if IDX {
-            irow[k] = at as i32;
-        }
-    }
-}
-
-/// Outputs `c0 .. c0 + orow.len()` of one output row whose windows cover input rows
-/// `rows` (step `dH`): each row of the window updates the outputs tap by tap
-/// (row-major, like PyTorch's window walk), so the inner loop runs along the row.
-#[inline(never)]
-fn max_columns<const IDX: bool>(plane: &[f32], w: &Window, rows: (usize, usize), c0: usize, orow: &mut [f32], irow: &mut [i32]) {
-    let c1 = c0 + orow.len();
-    if c0 == c1 {
-        return;
-    }
-    let (y0, y1) = rows;
-    orow.fill(f32::NEG_INFINITY);
-    if IDX {
-        for (k, i) in irow.iter_mut().enumerate() {
-            *i = (y0 * w.w + dilated_span(c0 + k, w.sw, w.pw, w.kw, w.dw, w.w).0) as i32;
-        }
-    }
-    for y in (y0..y1).step_by(w.dh) {
-        let row = &plane[y * w.w..(y + 1) * w.w];
-        for j in 0..w.kw {
-            let (o0, o1) = valid_range(w.ow, w.sw, j * w.dw, w.pw, w.w);
-            let (o0, o1) = (o0.max(c0), o1.min(c1));
-            if o0 >= o1 {
-                continue;
-            }
-            let ix0 = o0 * w.sw + j * w.dw - w.pw;
-            let src = &row[ix0..ix0 + (o1 - o0 - 1) * w.sw + 1];
-            let at = if IDX { &mut irow[o0 - c0..o1 - c0] } else { &mut [][..] };
-            max_update::<IDX>(&mut orow[o0 - c0..o1 - c0], at, src, w.sw, (y * w.w + ix0) as i32);
+        if let Some(i) = irow.as_deref_mut() {
+            i[k] = at as i32;
         }
     }
 }
@@ -410,7 +349,7 @@ pub fn avg_pool2d(x: &[f32], g: &PoolGeom, mode: AvgPoolMode, start: usize, out:
         let plane = &x[p * hw..(p + 1) * hw];
         let orow = &mut out[r];
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if plain && ox0 == 0 {
+        if plain && (w.kw, w.sw) == (2, 2) && ox0 == 0 {
             // Whole rows, windows all inside, so one divisor: one call for the run.
             let rows = avg_span(oy, w.sh, w.ph, w.kh, w.h);
             if let Some(d) = avg_divisor(g, mode, rows, 0) {
@@ -436,23 +375,24 @@ fn avg_row(plane: &[f32], g: &PoolGeom, mode: AvgPoolMode, inner: (usize, usize)
         let ox1 = ox0 + orow.len();
         let a = inner.0.clamp(ox0, ox1);
         let b = inner.1.clamp(a, ox1);
-        if let (true, Some(d)) = ((w.sw == 1 || w.sw == 2) && b - a >= 4, avg_divisor(g, mode, rows, a)) {
+        if let (true, Some(d)) = (w.kw == 2 && w.sw == 2 && b - a >= 4, avg_divisor(g, mode, rows, a)) {
             let (left, rest) = orow.split_at_mut(a - ox0);
             let (mid, right) = rest.split_at_mut(b - a);
-            avg_edge(plane, g, mode, rows, ox0, left);
+            avg_windows(plane, g, mode, rows, ox0, left);
             simd::avg_inner(plane, w, (rows.0, rows.1), 1, a, d, mid);
-            avg_edge(plane, g, mode, rows, b, right);
+            avg_windows(plane, g, mode, rows, b, right);
             return;
         }
     }
-    avg_columns(plane, g, mode, rows, inner, ox0, orow);
+    let _ = inner;
+    avg_windows(plane, g, mode, rows, ox0, orow);
 }
 
-/// The few edge outputs `c0 .. c0 + orow.len()` of a row (next to the padding), one
-/// window at a time in PyTorch's order.
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+/// Outputs `c0 .. c0 + orow.len()` of one output row whose windows cover `rows`, one
+/// window at a time, summed from 0 in PyTorch's order: the few edge columns next to
+/// padding, and the geometries the vector path does not take.
 #[inline(never)]
-fn avg_edge(plane: &[f32], g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usize, usize), c0: usize, orow: &mut [f32]) {
+fn avg_windows(plane: &[f32], g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usize, usize), c0: usize, orow: &mut [f32]) {
     let w = &g.win;
     for (k, o) in orow.iter_mut().enumerate() {
         let (x0, x1, _) = avg_span(c0 + k, w.sw, w.pw, w.kw, w.w);
@@ -464,40 +404,6 @@ fn avg_edge(plane: &[f32], g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usize,
         }
         *o = avg_divisor(g, mode, rows, c0 + k).map_or(0.0, |d| sum / d);
     }
-}
-
-/// Outputs `c0 .. c0 + orow.len()` of one output row whose windows cover `rows`, summed
-/// tap by tap along the row (each output still in row-major tap order), then divided.
-#[inline(never)]
-fn avg_columns(plane: &[f32], g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usize, usize), inner: (usize, usize), c0: usize, orow: &mut [f32]) {
-    let c1 = c0 + orow.len();
-    if c0 == c1 {
-        return;
-    }
-    let w = &g.win;
-    orow.fill(0.0);
-    for y in rows.0..rows.1 {
-        let row = &plane[y * w.w..(y + 1) * w.w];
-        for j in 0..w.kw {
-            let (o0, o1) = valid_range(w.ow, w.sw, j, w.pw, w.w);
-            let (o0, o1) = (o0.max(c0), o1.min(c1));
-            if o0 >= o1 {
-                continue;
-            }
-            let ix0 = o0 * w.sw + j - w.pw;
-            let out = &mut orow[o0 - c0..o1 - c0];
-            if w.sw == 1 {
-                for (o, &v) in out.iter_mut().zip(&row[ix0..ix0 + (o1 - o0)]) {
-                    *o += v;
-                }
-            } else {
-                for (k, o) in out.iter_mut().enumerate() {
-                    *o += row[ix0 + k * w.sw];
-                }
-            }
-        }
-    }
-    divide_row(g, mode, rows, inner, c0, orow);
 }
 
 /// Each output gradient divided like the forward, for outputs `start .. start +
@@ -520,18 +426,8 @@ pub fn avg_pool2d_shares(gout: &[f32], g: &PoolGeom, mode: AvgPoolMode, start: u
 pub fn avg_pool2d_backward(share: &[f32], g: &PoolGeom, start: usize, dx: &mut [f32]) {
     let w = &g.win;
     let ohw = w.oh * w.ow;
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let pairs = g.unpool_pairs();
     for_each_row_piece(w.h, w.w, start, dx.len(), |p, y, x0, r| {
         let row = &mut dx[r];
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if pairs && x0 == 0 && row.len() == w.w {
-            match windows_over(y, w.oh, w.sh, w.ph, w.kh, 1).next() {
-                Some(oy) => simd::unpool_avg_pairs(&share[p * ohw + oy * w.ow..p * ohw + (oy + 1) * w.ow], row),
-                None => row.fill(0.0),
-            }
-            return;
-        }
         row.fill(0.0);
         let x1 = x0 + row.len();
         let columns = windows_over(x0, w.ow, w.sw, w.pw, w.kw, 1).start..windows_over(x1 - 1, w.ow, w.sw, w.pw, w.kw, 1).end;
@@ -678,8 +574,8 @@ mod simd {
 
     /// [`super::max_row`]'s inner columns `a .. a + cols` (at least four) of `run`
     /// consecutive output rows (`orow` holds `run · cols` outputs; the first row's windows
-    /// cover input rows `rows`, each next row's `sH` further down, unclipped), with the
-    /// common kernel widths as constants.
+    /// cover input rows `rows`, each next row's `sH` further down, unclipped), for the
+    /// shapes of [`super::vector_columns`].
     #[inline(never)]
     pub fn max_inner<const IDX: bool>(plane: &[f32], w: &Window, rows: (usize, usize), run: usize, a: usize, orow: &mut [f32], irow: &mut [i32]) {
         let cols = orow.len() / run;
@@ -689,9 +585,7 @@ mod simd {
             match (w.kw, w.sw) {
                 (2, 2) => max_body::<IDX, 2, 2>(plane, w, rows, a, o, i),
                 (3, 2) => max_body::<IDX, 2, 3>(plane, w, rows, a, o, i),
-                (3, 1) => max_body::<IDX, 1, 3>(plane, w, rows, a, o, i),
-                (_, 2) => max_body::<IDX, 2, 0>(plane, w, rows, a, o, i),
-                _ => max_body::<IDX, 1, 0>(plane, w, rows, a, o, i),
+                _ => max_body::<IDX, 1, 3>(plane, w, rows, a, o, i),
             }
         }
     }
@@ -709,7 +603,8 @@ mod simd {
             // The fold starts at the first tap: PyTorch starts from −∞ at the first tap's
             // index, which the first tap replaces unless it is −∞ itself (same result).
             let (mut best, mut at) = (f32x4_splat(0.0), i32x4_splat(0));
-            for y in (y0..y1).step_by(w.dh) {
+            let mut y = y0;
+            while y < y1 {
                 let base = (y * w.w + ix) as i32;
                 for_each_tap::<SW>(&plane[y * w.w + ix..y * w.w + ix + span], kw, |j, v| {
                     let pos = if IDX { i32x4_add(i32x4_splat(base + j as i32), lanes) } else { lanes };
@@ -723,6 +618,7 @@ mod simd {
                         at = v128_bitselect(pos, at, wins);
                     }
                 });
+                y += w.dh;
             }
             store_f32(best, &mut orow[k..k + 4]);
             if IDX {
@@ -732,7 +628,8 @@ mod simd {
     }
 
     /// [`super::avg_row`]'s inner columns `a .. a + cols` (at least four) of `run` output
-    /// rows, as [`max_inner`]'s: window sums from 0 in row-major tap order, divided by
+    /// rows, as [`max_inner`]'s, for 2x2 windows 2 apart (the one average-pooling shape
+    /// with its own compiled copy): window sums from 0 in row-major tap order, divided by
     /// `divisor`.
     #[inline(never)]
     pub fn avg_inner(plane: &[f32], w: &Window, rows: (usize, usize), run: usize, a: usize, divisor: f32, orow: &mut [f32]) {
@@ -740,13 +637,7 @@ mod simd {
         for r in 0..run {
             let rows = (rows.0 + r * w.sh, rows.1 + r * w.sh);
             let o = &mut orow[r * cols..(r + 1) * cols];
-            match (w.kw, w.sw) {
-                (2, 2) => avg_body::<2, 2>(plane, w, rows, a, divisor, o),
-                (3, 2) => avg_body::<2, 3>(plane, w, rows, a, divisor, o),
-                (3, 1) => avg_body::<1, 3>(plane, w, rows, a, divisor, o),
-                (_, 2) => avg_body::<2, 0>(plane, w, rows, a, divisor, o),
-                _ => avg_body::<1, 0>(plane, w, rows, a, divisor, o),
-            }
+            avg_body::<2, 2>(plane, w, rows, a, divisor, o);
         }
     }
 
@@ -808,30 +699,6 @@ mod simd {
                 let p = i32x4_add(i32x4_splat(base + 2 * k as i32), step);
                 store_f32(v128_and(g_lo, i32x4_eq(i_lo, p)), &mut cols[2 * k..2 * k + 4]);
                 store_f32(v128_and(g_hi, i32x4_eq(i_hi, i32x4_add(p, i32x4_splat(4)))), &mut cols[2 * k + 4..2 * k + 8]);
-            },
-        );
-    }
-
-    /// Average pooling's backward of an input row under the output row of `share`s: each
-    /// output column's share lands (as `0 + share`) on input columns `2ox, 2ox + 1`.
-    #[inline(never)]
-    pub fn unpool_avg_pairs(share: &[f32], row: &mut [f32]) {
-        let n = share.len();
-        let (cols, rest) = row.split_at_mut(2 * n);
-        rest.fill(0.0);
-        if n < 4 {
-            for (pair, &v) in cols.chunks_exact_mut(2).zip(share) {
-                pair.fill(0.0 + v);
-            }
-            return;
-        }
-        let zero = f32x4_splat(0.0);
-        pairs(
-            n,
-            |k| f32x4_add(load(&share[k..k + 4]), zero),
-            |k, lo, hi| {
-                store_f32(lo, &mut cols[2 * k..2 * k + 4]);
-                store_f32(hi, &mut cols[2 * k + 4..2 * k + 8]);
             },
         );
     }

@@ -14,7 +14,7 @@ use crate::layout::checked_numel;
 use crate::ops::conv::{at_least, f32s, split_input};
 use crate::ops::schema::{flag, int, ints, tensor, OpDef, Run};
 use crate::autograd::mode::is_grad_enabled;
-use crate::storage::{try_alloc, try_build, try_build_pair, Buffer, BUILD_BLOCK};
+use crate::storage::{try_alloc, try_build, Buffer, BUILD_BLOCK};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// Pooling hyper-parameters, `[h, w]` each.
@@ -125,7 +125,8 @@ pub fn max_pool2d(x: &Tensor, p: &PoolParams) -> Result<Tensor> {
         let out = try_build(OP, len, block, |start, out| k::max_pool2d(xs, &geom, start, out, None))?;
         return Tensor::from_f32(out, &out_shape);
     }
-    let (out, idx) = try_build_pair(OP, len, block, |start, out, idx| k::max_pool2d(xs, &geom, start, out, Some(idx)))?;
+    let mut idx = try_alloc(OP, len, 0i32)?;
+    let out = try_build(OP, len, block, |start, out| k::max_pool2d(xs, &geom, start, out, Some(&mut idx[start..start + out.len()])))?;
     drop(xb);
     let y = Tensor::from_f32(out, &out_shape)?;
     let indices = Tensor::from_buffer(Buffer::I32(idx), &out_shape)?;
