@@ -12,8 +12,8 @@
 //! Forward: within an output row, the columns whose window lies inside the input row are
 //! the common case. In the simd128 build, for the usual shapes (2 wide 2 apart, 3 wide
 //! 2 or 1 apart, no column dilation), they are computed four outputs at a time, each tap of the window a vector
-//! compare-and-select (max) or add (average; 2x2 windows 2 apart only) in PyTorch's
-//! row-major tap order; when every
+//! compare-and-select in PyTorch's row-major tap order (average pooling sums each window
+//! in a scalar loop: the binary size budget has no room for vector copies of it); when every
 //! window of the plane is inside (no padding: k2s2, k3s2), a run of whole rows is one
 //! call. The few edge columns next to padding, and other geometries (dilated columns,
 //! wider strides, the host build), go window by window, as PyTorch's loop does.
@@ -344,56 +344,21 @@ fn divide_row(g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usize, usize), inne
 pub fn avg_pool2d(x: &[f32], g: &PoolGeom, mode: AvgPoolMode, start: usize, out: &mut [f32]) {
     let w = &g.win;
     let hw = w.h * w.w;
-    let (inner, plain) = (g.inner_columns(), g.plain());
-    for_each_row_run(w.oh, w.ow, start, out.len(), |p, oy, ox0, run, r| {
-        let plane = &x[p * hw..(p + 1) * hw];
+    let inner = g.inner_columns();
+    for_each_row_piece(w.oh, w.ow, start, out.len(), |p, oy, ox0, r| {
+        let rows = avg_span(oy, w.sh, w.ph, w.kh, w.h);
         let orow = &mut out[r];
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if plain && (w.kw, w.sw) == (2, 2) && ox0 == 0 {
-            // Whole rows, windows all inside, so one divisor: one call for the run.
-            let rows = avg_span(oy, w.sh, w.ph, w.kh, w.h);
-            if let Some(d) = avg_divisor(g, mode, rows, 0) {
-                simd::avg_inner(plane, w, (rows.0, rows.1), run, 0, d, orow);
-                return;
-            }
-        }
-        let _ = plain;
-        let cols = orow.len() / run;
-        for (k, o) in orow.chunks_mut(cols).enumerate() {
-            avg_row(plane, g, mode, inner, oy + k, ox0, o);
-        }
+        avg_sums(&x[p * hw..(p + 1) * hw], w, rows, ox0, orow);
+        divide_row(g, mode, rows, inner, ox0, orow);
     });
 }
 
-/// Outputs `ox0 .. ox0 + orow.len()` of output row `oy`.
-#[inline(always)]
-fn avg_row(plane: &[f32], g: &PoolGeom, mode: AvgPoolMode, inner: (usize, usize), oy: usize, ox0: usize, orow: &mut [f32]) {
-    let w = &g.win;
-    let rows = avg_span(oy, w.sh, w.ph, w.kh, w.h);
-    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    {
-        let ox1 = ox0 + orow.len();
-        let a = inner.0.clamp(ox0, ox1);
-        let b = inner.1.clamp(a, ox1);
-        if let (true, Some(d)) = (w.kw == 2 && w.sw == 2 && b - a >= 4, avg_divisor(g, mode, rows, a)) {
-            let (left, rest) = orow.split_at_mut(a - ox0);
-            let (mid, right) = rest.split_at_mut(b - a);
-            avg_windows(plane, g, mode, rows, ox0, left);
-            simd::avg_inner(plane, w, (rows.0, rows.1), 1, a, d, mid);
-            avg_windows(plane, g, mode, rows, b, right);
-            return;
-        }
-    }
-    let _ = inner;
-    avg_windows(plane, g, mode, rows, ox0, orow);
-}
-
-/// Outputs `c0 .. c0 + orow.len()` of one output row whose windows cover `rows`, one
-/// window at a time, summed from 0 in PyTorch's order: the few edge columns next to
-/// padding, and the geometries the vector path does not take.
+/// The window sums of outputs `c0 .. c0 + orow.len()` of one output row whose windows
+/// cover `rows`, each from 0 in PyTorch's row-major order. (Average pooling stays scalar:
+/// its forward is a small part of a training step, and vector copies of it would cost
+/// more binary size than the budget leaves.)
 #[inline(never)]
-fn avg_windows(plane: &[f32], g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usize, usize), c0: usize, orow: &mut [f32]) {
-    let w = &g.win;
+fn avg_sums(plane: &[f32], w: &Window, rows: (usize, usize, usize), c0: usize, orow: &mut [f32]) {
     for (k, o) in orow.iter_mut().enumerate() {
         let (x0, x1, _) = avg_span(c0 + k, w.sw, w.pw, w.kw, w.w);
         let mut sum = 0.0f32;
@@ -402,7 +367,7 @@ fn avg_windows(plane: &[f32], g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usi
                 sum += v;
             }
         }
-        *o = avg_divisor(g, mode, rows, c0 + k).map_or(0.0, |d| sum / d);
+        *o = sum;
     }
 }
 
@@ -624,35 +589,6 @@ mod simd {
             if IDX {
                 store_i32(at, &mut irow[k..k + 4]);
             }
-        });
-    }
-
-    /// [`super::avg_row`]'s inner columns `a .. a + cols` (at least four) of `run` output
-    /// rows, as [`max_inner`]'s, for 2x2 windows 2 apart (the one average-pooling shape
-    /// with its own compiled copy): window sums from 0 in row-major tap order, divided by
-    /// `divisor`.
-    #[inline(never)]
-    pub fn avg_inner(plane: &[f32], w: &Window, rows: (usize, usize), run: usize, a: usize, divisor: f32, orow: &mut [f32]) {
-        let cols = orow.len() / run;
-        for r in 0..run {
-            let rows = (rows.0 + r * w.sh, rows.1 + r * w.sh);
-            let o = &mut orow[r * cols..(r + 1) * cols];
-            avg_body::<2, 2>(plane, w, rows, a, divisor, o);
-        }
-    }
-
-    #[inline(always)]
-    fn avg_body<const SW: usize, const KW: usize>(plane: &[f32], w: &Window, (y0, y1): (usize, usize), a: usize, divisor: f32, orow: &mut [f32]) {
-        let kw = if KW == 0 { w.kw } else { KW };
-        let span = 3 * SW + kw;
-        let d = f32x4_splat(divisor);
-        vectors(orow.len(), |k| {
-            let ix = (a + k) * SW - w.pw;
-            let mut sum = f32x4_splat(0.0);
-            for y in y0..y1 {
-                for_each_tap::<SW>(&plane[y * w.w + ix..y * w.w + ix + span], kw, |_, v| sum = f32x4_add(sum, v));
-            }
-            store_f32(f32x4_div(sum, d), &mut orow[k..k + 4]);
         });
     }
 
