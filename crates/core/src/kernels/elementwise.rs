@@ -5,7 +5,7 @@
 
 use crate::error::Result;
 use crate::layout::{broadcast_dims, checked_numel, contiguous_dims, Dims, Layout, StridedWalk};
-use crate::storage::{try_alloc, try_build, Buffer, BUILD_BLOCK};
+use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// `f(x)` for every element, into a new contiguous tensor.
@@ -28,14 +28,11 @@ pub fn map_slice(op: &str, x: &Tensor, kernel: impl Fn(&[f32], &mut [f32])) -> R
     map_slice_dyn(op, x, &kernel)
 }
 
-/// [`map_slice`] behind one call per block of [`BUILD_BLOCK`] elements through `&dyn`,
-/// shared by every unary op. The output is built block by block ([`try_build`]), so its
-/// memory is written once rather than zero-filled first. (Extending the output straight
-/// from the loop would save the copy out of the block buffer, but would make each op's
-/// loop bigger, and the ops are many.)
+/// [`map_slice`] behind one call per tensor through `&dyn`, shared by every unary op.
 #[inline(never)]
 fn map_slice_dyn(op: &str, x: &Tensor, kernel: &dyn Fn(&[f32], &mut [f32])) -> Result<Tensor> {
-    let out = x.with_f32(op, |src| try_build(op, src.len(), BUILD_BLOCK, |start, out| kernel(&src[start..start + out.len()], out)))??;
+    let mut out = try_alloc(op, x.numel(), 0.0f32)?;
+    x.with_f32(op, |src| kernel(src, &mut out))?;
     Tensor::from_f32(out, x.shape())
 }
 
@@ -78,20 +75,18 @@ fn map_rows(op: &str, x: &Tensor, row: &dyn Fn(&mut [f32], &[f32], usize)) -> Re
     x.expect_f32(op)?;
     let l = x.layout();
     let n = checked_numel(op, &l.shape)?;
-    let out = {
+    let mut out = try_alloc(op, n, 0.0f32)?;
+    {
         let buffer = x.buffer();
         let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
         if l.is_contiguous() && !l.has_overlap() {
-            let src = &data[l.offset..l.offset + n];
-            try_build(op, n, BUILD_BLOCK, |start, out| row(out, &src[start..start + out.len()], 1))?
+            row(&mut out, &data[l.offset..l.offset + n], 1);
         } else {
-            let mut out = try_alloc(op, n, 0.0f32)?;
             let out_strides = contiguous_dims(&l.shape);
             let walk = StridedWalk::new(&l.shape, [&out_strides, &l.strides]);
             walk.for_each_row([0, l.offset], |[o, p], len, [_, s]| row(&mut out[o..o + len], span(data, p, len, s), s));
-            out
         }
-    };
+    }
     Tensor::from_f32(out, &l.shape)
 }
 
@@ -211,81 +206,32 @@ fn zip_rows<A: Copy, B: Copy, T: Copy + Default>(
 ) -> Result<(Vec<T>, Dims)> {
     let shape = broadcast_dims(op, &a.shape, &b.shape)?;
     let n = checked_numel(op, &shape)?;
-    let (la, lb) = (a.broadcast_to(&shape), b.broadcast_to(&shape));
-    let (flat_a, flat_b) = (la.is_contiguous() && !la.has_overlap(), lb.is_contiguous() && !lb.has_overlap());
-    // The common cases build the output block by block, writing its memory once: both
-    // operands flat, or one a single number, or one a block repeated along the other
-    // ([.., N] op [N], a bias add).
-    let plan = if flat_a && flat_b {
-        Some((Operand::Long(&da[la.offset..la.offset + n]), Operand::Long(&db[lb.offset..lb.offset + n])))
-    } else if b.numel() == 1 && flat_a {
-        Some((Operand::Long(&da[la.offset..la.offset + n]), Operand::One(&db[b.offset..b.offset + 1])))
-    } else if a.numel() == 1 && flat_b {
-        Some((Operand::One(&da[a.offset..a.offset + 1]), Operand::Long(&db[lb.offset..lb.offset + n])))
-    } else if let (Some(m), true) = (trailing_block(&shape, b), flat_a) {
-        Some((Operand::Long(&da[la.offset..la.offset + n]), Operand::Block(&db[b.offset..b.offset + m])))
-    } else if let (Some(m), true) = (trailing_block(&shape, a), flat_b) {
-        Some((Operand::Block(&da[a.offset..a.offset + m]), Operand::Long(&db[lb.offset..lb.offset + n])))
-    } else {
-        None
-    };
-    if let Some((pa, pb)) = plan {
-        // A short repeated block: blocks of whole repeats, each one call of `row` (which
-        // repeats the block itself). A long one: a block splits where the repeat ends.
-        let m = pa.period().max(pb.period());
-        let block = if m <= BUILD_BLOCK { BUILD_BLOCK / m * m } else { BUILD_BLOCK };
-        let out = try_build(op, n, block, |s, out| {
-            let mut done = 0;
-            while done < out.len() {
-                let at = s + done;
-                let c = if m > BUILD_BLOCK { (m - at % m).min(out.len() - done) } else { out.len() - done };
-                let ((xa, sa), (xb, sb)) = (pa.piece(at, c), pb.piece(at, c));
-                row(&mut out[done..done + c], xa, xb, sa, sb);
-                done += c;
-            }
-        })?;
-        return Ok((out, shape));
-    }
     let mut out = try_alloc(op, n, T::default())?;
-    let out_strides = contiguous_dims(&shape);
-    let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);
-    walk.for_each_row([0, la.offset, lb.offset], |[o, pa, pb], len, [_, sa, sb]| {
-        row(&mut out[o..o + len], span(da, pa, len, sa), span(db, pb, len, sb), sa, sb);
-    });
+    {
+        let (la, lb) = (a.broadcast_to(&shape), b.broadcast_to(&shape));
+        let (flat_a, flat_b) = (la.is_contiguous() && !la.has_overlap(), lb.is_contiguous() && !lb.has_overlap());
+        if flat_a && flat_b {
+            row(&mut out, &da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n], 1, 1);
+        } else if b.numel() == 1 && flat_a {
+            row(&mut out, &da[la.offset..la.offset + n], &db[b.offset..b.offset + 1], 1, 0);
+        } else if a.numel() == 1 && flat_b {
+            row(&mut out, &da[a.offset..a.offset + 1], &db[lb.offset..lb.offset + n], 0, 1);
+        } else if let (Some(m), true) = (trailing_block(&shape, b), flat_a) {
+            // [.., N] op [N] (a bias add): every row of `a` against the whole of `b`.
+            // `zip_row` repeats the shorter operand (m < n, as `b` has more than one element
+            // and broadcasting made the output larger).
+            row(&mut out, &da[la.offset..la.offset + n], &db[b.offset..b.offset + m], 1, 1);
+        } else if let (Some(m), true) = (trailing_block(&shape, a), flat_b) {
+            row(&mut out, &da[a.offset..a.offset + m], &db[lb.offset..lb.offset + n], 1, 1);
+        } else {
+            let out_strides = contiguous_dims(&shape);
+            let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);
+            walk.for_each_row([0, la.offset, lb.offset], |[o, pa, pb], len, [_, sa, sb]| {
+                row(&mut out[o..o + len], span(da, pa, len, sa), span(db, pb, len, sb), sa, sb);
+            });
+        }
+    }
     Ok((out, shape))
-}
-
-/// How an operand of [`zip_rows`]' common cases lines up with the output.
-#[derive(Clone, Copy)]
-enum Operand<'a, X> {
-    /// One element per output.
-    Long(&'a [X]),
-    /// A single number for every output.
-    One(&'a [X]),
-    /// A block repeated along the output.
-    Block(&'a [X]),
-}
-
-impl<'a, X> Operand<'a, X> {
-    /// After how many outputs the operand repeats (1 if it never does).
-    fn period(&self) -> usize {
-        match self {
-            Operand::Block(x) => x.len(),
-            _ => 1,
-        }
-    }
-    /// The elements and stride for outputs `at .. at + c`, which a block operand either
-    /// covers in whole repeats (then the whole block, which [`zip_row`] repeats) or lies
-    /// within one repeat of.
-    #[inline(always)]
-    fn piece(&self, at: usize, c: usize) -> (&'a [X], usize) {
-        match *self {
-            Operand::Long(x) => (&x[at..at + c], 1),
-            Operand::One(x) => (x, 0),
-            Operand::Block(x) if x.len() <= BUILD_BLOCK => (x, 1),
-            Operand::Block(x) => (&x[at % x.len()..at % x.len() + c], 1),
-        }
-    }
 }
 
 /// `Some(t.numel())` when `t` is contiguous, has more than one element, and its shape
