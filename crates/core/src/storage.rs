@@ -81,7 +81,18 @@ pub fn live_memory() -> (usize, usize) {
 pub const MAX_BUFFER_BYTES: usize = i32::MAX as usize;
 
 /// Allocates `len` elements, reporting failure as an error instead of aborting.
+///
+/// Every element is written with `fill`: for outputs a kernel accumulates into. An output
+/// the kernel writes in full is built with [`try_map`] or [`try_build`] instead, which
+/// write the memory once rather than fill it and then overwrite it.
 pub fn try_alloc<T: Clone>(op: &str, len: usize, fill: T) -> Result<Vec<T>> {
+    let mut v = try_with_capacity(op, len)?;
+    v.resize(len, fill);
+    Ok(v)
+}
+
+/// An empty vector with room for exactly `len` elements, reporting failure as an error.
+pub fn try_with_capacity<T>(op: &str, len: usize) -> Result<Vec<T>> {
     let size = std::mem::size_of::<T>().max(1);
     if len > MAX_BUFFER_BYTES / size {
         return Err(too_large(op, len, size));
@@ -90,7 +101,6 @@ pub fn try_alloc<T: Clone>(op: &str, len: usize, fill: T) -> Result<Vec<T>> {
     if crate::memory::fallible(|| v.try_reserve_exact(len)).is_err() {
         return Err(refused(op, len, std::mem::size_of::<T>()));
     }
-    v.resize(len, fill);
     Ok(v)
 }
 
@@ -123,18 +133,55 @@ pub fn try_map<S: Copy, T: Copy + Default>(op: &str, src: &[S], f: impl Fn(S) ->
 }
 
 /// A copy of `src`, reporting allocation failure as an error.
-pub fn try_copy<T: Copy + Default>(op: &str, src: &[T]) -> Result<Vec<T>> {
-    try_map(op, src, |v| v)
+pub fn try_copy<T: Copy>(op: &str, src: &[T]) -> Result<Vec<T>> {
+    let mut v = try_with_capacity(op, src.len())?;
+    v.extend_from_slice(src);
+    Ok(v)
 }
 
 /// The items of `iter` (at most `len` of them), collected into one fallible allocation.
 pub fn try_collect<T>(op: &str, len: usize, iter: impl IntoIterator<Item = T>) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    crate::memory::fallible(|| v.try_reserve_exact(len)).map_err(|_| {
-        crate::memory::oom_error(op, &format!("{len} elements"), len as u64 * std::mem::size_of::<T>() as u64)
-    })?;
+    let mut v = try_with_capacity(op, len)?;
     v.extend(iter.into_iter().take(len));
     Ok(v)
+}
+
+/// The most elements [`try_build`] hands its `fill` at a time (4 KiB of f32 on the stack).
+pub const BUILD_BLOCK: usize = 1024;
+
+/// A vector of `len` elements, written block by block by `fill(start, block)`, which must
+/// set every element of `block` (the elements `start .. start + block.len()`); blocks have
+/// `block` elements (1 ≤ `block` ≤ [`BUILD_BLOCK`]), the last one possibly fewer.
+///
+/// For kernels that write into a slice: each block goes through a buffer on the stack,
+/// which stays in L1, so the vector's memory is written once. Filling the vector with
+/// zeros first and then letting the kernel overwrite it costs a second pass over memory,
+/// as much time again as a bandwidth-bound kernel takes. Up to `block` elements there is
+/// one call, on the vector itself (a small fill costs nothing measurable).
+pub fn try_build<T: Copy + Default>(op: &str, len: usize, block: usize, mut fill: impl FnMut(usize, &mut [T])) -> Result<Vec<T>> {
+    let mut v = try_with_capacity(op, len)?;
+    extend_in_blocks_dyn(&mut v, len, block, &mut fill);
+    Ok(v)
+}
+
+/// Appends `len` elements to `v` (which has room for them) as [`try_build`] builds them,
+/// with `fill` behind `&mut dyn`: compiled once per element type rather than once per
+/// caller (one call per block costs nothing measurable).
+#[inline(never)]
+fn extend_in_blocks_dyn<T: Copy + Default>(v: &mut Vec<T>, len: usize, block: usize, fill: &mut dyn FnMut(usize, &mut [T])) {
+    let block = block.clamp(1, BUILD_BLOCK);
+    if len <= block {
+        let at = v.len();
+        v.resize(at + len, T::default());
+        fill(0, &mut v[at..]);
+        return;
+    }
+    let mut buf = [T::default(); BUILD_BLOCK];
+    for start in (0..len).step_by(block) {
+        let part = &mut buf[..block.min(len - start)];
+        fill(start, part);
+        v.extend_from_slice(part);
+    }
 }
 
 /// One allocation of tensor data. `version` counts in-place writes, so that autograd can

@@ -1,19 +1,127 @@
 //! Pooling loops over contiguous NCHW data (max, average and adaptive average pooling).
 //!
 //! Pooling follows PyTorch's CPU kernels exactly (window clipping, the divisor rules of
-//! average pooling, first-max tie breaking and NaN propagation of max pooling).
+//! average pooling, first-max tie breaking and NaN propagation of max pooling, and the
+//! order in which the backward passes add up overlapping windows).
+//!
+//! The max and average kernels, forward and backward, compute a flat range of their
+//! output (`start ..`, in NCHW order), so that the ops layer can build it block by block
+//! ([`crate::storage::try_build`]) and write its memory once, instead of zero-filling it
+//! first.
+//!
+//! Forward: within an output row, the columns whose window lies inside the input row are
+//! the common case. In the simd128 build, for the usual shapes (2 wide 2 apart, 3 wide
+//! 2 or 1 apart, no column dilation), they are computed four outputs at a time, each tap of the window a vector
+//! compare-and-select in PyTorch's row-major tap order (average pooling sums each window
+//! in a scalar loop: the binary size budget has no room for vector copies of it); when every
+//! window of the plane is inside (no padding: k2s2, k3s2), a run of whole rows is one
+//! call. The few edge columns next to padding, and other geometries (dilated columns,
+//! wider strides, the host build), go window by window, as PyTorch's loop does.
+//!
+//! Backward: each input row is cleared, then gets the gradients of the windows over it,
+//! added in output order, the order of PyTorch's `grad_input[i] += …` loop, so windows
+//! that overlap sum to the same bits. For max pooling with 2-wide, 2-apart windows (k2s2)
+//! every input element has at most one window, and a row is one vector select per four
+//! outputs.
 //!
 //! Every function here trusts its geometry: the ops layer validates shapes and sizes
 //! before calling, so the slicing below cannot go out of bounds.
 #![forbid(unsafe_code)]
 
-use super::window::{valid_range, Window};
+use super::window::Window;
 
 /// The geometry of a 2-D pooling over `planes` independent `[H, W]` planes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolGeom {
     pub planes: usize,
     pub win: Window,
+}
+
+impl PoolGeom {
+    /// The output columns `a..b` whose whole window lies inside the input row.
+    fn inner_columns(&self) -> (usize, usize) {
+        let w = &self.win;
+        let a = w.pw.div_ceil(w.sw).min(w.ow);
+        let span = (w.kw - 1) * w.dw + 1;
+        // ox·sW − pW + span ≤ W  ⇔  ox ≤ (W + pW − span) / sW
+        let b = if w.w + w.pw >= span { ((w.w + w.pw - span) / w.sw + 1).min(w.ow) } else { 0 };
+        (a, b.max(a))
+    }
+    /// Whether whole output rows take the vectorised path with no edges: no padding, every
+    /// window inside the plane, [`vector_columns`], and at least one vector per row.
+    fn plain(&self) -> bool {
+        let w = &self.win;
+        let rows_inside = w.ph == 0 && (w.oh - 1) * w.sh + (w.kh - 1) * w.dh < w.h;
+        cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
+            && rows_inside
+            && self.inner_columns() == (0, w.ow)
+            && w.ow >= 4
+            && vector_columns(w)
+    }
+    /// Whether each input row of max pooling's backward can be written from one output
+    /// row in the simd128 build: windows 2 wide, 2 apart, no column padding or dilation, none cut by
+    /// the row's end (so output column `ox` owns input columns `2ox` and `2ox + 1`), and
+    /// window rows that do not overlap.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn unpool_pairs(&self) -> bool {
+        let w = &self.win;
+        (w.kw, w.sw, w.dw, w.pw) == (2, 2, 1, 0)
+            && 2 * w.ow <= w.w
+            && (w.kh - 1) * w.dh < w.sh
+    }
+    /// Number of output elements.
+    pub fn out_len(&self) -> usize {
+        self.planes * self.win.oh * self.win.ow
+    }
+    /// Number of input elements.
+    pub fn in_len(&self) -> usize {
+        self.planes * self.win.h * self.win.w
+    }
+}
+
+/// Whether the vectorised inner columns take this window's columns: the shapes of CNN
+/// pooling, 2 wide 2 apart, 3 wide 2 apart and 3 wide 1 apart, without dilation (one
+/// compiled copy each; a copy for any width and stride would cost binary size for
+/// little).
+fn vector_columns(w: &Window) -> bool {
+    w.dw == 1 && matches!((w.kw, w.sw), (2, 2) | (3, 2) | (3, 1))
+}
+
+/// Splits the flat range `start .. start + len` of `[planes, rows, cols]` elements into
+/// pieces of one row: `f(plane, row, first column, range within start..start+len)`.
+#[inline(always)]
+fn for_each_row_piece(rows: usize, cols: usize, start: usize, len: usize, mut f: impl FnMut(usize, usize, usize, std::ops::Range<usize>)) {
+    let (mut plane, mut row, mut col) = (start / cols / rows, start / cols % rows, start % cols);
+    let mut done = 0;
+    while done < len {
+        let n = (cols - col).min(len - done);
+        f(plane, row, col, done..done + n);
+        done += n;
+        col = 0;
+        row += 1;
+        if row == rows {
+            (plane, row) = (plane + 1, 0);
+        }
+    }
+}
+
+/// As [`for_each_row_piece`], but a run of whole rows within one plane comes as one call:
+/// `f(plane, first row, first column, rows in the run, range)`, where a partial row is a
+/// run of one.
+#[inline(always)]
+fn for_each_row_run(rows: usize, cols: usize, start: usize, len: usize, mut f: impl FnMut(usize, usize, usize, usize, std::ops::Range<usize>)) {
+    let (mut plane, mut row, mut col) = (start / cols / rows, start / cols % rows, start % cols);
+    let mut done = 0;
+    while done < len {
+        let whole = if col == 0 { ((len - done) / cols).min(rows - row) } else { 0 };
+        let (n, run) = if whole > 0 { (whole * cols, whole) } else { ((cols - col).min(len - done), 1) };
+        f(plane, row, col, run, done..done + n);
+        done += n;
+        (row, col) = if col + n < cols { (row, col + n) } else { (row + run, 0) };
+        if row == rows {
+            (plane, row) = (plane + 1, 0);
+        }
+    }
 }
 
 /// The taps of output `o`'s dilated window clipped to `0..size`: the first in-bounds tap
@@ -27,106 +135,151 @@ fn dilated_span(o: usize, s: usize, p: usize, k: usize, d: usize, size: usize) -
     (first as usize, end.max(first) as usize)
 }
 
-/// `best[k] = max(best[k], src[k·stride])`, recording position `base + k·stride` in
-/// `at[k]` where the value wins (strictly greater, or NaN: PyTorch's rule). Branch-free
-/// four lanes at a time in the simd128 build: with random data the comparison is
-/// unpredictable, and V8 compiles a scalar `f32` select to a branch.
-#[inline(always)]
-fn max_update(best: &mut [f32], at: &mut [i32], src: &[f32], stride: usize, base: i32) {
-    let n = best.len().min(at.len());
-    #[allow(unused_mut)]
-    let mut k = 0;
+/// The outputs (along one dim) whose window of `k` taps `d` apart, stepping `s` after
+/// `p` padding, can cover input `i`: `lo..hi`, clipped to `0..out`.
+#[inline]
+fn windows_over(i: usize, out: usize, s: usize, p: usize, k: usize, d: usize) -> std::ops::Range<usize> {
+    let (i, reach) = ((i + p) as i64, ((k - 1) * d) as i64);
+    let lo = ((i - reach).max(0) as usize).div_ceil(s);
+    let hi = (i as usize / s + 1).min(out);
+    lo..hi.max(lo)
+}
+
+// ---------------------------------------------------------------------------------------
+// max pooling
+
+/// Max pooling of the outputs `start .. start + out.len()` (flat NCHW order). `idx`, if
+/// given (as long as `out`), receives the flat `y·W + x` position of each max within its
+/// plane. Ties keep the first max in row-major window order; a NaN always wins, so a
+/// window holding NaN gives NaN at its last NaN (PyTorch's CPU kernel).
+#[inline(never)]
+pub fn max_pool2d(x: &[f32], g: &PoolGeom, start: usize, out: &mut [f32], mut idx: Option<&mut [i32]>) {
+    let w = &g.win;
+    let hw = w.h * w.w;
+    let (inner, plain) = (g.inner_columns(), g.plain());
+    for_each_row_run(w.oh, w.ow, start, out.len(), |p, oy, ox0, run, r| {
+        let plane = &x[p * hw..(p + 1) * hw];
+        let (orow, mut irow) = (&mut out[r.clone()], idx.as_deref_mut().map(|i| &mut i[r]));
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if plain && ox0 == 0 {
+            // Whole rows, windows all inside: one call for the run.
+            let rows = (oy * w.sh, oy * w.sh + (w.kh - 1) * w.dh + 1);
+            match irow {
+                Some(i) => simd::max_inner::<true>(plane, w, rows, run, 0, orow, i),
+                None => simd::max_inner::<false>(plane, w, rows, run, 0, orow, &mut []),
+            }
+            return;
+        }
+        let _ = plain;
+        let cols = orow.len() / run;
+        for (k, o) in orow.chunks_mut(cols).enumerate() {
+            max_row(plane, g, inner, oy + k, ox0, o, irow.as_deref_mut().map(|i| &mut i[k * cols..(k + 1) * cols]));
+        }
+    });
+}
+
+/// Outputs `ox0 .. ox0 + orow.len()` of output row `oy` (and their argmaxes in `irow`,
+/// as long, if given).
+#[inline(never)]
+fn max_row(plane: &[f32], g: &PoolGeom, inner: (usize, usize), oy: usize, ox0: usize, orow: &mut [f32], irow: Option<&mut [i32]>) {
+    let w = &g.win;
+    let rows = dilated_span(oy, w.sh, w.ph, w.kh, w.dh, w.h);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        use core::arch::wasm32::*;
-        let s = stride as i32;
-        let step = i32x4(0, s, 2 * s, 3 * s);
-        while k + 4 <= n {
-            let v = if stride == 1 {
-                let w = &src[k..k + 4];
-                f32x4(w[0], w[1], w[2], w[3])
-            } else {
-                let w = &src[k * stride..k * stride + 3 * stride + 1];
-                f32x4(w[0], w[stride], w[2 * stride], w[3 * stride])
-            };
-            let (b, a) = (&mut best[k..k + 4], &mut at[k..k + 4]);
-            let old = f32x4(b[0], b[1], b[2], b[3]);
-            let wins = v128_or(f32x4_gt(v, old), f32x4_ne(v, v));
-            let new = v128_bitselect(v, old, wins);
-            let pos = i32x4_add(i32x4_splat(base + (k * stride) as i32), step);
-            let idx = v128_bitselect(pos, i32x4(a[0], a[1], a[2], a[3]), wins);
-            b.copy_from_slice(&[
-                f32x4_extract_lane::<0>(new),
-                f32x4_extract_lane::<1>(new),
-                f32x4_extract_lane::<2>(new),
-                f32x4_extract_lane::<3>(new),
-            ]);
-            a.copy_from_slice(&[
-                i32x4_extract_lane::<0>(idx),
-                i32x4_extract_lane::<1>(idx),
-                i32x4_extract_lane::<2>(idx),
-                i32x4_extract_lane::<3>(idx),
-            ]);
-            k += 4;
+        let mut irow = irow;
+        let ox1 = ox0 + orow.len();
+        let a = inner.0.clamp(ox0, ox1);
+        let b = inner.1.clamp(a, ox1);
+        if vector_columns(w) && b - a >= 4 && rows.0 < rows.1 {
+            let (o_left, o_rest) = orow.split_at_mut(a - ox0);
+            let (o_mid, o_right) = o_rest.split_at_mut(b - a);
+            max_windows(plane, w, rows, ox0, o_left, irow.as_deref_mut().map(|i| &mut i[..a - ox0]));
+            max_windows(plane, w, rows, b, o_right, irow.as_deref_mut().map(|i| &mut i[b - ox0..]));
+            match irow {
+                Some(i) => simd::max_inner::<true>(plane, w, rows, 1, a, o_mid, &mut i[a - ox0..b - ox0]),
+                None => simd::max_inner::<false>(plane, w, rows, 1, a, o_mid, &mut []),
+            }
+            return;
         }
+        max_windows(plane, w, rows, ox0, orow, irow);
     }
-    for k in k..n {
-        let v = src[k * stride];
-        if v > best[k] || v.is_nan() {
-            best[k] = v;
-            at[k] = base + (k * stride) as i32;
-        }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        let _ = inner;
+        max_windows(plane, w, rows, ox0, orow, irow);
     }
 }
 
-/// Max pooling; `idx` receives the flat `y·W + x` position of each max within its plane.
-/// Each output row is updated tap by tap (row-major, like PyTorch's window walk), so the
-/// inner loop runs along the row without a dependency chain. Ties keep the first max; a
-/// NaN always wins (as in PyTorch's CPU kernel).
+/// Outputs `c0 .. c0 + orow.len()` of one output row whose windows cover input rows
+/// `rows` (step `dH`), one window at a time in PyTorch's tap order: the few edge columns
+/// next to padding, and the geometries the vector path does not take.
 #[inline(never)]
-pub fn max_pool2d(x: &[f32], g: &PoolGeom, out: &mut [f32], idx: &mut [i32]) {
-    let hw = g.win.h * g.win.w;
-    for p in 0..g.planes {
-        let plane = &x[p * hw..(p + 1) * hw];
-        for oy in 0..g.win.oh {
-            let start = (p * g.win.oh + oy) * g.win.ow;
-            let (orow, irow) = (&mut out[start..start + g.win.ow], &mut idx[start..start + g.win.ow]);
-            let (y0, y1) = dilated_span(oy, g.win.sh, g.win.ph, g.win.kh, g.win.dh, g.win.h);
-            orow.fill(f32::NEG_INFINITY);
-            for (ox, i) in irow.iter_mut().enumerate() {
-                *i = (y0 * g.win.w + dilated_span(ox, g.win.sw, g.win.pw, g.win.kw, g.win.dw, g.win.w).0) as i32;
-            }
-            for y in (y0..y1).step_by(g.win.dh) {
-                let row = &plane[y * g.win.w..(y + 1) * g.win.w];
-                for j in 0..g.win.kw {
-                    let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
-                    if ox0 == ox1 {
-                        continue;
-                    }
-                    let ix0 = ox0 * g.win.sw + j * g.win.dw - g.win.pw;
-                    let src = &row[ix0..ix0 + (ox1 - ox0 - 1) * g.win.sw + 1];
-                    max_update(&mut orow[ox0..ox1], &mut irow[ox0..ox1], src, g.win.sw, (y * g.win.w + ix0) as i32);
+fn max_windows(plane: &[f32], w: &Window, (y0, y1): (usize, usize), c0: usize, orow: &mut [f32], mut irow: Option<&mut [i32]>) {
+    for (k, o) in orow.iter_mut().enumerate() {
+        let (x0, x1) = dilated_span(c0 + k, w.sw, w.pw, w.kw, w.dw, w.w);
+        let (mut best, mut at) = (f32::NEG_INFINITY, y0 * w.w + x0);
+        let mut y = y0;
+        while y < y1 {
+            let mut x = x0;
+            while x < x1 {
+                let v = plane[y * w.w + x];
+                if v > best || v.is_nan() {
+                    (best, at) = (v, y * w.w + x);
                 }
+                x += w.dw;
             }
+            y += w.dh;
+        }
+        *o = best;
+        if let Some(i) = irow.as_deref_mut() {
+            i[k] = at as i32;
         }
     }
 }
 
-/// Routes each output gradient to its argmax; `dx` is overwritten.
-/// (`idx` entries come from [`max_pool2d`], so they index the plane.)
+/// Routes the output gradients to their argmax for the input elements `start ..
+/// start + dx.len()` (flat NCHW order), every one of which is written: each input row is
+/// cleared, then gets the gradients of the windows over it whose argmax lies in it, added
+/// in output order as PyTorch's `grad_input[index] += grad_output` loop adds them (so
+/// overlapping windows sum in the same order, and a lone gradient of −0 lands as +0).
+/// `idx` entries come from [`max_pool2d`], so they index the plane.
 #[inline(never)]
-pub fn max_pool2d_backward(gout: &[f32], idx: &[i32], g: &PoolGeom, dx: &mut [f32]) {
-    let (hw, ohw) = (g.win.h * g.win.w, g.win.oh * g.win.ow);
-    dx.fill(0.0);
-    for p in 0..g.planes {
-        let plane = &mut dx[p * hw..(p + 1) * hw];
-        for (&gv, &i) in gout[p * ohw..(p + 1) * ohw].iter().zip(&idx[p * ohw..(p + 1) * ohw]) {
-            if let Some(d) = plane.get_mut(i as usize) {
-                *d += gv;
+pub fn max_pool2d_backward(gout: &[f32], idx: &[i32], g: &PoolGeom, start: usize, dx: &mut [f32]) {
+    let w = &g.win;
+    let ohw = w.oh * w.ow;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let pairs = g.unpool_pairs();
+    for_each_row_piece(w.h, w.w, start, dx.len(), |p, y, x0, r| {
+        let row = &mut dx[r];
+        let (gp, ip) = (&gout[p * ohw..(p + 1) * ohw], &idx[p * ohw..(p + 1) * ohw]);
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if pairs && x0 == 0 && row.len() == w.w {
+            // At most one window row over this input row: a select per element.
+            match windows_over(y, w.oh, w.sh, w.ph, w.kh, w.dh).next() {
+                Some(oy) => simd::unpool_max_pairs(&gp[oy * w.ow..(oy + 1) * w.ow], &ip[oy * w.ow..(oy + 1) * w.ow], (y * w.w) as i32, row),
+                None => row.fill(0.0),
+            }
+            return;
+        }
+        row.fill(0.0);
+        let first = (y * w.w + x0) as u32;
+        let len = row.len() as u32;
+        for oy in windows_over(y, w.oh, w.sh, w.ph, w.kh, w.dh) {
+            let (grow, irow) = (&gp[oy * w.ow..(oy + 1) * w.ow], &ip[oy * w.ow..(oy + 1) * w.ow]);
+            for (&gv, &i) in grow.iter().zip(irow) {
+                // Branch-free (whether a window's max lies in this row is a coin toss):
+                // a miss adds +0.0 to element 0, which changes nothing, as no sum of
+                // gradients onto +0.0 is ever −0.0.
+                let off = (i as u32).wrapping_sub(first);
+                let hit = 0u32.wrapping_sub((off < len) as u32);
+                row[(off & hit) as usize] += f32::from_bits(gv.to_bits() & hit);
             }
         }
-    }
+    });
 }
+
+// ---------------------------------------------------------------------------------------
+// average pooling
 
 /// Average-pooling divisor rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -166,82 +319,99 @@ fn avg_divisor(g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usize, usize), ox:
     Some(divisor as f32)
 }
 
-/// Calls `f(row, ox0, ox1, ix0)` for each kernel column `j`: output columns `ox0..ox1`
-/// read input columns `ix0, ix0 + sW, …` of an input row (no dilation).
-#[inline(always)]
-fn for_each_pool_column(g: &PoolGeom, mut f: impl FnMut(usize, usize, usize)) {
-    for j in 0..g.win.kw {
-        let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j, g.win.pw, g.win.w);
-        if ox0 < ox1 {
-            f(ox0, ox1, ox0 * g.win.sw + j - g.win.pw);
-        }
+/// Divides the values of output columns `ox0 .. ox0 + vals.len()` of a row whose windows
+/// cover `rows` by their divisors (0 where the window is all padding). The inner columns
+/// share one divisor, so their loop is a plain vectorised division.
+#[inline(never)]
+fn divide_row(g: &PoolGeom, mode: AvgPoolMode, rows: (usize, usize, usize), inner: (usize, usize), ox0: usize, vals: &mut [f32]) {
+    let ox1 = ox0 + vals.len();
+    let a = inner.0.clamp(ox0, ox1);
+    let b = inner.1.clamp(a, ox1);
+    let (left, rest) = vals.split_at_mut(a - ox0);
+    let (mid, right) = rest.split_at_mut(b - a);
+    match avg_divisor(g, mode, rows, a) {
+        Some(d) if !mid.is_empty() => mid.iter_mut().for_each(|v| *v /= d),
+        _ => mid.fill(0.0),
+    }
+    for (ox, v) in (ox0..a).zip(left).chain((b..ox1).zip(right)) {
+        *v = avg_divisor(g, mode, rows, ox).map_or(0.0, |d| *v / d);
     }
 }
 
-/// Average pooling, summing each window row-major (PyTorch's order) then dividing.
+/// Average pooling of the outputs `start .. start + out.len()` (flat NCHW order), summing
+/// each window from 0 in row-major order (PyTorch's), then dividing.
 #[inline(never)]
-pub fn avg_pool2d(x: &[f32], g: &PoolGeom, mode: AvgPoolMode, out: &mut [f32]) {
-    let hw = g.win.h * g.win.w;
-    for p in 0..g.planes {
-        let plane = &x[p * hw..(p + 1) * hw];
-        for oy in 0..g.win.oh {
-            let start = (p * g.win.oh + oy) * g.win.ow;
-            let orow = &mut out[start..start + g.win.ow];
-            let rows = avg_span(oy, g.win.sh, g.win.ph, g.win.kh, g.win.h);
-            orow.fill(0.0);
-            for y in rows.0..rows.1 {
-                let row = &plane[y * g.win.w..(y + 1) * g.win.w];
-                for_each_pool_column(g, |ox0, ox1, ix0| {
-                    if g.win.sw == 1 {
-                        for (o, &v) in orow[ox0..ox1].iter_mut().zip(&row[ix0..ix0 + (ox1 - ox0)]) {
-                            *o += v;
-                        }
-                    } else {
-                        for (k, o) in orow[ox0..ox1].iter_mut().enumerate() {
-                            *o += row[ix0 + k * g.win.sw];
-                        }
-                    }
-                });
-            }
-            for (ox, o) in orow.iter_mut().enumerate() {
-                *o = avg_divisor(g, mode, rows, ox).map_or(0.0, |d| *o / d);
+pub fn avg_pool2d(x: &[f32], g: &PoolGeom, mode: AvgPoolMode, start: usize, out: &mut [f32]) {
+    let w = &g.win;
+    let hw = w.h * w.w;
+    let inner = g.inner_columns();
+    for_each_row_piece(w.oh, w.ow, start, out.len(), |p, oy, ox0, r| {
+        let rows = avg_span(oy, w.sh, w.ph, w.kh, w.h);
+        let orow = &mut out[r];
+        avg_sums(&x[p * hw..(p + 1) * hw], w, rows, ox0, orow);
+        divide_row(g, mode, rows, inner, ox0, orow);
+    });
+}
+
+/// The window sums of outputs `c0 .. c0 + orow.len()` of one output row whose windows
+/// cover `rows`, each from 0 in PyTorch's row-major order. (Average pooling stays scalar:
+/// its forward is a small part of a training step, and vector copies of it would cost
+/// more binary size than the budget leaves.)
+#[inline(never)]
+fn avg_sums(plane: &[f32], w: &Window, rows: (usize, usize, usize), c0: usize, orow: &mut [f32]) {
+    for (k, o) in orow.iter_mut().enumerate() {
+        let (x0, x1, _) = avg_span(c0 + k, w.sw, w.pw, w.kw, w.w);
+        let mut sum = 0.0f32;
+        for y in rows.0..rows.1 {
+            for &v in &plane[y * w.w + x0..y * w.w + x1] {
+                sum += v;
             }
         }
+        *o = sum;
     }
 }
 
-/// Spreads each output gradient over its window, divided like the forward; `dx` is
-/// overwritten, `share` holds at least `OW` elements.
+/// Each output gradient divided like the forward, for outputs `start .. start +
+/// share.len()`: what [`avg_pool2d_backward`] spreads over the windows.
 #[inline(never)]
-pub fn avg_pool2d_backward(gout: &[f32], g: &PoolGeom, mode: AvgPoolMode, dx: &mut [f32], share: &mut [f32]) {
-    let hw = g.win.h * g.win.w;
-    let share = &mut share[..g.win.ow];
-    dx.fill(0.0);
-    for p in 0..g.planes {
-        let plane = &mut dx[p * hw..(p + 1) * hw];
-        for oy in 0..g.win.oh {
-            let start = (p * g.win.oh + oy) * g.win.ow;
-            let rows = avg_span(oy, g.win.sh, g.win.ph, g.win.kh, g.win.h);
-            for (ox, (s, &gv)) in share.iter_mut().zip(&gout[start..start + g.win.ow]).enumerate() {
-                *s = avg_divisor(g, mode, rows, ox).map_or(0.0, |d| gv / d);
-            }
-            for y in rows.0..rows.1 {
-                let row = &mut plane[y * g.win.w..(y + 1) * g.win.w];
-                for_each_pool_column(g, |ox0, ox1, ix0| {
-                    if g.win.sw == 1 {
-                        for (d, &v) in row[ix0..ix0 + (ox1 - ox0)].iter_mut().zip(&share[ox0..ox1]) {
-                            *d += v;
-                        }
-                    } else {
-                        for (k, &v) in share[ox0..ox1].iter().enumerate() {
-                            row[ix0 + k * g.win.sw] += v;
-                        }
-                    }
-                });
+pub fn avg_pool2d_shares(gout: &[f32], g: &PoolGeom, mode: AvgPoolMode, start: usize, share: &mut [f32]) {
+    let w = &g.win;
+    let inner = g.inner_columns();
+    share.copy_from_slice(&gout[start..start + share.len()]);
+    for_each_row_piece(w.oh, w.ow, start, share.len(), |_, oy, ox0, r| {
+        divide_row(g, mode, avg_span(oy, w.sh, w.ph, w.kh, w.h), inner, ox0, &mut share[r]);
+    });
+}
+
+/// Spreads each output's share ([`avg_pool2d_shares`], all outputs) over its window, for
+/// the input elements `start .. start + dx.len()` (flat NCHW order), every one of which is
+/// written: each input row is cleared, then gets the shares of the windows over it, added
+/// in output order as PyTorch's loop adds them (overlapping windows sum in that order).
+#[inline(never)]
+pub fn avg_pool2d_backward(share: &[f32], g: &PoolGeom, start: usize, dx: &mut [f32]) {
+    let w = &g.win;
+    let ohw = w.oh * w.ow;
+    for_each_row_piece(w.h, w.w, start, dx.len(), |p, y, x0, r| {
+        let row = &mut dx[r];
+        row.fill(0.0);
+        let x1 = x0 + row.len();
+        let columns = windows_over(x0, w.ow, w.sw, w.pw, w.kw, 1).start..windows_over(x1 - 1, w.ow, w.sw, w.pw, w.kw, 1).end;
+        for oy in windows_over(y, w.oh, w.sh, w.ph, w.kh, 1) {
+            let srow = &share[p * ohw + oy * w.ow..p * ohw + (oy + 1) * w.ow];
+            for ox in columns.clone() {
+                let first = ox * w.sw;
+                let (c0, c1) = (first.max(x0 + w.pw) - w.pw, (first + w.kw).min(x1 + w.pw) - w.pw);
+                let s = srow[ox];
+                for d in &mut row[c0.min(c1) - x0..c1 - x0] {
+                    *d += s;
+                }
             }
         }
-    }
+    });
 }
+
+// ---------------------------------------------------------------------------------------
+// adaptive average pooling
 
 /// PyTorch's adaptive window of output `i` of `out` over `size` inputs:
 /// `floor(i·size/out) .. ceil((i+1)·size/out)`.
@@ -290,6 +460,186 @@ pub fn adaptive_avg_pool2d_backward(gout: &[f32], planes: usize, h: usize, w: us
     }
 }
 
+
+/// The vectorised inner columns: four outputs at a time, each tap of the window one
+/// vector of the four outputs' inputs (column stride 1: one load; stride 2: two
+/// overlapping loads and a shuffle), folded in row-major tap order. A row piece that is
+/// not a multiple of four ends with a vector that overlaps the previous one (the same
+/// outputs computed twice give the same values) rather than a scalar tail.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use super::Window;
+    use core::arch::wasm32::*;
+
+    #[inline(always)]
+    fn load(w: &[f32]) -> v128 {
+        let Ok(q) = <&[f32; 4]>::try_from(w) else { unreachable!("a slice of 4") };
+        f32x4(q[0], q[1], q[2], q[3])
+    }
+
+    /// Writes the four lanes (one `v128.store`).
+    #[inline(always)]
+    pub fn store_f32(v: v128, out: &mut [f32]) {
+        out.copy_from_slice(&[f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)]);
+    }
+
+    #[inline(always)]
+    pub fn store_i32(v: v128, out: &mut [i32]) {
+        out.copy_from_slice(&[i32x4_extract_lane::<0>(v), i32x4_extract_lane::<1>(v), i32x4_extract_lane::<2>(v), i32x4_extract_lane::<3>(v)]);
+    }
+
+    /// The taps of four outputs `SW` columns apart along one input row `w` (which starts
+    /// at the first output's first tap and holds `3·SW + kw` elements): tap `j` is
+    /// `w[j], w[j + SW], w[j + 2SW], w[j + 3SW]`, passed to `f(j, tap)` in order.
+    ///
+    /// Stride 1: one load per tap. Stride 2: taps 0 and 1 are the even and odd lanes of
+    /// the first eight elements, and tap `j ≥ 2` is tap `j − 2` shifted by one lane with
+    /// `w[j + 6]` appended, so each tap costs a shuffle and at most one load.
+    #[inline(always)]
+    fn for_each_tap<const SW: usize>(w: &[f32], kw: usize, mut f: impl FnMut(usize, v128)) {
+        if SW == 1 {
+            for j in 0..kw {
+                f(j, load(&w[j..j + 4]));
+            }
+            return;
+        }
+        if kw == 1 {
+            f(0, i32x4_shuffle::<0, 2, 5, 7>(load(&w[0..4]), load(&w[3..7])));
+            return;
+        }
+        let (q0, q1) = (load(&w[0..4]), load(&w[4..8]));
+        let (mut even, mut odd) = (i32x4_shuffle::<0, 2, 4, 6>(q0, q1), i32x4_shuffle::<1, 3, 5, 7>(q0, q1));
+        f(0, even);
+        f(1, odd);
+        for j in 2..kw {
+            let next = i32x4_shuffle::<1, 2, 3, 7>(if j % 2 == 0 { even } else { odd }, load(&w[j + 3..j + 7]));
+            if j % 2 == 0 {
+                even = next;
+            } else {
+                odd = next;
+            }
+            f(j, next);
+        }
+    }
+
+    /// Calls `body(k)` for the output offsets `k` of the vectors covering `0..n` (n ≥ 4);
+    /// one call site, so that `body` is inlined.
+    #[inline(always)]
+    fn vectors(n: usize, mut body: impl FnMut(usize)) {
+        let mut k = 0;
+        loop {
+            let at = k.min(n - 4);
+            body(at);
+            if at == n - 4 {
+                break;
+            }
+            k += 4;
+        }
+    }
+
+    /// [`super::max_row`]'s inner columns `a .. a + cols` (at least four) of `run`
+    /// consecutive output rows (`orow` holds `run · cols` outputs; the first row's windows
+    /// cover input rows `rows`, each next row's `sH` further down, unclipped), for the
+    /// shapes of [`super::vector_columns`].
+    #[inline(never)]
+    pub fn max_inner<const IDX: bool>(plane: &[f32], w: &Window, rows: (usize, usize), run: usize, a: usize, orow: &mut [f32], irow: &mut [i32]) {
+        let cols = orow.len() / run;
+        for r in 0..run {
+            let rows = (rows.0 + r * w.sh, rows.1 + r * w.sh);
+            let (o, i) = (&mut orow[r * cols..(r + 1) * cols], if IDX { &mut irow[r * cols..(r + 1) * cols] } else { &mut [][..] });
+            match (w.kw, w.sw) {
+                (2, 2) => max_body::<IDX, 2, 2>(plane, w, rows, a, o, i),
+                (3, 2) => max_body::<IDX, 2, 3>(plane, w, rows, a, o, i),
+                _ => max_body::<IDX, 1, 3>(plane, w, rows, a, o, i),
+            }
+        }
+    }
+
+    /// `KW`: the kernel width as a constant, or 0 to read it from `w`.
+    #[inline(always)]
+    fn max_body<const IDX: bool, const SW: usize, const KW: usize>(plane: &[f32], w: &Window, (y0, y1): (usize, usize), a: usize, orow: &mut [f32], irow: &mut [i32]) {
+        let kw = if KW == 0 { w.kw } else { KW };
+        // The elements the four windows read in one input row.
+        let span = 3 * SW + kw;
+        let s = SW as i32;
+        let lanes = i32x4(0, s, 2 * s, 3 * s);
+        vectors(orow.len(), |k| {
+            let ix = (a + k) * SW - w.pw;
+            // The fold starts at the first tap: PyTorch starts from −∞ at the first tap's
+            // index, which the first tap replaces unless it is −∞ itself (same result).
+            let (mut best, mut at) = (f32x4_splat(0.0), i32x4_splat(0));
+            let mut y = y0;
+            while y < y1 {
+                let base = (y * w.w + ix) as i32;
+                for_each_tap::<SW>(&plane[y * w.w + ix..y * w.w + ix + span], kw, |j, v| {
+                    let pos = if IDX { i32x4_add(i32x4_splat(base + j as i32), lanes) } else { lanes };
+                    if y == y0 && j == 0 {
+                        (best, at) = (v, pos);
+                        return;
+                    }
+                    let wins = v128_or(f32x4_gt(v, best), f32x4_ne(v, v));
+                    best = v128_bitselect(v, best, wins);
+                    if IDX {
+                        at = v128_bitselect(pos, at, wins);
+                    }
+                });
+                y += w.dh;
+            }
+            store_f32(best, &mut orow[k..k + 4]);
+            if IDX {
+                store_i32(at, &mut irow[k..k + 4]);
+            }
+        });
+    }
+
+    fn load_i32(w: &[i32]) -> v128 {
+        let Ok(q) = <&[i32; 4]>::try_from(w) else { unreachable!("a slice of 4") };
+        i32x4(q[0], q[1], q[2], q[3])
+    }
+
+    /// Calls `f(k, lo, hi)` for the outputs `k..k + 4` of a row of `n` (n ≥ 4, the last
+    /// vector overlapping) with `v(k)`'s lanes doubled: `lo = v0 v0 v1 v1`, `hi = v2 v2 v3
+    /// v3`, the values of input columns `2k .. 2k + 8`.
+    #[inline(always)]
+    fn pairs(n: usize, mut v: impl FnMut(usize) -> v128, mut f: impl FnMut(usize, v128, v128)) {
+        vectors(n, |k| {
+            let x = v(k);
+            f(k, i32x4_shuffle::<0, 0, 1, 1>(x, x), i32x4_shuffle::<2, 2, 3, 3>(x, x));
+        });
+    }
+
+    /// Max pooling's backward of an input row (`base` = its first element's position in
+    /// the plane) under the output row with gradients `grad` and argmaxes `idx`: each
+    /// output column owns input columns `2ox, 2ox + 1`, which get `0 + g` where they are
+    /// the argmax and +0 elsewhere (the bits PyTorch's zero fill and `+=` give).
+    #[inline(never)]
+    pub fn unpool_max_pairs(grad: &[f32], idx: &[i32], base: i32, row: &mut [f32]) {
+        let n = grad.len().min(idx.len());
+        let (cols, rest) = row.split_at_mut(2 * n);
+        rest.fill(0.0);
+        if n < 4 {
+            for (k, pair) in cols.chunks_exact_mut(2).enumerate() {
+                for (t, d) in pair.iter_mut().enumerate() {
+                    *d = if idx[k] == base + (2 * k + t) as i32 { 0.0 + grad[k] } else { 0.0 };
+                }
+            }
+            return;
+        }
+        let (zero, step) = (f32x4_splat(0.0), i32x4(0, 1, 2, 3));
+        pairs(
+            n,
+            |k| f32x4_add(load(&grad[k..k + 4]), zero),
+            |k, g_lo, g_hi| {
+                let i = load_i32(&idx[k..k + 4]);
+                let (i_lo, i_hi) = (i32x4_shuffle::<0, 0, 1, 1>(i, i), i32x4_shuffle::<2, 2, 3, 3>(i, i));
+                let p = i32x4_add(i32x4_splat(base + 2 * k as i32), step);
+                store_f32(v128_and(g_lo, i32x4_eq(i_lo, p)), &mut cols[2 * k..2 * k + 4]);
+                store_f32(v128_and(g_hi, i32x4_eq(i_hi, i32x4_add(p, i32x4_splat(4)))), &mut cols[2 * k + 4..2 * k + 8]);
+            },
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,5 +649,185 @@ mod tests {
         assert_eq!(adaptive_range(0, 3, 7), (0, 3));
         assert_eq!(adaptive_range(1, 3, 7), (2, 5));
         assert_eq!(adaptive_range(2, 3, 7), (4, 7));
+    }
+
+    /// A deterministic mix of values with ties, ±0, ±inf and NaN.
+    fn values(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                match (s >> 33) % 23 {
+                    0 => f32::NAN,
+                    1 => f32::NEG_INFINITY,
+                    2 => f32::INFINITY,
+                    3 => -0.0,
+                    4 | 5 => 1.0,
+                    _ => ((s >> 40) % 1000) as f32 / 64.0 - 7.0,
+                }
+            })
+            .collect()
+    }
+
+    /// PyTorch's `out = floor-or-ceil(...)`, as in ops::pool.
+    fn pooled(size: usize, k: usize, p: usize, s: usize, d: usize, ceil: bool) -> usize {
+        let span = (size + 2 * p) as i64 - (d * (k - 1)) as i64 - 1 + if ceil { s as i64 - 1 } else { 0 };
+        let mut out = span.div_euclid(s as i64) + 1;
+        if ceil && (out - 1) * s as i64 >= (size + p) as i64 {
+            out -= 1;
+        }
+        out.max(0) as usize
+    }
+
+    /// PyTorch's `cpu_max_pool` and `cpu_max_pool_backward`, element by element.
+    fn reference_max(x: &[f32], gout: &[f32], g: &PoolGeom) -> (Vec<f32>, Vec<i32>, Vec<f32>) {
+        let w = &g.win;
+        let (mut out, mut idx, mut dx) = (vec![], vec![], vec![0.0f32; x.len()]);
+        for p in 0..g.planes {
+            for oy in 0..w.oh {
+                for ox in 0..w.ow {
+                    let (mut ih0, mut iw0) = ((oy * w.sh) as i64 - w.ph as i64, (ox * w.sw) as i64 - w.pw as i64);
+                    let ih1 = (ih0 + ((w.kh - 1) * w.dh) as i64 + 1).min(w.h as i64);
+                    let iw1 = (iw0 + ((w.kw - 1) * w.dw) as i64 + 1).min(w.w as i64);
+                    while ih0 < 0 {
+                        ih0 += w.dh as i64;
+                    }
+                    while iw0 < 0 {
+                        iw0 += w.dw as i64;
+                    }
+                    let (mut best, mut at) = (f32::NEG_INFINITY, ih0 * w.w as i64 + iw0);
+                    for ih in (ih0..ih1).step_by(w.dh) {
+                        for iw in (iw0..iw1).step_by(w.dw) {
+                            let v = x[p * w.h * w.w + (ih * w.w as i64 + iw) as usize];
+                            if v > best || v.is_nan() {
+                                (best, at) = (v, ih * w.w as i64 + iw);
+                            }
+                        }
+                    }
+                    out.push(best);
+                    idx.push(at as i32);
+                }
+            }
+        }
+        for (o, &i) in idx.iter().enumerate() {
+            dx[o / (w.oh * w.ow) * w.h * w.w + i as usize] += gout[o];
+        }
+        (out, idx, dx)
+    }
+
+    /// PyTorch's `cpu_avg_pool` and `cpu_avg_pool_backward`, element by element.
+    fn reference_avg(x: &[f32], gout: &[f32], g: &PoolGeom, mode: AvgPoolMode) -> (Vec<f32>, Vec<f32>) {
+        let w = &g.win;
+        let (mut out, mut dx) = (vec![], vec![0.0f32; x.len()]);
+        for p in 0..g.planes {
+            for oy in 0..w.oh {
+                for ox in 0..w.ow {
+                    let (ih0, iw0) = ((oy * w.sh) as i64 - w.ph as i64, (ox * w.sw) as i64 - w.pw as i64);
+                    let ih1 = (ih0 + w.kh as i64).min((w.h + w.ph) as i64);
+                    let iw1 = (iw0 + w.kw as i64).min((w.w + w.pw) as i64);
+                    let pool_size = (ih1 - ih0) * (iw1 - iw0);
+                    let (ih0, iw0, ih1, iw1) = (ih0.max(0), iw0.max(0), ih1.min(w.h as i64), iw1.min(w.w as i64));
+                    if ih0 >= ih1 || iw0 >= iw1 {
+                        out.push(0.0);
+                        continue;
+                    }
+                    let divide = if mode.divisor_override > 0 {
+                        mode.divisor_override as i64
+                    } else if mode.count_include_pad {
+                        pool_size
+                    } else {
+                        (ih1 - ih0) * (iw1 - iw0)
+                    };
+                    let mut sum = 0.0f32;
+                    let grad = gout[out.len()] / divide as f32;
+                    for ih in ih0..ih1 {
+                        for iw in iw0..iw1 {
+                            let at = p * w.h * w.w + (ih * w.w as i64 + iw) as usize;
+                            sum += x[at];
+                            dx[at] += grad;
+                        }
+                    }
+                    out.push(sum / divide as f32);
+                }
+            }
+        }
+        (out, dx)
+    }
+
+    /// `fill(start, block)` over `0..len` in blocks of `block` (as `try_build` calls it).
+    fn blocks<T: Copy + Default>(len: usize, block: usize, mut fill: impl FnMut(usize, &mut [T])) -> Vec<T> {
+        let mut v = vec![T::default(); len];
+        for (i, c) in v.chunks_mut(block).enumerate() {
+            fill(i * block, c);
+        }
+        v
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| if x.is_nan() { 0x7fc0_0000 } else { x.to_bits() }).collect()
+    }
+
+    /// Geometries: (H, W, kernel, stride, padding, dilation, ceil mode).
+    const GEOMETRIES: &[([usize; 2], [usize; 2], [usize; 2], [usize; 2], [usize; 2], bool)] = &[
+        ([28, 28], [2, 2], [2, 2], [0, 0], [1, 1], false),
+        ([9, 11], [2, 2], [2, 2], [0, 0], [1, 1], true),
+        ([13, 17], [3, 3], [2, 2], [0, 0], [1, 1], false),
+        ([13, 17], [3, 3], [2, 2], [1, 1], [1, 1], true),
+        ([10, 19], [3, 3], [1, 1], [1, 1], [1, 1], false),
+        ([7, 5], [3, 2], [1, 3], [1, 1], [1, 1], true),
+        ([12, 23], [3, 3], [2, 1], [1, 1], [2, 2], false),
+        ([6, 9], [5, 4], [3, 2], [2, 2], [1, 2], true),
+        ([1, 40], [1, 4], [1, 2], [0, 2], [1, 1], false),
+        ([4, 3], [4, 3], [1, 1], [0, 0], [1, 1], false),
+    ];
+
+    fn geometry(case: usize, planes: usize) -> PoolGeom {
+        let (size, k, s, p, d, ceil) = GEOMETRIES[case];
+        let out = [0, 1].map(|i| pooled(size[i], k[i], p[i], s[i], d[i], ceil));
+        PoolGeom { planes, win: Window::new(size, out, k, s, p, d) }
+    }
+
+    #[test]
+    fn max_pooling_matches_pytorchs_loop_for_any_block_split() {
+        for case in 0..GEOMETRIES.len() {
+            let g = geometry(case, 3);
+            let x = values(g.in_len(), case as u64);
+            let gout = values(g.out_len(), 100 + case as u64);
+            let (want, want_idx, want_dx) = reference_max(&x, &gout, &g);
+            for block in [1, 3, 7, g.win.ow, 64, 1024] {
+                let mut idx = vec![-1; g.out_len()];
+                let out = blocks(g.out_len(), block, |s, o| max_pool2d(&x, &g, s, o, Some(&mut idx[s..s + o.len()])));
+                assert_eq!(bits(&out), bits(&want), "case {case} block {block}");
+                assert_eq!(idx, want_idx, "case {case} block {block}");
+                let values_only = blocks(g.out_len(), block, |s, o| max_pool2d(&x, &g, s, o, None));
+                assert_eq!(bits(&values_only), bits(&want), "case {case} block {block} (values only)");
+                let dx = blocks(g.in_len(), block, |s, d| max_pool2d_backward(&gout, &idx, &g, s, d));
+                assert_eq!(bits(&dx), bits(&want_dx), "case {case} block {block} (backward)");
+            }
+        }
+    }
+
+    #[test]
+    fn avg_pooling_matches_pytorchs_loop_for_any_block_split() {
+        for case in 0..GEOMETRIES.len() {
+            let mut g = geometry(case, 2);
+            g.win.dh = 1;
+            g.win.dw = 1;
+            let (size, k, s, p, _, ceil) = GEOMETRIES[case];
+            (g.win.oh, g.win.ow) = (pooled(size[0], k[0], p[0], s[0], 1, ceil), pooled(size[1], k[1], p[1], s[1], 1, ceil));
+            let x: Vec<f32> = values(g.in_len(), case as u64).iter().map(|v| if v.is_finite() { *v } else { 0.5 }).collect();
+            let gout = values(g.out_len(), 7 + case as u64);
+            for mode in [(true, 0), (false, 0), (true, 3), (false, 5)] {
+                let mode = AvgPoolMode { count_include_pad: mode.0, divisor_override: mode.1 };
+                let (want, want_dx) = reference_avg(&x, &gout, &g, mode);
+                for block in [1, 5, g.win.ow, 1024] {
+                    let out = blocks(g.out_len(), block, |s, o| avg_pool2d(&x, &g, mode, s, o));
+                    assert_eq!(bits(&out), bits(&want), "case {case} {mode:?} block {block}");
+                    let share = blocks(g.out_len(), block, |s, o| avg_pool2d_shares(&gout, &g, mode, s, o));
+                    let dx = blocks(g.in_len(), block, |s, d| avg_pool2d_backward(&share, &g, s, d));
+                    assert_eq!(bits(&dx), bits(&want_dx), "case {case} {mode:?} block {block} (backward)");
+                }
+            }
+        }
     }
 }

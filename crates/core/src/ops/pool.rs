@@ -13,7 +13,8 @@ use crate::kernels::window::Window;
 use crate::layout::checked_numel;
 use crate::ops::conv::{at_least, f32s, split_input};
 use crate::ops::schema::{flag, int, ints, tensor, OpDef, Run};
-use crate::storage::{try_alloc, Buffer};
+use crate::autograd::mode::is_grad_enabled;
+use crate::storage::{try_alloc, try_build, Buffer, BUILD_BLOCK};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// Pooling hyper-parameters, `[h, w]` each.
@@ -104,8 +105,9 @@ impl Backward for MaxPool2dBackward {
         let gc = grad.contiguous(OP)?;
         let (gb, ib) = (gc.buffer(), indices.buffer());
         let Buffer::I32(idx) = &*ib else { unreachable_dtype() };
-        let mut dx = try_alloc(OP, self.geom.planes * self.geom.win.h * self.geom.win.w, 0.0f32)?;
-        k::max_pool2d_backward(f32s(&gb, &gc), idx, &self.geom, &mut dx);
+        let g = &self.geom;
+        let gout = f32s(&gb, &gc);
+        let dx = try_build(OP, g.in_len(), rows_block(g.win.w), |start, dx| k::max_pool2d_backward(gout, idx, g, start, dx))?;
         Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
     }
 }
@@ -114,17 +116,27 @@ impl Backward for MaxPool2dBackward {
 pub fn max_pool2d(x: &Tensor, p: &PoolParams) -> Result<Tensor> {
     const OP: &str = "maxPool2d";
     let (geom, out_shape) = pool_geometry(OP, x, p)?;
-    let len = geom.planes * geom.win.oh * geom.win.ow;
-    let mut out = try_alloc(OP, len, 0.0f32)?;
-    let mut idx = try_alloc(OP, len, 0i32)?;
+    let (len, block) = (geom.out_len(), rows_block(geom.win.ow));
     let xc = x.contiguous(OP)?;
-    {
-        let xb = xc.buffer();
-        k::max_pool2d(f32s(&xb, &xc), &geom, &mut out, &mut idx);
+    let xb = xc.buffer();
+    let xs = f32s(&xb, &xc);
+    // The argmax indices only matter to the backward pass: without one, only the values.
+    if !(is_grad_enabled() && x.requires_grad()) {
+        let out = try_build(OP, len, block, |start, out| k::max_pool2d(xs, &geom, start, out, None))?;
+        return Tensor::from_f32(out, &out_shape);
     }
+    let mut idx = try_alloc(OP, len, 0i32)?;
+    let out = try_build(OP, len, block, |start, out| k::max_pool2d(xs, &geom, start, out, Some(&mut idx[start..start + out.len()])))?;
+    drop(xb);
     let y = Tensor::from_f32(out, &out_shape)?;
     let indices = Tensor::from_buffer(Buffer::I32(idx), &out_shape)?;
     Ok(record(y, &[x], || vec![indices], MaxPool2dBackward { geom }))
+}
+
+/// The block size for [`try_build`] over rows of `cols` elements: whole rows when they
+/// fit, so that a block splits into as few row pieces as possible.
+fn rows_block(cols: usize) -> usize {
+    if cols <= BUILD_BLOCK { BUILD_BLOCK / cols * cols } else { BUILD_BLOCK }
 }
 
 struct AvgPool2dBackward {
@@ -143,9 +155,9 @@ impl Backward for AvgPool2dBackward {
         const OP: &str = "avgPool2d";
         let gc = grad.contiguous(OP)?;
         let gb = gc.buffer();
-        let mut dx = try_alloc(OP, self.geom.planes * self.geom.win.h * self.geom.win.w, 0.0f32)?;
-        let mut share = try_alloc(OP, self.geom.win.ow, 0.0f32)?;
-        k::avg_pool2d_backward(f32s(&gb, &gc), &self.geom, self.mode, &mut dx, &mut share);
+        let (g, mode, gout) = (&self.geom, self.mode, f32s(&gb, &gc));
+        let share = try_build(OP, g.out_len(), rows_block(g.win.ow), |start, share| k::avg_pool2d_shares(gout, g, mode, start, share))?;
+        let dx = try_build(OP, g.in_len(), rows_block(g.win.w), |start, dx| k::avg_pool2d_backward(&share, g, start, dx))?;
         Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
     }
 }
@@ -158,12 +170,12 @@ pub fn avg_pool2d(x: &Tensor, p: &PoolParams, count_include_pad: bool, divisor_o
         return Err(Error::argument(format!("{OP}: divisorOverride must be a positive integer, got {divisor_override}")));
     }
     let mode = AvgPoolMode { count_include_pad, divisor_override: divisor_override as usize };
-    let mut out = try_alloc(OP, geom.planes * geom.win.oh * geom.win.ow, 0.0f32)?;
     let xc = x.contiguous(OP)?;
-    {
+    let out = {
         let xb = xc.buffer();
-        k::avg_pool2d(f32s(&xb, &xc), &geom, mode, &mut out);
-    }
+        let xs = f32s(&xb, &xc);
+        try_build(OP, geom.out_len(), rows_block(geom.win.ow), |start, out| k::avg_pool2d(xs, &geom, mode, start, out))?
+    };
     let y = Tensor::from_f32(out, &out_shape)?;
     Ok(record(y, &[x], Vec::new, AvgPool2dBackward { geom, mode }))
 }
