@@ -1,6 +1,7 @@
 //! Numeric loops over raw slices and strides. Kernels know nothing about autograd.
 
 pub mod conv;
+pub mod conv_block;
 pub mod elementwise;
 pub mod extreme;
 pub mod lanes;
