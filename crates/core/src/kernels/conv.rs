@@ -17,7 +17,7 @@
 //! Every function here trusts its geometry: the ops layer validates shapes and sizes
 //! before calling, so the slicing below cannot go out of bounds.
 
-use super::conv_block;
+use super::{conv_block, conv_single};
 use super::matmul::{gemm, gemm_acc, GemmScratch, MatRef};
 use super::vector as v;
 use super::window::{valid_range, Window};
@@ -532,6 +532,9 @@ pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f
     let (og, kg, ohw) = (g.og(), g.kg(), g.ohw());
     if g.direct() {
         return direct_backward_weight(gout, x, g, dw);
+    }
+    if g.single_channel() {
+        return conv_single::backward_weight(gout, x, g, dw, cols);
     }
     dw.fill(0.0);
     for n in 0..g.n {
