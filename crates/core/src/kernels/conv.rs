@@ -9,8 +9,9 @@
 //! no padding needs no `im2col` at all: the input image already is the matrix. Depthwise
 //! convolutions (one input channel per group) skip the GEMM: see [`ConvGeom::direct`];
 //! so does the forward of a 3×3 kernel on one input channel per group with more output
-//! channels (the first layer of an image CNN): see [`ConvGeom::single_channel`]. The
-//! input gradient of small images makes one GEMM per block of images (`conv_block`).
+//! channels (the first layer of an image CNN): see [`ConvGeom::single_channel`]; its
+//! weight gradient too (`conv_single`). The input gradient of small images makes one
+//! GEMM per block of images (`conv_block`).
 //!
 //! Every output element is summed in an order fixed by the geometry alone.
 //!
