@@ -1,5 +1,6 @@
 // conv2d's kernel paths (kernels/conv.rs): the packed GEMM (im2col per image, the weight
-// gradient one product accumulated over the batch), a single input channel, and the
+// gradient one product accumulated over the batch), a single input channel (forward and
+// weight gradient from a zero-padded plane, kernels/conv_single.rs), and the
 // vectorised direct loops of one-channel groups (four output columns at a time inside
 // the row, one at a time at the edges). Shapes are chosen so rows are wider than a vector
 // with a remainder, against the float64 reference, gradients finite-difference checked.
@@ -55,6 +56,24 @@ describe('conv2d kernel paths', () => {
       });
       expect(shape).toEqual([0, ws[0], 7, 9]);
       expect(wgrad.every((v) => v === 0)).toBe(true);
+    }
+  });
+
+  it('single-channel weight gradient: NaN reaches exactly the taps that read it (7 columns: a partial last vector)', () => {
+    // x[0, 6] (top-right corner) is NaN: with padding 1 only the taps i ∈ {0, 1},
+    // j ∈ {1, 2} read it. Output column 7 does not exist, so the last vector's
+    // extra lane, which would read it through tap j = 0, must add nothing.
+    const data = new Float32Array(5 * 7).map((_, i) => (i % 5) - 2);
+    data[6] = NaN;
+    const wgrad = tidy(() => {
+      const x = tensor(data, { shape: [1, 1, 5, 7] });
+      const w = tensor(new Float32Array(4 * 9).fill(0.5), { shape: [4, 1, 3, 3], requiresGrad: true });
+      conv2d(x, w, null, { padding: 1 }).sum().backward();
+      return Array.from(w.grad!.data());
+    });
+    for (let o = 0; o < 4; o++) {
+      const taps = wgrad.slice(o * 9, o * 9 + 9).map((v) => Number.isNaN(v));
+      expect(taps).toEqual([false, true, true, false, true, true, false, false, false]);
     }
   });
 

@@ -9,13 +9,16 @@
 //! no padding needs no `im2col` at all: the input image already is the matrix. Depthwise
 //! convolutions (one input channel per group) skip the GEMM: see [`ConvGeom::direct`];
 //! so does the forward of a 3×3 kernel on one input channel per group with more output
-//! channels (the first layer of an image CNN): see [`ConvGeom::single_channel`].
+//! channels (the first layer of an image CNN): see [`ConvGeom::single_channel`]; its
+//! weight gradient too (`conv_single`). The input gradient of small images makes one
+//! GEMM per block of images (`conv_block`).
 //!
 //! Every output element is summed in an order fixed by the geometry alone.
 //!
 //! Every function here trusts its geometry: the ops layer validates shapes and sizes
 //! before calling, so the slicing below cannot go out of bounds.
 
+use super::{conv_block, conv_single};
 use super::matmul::{gemm, gemm_acc, GemmScratch, MatRef};
 use super::vector as v;
 use super::window::{valid_range, Window};
@@ -82,7 +85,20 @@ impl ConvGeom {
     pub fn scratch_len(&self) -> usize {
         let (rows, width) = self.padded_plane();
         let plane = if self.single_channel() { rows.saturating_mul(width) } else { 0 };
-        self.cols_len().max(plane)
+        let nb = self.image_block();
+        let block = if nb > 1 { nb * (self.cols_len() + self.og() * self.ohw()) } else { self.cols_len() };
+        block.max(plane)
+    }
+    /// Images whose column matrices the input gradient lays side by side (see
+    /// `conv_block`): 1 when an image's output is wide enough for the GEMM on its own (or
+    /// no column matrix is built), else as many as fit [`BLOCK_MAX_OHW`] columns and their
+    /// column and gradient blocks in [`BLOCK_ELEMS`], capped by the batch.
+    pub fn image_block(&self) -> usize {
+        let per_image = self.cols_len() + self.og() * self.ohw();
+        if self.cols_len() == 0 || self.ohw() >= BLOCK_MAX_OHW || self.n < 2 {
+            return 1;
+        }
+        (BLOCK_ELEMS / per_image).min(BLOCK_MAX_OHW / self.ohw()).clamp(1, self.n)
     }
     /// A 1×1 kernel, stride 1, no padding: the image `[C, H·W]` is its own column matrix.
     pub fn pointwise(&self) -> bool {
@@ -96,11 +112,18 @@ impl ConvGeom {
 /// channels per group the GEMM is faster (C=1→O=8: 0.27 vs 0.63 ms).
 pub const DIRECT_MAX_OG: usize = 3;
 
+/// Elements of the column and gradient blocks of several images (512 KiB: they stay in
+/// L2 while the GEMM packs them).
+pub const BLOCK_ELEMS: usize = 1 << 17;
+/// Columns of a block of images: the GEMM's column block (`NC` in `matmul`). Images with
+/// at least this many output positions are GEMM'd one by one.
+pub const BLOCK_MAX_OHW: usize = 512;
+
 /// `dst = src` (equal lengths) four elements per step. Written out rather than
 /// `copy_from_slice`: LLVM turns that (and a plain element loop) into `memory.copy`, an
 /// out-of-line call in V8 that costs more than copying an image row of a few dozen floats.
 #[inline(always)]
-fn copy_row(dst: &mut [f32], src: &[f32]) {
+pub(super) fn copy_row(dst: &mut [f32], src: &[f32]) {
     let (mut d4, mut s4) = (dst.chunks_exact_mut(4), src.chunks_exact(4));
     for (d, s) in (&mut d4).zip(&mut s4) {
         d[0] = s[0];
@@ -144,17 +167,19 @@ fn zero_row(dst: &mut [f32]) {
 }
 
 /// One image `[C, H, W]` to its column matrix `[C·kH·kW, OH·OW]` (zeros where the
-/// receptive field covers padding).
-pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
+/// receptive field covers padding), row `r` starting at `cols[r·ld]` (`ld ≥ OH·OW`: a
+/// block of images side by side, see `conv_block`).
+pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32], ld: usize) {
     let (hw, ohw) = (g.hw(), g.ohw());
     let whole_rows = g.win.sh == 1 && g.win.sw == 1 && g.win.ow == g.win.w;
-    let mut rows = cols.chunks_exact_mut(ohw.max(1));
+    let mut r = 0;
     for c in 0..g.c {
         let plane = &x[c * hw..(c + 1) * hw];
         for i in 0..g.win.kh {
             let (oy0, oy1) = valid_range(g.win.oh, g.win.sh, i * g.win.dh, g.win.ph, g.win.h);
             for j in 0..g.win.kw {
-                let Some(dst) = rows.next() else { return };
+                let dst = &mut cols[r * ld..][..ohw];
+                r += 1;
                 let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
                 zero_row(&mut dst[..oy0 * g.win.ow]);
                 zero_row(&mut dst[oy1 * g.win.ow..]);
@@ -199,17 +224,18 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
 /// The entries that read padding are discarded; with stride 1 and output rows as long as
 /// input rows (see [`im2col`]) they are zeroed in `cols` first, so each tap's rows are
 /// added as one run. That is exact: `dx` starts at +0 and never holds −0, and adding ±0 to
-/// anything else leaves it unchanged.
-pub fn col2im(cols: &mut [f32], g: &ConvGeom, dx: &mut [f32]) {
+/// anything else leaves it unchanged. Row `r` of `cols` starts at `cols[r·ld]`.
+pub fn col2im(cols: &mut [f32], g: &ConvGeom, dx: &mut [f32], ld: usize) {
     let (hw, ohw) = (g.hw(), g.ohw());
     let whole_rows = g.win.sh == 1 && g.win.sw == 1 && g.win.ow == g.win.w;
-    let mut rows = cols.chunks_exact_mut(ohw.max(1));
+    let mut r = 0;
     for c in 0..g.c {
         let plane = &mut dx[c * hw..(c + 1) * hw];
         for i in 0..g.win.kh {
             let (oy0, oy1) = valid_range(g.win.oh, g.win.sh, i * g.win.dh, g.win.ph, g.win.h);
             for j in 0..g.win.kw {
-                let Some(src) = rows.next() else { return };
+                let src = &mut cols[r * ld..][..ohw];
+                r += 1;
                 let (ox0, ox1) = valid_range(g.win.ow, g.win.sw, j * g.win.dw, g.win.pw, g.win.w);
                 if ox0 == ox1 {
                     continue;
@@ -362,7 +388,7 @@ fn direct_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f32])
 }
 
 /// A contiguous row-major matrix at `offset` in `data`.
-fn rows(data: &[f32], offset: usize, row_stride: usize) -> MatRef<'_> {
+pub(super) fn rows(data: &[f32], offset: usize, row_stride: usize) -> MatRef<'_> {
     MatRef { data, offset, row_stride, col_stride: 1 }
 }
 
@@ -372,8 +398,20 @@ fn image_cols<'a>(x: &'a [f32], g: &ConvGeom, n: usize, cols: &'a mut [f32]) -> 
     if g.pointwise() {
         (image, g.hw())
     } else {
-        im2col(image, g, cols);
+        im2col(image, g, cols, g.ohw());
         (cols, g.ohw())
+    }
+}
+
+/// Copies the input plane `src` into `buf` ([`ConvGeom::padded_plane`]), padding as zeros.
+pub(super) fn pad_plane(src: &[f32], g: &ConvGeom, buf: &mut [f32]) {
+    let (win, (_, width)) = (&g.win, g.padded_plane());
+    for (r, dst) in buf.chunks_exact_mut(width).enumerate() {
+        zero_row(dst);
+        if let Some(iy) = r.checked_sub(win.ph).filter(|&iy| iy < win.h) {
+            let (c0, c1) = (win.pw.min(width), (win.pw + win.w).min(width));
+            copy_row(&mut dst[c0..c1], &src[iy * win.w..][..c1 - c0]);
+        }
     }
 }
 
@@ -388,14 +426,7 @@ fn single_channel_forward(x: &[f32], w: &[f32], g: &ConvGeom, out: &mut [f32], p
     let buf = &mut plane[..rows * width];
     for n in 0..g.n {
         for c in 0..g.c {
-            let src = &x[(n * g.c + c) * hw..][..hw];
-            for (r, dst) in buf.chunks_exact_mut(width).enumerate() {
-                zero_row(dst);
-                if let Some(iy) = r.checked_sub(win.ph).filter(|&iy| iy < win.h) {
-                    let (c0, c1) = (win.pw.min(width), (win.pw + win.w).min(width));
-                    copy_row(&mut dst[c0..c1], &src[iy * win.w..][..c1 - c0]);
-                }
-            }
+            pad_plane(&x[(n * g.c + c) * hw..][..hw], g, buf);
             let padded = &*buf;
             for oy in 0..win.oh {
                 let row = |i: usize| &padded[(oy * win.sh + i * win.dh) * width..][..width];
@@ -471,6 +502,9 @@ pub fn conv2d_backward_input(gout: &[f32], w: &[f32], g: &ConvGeom, dx: &mut [f3
     if g.direct() {
         return direct_backward_input(gout, w, g, dx);
     }
+    if g.image_block() > 1 {
+        return conv_block::backward_input(gout, w, g, dx, cols, scratch);
+    }
     dx.fill(0.0);
     for n in 0..g.n {
         let image = &mut dx[n * chw..(n + 1) * chw];
@@ -486,7 +520,7 @@ pub fn conv2d_backward_input(gout: &[f32], w: &[f32], g: &ConvGeom, dx: &mut [f3
             }
         }
         if !g.pointwise() {
-            col2im(cols, g, image);
+            col2im(cols, g, image, ohw);
         }
     }
 }
@@ -499,6 +533,9 @@ pub fn conv2d_backward_weight(gout: &[f32], x: &[f32], g: &ConvGeom, dw: &mut [f
     let (og, kg, ohw) = (g.og(), g.kg(), g.ohw());
     if g.direct() {
         return direct_backward_weight(gout, x, g, dw);
+    }
+    if g.single_channel() {
+        return conv_single::backward_weight(gout, x, g, dw, cols);
     }
     dw.fill(0.0);
     for n in 0..g.n {
@@ -685,9 +722,9 @@ mod tests {
             let x = test_values(g.c * g.hw(), 3);
             let c = test_values(g.cols_len(), 4);
             let mut cols = vec![0.0; g.cols_len()];
-            im2col(&x, &g, &mut cols);
+            im2col(&x, &g, &mut cols, g.ohw());
             let mut back = vec![0.0; x.len()];
-            col2im(&mut c.clone(), &g, &mut back);
+            col2im(&mut c.clone(), &g, &mut back, g.ohw());
             let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
             let rhs: f64 = x.iter().zip(&back).map(|(a, b)| (*a as f64) * (*b as f64)).sum();
             assert!((lhs - rhs).abs() < 1e-4, "{g:?}: {lhs} vs {rhs}");

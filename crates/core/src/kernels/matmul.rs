@@ -76,6 +76,18 @@ pub fn gemm_acc(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32
     gemm_into(m, n, k, a, b, c, true, scratch);
 }
 
+/// `c = a · b` like [`gemm`], but always through the packed micro-kernel, whatever the
+/// size: each element's sum then depends only on `k` (KC-blocks in order, each summed in
+/// `p` order), never on `m` or `n`. The convolutions, which batch a varying number of
+/// images along `n`, rely on that.
+pub fn gemm_packed(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], scratch: &mut GemmScratch) {
+    if m == 0 || n == 0 || k == 0 {
+        c[..m * n].fill(0.0);
+        return;
+    }
+    gemm_packed_into(m, n, k, a, b, c, false, scratch);
+}
+
 fn gemm_into(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, scratch: &mut GemmScratch) {
     if m == 0 || n == 0 || k == 0 {
         if !accumulate {
@@ -89,6 +101,10 @@ fn gemm_into(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], 
         }
         return gemm_direct(m, n, k, a, b, c);
     }
+    gemm_packed_into(m, n, k, a, b, c, accumulate, scratch);
+}
+
+fn gemm_packed_into(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool, scratch: &mut GemmScratch) {
     let GemmScratch { packed_a, packed_b } = scratch;
     packed_a.resize(MC.min(m.next_multiple_of(MR)) * KC, 0.0);
     packed_b.resize(KC * NC.min(n.next_multiple_of(NR)), 0.0);

@@ -1,6 +1,8 @@
 //! Numeric loops over raw slices and strides. Kernels know nothing about autograd.
 
 pub mod conv;
+pub mod conv_block;
+pub mod conv_single;
 pub mod elementwise;
 pub mod extreme;
 pub mod lanes;

@@ -187,9 +187,10 @@ fn cols_buffer(op: &str, g: &ConvGeom) -> Result<Vec<f32>> {
 }
 
 /// Makes room for the GEMM packing buffers of every product the kernels make for `g`
-/// (forward og×ohw, backward kg×ohw and og×kg).
+/// (forward og×ohw, backward kg×ohw and og×kg, with ohw times the image block for the
+/// forward and the input gradient).
 fn prepare_gemm(op: &str, g: &ConvGeom) -> Result<()> {
-    let (og, kg, ohw) = (g.og(), g.kg(), g.ohw());
+    let (og, kg, ohw) = (g.og(), g.kg(), g.ohw() * g.image_block());
     GEMM_SCRATCH.with_borrow_mut(|s| s.prepare(op, og.max(kg), ohw.max(kg)))
 }
 
