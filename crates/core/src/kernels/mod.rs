@@ -5,6 +5,7 @@ pub mod elementwise;
 pub mod lanes;
 pub mod math;
 pub mod matmul;
+pub mod matmul_parallel;
 pub mod pool;
 pub mod random;
 pub mod reduce;
