@@ -69,6 +69,13 @@ describe('the threads build', () => {
     expect(wg.getNumThreads()).toBe(Math.min(availableParallelism(), lib().k.maxWorkers + 1));
   });
 
+  it('init() accepts threads: true once loaded, and refuses to switch to threads: false', async () => {
+    await expect(wg.init()).resolves.toBeUndefined();
+    await expect(wg.init({ threads: true })).resolves.toBeUndefined();
+    await expect(wg.init({ threads: false })).rejects.toThrow(wg.TensorError);
+    await expect(wg.init({ threads: 'yes' as unknown as boolean })).rejects.toThrow(wg.ArgumentError);
+  });
+
   it('setNumThreads takes whole numbers from 1', () => {
     for (const bad of [0, -1, 1.5, NaN, '2']) expect(() => wg.setNumThreads(bad as number)).toThrow(wg.ArgumentError);
     wg.setNumThreads(3);

@@ -235,9 +235,9 @@ export class Core {
   /** What a callback threw; rethrown in place of the core's generic error. */
   private callbackError: Error | null = null;
 
-  /** `exports`: the instance's, with `memory` added when the memory is imported (threads build). */
-  constructor(exports: WebAssembly.Exports) {
-    this.raw = guard(exports);
+  /** `memory`: the instance's imported memory (threads build); else it exports its own. */
+  constructor(instance: WebAssembly.Instance, memory?: WebAssembly.Memory) {
+    this.raw = guard(memory === undefined ? instance.exports : { ...instance.exports, memory });
     const { constants, unused } = parseConstants(this.text(this.raw.wg_constants()));
     this.k = constants;
     this.unusedConstants = unused;
@@ -448,8 +448,7 @@ export function instantiate(module: WebAssembly.Module, expected?: Build): Core 
     ...(memory === null ? {} : { env: { memory } }),
   };
   const instance = new WebAssembly.Instance(module, imports);
-  const exports = memory === null ? instance.exports : { ...instance.exports, memory };
-  const loaded = new Core(exports);
+  const loaded = new Core(instance, memory ?? undefined);
   const variant: SimdVariant = loaded.k.relaxedSimd ? 'relaxed-simd' : 'simd128';
   const build: Build = loaded.k.maxWorkers > 0 ? 'threads' : variant;
   if (expected !== undefined && expected !== build) {
