@@ -176,6 +176,7 @@ export class ThreadPool {
 export function runWorker(init: WorkerInit, report: (r: WorkerReport) => void): void {
   const { module, memory, stackTop, tls, index, shared } = init;
   let panicAt = 0;
+  let joined = false;
   try {
     const refuse = (): never => {
       throw new Error('wasmgrad: a worker thread called back into JavaScript');
@@ -195,10 +196,13 @@ export function runWorker(init: WorkerInit, report: (r: WorkerReport) => void): 
     x.__wasm_init_tls(tls);
     panicAt = x.wg_panic_record() >>> 0;
     report({ type: 'ready', index });
+    joined = true;
     x.wt_worker_loop(index);
     throw new Error('the worker loop returned');
   } catch (err) {
-    Atomics.store(new Int32Array(memory.buffer, shared, 4), WORD_POISONED, 1);
+    // A worker that joined may have died inside a job: the caller must stop waiting. One
+    // that never joined is not waited for (the main thread then runs on fewer threads).
+    if (joined) Atomics.store(new Int32Array(memory.buffer, shared, 4), WORD_POISONED, 1);
     let panic = '';
     if (panicAt !== 0) {
       const len = Math.min(new Uint32Array(memory.buffer, panicAt, 1)[0]!, 1024);
