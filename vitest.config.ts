@@ -28,6 +28,8 @@ const NODE_ONLY: Record<string, string> = {
   'test/simd-variant.test.ts': 'checks the build against Node’s flags (process.execArgv, WASMGRAD_SIMD)',
   'test/loading.test.ts': 'loads fresh copies of the Node entry from files (node:fs, file: URLs)',
   'test/wasm-build.test.ts': 'reads the shipped binaries from dist/ (node:fs, node:zlib)',
+  'test/threads.test.ts': 'the threads build in Node (worker_threads, child processes)',
+  'test/threads-browser.test.ts': 'serves a cross-origin-isolated page and drives its own Chromium (node:http, playwright-core)',
   'test/browser-demo.test.ts': 'starts the demo server and drives its own Chromium (node:http, playwright-core)',
   'test/package/**': 'packs and installs the package, runs bundlers and Node (node:child_process)',
 };
@@ -112,7 +114,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'simd128', include: ['test/**/*.test.ts'], exclude: ['test/browser/**', 'test/package/**'], env: { WASMGRAD_SIMD: 'simd128' } },
+        test: {
+          name: 'simd128',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/browser/**', 'test/package/**', 'test/threads.test.ts', 'test/threads-browser.test.ts'],
+          // The single-threaded build: Node would load the threads build by default.
+          env: { WASMGRAD_SIMD: 'simd128', WASMGRAD_THREADS: '0' },
+        },
       },
       {
         extends: true,
@@ -120,9 +128,20 @@ export default defineConfig({
           name: 'relaxed-simd',
           include: ['test/**/*.test.ts'],
           // Examples and the demo run in their own processes and browser: once is enough.
-          exclude: ['test/examples.test.ts', 'test/browser-demo.test.ts', 'test/browser/**', 'test/package/**'],
+          exclude: ['test/examples.test.ts', 'test/browser-demo.test.ts', 'test/browser/**', 'test/package/**', 'test/threads.test.ts', 'test/threads-browser.test.ts'],
           execArgv: ['--experimental-wasm-relaxed-simd'],
           env: { WASMGRAD_SIMD: 'relaxed-simd' },
+        },
+      },
+      {
+        // The threads build (simd128 on a worker pool), what Node loads by default: its own
+        // tests (the same bits for every thread count and as the simd128 build, exiting,
+        // a dead worker), and the suites whose kernels it splits among threads.
+        extends: true,
+        test: {
+          name: 'threads',
+          include: ['test/threads.test.ts', 'test/threads-browser.test.ts', 'test/matmul.test.ts', 'test/optim.test.ts', 'test/optim-golden.test.ts'],
+          env: { WASMGRAD_SIMD: 'simd128', WASMGRAD_THREADS: '1' },
         },
       },
       {

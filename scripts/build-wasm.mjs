@@ -1,6 +1,8 @@
-// Builds crates/wasm for wasm32 into dist/: wasmgrad.wasm (simd128) and
-// wasmgrad-relaxed.wasm (simd128 + relaxed-simd, for FMA). The loader picks one at run
-// time by feature detection. Each variant has its own cargo target dir, so cargo's
+// Builds crates/wasm for wasm32 into dist/: wasmgrad.wasm (simd128),
+// wasmgrad-relaxed.wasm (simd128 + relaxed-simd, for FMA) and wasmgrad-threads.wasm
+// (simd128 + atomics: a shared, imported memory that Web Workers / worker_threads run the
+// same module on; see crates/wasm/src/threads.rs and ts/threads.ts). The loader picks one
+// at run time by feature detection. Each variant has its own cargo target dir, so cargo's
 // incremental build makes a run with unchanged sources take about a second.
 //
 // Release builds are stripped (Cargo.toml: `strip = true`, wasm-ld --strip-all): no `name`
@@ -18,6 +20,21 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const VARIANTS = [
   { file: 'wasmgrad.wasm', features: '+simd128', targetDir: 'target' },
   { file: 'wasmgrad-relaxed.wasm', features: '+simd128,+relaxed-simd', targetDir: 'target/relaxed' },
+  {
+    file: 'wasmgrad-threads.wasm',
+    features: '+atomics,+bulk-memory,+simd128',
+    targetDir: 'target/threads',
+    // rustc (since rust-lang/rust#147225) no longer adds the shared-memory link args for
+    // +atomics: without them the module gets an unshared exported memory and no TLS
+    // exports (/work/shared/threads.md). The memory is imported and shared; JS creates it
+    // with THREADS_INITIAL_PAGES (ts/threads.ts; pinned here so JS knows the minimum)
+    // and up to 4 GiB. Each worker gets its own stack (__stack_pointer) and TLS block.
+    linkArgs: [
+      '--shared-memory', '--import-memory', '--max-memory=4294967296', '--initial-memory=2097152',
+      '--export=__stack_pointer', '--export=__wasm_init_tls', '--export=__tls_size', '--export=__tls_align',
+      '--export=__tls_base',
+    ],
+  },
 ];
 
 const names = process.argv.includes('--names') || /^(1|true|yes)$/i.test(process.env.WASMGRAD_WASM_NAMES ?? '');
@@ -43,7 +60,7 @@ for (const variant of VARIANTS) {
       CARGO_TARGET_DIR: `${root}${variant.targetDir}${names ? '/names' : ''}`,
       // The profile's `strip = true` drops the name section; "debuginfo" keeps it.
       ...(names ? { CARGO_PROFILE_RELEASE_STRIP: 'debuginfo' } : {}),
-      RUSTFLAGS: `-C target-feature=${variant.features}`,
+      RUSTFLAGS: [`-C target-feature=${variant.features}`, ...(variant.linkArgs ?? []).map((a) => `-C link-arg=${a}`)].join(' '),
     },
   });
   if (r.status !== 0) {

@@ -154,16 +154,18 @@ describe('examples/browser-digits in Chromium', () => {
     await server?.close();
   });
 
-  it('loads wasmgrad (relaxed-simd), cross-origin isolated, and the model from mnist-cnn.safetensors', async () => {
+  it('loads wasmgrad (the threads build: simd128 math), cross-origin isolated, and the model from mnist-cnn.safetensors', async () => {
     const state = await page.evaluate(() => {
       const d = (globalThis as any).demo;
       return { ready: d.ready, error: d.error, simd: d.simdVariant, isolated: globalThis.crossOriginIsolated };
     });
     expect(state.error).toBeNull();
     expect(state.ready).toBe(true);
-    expect(state.simd).toBe('relaxed-simd'); // Chromium has relaxed SIMD; init() picks the faster build
-    expect(state.isolated).toBe(true); // the server's COOP/COEP headers
-    expect(await page.textContent('#simd')).toBe('relaxed-simd');
+    // The page is cross-origin isolated (the server's COOP/COEP headers), so init() picks
+    // the threads build, which computes like simd128 (README: "Threads").
+    expect(state.simd).toBe('simd128');
+    expect(state.isolated).toBe(true);
+    expect(await page.textContent('#simd')).toBe('simd128');
     expect(await page.textContent('#isolated')).toBe('yes');
     expect(await page.textContent('#status')).toMatch(/^ready · mnist-cnn: 52,138 parameters/);
   });

@@ -69,7 +69,7 @@ describe('init({ wasm })', () => {
     const wg = await fresh();
     const notFound = new Response('<!doctype html><p>Not found', { status: 404, statusText: 'Not Found' });
     await expect(wg.init({ wasm: notFound })).rejects.toThrow(wg.LoadError);
-    await expect(wg.init({ wasm: new Response('x', { status: 404, statusText: 'Not Found' }) })).rejects.toThrow(/HTTP 404 Not Found\. Serve both \.wasm files/);
+    await expect(wg.init({ wasm: new Response('x', { status: 404, statusText: 'Not Found' }) })).rejects.toThrow(/HTTP 404 Not Found\. Serve the \.wasm files/);
     const html = new Response('<!doctype html><title>app</title>', { headers: { 'content-type': 'text/html' } });
     await expect(wg.init({ wasm: html })).rejects.toThrow(/is not a WebAssembly binary: it starts with "<!doctype html><" \(an HTML page/);
     await expect(wg.init({ wasm: new Uint8Array([1, 2]) })).rejects.toThrow(/the bytes passed to init\(\) is not a WebAssembly binary/);

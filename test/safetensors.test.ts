@@ -421,7 +421,7 @@ describe('entry points', () => {
     expect([...browser.external]).toEqual([]);
     const node = graph('node.ts');
     expect([...node.modules].some((p) => p.endsWith('/ts/io/node.ts'))).toBe(true);
-    expect([...node.external].sort()).toEqual(['node:fs', 'node:fs/promises', 'node:module']);
+    expect([...node.external].sort()).toEqual(['node:fs', 'node:fs/promises', 'node:module', 'node:os', 'node:worker_threads']);
   });
 });
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { ArgumentError, ERROR_CLASSES, LoadError, PoisonedError, TensorError, type ErrorName } from './errors.js';
+import { attachPool, createSharedMemory } from './threads.js';
 
 /**
  * Raw exports of `wasmgrad.wasm` (see crates/wasm/src/lib.rs for the conventions). Handles
@@ -169,6 +170,8 @@ export interface Constants {
   readonly absentList: number;
   /** Whether this binary is the relaxed-simd build. */
   readonly relaxedSimd: boolean;
+  /** How many workers the threads build can run (0: a single-threaded build). */
+  readonly maxWorkers: number;
 }
 
 /** @internal Parses `name=value;…`; every name TS uses must be there, and TS uses every name. */
@@ -209,6 +212,7 @@ export function parseConstants(text: string): { constants: Constants; unused: st
     operandNumber: get('wire.operandNumber'),
     absentList: get('wire.absentList'),
     relaxedSimd: get('build.relaxedSimd') === 1,
+    maxWorkers: get('build.maxWorkers'),
   };
   return { constants, unused: [...values.keys()].filter((k) => !used.has(k)) };
 }
@@ -231,8 +235,9 @@ export class Core {
   /** What a callback threw; rethrown in place of the core's generic error. */
   private callbackError: Error | null = null;
 
-  constructor(instance: WebAssembly.Instance) {
-    this.raw = guard(instance.exports);
+  /** `memory`: the instance's imported memory (threads build); else it exports its own. */
+  constructor(instance: WebAssembly.Instance, memory?: WebAssembly.Memory) {
+    this.raw = guard(memory === undefined ? instance.exports : { ...instance.exports, memory });
     const { constants, unused } = parseConstants(this.text(this.raw.wg_constants()));
     this.k = constants;
     this.unusedConstants = unused;
@@ -247,11 +252,12 @@ export class Core {
     return this.dtypeNames.get(info & this.k.infoDtypeMask)!;
   }
 
-  /** The scratch area, re-viewed if memory grew (growth detaches old views). */
+  /** The scratch area, re-viewed if memory grew. */
   scratch(): Int32Array {
-    // Growth detaches the old buffer, and a view of a detached buffer has length 0: a
-    // cheaper test than comparing buffers.
-    if (this.scratchView.length === 0) {
+    // Growth detaches an ArrayBuffer (old views get length 0), but a SharedArrayBuffer
+    // (threads build) stays as it was while `memory.buffer` becomes a new, longer one:
+    // compare the buffers.
+    if (this.scratchView.buffer !== this.raw.memory.buffer) {
       this.scratchView = new Int32Array(this.raw.memory.buffer, this.scratchPtr, this.k.scratchWords);
     }
     return this.scratchView;
@@ -259,7 +265,7 @@ export class Core {
 
   /** The f64 scratch area (viewed on first use, and again if memory grew). */
   fscratch(): Float64Array {
-    if (this.fscratchView === null || this.fscratchView.length === 0) {
+    if (this.fscratchView === null || this.fscratchView.buffer !== this.raw.memory.buffer) {
       this.fscratchView = new Float64Array(this.raw.memory.buffer, this.raw.wg_fscratch() >>> 0, this.k.fscratchWords);
     }
     return this.fscratchView;
@@ -411,30 +417,47 @@ let core: Core | null = null;
 let loadedVariant: SimdVariant | null = null;
 let loadLazily: (() => Core) | null = null;
 
-/** The two builds of the core: plain simd128, and simd128 + relaxed-simd (fused multiply-add). */
+/**
+ * The builds of the core: plain simd128, and simd128 + relaxed-simd (fused multiply-add).
+ * The threads build computes like simd128 (the same bits), on several threads.
+ */
 export type SimdVariant = 'relaxed-simd' | 'simd128';
+
+/** @internal A binary of the core: a SIMD variant, or the threads build (simd128 math). */
+export type Build = SimdVariant | 'threads';
+
+/** Whether `module` is the threads build: it imports its (shared) memory. */
+function importsMemory(module: WebAssembly.Module): boolean {
+  return WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
+}
 
 /**
  * @internal Instantiates `module` as the one core of this page or process; `expected` is the
- * build it must be (checked before it becomes the core).
+ * build it must be (checked before it becomes the core). The threads build gets a new
+ * shared memory and starts its worker pool.
  */
-export function instantiate(module: WebAssembly.Module, expected?: SimdVariant): Core {
+export function instantiate(module: WebAssembly.Module, expected?: Build): Core {
+  const threads = importsMemory(module);
+  const memory = threads ? createSharedMemory() : null;
   // The imports are called only after `core` is set (during backward).
   const imports = {
     wasmgrad: {
       wg_host_call: (id: number, nargs: number): number => core!.hostCall(id, nargs),
       wg_host_release: (id: number): void => core!.removeCallback(id),
     },
+    ...(memory === null ? {} : { env: { memory } }),
   };
   const instance = new WebAssembly.Instance(module, imports);
-  const loaded = new Core(instance);
+  const loaded = new Core(instance, memory ?? undefined);
   const variant: SimdVariant = loaded.k.relaxedSimd ? 'relaxed-simd' : 'simd128';
-  if (expected !== undefined && expected !== variant) {
-    throw new LoadError(`init: the binary given is the ${variant} build, not the ${expected} build asked for`);
+  const build: Build = loaded.k.maxWorkers > 0 ? 'threads' : variant;
+  if (expected !== undefined && expected !== build) {
+    throw new LoadError(`init: the binary given is the ${build} build, not the ${expected} build asked for`);
   }
   core = loaded;
   loadedVariant = variant;
   loaded.raw.wg_manual_seed(Math.floor(Math.random() * 2 ** 52));
+  attachPool(memory === null ? null : (loaded.raw as unknown as WebAssembly.Exports), module, memory, loaded.k.maxWorkers);
   return loaded;
 }
 

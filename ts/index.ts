@@ -26,6 +26,7 @@ export { keep, tidy } from './scope.js';
 export { dispose, memory, setMemoryLimit, wasmMemory, type MemoryInfo, type WasmMemoryInfo } from './memory.js';
 export { isDebug, leakReport, setDebug, type LeakSite } from './leaks.js';
 export { simdVariant, type SimdVariant } from './ffi.js';
+export { getNumThreads, setNumThreads, threadsSupported } from './threads.js';
 export { init, relaxedSimdSupported, type InitOptions, type WasmSource, type WasmSources } from './load.js';
 export {
   ArgumentError, AutogradError, DisposedError, DTypeError, LoadError, OutOfMemoryError, PoisonedError, ShapeError,

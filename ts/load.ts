@@ -5,7 +5,8 @@
  * @module
  */
 import { ArgumentError, LoadError, TensorError } from './errors.js';
-import { instantiate, loadedCore, setLazyLoader, simdVariant, type Core, type SimdVariant } from './ffi.js';
+import { instantiate, loadedCore, setLazyLoader, simdVariant, type Build, type Core, type SimdVariant } from './ffi.js';
+import { canStartWorkers, threadsSupported } from './threads.js';
 
 /** One binary of the core: a URL to fetch, its bytes, a fetched `Response`, or a compiled module. */
 export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
@@ -16,6 +17,11 @@ export interface WasmSources {
   simd128?: WasmSource;
   /** The relaxed-simd build (`wasmgrad/wasmgrad-relaxed.wasm`): fused multiply-add, Chrome ≥ 114. */
   relaxedSimd?: WasmSource;
+  /**
+   * The threads build (`wasmgrad/wasmgrad-threads.wasm`): simd128 on several threads, where
+   * `SharedArrayBuffer` works (Node; cross-origin-isolated pages).
+   */
+  threads?: WasmSource;
 }
 
 /** Options of {@link init}. */
@@ -28,18 +34,27 @@ export interface InitOptions {
   wasm?: WasmSource | WasmSources;
   /** Forces a build instead of the fastest one the runtime supports. */
   simd?: SimdVariant;
+  /**
+   * `false`: never load the threads build (one thread, no workers). `true`: require it
+   * (a {@link LoadError} where it cannot run). Left out: the threads build wherever it
+   * runs, unless `simd: 'relaxed-simd'` is asked for. In Node, `WASMGRAD_THREADS=0` (or
+   * `1`) says the same. See {@link setNumThreads}.
+   */
+  threads?: boolean;
 }
 
 /** @internal Where an entry point finds each build. */
 export interface WasmLocator {
   /** Synchronous load (Node), so the first op can load the core without `init()`. */
-  sync?: (variant: SimdVariant) => WebAssembly.Module;
+  sync?: (build: Build) => WebAssembly.Module;
   /** The default source for `init()`. */
-  source: (variant: SimdVariant) => WasmSource | Promise<WasmSource>;
+  source: (build: Build) => WasmSource | Promise<WasmSource>;
   /** Reads a `file:` URL (Node's fetch cannot). */
   readFile?: (url: URL) => Promise<Uint8Array<ArrayBuffer>>;
   /** A build forced by the environment (`WASMGRAD_SIMD`), if any. */
   forced?: () => SimdVariant | undefined;
+  /** Threads forced on or off by the environment (`WASMGRAD_THREADS`), if at all. */
+  forcedThreads?: () => boolean | undefined;
 }
 
 let locator: WasmLocator | null = null;
@@ -49,8 +64,8 @@ export function setLocator(l: WasmLocator): void {
   locator = l;
   const sync = l.sync;
   setLazyLoader(sync === undefined ? null : (): Core => {
-    const variant = chooseVariant(undefined);
-    return instantiate(sync(variant), variant);
+    const build = chooseBuild(undefined, undefined);
+    return instantiate(sync(build), build);
   });
 }
 
@@ -92,6 +107,33 @@ function chooseVariant(requested: SimdVariant | undefined, available?: WasmSourc
   throw new LoadError(`init: only a relaxed-simd binary was given, and ${RELAXED_MISSING} and pass { wasm: { simd128 } }`);
 }
 
+function checkThreads(wanted: unknown): boolean | undefined {
+  if (wanted === undefined || typeof wanted === 'boolean') return wanted;
+  throw new ArgumentError(`init: threads must be true or false, got ${String(wanted)}`);
+}
+
+const THREADS_MISSING =
+  'the threads build needs SharedArrayBuffer: Node, or a cross-origin-isolated page (COOP/COEP headers, README: "Threads")';
+
+/**
+ * The build to load: the threads build unless threads are turned off, relaxed-simd is
+ * asked for, or the runtime cannot run it (or, with `available`, it was not given);
+ * otherwise a SIMD variant as {@link chooseVariant} picks it.
+ */
+function chooseBuild(requested: SimdVariant | undefined, threads: boolean | undefined, available?: WasmSources): Build {
+  const wantThreads = checkThreads(threads) ?? locator?.forcedThreads?.();
+  const simd = checkVariant(requested ?? locator?.forced?.());
+  if (wantThreads !== false && simd !== 'relaxed-simd') {
+    const runnable = threadsSupported() && canStartWorkers();
+    if (runnable && (available === undefined || available.threads !== undefined)) return 'threads';
+    if (wantThreads === true) {
+      throw new LoadError(runnable ? 'init: threads: true, but { wasm } has no threads binary' : `init: threads: true, but ${THREADS_MISSING}`);
+    }
+  }
+  if (wantThreads === true) throw new LoadError("init: threads: true, but the threads build computes like simd128, not relaxed-simd");
+  return chooseVariant(simd, available);
+}
+
 function isResponse(x: unknown): x is Response {
   return typeof Response !== 'undefined' && x instanceof Response;
 }
@@ -109,9 +151,9 @@ function isSourceMap(wasm: WasmSource | WasmSources): wasm is WasmSources {
 }
 
 const HOW_TO_LOCATE =
-  'Serve both .wasm files of the package (wasmgrad/wasmgrad.wasm, wasmgrad/wasmgrad-relaxed.wasm) and tell init() ' +
-  "where they are: init({ wasm: { simd128: '/assets/wasmgrad.wasm', relaxedSimd: '/assets/wasmgrad-relaxed.wasm' } }) " +
-  '(README: "Bundlers")';
+  'Serve the .wasm files of the package (wasmgrad/wasmgrad.wasm, wasmgrad/wasmgrad-relaxed.wasm, wasmgrad/wasmgrad-threads.wasm) ' +
+  "and tell init() where they are: init({ wasm: { simd128: '/assets/wasmgrad.wasm', relaxedSimd: '/assets/wasmgrad-relaxed.wasm', " +
+  "threads: '/assets/wasmgrad-threads.wasm' } }) (README: \"Bundlers\")";
 
 /** The start of a binary that is not wasm, printable, to say what came instead. */
 function describeStart(bytes: Uint8Array): string {
@@ -189,29 +231,30 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
  */
 export async function init(options: InitOptions = {}): Promise<void> {
   const requested = checkVariant(options.simd);
+  const threads = checkThreads(options.threads);
   if (loadedCore()) {
-    if (options.wasm === undefined && (requested === undefined || requested === simdVariant())) return;
+    const threadsMatch = threads === undefined || threads === (loadedCore()!.k.maxWorkers > 0);
+    if (options.wasm === undefined && (requested === undefined || requested === simdVariant()) && threadsMatch) return;
     throw new TensorError(`init: wasmgrad is already initialised (${simdVariant()}); call init() before creating any tensor`);
   }
   const { wasm } = options;
   let source: WasmSource | undefined;
-  let variant: SimdVariant | undefined;
+  let build: Build | undefined;
   if (wasm === undefined) {
-    variant = chooseVariant(requested);
-    source = await locator?.source(variant);
+    build = chooseBuild(requested, threads);
+    source = await locator?.source(build);
     if (source === undefined) throw new LoadError(`init: no wasm location is known here. ${HOW_TO_LOCATE}`);
   } else if (isSourceMap(wasm)) {
-    variant = chooseVariant(requested, wasm);
-    source = variant === 'relaxed-simd' ? wasm.relaxedSimd : wasm.simd128;
-    if (source === undefined) {
-      throw new ArgumentError(`init: { wasm } has no ${variant === 'relaxed-simd' ? 'relaxedSimd' : 'simd128'} binary, and that build was asked for`);
-    }
+    build = chooseBuild(requested, threads, wasm);
+    const key = build === 'relaxed-simd' ? 'relaxedSimd' : build;
+    source = wasm[key];
+    if (source === undefined) throw new ArgumentError(`init: { wasm } has no ${key} binary, and that build was asked for`);
   } else {
-    // One binary: the build is whatever it is, unless `simd` says which it must be.
-    variant = requested;
+    // One binary: the build is whatever it is, unless `simd` or `threads` says which it must be.
+    build = threads === true ? 'threads' : requested;
     source = wasm;
   }
   const module = await compile(source);
   if (loadedCore()) throw new TensorError('init: wasmgrad was initialised while this call was loading; call init() once');
-  instantiate(module, variant);
+  instantiate(module, build);
 }

@@ -3,21 +3,28 @@
  * call is needed (calling it first is how to choose a build explicitly).
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { LoadError } from './errors.js';
-import type { SimdVariant } from './ffi.js';
+import type { Build, SimdVariant } from './ffi.js';
 import { setLocator } from './load.js';
+import { setThreadPlatform, type WorkerReport } from './threads.js';
 
-const FILE_NAMES: Record<SimdVariant, string> = { simd128: 'wasmgrad.wasm', 'relaxed-simd': 'wasmgrad-relaxed.wasm' };
+const FILE_NAMES: Record<Build, string> = {
+  simd128: 'wasmgrad.wasm',
+  'relaxed-simd': 'wasmgrad-relaxed.wasm',
+  threads: 'wasmgrad-threads.wasm',
+};
 
 /**
  * Where a build may be, in order: the package's dist/ (also from ts/ in this repository's
  * tests; bundlers for Node rewrite these literal URLs to the files they copy), next to a
  * bundle that did not copy them (esbuild), and wherever Node resolves the package from.
  */
-function candidates(variant: SimdVariant): (string | URL)[] {
+function candidates(variant: Build): (string | URL)[] {
   const found: (string | URL)[] = [];
   const attempt = (f: () => string | URL): void => {
     try {
@@ -29,6 +36,9 @@ function candidates(variant: SimdVariant): (string | URL)[] {
   if (variant === 'relaxed-simd') {
     attempt(() => new URL('../dist/wasmgrad-relaxed.wasm', import.meta.url));
     attempt(() => new URL('./wasmgrad-relaxed.wasm', import.meta.url));
+  } else if (variant === 'threads') {
+    attempt(() => new URL('../dist/wasmgrad-threads.wasm', import.meta.url));
+    attempt(() => new URL('./wasmgrad-threads.wasm', import.meta.url));
   } else {
     attempt(() => new URL('../dist/wasmgrad.wasm', import.meta.url));
     attempt(() => new URL('./wasmgrad.wasm', import.meta.url));
@@ -38,7 +48,7 @@ function candidates(variant: SimdVariant): (string | URL)[] {
   return found;
 }
 
-function readBinary(variant: SimdVariant): Uint8Array<ArrayBuffer> {
+function readBinary(variant: Build): Uint8Array<ArrayBuffer> {
   const tried = candidates(variant);
   for (const path of tried) {
     try {
@@ -50,7 +60,7 @@ function readBinary(variant: SimdVariant): Uint8Array<ArrayBuffer> {
   throw new LoadError(
     `wasmgrad: ${FILE_NAMES[variant]} was not found (looked at ${tried.map(String).join(', ')}). If you bundle for ` +
       'Node, copy node_modules/wasmgrad/dist/*.wasm next to the bundle or keep wasmgrad external, or call ' +
-      "init({ wasm: { simd128: '…/wasmgrad.wasm', relaxedSimd: '…/wasmgrad-relaxed.wasm' } }) first",
+      "init({ wasm: { simd128: '…/wasmgrad.wasm', relaxedSimd: '…/wasmgrad-relaxed.wasm', threads: '…/wasmgrad-threads.wasm' } }) first",
   );
 }
 
@@ -60,6 +70,48 @@ setLocator({
   source: (variant) => readBinary(variant),
   readFile: async (url) => (await readFile(url)) as Uint8Array<ArrayBuffer>,
   forced: () => (process.env.WASMGRAD_SIMD || undefined) as SimdVariant | undefined,
+  forcedThreads: () => {
+    const v = process.env.WASMGRAD_THREADS;
+    if (v === undefined || v === '') return undefined;
+    return !/^(0|false|no|off)$/i.test(v);
+  },
+});
+
+/**
+ * The worker script of the threads build, found like the binaries: the package's dist/,
+ * next to a bundle, or wherever Node resolves the package from (`wasmgrad/threads-worker-node.js`).
+ */
+function workerScript(): string | URL {
+  const tried: (string | URL)[] = [];
+  const attempt = (f: () => string | URL): void => {
+    try {
+      tried.push(f());
+    } catch {
+      // As in candidates().
+    }
+  };
+  attempt(() => new URL('../dist/threads-worker-node.js', import.meta.url));
+  attempt(() => new URL('./threads-worker-node.js', import.meta.url));
+  attempt(() => createRequire(import.meta.url).resolve('wasmgrad/threads-worker-node.js'));
+  attempt(() => createRequire(`${process.cwd()}/`).resolve('wasmgrad/threads-worker-node.js'));
+  const found = tried.find((p) => existsSync(p));
+  if (found === undefined) throw new Error(`threads-worker-node.js was not found (looked at ${tried.map(String).join(', ')})`);
+  return found;
+}
+
+setThreadPlatform({
+  // Workers are unref'ed: an idle pool never keeps the process alive.
+  start: (init, onReport, onError) => {
+    // Not the main script's `--input-type` (`node -e`): a worker fails to start with it.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const worker = new Worker(workerScript(), { workerData: init, execArgv });
+    worker.on('message', (r: WorkerReport) => onReport(r));
+    worker.on('error', (err) => onError(err.message));
+    worker.on('exit', (code) => onError(`exited (code ${code})`));
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
+  },
+  defaultThreads: () => availableParallelism(),
 });
 
 export * from './index.js';

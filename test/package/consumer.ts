@@ -28,8 +28,8 @@ export function run(command: string, args: string[], cwd: string, env: NodeJS.Pr
 }
 
 /** Runs `node file` and parses the last line it prints as JSON. */
-export function runNode(file: string, cwd: string, args: string[] = []): unknown {
-  const r = run(process.execPath, [...args, file], cwd, { WASMGRAD_SIMD: '' });
+export function runNode(file: string, cwd: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): unknown {
+  const r = run(process.execPath, [...args, file], cwd, { WASMGRAD_SIMD: '', WASMGRAD_THREADS: '', ...env });
   if (r.status !== 0) throw new Error(`node ${file} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }

@@ -7,6 +7,7 @@ pub mod kernels;
 pub mod layout;
 pub mod memory;
 pub mod ops;
+pub mod parallel;
 pub mod storage;
 pub mod tensor;
 

@@ -52,5 +52,11 @@ pub fn text() -> String {
     pairs.push(("wire.absentList".to_string(), ABSENT_LIST as f64));
     // Which build this is, so a binary passed to `init({ wasm })` says what it needs.
     pairs.push(("build.relaxedSimd".to_string(), cfg!(target_feature = "relaxed-simd") as u8 as f64));
+    // The threads build (shared memory, a worker pool): how many workers it can run, else 0.
+    #[cfg(target_feature = "atomics")]
+    let max_workers = crate::threads::MAX_WORKERS;
+    #[cfg(not(target_feature = "atomics"))]
+    let max_workers = 0;
+    pairs.push(("build.maxWorkers".to_string(), max_workers as f64));
     pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";")
 }

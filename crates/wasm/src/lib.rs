@@ -24,12 +24,18 @@
 //! bug panics anyway, the panic hook records the message where JS can read it after the
 //! trap (`wg_panic_record`).
 
+// `memory.atomic.wait32`/`notify` (the worker pool's futex) are still unstable intrinsics;
+// the wasm build is nightly-or-RUSTC_BOOTSTRAP already (-Zbuild-std).
+#![cfg_attr(target_feature = "atomics", feature(stdarch_wasm_atomic_wait))]
+
 mod allocator;
 mod autograd;
 mod constants;
 mod decode;
 mod panic;
 mod registry;
+#[cfg(target_feature = "atomics")]
+mod threads;
 
 use std::cell::RefCell;
 use wasmgrad_core::autograd::mode;
@@ -81,7 +87,7 @@ struct Runtime {
 }
 
 thread_local! {
-    static RUNTIME: RefCell<Runtime> = RefCell::new({ autograd::install_host(); allocator::install(); panic::install(); Runtime {
+    static RUNTIME: RefCell<Runtime> = RefCell::new({ autograd::install_host(); allocator::install(); panic::install(); install_threads(); Runtime {
         registry: Registry::new(),
         scratch: Box::new([0; SCRATCH_WORDS]),
         fscratch: Box::new([0.0; FSCRATCH_WORDS]),
@@ -94,6 +100,12 @@ thread_local! {
         host_results: Vec::new(),
         values: Vec::new(),
     }});
+}
+
+/// The threads build runs the core's parallel loops on its worker pool (`threads.rs`).
+fn install_threads() {
+    #[cfg(target_feature = "atomics")]
+    threads::install();
 }
 
 /// Runs `f` with the runtime borrowed. Never hold it across code that may call back into

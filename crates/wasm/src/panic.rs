@@ -38,8 +38,12 @@ impl Write for RecordWriter<'_> {
 
 /// Records `message` (called by the panic hook and by the allocator's failure path).
 pub fn record(message: std::fmt::Arguments) {
-    // SAFETY: wasm32 here is single-threaded and the record is written only by this
-    // function, which is not re-entered (the hook runs once, right before the trap).
+    // SAFETY: the record is written only by this function, which is not re-entered (the
+    // hook runs once per thread, right before its trap). The single-threaded builds have
+    // one thread. In the threads build a worker's panic comes first and the calling
+    // thread's ("the pool is poisoned") only after the worker's JS saw its trap; two
+    // workers panicking at the same moment (two bugs at once) could interleave their
+    // bytes, which garbles a message but touches nothing else.
     let rec = unsafe { &mut *std::ptr::addr_of_mut!(RECORD) };
     let mut w = RecordWriter { bytes: &mut rec.bytes, len: 0 };
     let _ = w.write_fmt(message);

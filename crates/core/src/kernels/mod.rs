@@ -8,6 +8,7 @@ pub mod extreme;
 pub mod lanes;
 pub mod math;
 pub mod matmul;
+pub mod matmul_parallel;
 pub mod pool;
 pub mod random;
 pub mod reduce;

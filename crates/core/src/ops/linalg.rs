@@ -3,7 +3,8 @@
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
-use crate::kernels::matmul::{gemm, GemmScratch, MatRef};
+use crate::kernels::matmul::{GemmScratch, MatRef};
+use crate::kernels::matmul_parallel::{self, gemm_rows_parallel};
 use crate::layout::{broadcast_shapes, checked_numel, StridedWalk};
 use crate::ops::movement::{squeeze, transpose_last, unsqueeze};
 use crate::storage::{try_alloc, Buffer};
@@ -79,7 +80,7 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     shape.extend([m, n]);
     let total = checked_numel("matmul", &shape)?;
     let mut out = try_alloc("matmul", total, 0.0f32)?;
-    GEMM_SCRATCH.with_borrow_mut(|scratch| scratch.prepare("matmul", m, n))?;
+    GEMM_SCRATCH.with_borrow_mut(|scratch| matmul_parallel::prepare("matmul", m, n, k, scratch))?;
     GEMM_SCRATCH.with_borrow_mut(|scratch| {
         let (ba, bb) = (a.buffer(), b.buffer());
         let (Buffer::F32(da), Buffer::F32(db)) = (&*ba, &*bb) else { unreachable_dtype() };
@@ -99,7 +100,7 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             for i in 0..len {
                 let am = MatRef { data: da, offset: oa + i * ia, row_stride: la.strides[ra - 2], col_stride: la.strides[ra - 1] };
                 let bm = MatRef { data: db, offset: ob + i * ib, row_stride: lb.strides[rb - 2], col_stride: lb.strides[rb - 1] };
-                gemm(m, n, k, am, bm, &mut out[index * m * n..(index + 1) * m * n], scratch);
+                gemm_rows_parallel(m, n, k, am, bm, &mut out[index * m * n..(index + 1) * m * n], scratch);
                 index += 1;
             }
         });

@@ -1,6 +1,6 @@
 //! `torch.optim.Adagrad`: `_single_tensor_adagrad` (dense gradients).
 
-use super::{non_negative, step_number, validate_tensors, with_mut};
+use super::{for_chunks, non_negative, step_number, validate_tensors, with_mut};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -55,12 +55,15 @@ pub fn adagrad_step(param: &Tensor, grad: &Tensor, sum: &Tensor, config: &Adagra
     let clr = c.lr / (1.0 + (c.step - 1.0) * c.lr_decay);
     let (sign, wd, eps, neg_clr) = (if c.maximize { -1.0 } else { 1.0 }, c.weight_decay as f32, c.eps as f32, (-clr) as f32);
     grad.with_f32(OP, |g| {
-        with_mut([Some(param), Some(sum)], |[p, s]| {
-            if c.weight_decay != 0.0 {
-                adagrad_loop::<true>(p, g, s, sign, wd, eps, neg_clr)
-            } else {
-                adagrad_loop::<false>(p, g, s, sign, wd, eps, neg_clr)
-            }
+        let decay = c.weight_decay != 0.0;
+        with_mut([Some(param), Some(sum)], |slices| {
+            for_chunks(slices, g, &|[p, s], g| {
+                if decay {
+                    adagrad_loop::<true>(p, g, s, sign, wd, eps, neg_clr)
+                } else {
+                    adagrad_loop::<false>(p, g, s, sign, wd, eps, neg_clr)
+                }
+            })
         })
     })
 }

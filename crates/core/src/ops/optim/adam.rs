@@ -1,6 +1,6 @@
 //! `torch.optim.Adam` and `AdamW`, with AMSGrad: `_single_tensor_adam`, `_single_tensor_adamw`.
 
-use super::{beta, non_negative, step_number, validate_tensors, with_mut};
+use super::{beta, for_chunks, non_negative, step_number, validate_tensors, with_mut};
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -146,15 +146,15 @@ pub fn adam_step(
         (false, false) => NO_DECAY,
     };
     grad.with_f32(op, |g| {
-        with_mut([Some(param), Some(exp_avg), Some(exp_avg_sq), max_exp_avg_sq], |[p, m, v, mx]| {
-            match (decay, amsgrad) {
+        with_mut([Some(param), Some(exp_avg), Some(exp_avg_sq), max_exp_avg_sq], |slices| {
+            for_chunks(slices, g, &|[p, m, v, mx], g| match (decay, amsgrad) {
                 (NO_DECAY, false) => adam_loop::<NO_DECAY, false>(p, g, m, v, mx, &k),
                 (L2_DECAY, false) => adam_loop::<L2_DECAY, false>(p, g, m, v, mx, &k),
                 (_, false) => adam_loop::<DECOUPLED_DECAY, false>(p, g, m, v, mx, &k),
                 (NO_DECAY, true) => adam_loop::<NO_DECAY, true>(p, g, m, v, mx, &k),
                 (L2_DECAY, true) => adam_loop::<L2_DECAY, true>(p, g, m, v, mx, &k),
                 (_, true) => adam_loop::<DECOUPLED_DECAY, true>(p, g, m, v, mx, &k),
-            }
+            })
         })
     })
 }

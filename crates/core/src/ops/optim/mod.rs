@@ -210,5 +210,30 @@ fn with_mut<const N: usize, R>(tensors: [Option<&Tensor>; N], f: impl FnOnce([&m
     f(slices)
 }
 
+/// Elements per task when an update is split among threads ([`crate::parallel`]). The
+/// updates are elementwise, so any split gives the same bits; below two chunks the
+/// fork-join is not worth it.
+const UPDATE_CHUNK: usize = 1 << 14;
+
+/// Runs `f(slices, grad)` over matching chunks of the `N` written slices and `grad`, in
+/// parallel when the update is large (an empty slice, an absent state, stays empty).
+fn for_chunks<const N: usize>(slices: [&mut [f32]; N], grad: &[f32], f: &(dyn Fn([&mut [f32]; N], &[f32]) + Sync)) {
+    let n = grad.len();
+    if n < 2 * UPDATE_CHUNK || crate::parallel::threads() == 1 {
+        return f(slices, grad);
+    }
+    let tasks = n.div_ceil(UPDATE_CHUNK);
+    let mut parts: Vec<[&mut [f32]; N]> = (0..tasks).map(|_| std::array::from_fn(|_| Default::default())).collect();
+    for (j, s) in slices.into_iter().enumerate() {
+        for (t, chunk) in s.chunks_mut(UPDATE_CHUNK).enumerate() {
+            parts[t][j] = chunk;
+        }
+    }
+    crate::parallel::for_each_mut(&mut parts, &|t, part| {
+        let g = &grad[t * UPDATE_CHUNK..n.min((t + 1) * UPDATE_CHUNK)];
+        f(part.each_mut().map(|s| &mut **s), g)
+    });
+}
+
 #[cfg(test)]
 mod tests;

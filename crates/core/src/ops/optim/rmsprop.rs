@@ -1,6 +1,6 @@
 //! `torch.optim.RMSprop` (plain, centered, with momentum): `_single_tensor_rmsprop`.
 
-use super::{non_negative, validate_tensors, with_mut};
+use super::{for_chunks, non_negative, validate_tensors, with_mut};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -127,8 +127,9 @@ pub fn rmsprop_step(
     };
     let wd = c.weight_decay != 0.0;
     grad.with_f32(OP, |g| {
-        with_mut([Some(param), Some(square_avg), grad_avg, buffer], |[p, sq, ga, b]| {
-            match (wd, c.centered, buffer.is_some()) {
+        let momentum = buffer.is_some();
+        with_mut([Some(param), Some(square_avg), grad_avg, buffer], |slices| {
+            for_chunks(slices, g, &|[p, sq, ga, b], g| match (wd, c.centered, momentum) {
                 (false, false, false) => rmsprop_loop::<false, false, false>(p, g, sq, ga, b, &k),
                 (false, false, true) => rmsprop_loop::<false, false, true>(p, g, sq, ga, b, &k),
                 (false, true, false) => rmsprop_loop::<false, true, false>(p, g, sq, ga, b, &k),
@@ -137,7 +138,7 @@ pub fn rmsprop_step(
                 (true, false, true) => rmsprop_loop::<true, false, true>(p, g, sq, ga, b, &k),
                 (true, true, false) => rmsprop_loop::<true, true, false>(p, g, sq, ga, b, &k),
                 (true, true, true) => rmsprop_loop::<true, true, true>(p, g, sq, ga, b, &k),
-            }
+            })
         })
     })
 }

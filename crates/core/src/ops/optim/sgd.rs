@@ -1,6 +1,6 @@
 //! `torch.optim.SGD`: `_single_tensor_sgd`.
 
-use super::{finite, non_negative, range, validate_tensors};
+use super::{finite, for_chunks, non_negative, range, validate_tensors};
 use crate::error::{Error, Result};
 use crate::storage::Buffer;
 use crate::tensor::{unreachable_dtype, Tensor};
@@ -132,7 +132,8 @@ pub fn sgd_step(
             }
             _ => &mut [],
         };
-        match (wd, mom, config.nesterov) {
+        let nesterov = config.nesterov;
+        for_chunks([p, b], g, &|[p, b], g| match (wd, mom, nesterov) {
             (false, NO_MOMENTUM, _) => sgd_loop::<false, NO_MOMENTUM, false>(p, g, b, &k),
             (true, NO_MOMENTUM, _) => sgd_loop::<true, NO_MOMENTUM, false>(p, g, b, &k),
             (false, FRESH_BUFFER, false) => sgd_loop::<false, FRESH_BUFFER, false>(p, g, b, &k),
@@ -143,7 +144,7 @@ pub fn sgd_step(
             (true, _, false) => sgd_loop::<true, RUNNING_BUFFER, false>(p, g, b, &k),
             (false, _, true) => sgd_loop::<false, RUNNING_BUFFER, true>(p, g, b, &k),
             (true, _, true) => sgd_loop::<true, RUNNING_BUFFER, true>(p, g, b, &k),
-        }
+        })
     })
 }
 
