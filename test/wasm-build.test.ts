@@ -8,13 +8,14 @@ import { describe, expect, it } from 'vitest';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 /**
- * Each core .wasm, gzip -9, in bytes. Issue #11 asks for 180 kB; the binaries are about
- * 235 kB now (from 309 kB), so this guards what was reached against regressions until
- * the rest of the reduction lands, and is to be lowered to 180_000 then.
+ * Each single-threaded .wasm, gzip -9, in bytes: about 246 kB now. Issue #11 asked for
+ * 180 kB; every way there that was measured costs speed (CHANGELOG, "Known issues"), and
+ * the performance work of #12 chose speed. This guards against unnoticed growth: raising
+ * it is a decision to record in the commit that does it.
  */
-const GZIP_BUDGET = 240_000;
+const GZIP_BUDGET = 250_000;
 /** The threads build carries the thread pool and std's atomic paths: about 10 kB more. */
-const GZIP_BUDGET_THREADS = 250_000;
+const GZIP_BUDGET_THREADS = 262_000;
 const EXPECTED = ['wasmgrad-relaxed.wasm', 'wasmgrad-threads.wasm', 'wasmgrad.wasm'];
 
 /** An unsigned LEB128 at `at`: its value and the offset after it. */
