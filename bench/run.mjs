@@ -1,10 +1,11 @@
-// wasmgrad vs TensorFlow.js (wasm and cpu backends), one Node process, one thread.
+// wasmgrad vs TensorFlow.js (wasm and cpu backends), one Node process, one thread (plus
+// wasmgrad on every core, a column of its own, when the threads build is loaded).
 // Usage (from the repository root): npm run bench [-- --only <substring>] [-- --reps N] [-- --torch [file]]
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { compareOutputs, MismatchError } from './lib/check.mjs';
 import { otherLoad } from './lib/machine.mjs';
-import { initLibs, LIBS, liveTensors, useLib } from './lib/libs.mjs';
+import { initLibs, LIBS, liveTensors, THREADS, useLib } from './lib/libs.mjs';
 import { jsonLine, overheadLines, resolveTargets, table, unsupportedLines } from './lib/report.mjs';
 import { measure } from './lib/timing.mjs';
 import { readTorch, runTorch, TorchUnavailable, torchCheck, torchResult } from './lib/torch.mjs';
@@ -26,12 +27,13 @@ const POLICY = {
   'tfjs-cpu': { minReps: 3, budgetMs: 3000 },
 };
 POLICY['wasmgrad-functional'] = POLICY.wasmgrad;
+POLICY['wasmgrad-threads'] = POLICY.wasmgrad;
 
 // A workload compares wasmgrad with TF.js's two backends, or, with `libs`, the contenders it
 // names (e.g. wasmgrad's modules against its functional ops), each with its own `impl`;
 // minus those listed in `unsupported` (a library that lacks a kernel the workload needs).
 const libsOf = (w) => (w.libs ?? LIBS).filter((lib) => !w.unsupported?.[lib]);
-const implOf = (w, lib) => w.impl[lib] ?? w.impl[lib === 'wasmgrad' ? 'wasmgrad' : 'tfjs'];
+const implOf = (w, lib) => w.impl[lib] ?? w.impl[lib.startsWith('wasmgrad') ? 'wasmgrad' : 'tfjs'];
 
 function parseArgs(argv) {
   const opts = { only: null, reps: undefined, torch: undefined };
@@ -161,7 +163,7 @@ async function main() {
     argv: process.argv.slice(2),
     ...(torch ? { torch: torch.meta } : {}),
   };
-  log(`wasmgrad: dist/wasmgrad.wasm sha256 ${info.wasmgradBuild.wasmSha256}…, built ${info.wasmgradBuild.wasmModified}`);
+  log(`wasmgrad: dist/${THREADS > 1 ? "wasmgrad-threads.wasm" : "wasmgrad.wasm"} sha256 ${info.wasmgradBuild.wasmSha256}…, built ${info.wasmgradBuild.wasmModified}`);
   log(`TF.js ${info.tfjsVersion}; wasm backend binary: ${info.tfjsWasm.binary} (SIMD ${info.tfjsWasm.simd}, threads ${info.tfjsWasm.threads})`);
   if (!info.tfjsWasm.simd) log('WARNING: the TF.js wasm backend runs WITHOUT SIMD');
 
@@ -190,7 +192,7 @@ async function main() {
     rows.push({ w, res, checks, others });
   }
 
-  console.log(`\nwasmgrad vs TensorFlow.js ${info.tfjsVersion} (wasm backend: ${info.tfjsWasm.binary}; cpu backend), Node ${process.version}, one thread`);
+  console.log(`\nwasmgrad vs TensorFlow.js ${info.tfjsVersion} (wasm backend: ${info.tfjsWasm.binary}; cpu backend), Node ${process.version}, one thread${LIBS.includes('wasmgrad-threads') ? ` (and wasmgrad on ${THREADS} threads)` : ''}`);
   console.log('medians; GFLOP/s rows also show ms; time ratio < 1 means wasmgrad is faster\n');
   resolveTargets(rows);
   console.log(table(rows));

@@ -16,7 +16,14 @@ export { tf, wg };
 register('./tfjs-esm-hooks.mjs', import.meta.url);
 await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
 
-export const LIBS = ['wasmgrad', 'tfjs-wasm', 'tfjs-cpu'];
+/**
+ * wasmgrad runs twice: on one thread (the column compared with TF.js, which runs on one
+ * thread too), and as `wasmgrad-threads` on every core (Node's default), when the threads build
+ * is the one loaded. Both columns are the same build; only setNumThreads differs.
+ */
+wg.tidy(() => wg.scalar(0).item()); // loads wasmgrad: which build, hence how many threads
+export const THREADS = wg.getNumThreads();
+export const LIBS = THREADS > 1 ? ['wasmgrad', 'wasmgrad-threads', 'tfjs-wasm', 'tfjs-cpu'] : ['wasmgrad', 'tfjs-wasm', 'tfjs-cpu'];
 const BACKEND = { 'tfjs-wasm': 'wasm', 'tfjs-cpu': 'cpu' };
 
 const WASM_DIR = fileURLToPath(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
@@ -57,6 +64,7 @@ export async function initLibs() {
 
 /** Switches TF.js to the backend of `lib` (wasmgrad needs nothing). */
 export async function useLib(lib) {
+  if (lib.startsWith('wasmgrad')) wg.setNumThreads(lib === 'wasmgrad-threads' ? THREADS : 1);
   const backend = BACKEND[lib];
   if (backend === undefined) return;
   if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) throw new Error(`cannot switch TF.js to ${backend}`);
@@ -67,9 +75,9 @@ export function liveTensors(lib) {
   return lib.startsWith('wasmgrad') ? wg.memory().numTensors : tf.memory().numTensors;
 }
 
-/** Which build of dist/wasmgrad.wasm was measured (others rebuild it while they work). */
+/** Which build was measured (others rebuild it while they work): the threads build when it is loaded. */
 function wasmgradBuild() {
-  const file = new URL('../../dist/wasmgrad.wasm', import.meta.url);
+  const file = new URL(`../../dist/${THREADS > 1 ? 'wasmgrad-threads.wasm' : 'wasmgrad.wasm'}`, import.meta.url);
   const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
   return { wasmSha256: sha256, wasmModified: statSync(file).mtime.toISOString() };
 }

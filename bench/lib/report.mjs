@@ -1,5 +1,5 @@
 // The printed table and the BENCH_JSON line.
-import { LIBS } from './libs.mjs';
+import { LIBS, THREADS } from './libs.mjs';
 
 /** A workload's displayed value (its unit) from a time in ms. */
 export const valueOf = (w, ms) => (w.metric ? w.metric(ms) : ms);
@@ -87,7 +87,7 @@ export function ratio(res) {
 
 /** The columns of measured contenders: TF.js's backends, and PyTorch when a run of it was merged. */
 const columnsOf = (rows) => (rows.some((r) => r.res.torch) ? [...LIBS, 'torch'] : LIBS);
-const HEADER = { torch: 'torch (1 thread)' };
+const HEADER = { wasmgrad: 'wasmgrad (1 thread)', 'wasmgrad-threads': `wasmgrad (${THREADS} threads)`, torch: 'torch (1 thread)' };
 
 export function table(rows) {
   const libs = columnsOf(rows);
