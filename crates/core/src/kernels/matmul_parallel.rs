@@ -13,9 +13,19 @@ use crate::parallel;
 use std::cell::RefCell;
 use std::sync::Mutex;
 
-/// Rows of C per task: a multiple of the micro-tile's rows, small enough that a batch of
-/// 128 rows still makes 4 tasks. Fixed, so results never depend on the thread count.
+/// The fewest rows of C per task: a multiple of the micro-tile's rows, small enough that a
+/// batch of 128 rows still makes 4 tasks.
 pub const ROWS_PER_TASK: usize = 32;
+/// About this many tasks per product. Each task packs all of B again, so 32-row tasks of a
+/// 1024² product packed B 32 times (2 threads ran it only 1.45× faster than 1); eight tasks
+/// keep that cost small and still spread over 8 threads.
+const TASKS_PER_PRODUCT: usize = 8;
+
+/// Rows of C per task for an m-row product: from the shape alone, never the thread count, so
+/// the blocks (and the bits) are the same for every thread count.
+fn rows_per_task(m: usize) -> usize {
+    m.div_ceil(TASKS_PER_PRODUCT).next_multiple_of(ROWS_PER_TASK)
+}
 /// Multiply-adds below which a product stays on one thread (a fork-join costs a few µs).
 pub const MIN_PARALLEL_WORK: usize = 1 << 18;
 /// Every block must do at least this many multiply-adds: far above `gemm`'s small-product
@@ -46,22 +56,23 @@ pub fn prepare(op: &str, m: usize, n: usize, k: usize, scratch: &mut GemmScratch
             pool.push(Mutex::new(GemmScratch::default()));
         }
         for s in pool.iter_mut() {
-            s.get_mut().unwrap_or_else(|e| e.into_inner()).prepare(op, ROWS_PER_TASK, n)?;
+            s.get_mut().unwrap_or_else(|e| e.into_inner()).prepare(op, rows_per_task(m), n)?;
         }
         Ok(())
     })
 }
 
-/// `c = a · b` like [`gemm`], split into blocks of [`ROWS_PER_TASK`] rows run in parallel
+/// `c = a · b` like [`gemm`], split into blocks of [`rows_per_task`] rows run in parallel
 /// when the product is large. [`prepare`] must have been called for the same sizes.
 pub fn gemm_rows_parallel(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], scratch: &mut GemmScratch) {
     if parallel::threads() == 1 || !splits(m, n, k) {
         return gemm(m, n, k, a, b, c, scratch);
     }
-    let mut blocks: Vec<&mut [f32]> = c[..m * n].chunks_mut(ROWS_PER_TASK * n).collect();
+    let rows_per = rows_per_task(m);
+    let mut blocks: Vec<&mut [f32]> = c[..m * n].chunks_mut(rows_per * n).collect();
     TASK_SCRATCH.with_borrow(|pool| {
         parallel::for_each_mut(&mut blocks, &|i, block| {
-            let r0 = i * ROWS_PER_TASK;
+            let r0 = i * rows_per;
             let rows = block.len() / n;
             let a_rows = MatRef { data: a.data, offset: a.offset + r0 * a.row_stride, row_stride: a.row_stride, col_stride: a.col_stride };
             let mut taken = pool.iter().find_map(|s| s.try_lock().ok());
@@ -86,7 +97,7 @@ mod tests {
     /// for bit (the parallel runner only changes which thread runs a block).
     #[test]
     fn row_blocks_are_bit_identical_to_one_call() {
-        for &(m, n, k) in &[(40, 128, 129), (70, 17, 1000), (97, 65, 300)] {
+        for &(m, n, k) in &[(40, 128, 129), (70, 17, 1000), (97, 65, 300), (300, 64, 300), (1031, 40, 700)] {
             assert!(splits(m, n, k), "{m}x{n}x{k} should split");
             let (ad, bd) = (values(m * k, 1), values(k * n, 2));
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -95,8 +106,8 @@ mod tests {
                 let mut whole = vec![f32::NAN; m * n];
                 gemm(m, n, k, a, b, &mut whole, &mut GemmScratch::default());
                 let mut blocked = vec![f32::NAN; m * n];
-                for (i, block) in blocked.chunks_mut(ROWS_PER_TASK * n).enumerate() {
-                    let r0 = i * ROWS_PER_TASK;
+                for (i, block) in blocked.chunks_mut(rows_per_task(m) * n).enumerate() {
+                    let r0 = i * rows_per_task(m);
                     let a_rows = MatRef { data: a.data, offset: a.offset + r0 * a.row_stride, row_stride: a.row_stride, col_stride: a.col_stride };
                     gemm(block.len() / n, n, k, a_rows, b, block, &mut GemmScratch::default());
                 }
@@ -104,6 +115,14 @@ mod tests {
                 assert!(same, "{m}x{n}x{k} ta={ta} tb={tb}: row blocks differ from one call");
             }
         }
+    }
+
+    #[test]
+    fn task_rows_follow_the_shape_only() {
+        assert_eq!(rows_per_task(128), 32);
+        assert_eq!(rows_per_task(300), 64);
+        assert_eq!(rows_per_task(1024), 128);
+        assert_eq!(rows_per_task(1031), 160);
     }
 
     #[test]
