@@ -28,6 +28,18 @@ export function inputs() {
   };
 }
 
+/** One training step of `model` as a PyTorch user writes it; returns the loss when asked. */
+export function moduleStep(model, lossFn, opt, x, y) {
+  return (readLoss) =>
+    wg.tidy(() => {
+      opt.zeroGrad();
+      const loss = lossFn.call(model.call(x), y);
+      loss.backward();
+      opt.step();
+      return readLoss ? loss.item() : undefined;
+    });
+}
+
 /** check/run/dispose around `step(readLoss)` over `params` (tensors in NAMES order). */
 function harness(params, step, dispose) {
   return {
@@ -50,14 +62,7 @@ function modules({ x: xIn, labels, params: pIn }) {
   wg.tidy(() => model.loadStateDict(Object.fromEntries(NAMES.map((n) => [n, wg.tensor(pIn[n].data, { shape: pIn[n].shape })]))));
   const lossFn = new nn.CrossEntropyLoss();
   const opt = new wg.Adam(model.parameters(), { lr: LR });
-  const step = (readLoss) =>
-    wg.tidy(() => {
-      opt.zeroGrad();
-      const loss = lossFn.call(model.call(x), y);
-      loss.backward();
-      opt.step();
-      return readLoss ? loss.item() : undefined;
-    });
+  const step = moduleStep(model, lossFn, opt, x, y);
   const sd = model.stateDict({ clone: false });
   return harness(NAMES.map((n) => sd[n]), step, () => {
     for (const owner of [model, lossFn, opt]) owner.dispose();

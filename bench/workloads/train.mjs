@@ -7,7 +7,7 @@ import { convFlops, gflops, matmulFlops, TRAIN_FACTOR } from '../lib/flops.mjs';
 import { tf, wg } from '../lib/libs.mjs';
 import { mulberry32, uniform } from '../lib/rng.mjs';
 import { CONV_BACKWARD_NA } from './kernels.mjs';
-import { BATCH, inputs as mlpInputs, LR, NAMES as MLP_NAMES, SIZES } from './mnist.mjs';
+import { BATCH, inputs as mlpInputs, LR, moduleStep, NAMES as MLP_NAMES, SIZES } from './mnist.mjs';
 
 let made = 0; // TF.js variable names must be unique
 
@@ -52,14 +52,7 @@ function wasmgradTrainer(makeModel, names) {
     const lossFn = new nn.CrossEntropyLoss();
     const opt = new wg.Adam(model.parameters(), { lr: LR });
     const sd = model.stateDict({ clone: false });
-    const step = (readLoss) =>
-      wg.tidy(() => {
-        opt.zeroGrad();
-        const loss = lossFn.call(model.call(x), y);
-        loss.backward();
-        opt.step();
-        return readLoss ? loss.item() : undefined;
-      });
+    const step = moduleStep(model, lossFn, opt, x, y);
     return {
       check() {
         const out = {};
