@@ -5,14 +5,14 @@
 // against each image run alone, including a batch the block size does not divide.
 import { describe, expect, it } from 'vitest';
 import { conv2d, tensor, tidy } from '../ts/node.js';
-import { expectClose, gradcheck } from './helpers/gradcheck.js';
+import { expectClose } from './helpers/gradcheck.js';
 import { randomNd } from './helpers/reference.js';
-import { refConv2d, type ConvCfg } from './helpers/reference-nn.js';
+import { gradcheckConvCases, type ConvCase } from './helpers/conv-cases.js';
+import { refConv2d } from './helpers/reference-nn.js';
 
-const TOL = { forwardAtol: 1e-4, forwardRtol: 1e-4 };
 
 describe('conv2d over blocks of images', () => {
-  const cases: [string, number[], number[], boolean, ConvCfg][] = [
+  const cases: ConvCase[] = [
     ['3 → 4 channels, odd 7x9, batch 3', [3, 3, 7, 9], [4, 3, 3, 3], true, { pad: [1, 1] }],
     ['stride 2, no padding, batch 5', [5, 2, 9, 7], [3, 2, 3, 3], false, { stride: [2, 2] }],
     ['dilation 2, 3x2 kernel, uneven padding, batch 3', [3, 2, 8, 9], [5, 2, 3, 2], true, { pad: [2, 1], dilation: [2, 2] }],
@@ -20,13 +20,7 @@ describe('conv2d over blocks of images', () => {
     ['one input channel (input gradient blocked), batch 3', [3, 1, 6, 7], [8, 1, 3, 3], true, { pad: [1, 1] }],
     ['batch 1 (one image per GEMM)', [1, 3, 5, 6], [4, 3, 3, 3], true, { pad: [1, 1] }],
   ];
-  for (const [label, xs, ws, bias, cfg] of cases) {
-    it(`${label}: forward and gradients`, () => {
-      const inputs = [randomNd(xs, 31), randomNd(ws, 32), ...(bias ? [randomNd([ws[0]!], 33)] : [])];
-      const options = { stride: cfg.stride, padding: cfg.pad, dilation: cfg.dilation, groups: cfg.groups };
-      gradcheck((x, w, b) => conv2d(x, w, b ?? null, options), (x, w, b) => refConv2d(x, w, b ?? null, cfg), inputs, TOL);
-    });
-  }
+  gradcheckConvCases(cases, 31);
 
   it('each image gets the bits it gets alone (batch 9 in blocks of 2)', () => {
     const [N, C, H, W, O] = [9, 16, 14, 14, 32];

@@ -6,15 +6,15 @@
 // with a remainder, against the float64 reference, gradients finite-difference checked.
 import { describe, expect, it } from 'vitest';
 import { conv2d, tensor, tidy } from '../ts/node.js';
-import { expectClose, gradcheck } from './helpers/gradcheck.js';
+import { expectClose } from './helpers/gradcheck.js';
 import { randomNd } from './helpers/reference.js';
-import { refConv2d, type ConvCfg } from './helpers/reference-nn.js';
+import { gradcheckConvCases, type ConvCase } from './helpers/conv-cases.js';
+import { refConv2d } from './helpers/reference-nn.js';
 import { run, T } from './helpers/snapshot.js';
 
-const TOL = { forwardAtol: 1e-4, forwardRtol: 1e-4 };
 
 describe('conv2d kernel paths', () => {
-  const cases: [string, number[], number[], boolean, ConvCfg][] = [
+  const cases: ConvCase[] = [
     ['one input channel, 16 filters, odd 11x13, batch 3', [3, 1, 11, 13], [16, 1, 3, 3], true, { pad: [1, 1] }],
     ['one input channel, stride 2, batch 1', [1, 1, 13, 15], [5, 1, 3, 3], true, { stride: [2, 2], pad: [1, 1] }],
     ['one input channel, row stride 2, column dilation 2', [2, 1, 9, 11], [6, 1, 3, 3], true, { stride: [2, 1], dilation: [1, 2], pad: [1, 2] }],
@@ -27,13 +27,7 @@ describe('conv2d kernel paths', () => {
     ['depthwise 1x5 kernel, 19 columns', [3, 2, 4, 19], [4, 1, 1, 5], true, { groups: 2, pad: [0, 2] }],
     ['depthwise, no padding, batch 1', [1, 3, 6, 12], [3, 1, 3, 3], false, { groups: 3 }],
   ];
-  for (const [label, xs, ws, bias, cfg] of cases) {
-    it(`${label}: forward and gradients`, () => {
-      const inputs = [randomNd(xs, 21), randomNd(ws, 22), ...(bias ? [randomNd([ws[0]!], 23)] : [])];
-      const options = { stride: cfg.stride, padding: cfg.pad, dilation: cfg.dilation, groups: cfg.groups };
-      gradcheck((x, w, b) => conv2d(x, w, b ?? null, options), (x, w, b) => refConv2d(x, w, b ?? null, cfg), inputs, TOL);
-    });
-  }
+  gradcheckConvCases(cases, 21);
 
   it('the MNIST shapes (batch 3): forward against the reference', () => {
     for (const [xs, ws] of [[[3, 1, 28, 28], [16, 1, 3, 3]], [[3, 16, 14, 14], [32, 16, 3, 3]]] as const) {

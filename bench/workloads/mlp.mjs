@@ -1,6 +1,7 @@
 // One SGD training step of an MLP 784-256-128-10 (relu, MSE loss), at batch 128 and 32.
 import { tf, wg } from '../lib/libs.mjs';
 import { uniform } from '../lib/rng.mjs';
+import { minimizeStep } from '../lib/steps.mjs';
 
 const SIZES = [784, 256, 128, 10];
 const LR = 0.01;
@@ -71,11 +72,7 @@ function tfjs({ x: xIn, target: tIn, params: pIn }) {
     return tf.mean(tf.squaredDifference(out, target));
   };
   const optimizer = tf.train.sgd(LR);
-  const step = (readLoss) =>
-    tf.tidy(() => {
-      const l = optimizer.minimize(loss, readLoss, params);
-      return readLoss ? l.dataSync()[0] : undefined;
-    });
+  const step = minimizeStep(optimizer, loss, params);
   return {
     check() {
       const out = {};

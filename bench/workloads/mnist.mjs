@@ -5,6 +5,7 @@
 // layer (Module.call, Sequential, CrossEntropyLoss, parameter bookkeeping) costs.
 import { wg } from '../lib/libs.mjs';
 import { mulberry32, uniform } from '../lib/rng.mjs';
+import { moduleStep } from '../lib/steps.mjs';
 
 export const BATCH = 64;
 export const SIZES = [784, 256, 128, 10];
@@ -26,18 +27,6 @@ export function inputs() {
     labels: Int32Array.from({ length: BATCH }, () => Math.floor(next() * 10)),
     params,
   };
-}
-
-/** One training step of `model` as a PyTorch user writes it; returns the loss when asked. */
-export function moduleStep(model, lossFn, opt, x, y) {
-  return (readLoss) =>
-    wg.tidy(() => {
-      opt.zeroGrad();
-      const loss = lossFn.call(model.call(x), y);
-      loss.backward();
-      opt.step();
-      return readLoss ? loss.item() : undefined;
-    });
 }
 
 /** check/run/dispose around `step(readLoss)` over `params` (tensors in NAMES order). */

@@ -6,8 +6,9 @@
 import { convFlops, gflops, matmulFlops, TRAIN_FACTOR } from '../lib/flops.mjs';
 import { tf, wg } from '../lib/libs.mjs';
 import { mulberry32, uniform } from '../lib/rng.mjs';
+import { minimizeStep, moduleStep } from '../lib/steps.mjs';
 import { CONV_BACKWARD_NA } from './kernels.mjs';
-import { BATCH, inputs as mlpInputs, LR, moduleStep, NAMES as MLP_NAMES, SIZES } from './mnist.mjs';
+import { BATCH, inputs as mlpInputs, LR, NAMES as MLP_NAMES, SIZES } from './mnist.mjs';
 
 let made = 0; // TF.js variable names must be unique
 
@@ -82,11 +83,7 @@ function tfjsTrainer({ names, toTf, fromTf, inputX, logits }) {
     const vars = names.map((n) => tf.tidy(() => tf.variable(toTf[n](tf.tensor(pIn[n].data, pIn[n].shape)), true, `train_${++made}`)));
     const loss = () => tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits(vars, x))), 1)));
     const optimizer = tf.train.adam(LR, 0.9, 0.999, 1e-8);
-    const step = (readLoss) =>
-      tf.tidy(() => {
-        const l = optimizer.minimize(loss, readLoss, vars);
-        return readLoss ? l.dataSync()[0] : undefined;
-      });
+    const step = minimizeStep(optimizer, loss, vars);
     return {
       check() {
         const out = {};

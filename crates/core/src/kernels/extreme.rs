@@ -232,31 +232,8 @@ pub fn arg_extreme(op: &str, src: &[f32], outer: usize, n: usize, inner: usize, 
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
+    use crate::kernels::lanes::quad::{load_f32 as load, load_i32, store_f32 as store, store_i32};
     use core::arch::wasm32::*;
-
-    #[inline(always)]
-    fn load(a: &[f32]) -> v128 {
-        let Ok(a) = <&[f32; 4]>::try_from(a) else { unreachable!("chunks of 4") };
-        f32x4(a[0], a[1], a[2], a[3])
-    }
-
-    #[inline(always)]
-    fn store(v: v128, out: &mut [f32]) {
-        let Ok(out) = <&mut [f32; 4]>::try_from(out) else { unreachable!("chunks of 4") };
-        *out = [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)];
-    }
-
-    #[inline(always)]
-    fn load_i32(a: &[i32]) -> v128 {
-        let Ok(a) = <&[i32; 4]>::try_from(a) else { unreachable!("chunks of 4") };
-        i32x4(a[0], a[1], a[2], a[3])
-    }
-
-    #[inline(always)]
-    fn store_i32(v: v128, out: &mut [i32]) {
-        let Ok(out) = <&mut [i32; 4]>::try_from(out) else { unreachable!("chunks of 4") };
-        *out = [i32x4_extract_lane::<0>(v), i32x4_extract_lane::<1>(v), i32x4_extract_lane::<2>(v), i32x4_extract_lane::<3>(v)];
-    }
 
     /// `acc` where it is not below (above) `v`, else `v`: NaN in `v` leaves `acc`.
     #[inline(always)]

@@ -167,6 +167,38 @@ impl Lanes for f32 {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub use simd::F32x4;
 
+/// Four f32 or i32 lanes between a `v128` and a slice of exactly four (each one
+/// `v128.load` / `v128.store`), for the kernels that work on `v128` directly
+/// (`kernels::extreme`, `kernels::pool`). A slice of another length is a bug in the caller.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod quad {
+    use core::arch::wasm32::*;
+
+    #[inline(always)]
+    pub fn load_f32(a: &[f32]) -> v128 {
+        let Ok(a) = <&[f32; 4]>::try_from(a) else { unreachable!("a slice of 4") };
+        f32x4(a[0], a[1], a[2], a[3])
+    }
+
+    #[inline(always)]
+    pub fn store_f32(v: v128, out: &mut [f32]) {
+        let Ok(out) = <&mut [f32; 4]>::try_from(out) else { unreachable!("a slice of 4") };
+        *out = [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)];
+    }
+
+    #[inline(always)]
+    pub fn load_i32(a: &[i32]) -> v128 {
+        let Ok(a) = <&[i32; 4]>::try_from(a) else { unreachable!("a slice of 4") };
+        i32x4(a[0], a[1], a[2], a[3])
+    }
+
+    #[inline(always)]
+    pub fn store_i32(v: v128, out: &mut [i32]) {
+        let Ok(out) = <&mut [i32; 4]>::try_from(out) else { unreachable!("a slice of 4") };
+        *out = [i32x4_extract_lane::<0>(v), i32x4_extract_lane::<1>(v), i32x4_extract_lane::<2>(v), i32x4_extract_lane::<3>(v)];
+    }
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::Lanes;

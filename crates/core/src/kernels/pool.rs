@@ -469,24 +469,9 @@ pub fn adaptive_avg_pool2d_backward(gout: &[f32], planes: usize, h: usize, w: us
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::Window;
+    use crate::kernels::lanes::quad::{load_f32 as load, load_i32};
+    pub use crate::kernels::lanes::quad::{store_f32, store_i32};
     use core::arch::wasm32::*;
-
-    #[inline(always)]
-    fn load(w: &[f32]) -> v128 {
-        let Ok(q) = <&[f32; 4]>::try_from(w) else { unreachable!("a slice of 4") };
-        f32x4(q[0], q[1], q[2], q[3])
-    }
-
-    /// Writes the four lanes (one `v128.store`).
-    #[inline(always)]
-    pub fn store_f32(v: v128, out: &mut [f32]) {
-        out.copy_from_slice(&[f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)]);
-    }
-
-    #[inline(always)]
-    pub fn store_i32(v: v128, out: &mut [i32]) {
-        out.copy_from_slice(&[i32x4_extract_lane::<0>(v), i32x4_extract_lane::<1>(v), i32x4_extract_lane::<2>(v), i32x4_extract_lane::<3>(v)]);
-    }
 
     /// The taps of four outputs `SW` columns apart along one input row `w` (which starts
     /// at the first output's first tap and holds `3·SW + kw` elements): tap `j` is
@@ -590,11 +575,6 @@ mod simd {
                 store_i32(at, &mut irow[k..k + 4]);
             }
         });
-    }
-
-    fn load_i32(w: &[i32]) -> v128 {
-        let Ok(q) = <&[i32; 4]>::try_from(w) else { unreachable!("a slice of 4") };
-        i32x4(q[0], q[1], q[2], q[3])
     }
 
     /// Calls `f(k, lo, hi)` for the outputs `k..k + 4` of a row of `n` (n ≥ 4, the last
