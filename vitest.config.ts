@@ -136,11 +136,13 @@ export default defineConfig({
       {
         // The threads build (simd128 on a worker pool), what Node loads by default: its own
         // tests (the same bits for every thread count and as the simd128 build, exiting,
-        // a dead worker), and the suites whose kernels it splits among threads.
+        // a dead worker), and the whole op suite again with every core taking part.
         extends: true,
         test: {
           name: 'threads',
-          include: ['test/threads.test.ts', 'test/threads-browser.test.ts', 'test/matmul.test.ts', 'test/optim.test.ts', 'test/optim-golden.test.ts'],
+          include: ['test/**/*.test.ts'],
+          // What does not depend on the build, or checks the choice of build itself, runs once.
+          exclude: ['test/browser/**', 'test/package/**', 'test/examples.test.ts', 'test/browser-demo.test.ts', 'test/simd-variant.test.ts', 'test/wasm-build.test.ts', 'test/loading.test.ts'],
           env: { WASMGRAD_SIMD: 'simd128', WASMGRAD_THREADS: '1' },
         },
       },
