@@ -1,12 +1,12 @@
 // wasmgrad vs TensorFlow.js (wasm and cpu backends), one Node process, one thread (plus
 // wasmgrad on every core, a column of its own, when the threads build is loaded).
-// Usage (from the repository root): npm run bench [-- --only <substring>] [-- --reps N] [-- --torch [file]]
+// Usage (from the repository root): npm run bench [-- --only <substring>] [-- --reps N] [-- --torch [file]] [-- --threads 2,4,8]
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { compareOutputs, MismatchError } from './lib/check.mjs';
 import { otherLoad } from './lib/machine.mjs';
-import { initLibs, LIBS, liveTensors, THREADS, useLib } from './lib/libs.mjs';
-import { jsonLine, overheadLines, resolveTargets, table, unsupportedLines } from './lib/report.mjs';
+import { initLibs, LIBS, liveTensors, setThreadCounts, THREADS, threadsOf, useLib } from './lib/libs.mjs';
+import { jsonLine, overheadLines, resolveTargets, table, threadsTable, unsupportedLines } from './lib/report.mjs';
 import { measure } from './lib/timing.mjs';
 import { readTorch, runTorch, TorchUnavailable, torchCheck, torchResult } from './lib/torch.mjs';
 import exp from './workloads/exp.mjs';
@@ -26,8 +26,7 @@ const POLICY = {
   'tfjs-wasm': { minReps: 7, budgetMs: 2500 },
   'tfjs-cpu': { minReps: 3, budgetMs: 3000 },
 };
-POLICY['wasmgrad-functional'] = POLICY.wasmgrad;
-POLICY['wasmgrad-threads'] = POLICY.wasmgrad;
+const policyOf = (lib) => POLICY[threadsOf(lib) === null ? lib : 'wasmgrad'];
 
 // A workload compares wasmgrad with TF.js's two backends, or, with `libs`, the contenders it
 // names (e.g. wasmgrad's modules against its functional ops), each with its own `impl`;
@@ -36,14 +35,16 @@ const libsOf = (w) => (w.libs ?? LIBS).filter((lib) => !w.unsupported?.[lib]);
 const implOf = (w, lib) => w.impl[lib] ?? w.impl[lib.startsWith('wasmgrad') ? 'wasmgrad' : 'tfjs'];
 
 function parseArgs(argv) {
-  const opts = { only: null, reps: undefined, torch: undefined };
+  const opts = { only: null, reps: undefined, torch: undefined, threads: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--only') opts.only = argv[++i];
     else if (a === '--reps') opts.reps = Number(argv[++i]);
+    else if (a === '--threads') opts.threads = (argv[++i] ?? '').split(',').map(Number);
     else if (a === '--torch') opts.torch = argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') ? argv[++i] : true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/run.mjs [--only <substring of a workload id or title>[,<another>…]] [--reps N] [--torch [file]]');
+      console.log('usage: node bench/run.mjs [--only <substring of a workload id or title>[,<another>…]] [--reps N] [--torch [file]] [--threads N,…]');
+      console.log('  --threads 2,4,8 a wasmgrad column per thread count (default: every core); more threads than cores oversubscribe them');
       console.log('  --torch         also run /usr/bin/python3 scripts/bench-torch.py first (Debian python3-torch) and add a PyTorch column');
       console.log('  --torch <file>  add the PyTorch column from a saved output of scripts/bench-torch.py');
       console.log(`workloads: ${WORKLOADS.map((w) => w.id).join(', ')}`);
@@ -52,6 +53,9 @@ function parseArgs(argv) {
   }
   if (opts.only === undefined || (opts.reps !== undefined && !(Number.isInteger(opts.reps) && opts.reps > 0))) {
     throw new UsageError('--only needs a substring and --reps a positive integer');
+  }
+  if (opts.threads !== undefined && !opts.threads.every((n) => Number.isInteger(n) && n >= 1 && n <= 64)) {
+    throw new UsageError('--threads needs thread counts from 1 to 64, separated by commas');
   }
   return opts;
 }
@@ -128,7 +132,7 @@ async function timeAll(w, inputs, reps) {
       lib,
       run: () => ctxs[lib].run(),
       enter: () => useLib(lib),
-      policy: { ...POLICY[lib], maxReps: w.maxReps, reps },
+      policy: { ...policyOf(lib), maxReps: w.maxReps, reps },
     }));
     res = await measure(entries);
   } finally {
@@ -146,6 +150,7 @@ async function timeAll(w, inputs, reps) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.threads !== undefined) setThreadCounts(opts.threads);
   const selected = select(opts.only);
   const started = performance.now();
   // PyTorch first (or from a file), so that it never runs next to the JS libraries.
@@ -192,11 +197,13 @@ async function main() {
     rows.push({ w, res, checks, others });
   }
 
-  console.log(`\nwasmgrad vs TensorFlow.js ${info.tfjsVersion} (wasm backend: ${info.tfjsWasm.binary}; cpu backend), Node ${process.version}, one thread${LIBS.includes('wasmgrad-threads') ? ` (and wasmgrad on ${THREADS} threads)` : ''}`);
+  console.log(`\nwasmgrad vs TensorFlow.js ${info.tfjsVersion} (wasm backend: ${info.tfjsWasm.binary}; cpu backend), Node ${process.version}, one thread${LIBS.length > 3 ? ` (and wasmgrad on ${LIBS.map(threadsOf).filter((n) => n > 1).join(', ')} threads; ${os.cpus().length} cores)` : ''}`);
   console.log('medians; GFLOP/s rows also show ms; time ratio < 1 means wasmgrad is faster\n');
   resolveTargets(rows);
   console.log(table(rows));
   for (const line of [...unsupportedLines(rows), ...overheadLines(rows)]) console.log(line);
+  const threads = threadsTable(rows, os.cpus().length);
+  if (threads) console.log(`\n${threads}`);
   if (torch) {
     const { torch: version, threads, blas = 'unknown', source, date } = torch.meta;
     console.log(`torch: PyTorch ${version}, ${threads} thread, BLAS ${blas}, from ${source} (${date})`);

@@ -268,6 +268,7 @@ WORKLOADS = {
     "matmul-1024": ("GFLOP/s", gflops(2 * 1024**3), 15, lambda: matmul(1024, False, False)),
     "matmul-512-Bt": ("GFLOP/s", gflops(2 * 512**3), 30, lambda: matmul(512, False, True)),
     "matmul-512-At": ("GFLOP/s", gflops(2 * 512**3), 30, lambda: matmul(512, True, False)),
+    "matmul-256": ("GFLOP/s", gflops(2 * 256**3), 30, lambda: matmul(256, False, False)),
     "exp-1M": ("ms", None, 60, lambda: unary([1 << 20], 21, torch.exp, -4, 4, key="exp")),
     "relu-64x16x28x28": ("ms", None, 60, lambda: unary(POOL, 61, torch.relu)),
     "maxpool2d-64x16x28x28": ("ms", None, 60, lambda: unary(POOL, 61, lambda x: F.max_pool2d(x, 2))),

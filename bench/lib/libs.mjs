@@ -17,13 +17,29 @@ register('./tfjs-esm-hooks.mjs', import.meta.url);
 await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
 
 /**
- * wasmgrad runs twice: on one thread (the column compared with TF.js, which runs on one
- * thread too), and as `wasmgrad-threads` on every core (Node's default), when the threads build
- * is the one loaded. Both columns are the same build; only setNumThreads differs.
+ * wasmgrad runs on one thread (the column compared with TF.js, which runs on one thread
+ * too) and, when the threads build is loaded (Node's default), once more per thread count
+ * in `threadCounts` as `wasmgrad-t<N>` — by default every core. All are the same build;
+ * only setNumThreads differs.
  */
 wg.tidy(() => wg.scalar(0).item()); // loads wasmgrad: which build, hence how many threads
 export const THREADS = wg.getNumThreads();
-export const LIBS = THREADS > 1 ? ['wasmgrad', 'wasmgrad-threads', 'tfjs-wasm', 'tfjs-cpu'] : ['wasmgrad', 'tfjs-wasm', 'tfjs-cpu'];
+const TFJS_LIBS = ['tfjs-wasm', 'tfjs-cpu'];
+/** The contenders' columns, in order: see {@link setThreadCounts}. */
+export let LIBS = THREADS > 1 ? ['wasmgrad', `wasmgrad-t${THREADS}`, ...TFJS_LIBS] : ['wasmgrad', ...TFJS_LIBS];
+
+/** The extra wasmgrad columns: one per thread count above 1 (needs the threads build). */
+export function setThreadCounts(counts) {
+  if (counts.some((n) => n > 1) && THREADS === 1) throw new Error('--threads needs the threads build (unset WASMGRAD_THREADS=0)');
+  LIBS = ['wasmgrad', ...[...new Set(counts)].filter((n) => n > 1).sort((a, b) => a - b).map((n) => `wasmgrad-t${n}`), ...TFJS_LIBS];
+}
+
+/** The thread count of a wasmgrad column (`wasmgrad-t4` = 4, any other wasmgrad one = 1), or null for TF.js. */
+export function threadsOf(lib) {
+  if (!lib.startsWith('wasmgrad')) return null;
+  const m = /^wasmgrad-t(\d+)$/.exec(lib);
+  return m ? Number(m[1]) : 1;
+}
 const BACKEND = { 'tfjs-wasm': 'wasm', 'tfjs-cpu': 'cpu' };
 
 const WASM_DIR = fileURLToPath(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
@@ -64,7 +80,8 @@ export async function initLibs() {
 
 /** Switches TF.js to the backend of `lib` (wasmgrad needs nothing). */
 export async function useLib(lib) {
-  if (lib.startsWith('wasmgrad')) wg.setNumThreads(lib === 'wasmgrad-threads' ? THREADS : 1);
+  const threads = threadsOf(lib);
+  if (threads !== null) wg.setNumThreads(threads);
   const backend = BACKEND[lib];
   if (backend === undefined) return;
   if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) throw new Error(`cannot switch TF.js to ${backend}`);

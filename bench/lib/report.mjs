@@ -1,5 +1,5 @@
 // The printed table and the BENCH_JSON line.
-import { LIBS, THREADS } from './libs.mjs';
+import { LIBS, threadsOf } from './libs.mjs';
 
 /** A workload's displayed value (its unit) from a time in ms. */
 export const valueOf = (w, ms) => (w.metric ? w.metric(ms) : ms);
@@ -87,11 +87,12 @@ export function ratio(res) {
 
 /** The columns of measured contenders: TF.js's backends, and PyTorch when a run of it was merged. */
 const columnsOf = (rows) => (rows.some((r) => r.res.torch) ? [...LIBS, 'torch'] : LIBS);
-const HEADER = { wasmgrad: 'wasmgrad (1 thread)', 'wasmgrad-threads': `wasmgrad (${THREADS} threads)`, torch: 'torch (1 thread)' };
+const HEADER = { wasmgrad: 'wasmgrad (1 thread)', torch: 'torch (1 thread)' };
+const header = (lib) => HEADER[lib] ?? (threadsOf(lib) > 1 ? `wasmgrad (${threadsOf(lib)} threads)` : lib);
 
 export function table(rows) {
   const libs = columnsOf(rows);
-  const head = ['workload', 'unit', ...libs.map((l) => HEADER[l] ?? l), 'wg/tfjs-wasm time', 'target', 'wasmgrad vs target'];
+  const head = ['workload', 'unit', ...libs.map(header), 'wg/tfjs-wasm time', 'target', 'wasmgrad vs target'];
   const body = rows.map((row) => {
     const { w, res } = row;
     const r = ratio(res);
@@ -102,6 +103,70 @@ export function table(rows) {
   const left = new Set([0, 1, head.length - 2]);
   const line = (cells) => cells.map((c, i) => (left.has(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** How many cores the scaling model predicts for. */
+export const MODEL_CORES = 8;
+
+/**
+ * Speedups of wasmgrad's thread columns over its one-thread column (same build), by thread
+ * count: `{ 2: 1.6, 4: … }`.
+ */
+export function speedups(res) {
+  const one = res.wasmgrad;
+  const out = {};
+  for (const lib of Object.keys(res)) {
+    const n = threadsOf(lib);
+    if (n > 1 && one) out[n] = one.median / res[lib].median;
+  }
+  return out;
+}
+
+/**
+ * Amdahl's law fitted to the speedup `s` measured on `cores` real cores: the parallel
+ * fraction `f` with `1 / ((1 - f) + f / cores) = s`, and what it predicts on `p` cores.
+ * It ignores memory bandwidth and the fork-join cost per task, both of which grow with `p`,
+ * so it is an upper bound for ops that stream memory.
+ */
+export function amdahl(s, cores, p = MODEL_CORES) {
+  const f = Math.min(1, Math.max(0, (1 - 1 / s) / (1 - 1 / cores)));
+  return { f, predicted: 1 / (1 - f + f / p) };
+}
+
+/**
+ * The threads table: per row with thread columns, the speedup at each thread count (counts
+ * above `cores` oversubscribe the machine: shape only), the parallel fraction fitted on
+ * `cores` threads, the predicted speedup on MODEL_CORES real cores, and the row's
+ * `threadsTarget` (speedup on every core) with its verdict. Null without thread columns.
+ */
+export function threadsTable(rows, cores) {
+  const counts = [...new Set(rows.flatMap((r) => Object.keys(speedups(r.res)).map(Number)))].sort((a, b) => a - b);
+  if (counts.length === 0) return null;
+  const head = ['workload', ...counts.map((n) => `${n} threads${n > cores ? '*' : ''}`), `parallel fraction (${cores} threads)`, `model: ${MODEL_CORES} cores`, 'target', 'verdict'];
+  const body = rows.map(({ w, res }) => {
+    const s = speedups(res);
+    const fit = s[cores] === undefined ? null : amdahl(s[cores], cores);
+    const target = w.threadsTarget;
+    const verdict = target === undefined || s[cores] === undefined ? '—' : s[cores] >= target ? 'meets' : 'MISSES';
+    return [
+      w.title,
+      ...counts.map((n) => (s[n] === undefined ? '—' : `${s[n].toFixed(2)}×`)),
+      fit ? fit.f.toFixed(2) : '—',
+      fit ? `${fit.predicted.toFixed(1)}×` : '—',
+      target === undefined ? '—' : `≥ ${target}× on ${cores}`,
+      verdict,
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [
+    `wasmgrad on several threads: speedup over its own one-thread time (same build, same run)`,
+    line(head),
+    widths.map((n) => '-'.repeat(n)).join('  '),
+    ...body.map(line),
+    ...(counts.some((n) => n > cores) ? [`* more threads than the machine's ${cores} cores: oversubscribed, for the shape only`] : []),
+    `model: Amdahl's law fitted on ${cores} cores (parallel fraction f), predicted for ${MODEL_CORES} real cores; it ignores memory bandwidth and fork-join costs, so it is an upper bound`,
+  ].join('\n');
 }
 
 /** The lines under the table saying why a library has no figure ("n/a") in some rows. */
@@ -136,6 +201,8 @@ export function jsonLine(meta, rows) {
     timeRatioWasmgradToTfjsWasm: round(ratio(row.res)),
     ...(row.w.overhead ? { overheadPct: round(overheadPct(row.w, row.res)) } : {}),
     wasmgradVsTarget: verdict(row),
+    ...(Object.keys(speedups(row.res)).length > 0 ? { threadSpeedups: Object.fromEntries(Object.entries(speedups(row.res)).map(([n, x]) => [n, round(x)])) } : {}),
+    ...(row.w.threadsTarget ? { threadsTarget: row.w.threadsTarget } : {}),
     otherProcessesCpus: round(row.others),
     maxRelErr: Object.fromEntries(Object.entries(row.checks).map(([k, v]) => [k, round(v)])),
   }));

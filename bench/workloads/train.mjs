@@ -174,6 +174,7 @@ export default [
     flops: CNN_FLOPS,
     metric: gflops(CNN_FLOPS),
     target: { cmp: '>=', relativeTo: 'matmul-1024', factor: 0.6 },
+    threadsTarget: 1.6, // on every core, over one thread (issue #12)
     unsupported: CONV_BACKWARD_NA,
     checkReference: lossesMatchPyTorch('cnn-adam-b64', [2.3242557048797607, 2.2724215984344482, 2.238476037979126]),
     maxReps: 30,
