@@ -50,6 +50,27 @@ pub fn record(message: std::fmt::Arguments) {
     rec.len.store(w.len as u32, Relaxed);
 }
 
+/// The record's current text, copied into `buf` first (the record may be rewritten while
+/// the caller formats it): in the threads build, what a worker that trapped had recorded.
+#[cfg(target_feature = "atomics")]
+pub fn current(buf: &mut [u8; CAPACITY]) -> &str {
+    // SAFETY: a plain read of the static record; see `record` for who writes it and when.
+    let rec = unsafe { &*std::ptr::addr_of!(RECORD) };
+    let len = (rec.len.load(Relaxed) as usize).min(CAPACITY);
+    buf[..len].copy_from_slice(&rec.bytes[..len]);
+    match std::str::from_utf8(&buf[..len]) {
+        Ok(text) => text,
+        // A message cut at CAPACITY may end inside a character: keep the valid prefix.
+        Err(e) => std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default(),
+    }
+}
+
+/// A buffer for [`current`].
+#[cfg(target_feature = "atomics")]
+pub const fn buffer() -> [u8; CAPACITY] {
+    [0; CAPACITY]
+}
+
 pub fn install() {
     std::panic::set_hook(Box::new(|info| {
         let failed = crate::allocator::take_last_failure();

@@ -68,7 +68,14 @@ type Task<'a> = &'a (dyn Fn(usize) + Sync);
 
 fn check_poisoned() {
     if SHARED.poisoned.load(SeqCst) != 0 {
-        panic!("wasmgrad: a worker thread of the thread pool died (it trapped, or its script failed), so the pool is poisoned");
+        const DIED: &str = "wasmgrad: a worker thread of the thread pool died (it trapped, or its script failed), so the pool is poisoned";
+        // A worker that panicked recorded why before its trap, and its JS set `poisoned`
+        // only after that: say it here, not only in the worker's later report.
+        let mut buf = crate::panic::buffer();
+        match crate::panic::current(&mut buf) {
+            "" => panic!("{DIED}"),
+            why => panic!("{DIED}; the worker: {why}"),
+        }
     }
 }
 
