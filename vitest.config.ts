@@ -29,6 +29,7 @@ const NODE_ONLY: Record<string, string> = {
   'test/loading.test.ts': 'loads fresh copies of the Node entry from files (node:fs, file: URLs)',
   'test/wasm-build.test.ts': 'reads the shipped binaries from dist/ (node:fs, node:zlib)',
   'test/threads.test.ts': 'the threads build in Node (worker_threads, child processes)',
+  'test/threads-supervisor.test.ts': 'kills a worker of the threads build in a Node child process',
   'test/threads-browser.test.ts': 'serves a cross-origin-isolated page and drives its own Chromium (node:http, playwright-core)',
   'test/browser-demo.test.ts': 'starts the demo server and drives its own Chromium (node:http, playwright-core)',
   'test/package/**': 'packs and installs the package, runs bundlers and Node (node:child_process)',
@@ -117,7 +118,7 @@ export default defineConfig({
         test: {
           name: 'simd128',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/browser/**', 'test/package/**', 'test/threads.test.ts', 'test/threads-browser.test.ts'],
+          exclude: ['test/browser/**', 'test/package/**', 'test/threads.test.ts', 'test/threads-supervisor.test.ts', 'test/threads-browser.test.ts'],
           // The single-threaded build: Node would load the threads build by default.
           env: { WASMGRAD_SIMD: 'simd128', WASMGRAD_THREADS: '0' },
         },
@@ -128,7 +129,7 @@ export default defineConfig({
           name: 'relaxed-simd',
           include: ['test/**/*.test.ts'],
           // Examples and the demo run in their own processes and browser: once is enough.
-          exclude: ['test/examples.test.ts', 'test/browser-demo.test.ts', 'test/browser/**', 'test/package/**', 'test/threads.test.ts', 'test/threads-browser.test.ts'],
+          exclude: ['test/examples.test.ts', 'test/browser-demo.test.ts', 'test/browser/**', 'test/package/**', 'test/threads.test.ts', 'test/threads-supervisor.test.ts', 'test/threads-browser.test.ts'],
           execArgv: ['--experimental-wasm-relaxed-simd'],
           env: { WASMGRAD_SIMD: 'relaxed-simd' },
         },

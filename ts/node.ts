@@ -12,6 +12,7 @@ import { LoadError } from './errors.js';
 import type { Build, SimdVariant } from './ffi.js';
 import { setLocator } from './load.js';
 import { setThreadPlatform, type WorkerReport } from './threads.js';
+import type { FromSupervisor, SupervisorData, ToSupervisor } from './threads-worker-node.js';
 
 const FILE_NAMES: Record<Build, string> = {
   simd128: 'wasmgrad.wasm',
@@ -99,19 +100,46 @@ function workerScript(): string | URL {
   return found;
 }
 
+/**
+ * The supervisor thread (threads-worker-node.ts): it starts the pool workers and hears
+ * when one dies, which the main thread cannot while it spins in wasm. Started with the
+ * first worker; unref'ed, so an idle pool never keeps the process alive.
+ */
+let supervisor: Worker | null = null;
+const workerListeners = new Map<number, { onReport: (r: WorkerReport) => void; onError: (message: string) => void }>();
+
+function supervisorThread(): Worker {
+  if (supervisor !== null) return supervisor;
+  const script = workerScript();
+  // Not the main script's `--input-type` (`node -e`): a worker fails to start with it.
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  const data: SupervisorData = { supervisor: true, script: String(script), execArgv };
+  const thread = new Worker(script, { workerData: data, execArgv });
+  const all = (message: string): void => workerListeners.forEach((l) => l.onError(message));
+  thread.on('message', (m: FromSupervisor) => {
+    const l = workerListeners.get(m.index);
+    if ('report' in m) l?.onReport(m.report);
+    else l?.onError(m.error);
+  });
+  thread.on('error', (err) => all(`the supervisor thread failed: ${err.message}`));
+  thread.on('exit', (code) => all(`the supervisor thread exited (code ${code})`));
+  // After the listeners: adding a 'message' listener refs the worker's port again.
+  thread.unref();
+  supervisor = thread;
+  return thread;
+}
+
 setThreadPlatform({
-  // Workers are unref'ed: an idle pool never keeps the process alive.
   start: (init, onReport, onError) => {
-    // Not the main script's `--input-type` (`node -e`): a worker fails to start with it.
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(workerScript(), { workerData: init, execArgv });
-    worker.on('message', (r: WorkerReport) => onReport(r));
-    worker.on('error', (err) => onError(err.message));
-    worker.on('exit', (code) => onError(`exited (code ${code})`));
-    // After the listeners: adding a 'message' listener refs the worker's port again.
-    worker.unref();
+    workerListeners.set(init.index, { onReport, onError });
+    const message: ToSupervisor = { type: 'start', init };
+    supervisorThread().postMessage(message);
   },
   defaultThreads: () => availableParallelism(),
+  terminateForTest: (index, afterMs) => {
+    const message: ToSupervisor = { type: 'terminate', index, afterMs };
+    supervisorThread().postMessage(message);
+  },
 });
 
 export * from './index.js';

@@ -41,6 +41,15 @@ export type StartWorker = (init: WorkerInit, onReport: (r: WorkerReport) => void
 const WORD_POISONED = 1;
 const WORD_REGISTERED = 3;
 
+/**
+ * @internal Marks the pool in `memory` (its words at `shared`) as poisoned, from any
+ * thread: a calling thread spinning until a dead worker's task is done stops, and every
+ * later parallel call throws.
+ */
+export function poisonPool(memory: WebAssembly.Memory, shared: number): void {
+  Atomics.store(new Int32Array(memory.buffer, shared, 4), WORD_POISONED, 1);
+}
+
 /** The shared memory of the threads build: up to 4 GiB, else 1 GiB where that is refused (iOS). */
 export function createSharedMemory(): WebAssembly.Memory {
   try {
@@ -128,7 +137,7 @@ export class ThreadPool {
   /** Marks the pool as poisoned: the next parallel op throws instead of waiting for a dead worker. */
   poison(message: string): void {
     this.failure ??= message;
-    Atomics.store(this.words(), WORD_POISONED, 1);
+    poisonPool(this.memory, this.shared);
   }
 
   private startWorker(index: number): void {
@@ -202,7 +211,7 @@ export function runWorker(init: WorkerInit, report: (r: WorkerReport) => void): 
   } catch (err) {
     // A worker that joined may have died inside a job: the caller must stop waiting. One
     // that never joined is not waited for (the main thread then runs on fewer threads).
-    if (joined) Atomics.store(new Int32Array(memory.buffer, shared, 4), WORD_POISONED, 1);
+    if (joined) poisonPool(memory, shared);
     let panic = '';
     if (panicAt !== 0) {
       const len = Math.min(new Uint32Array(memory.buffer, panicAt, 1)[0]!, 1024);
@@ -226,6 +235,8 @@ export function checkThreadCount(n: unknown): number {
 export interface ThreadPlatform {
   start: StartWorker;
   defaultThreads: () => number;
+  /** Test only: ends worker `index` abruptly (no catch runs in it) after `afterMs`. */
+  terminateForTest?: (index: number, afterMs: number) => void;
 }
 
 let platform: ThreadPlatform | null = null;
@@ -258,6 +269,15 @@ export function attachPool(exports: WebAssembly.Exports | null, module: WebAssem
 /** @internal Why the pool was poisoned, if it was. */
 export function poolFailure(): string | null {
   return pool?.failure ?? null;
+}
+
+/**
+ * @internal Test only: kills worker `index` after `afterMs` ms the way an out-of-memory
+ * isolate dies (no catch runs in it), where the platform can (Node).
+ */
+export function testTerminateWorker(index: number, afterMs: number): void {
+  if (platform?.terminateForTest === undefined) throw new Error('testTerminateWorker: this platform cannot terminate workers');
+  platform.terminateForTest(index, afterMs);
 }
 
 /** @internal Workers that have joined the pool (tests wait for them). */
