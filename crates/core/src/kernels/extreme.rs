@@ -32,8 +32,9 @@ use crate::layout::StridedWalk;
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
-use super::reduce::kept_geometry;
+use super::reduce::{for_kept_parts, full_chunks, is_full_contiguous, kept_geometry};
 use crate::layout::checked_numel;
+use crate::parallel;
 
 /// Elements per block of argmax along a row: the winning block is rescanned for its
 /// first extreme, so it should still be in L1 (16 KB).
@@ -171,45 +172,117 @@ pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) ->
     let beats = |v: f32, best: f32| if largest { beats::<true>(v, best) } else { beats::<false>(v, best) };
     // Rows come in row-major order of the input, so each slot sees its elements in index
     // order and a strict `beats` keeps the first of equals.
-    let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
-    walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
-        if so == 0 {
-            let v = if si == 1 {
-                let row = &data[pi..pi + len];
-                if largest { row_value::<true>(row) } else { row_value::<false>(row) }
-            } else {
-                (0..len).map(|i| data[pi + i * si]).fold(init, |m, v| if beats(v, m) { v } else { m })
-            };
-            if beats(v, acc[po]) {
-                acc[po] = v;
-            }
-        } else if si == 1 && so == 1 {
-            let (best, row) = (&mut acc[po..po + len], &data[pi..pi + len]);
-            if largest { update_values::<true>(best, row) } else { update_values::<false>(best, row) }
-        } else {
-            for i in 0..len {
-                let (slot, v) = (&mut acc[po + i * so], data[pi + i * si]);
-                if beats(v, *slot) {
-                    *slot = v;
-                }
+    let row_value = |row: &[f32]| if largest { row_value::<true>(row) } else { row_value::<false>(row) };
+    let n = l.numel();
+    if let (true, Some(chunk)) = (is_full_contiguous(l, reduced), full_chunks(n, BLOCK)) {
+        // Each chunk's extreme (its first NaN, or its first element equal to its extreme),
+        // then the chunks in order with the strict `beats`: the first NaN and the first of
+        // equal extremes win, as in one pass over the whole.
+        let mut partials = try_alloc(op, n.div_ceil(chunk), init)?;
+        parallel::for_chunks_mut(&mut partials, 1, &|i, p| {
+            let start = l.offset + i * chunk;
+            p[0] = row_value(&data[start..start + chunk.min(n - i * chunk)]);
+        });
+        for &v in &partials {
+            if beats(v, acc[0]) {
+                acc[0] = v;
             }
         }
-    });
+    } else {
+        for_kept_parts(l, reduced, &mut acc, &|l, acc| {
+            let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
+            walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
+                if so == 0 {
+                    let v = if si == 1 {
+                        row_value(&data[pi..pi + len])
+                    } else {
+                        (0..len).map(|i| data[pi + i * si]).fold(init, |m, v| if beats(v, m) { v } else { m })
+                    };
+                    if beats(v, acc[po]) {
+                        acc[po] = v;
+                    }
+                } else if si == 1 && so == 1 {
+                    let (best, row) = (&mut acc[po..po + len], &data[pi..pi + len]);
+                    if largest { update_values::<true>(best, row) } else { update_values::<false>(best, row) }
+                } else {
+                    for i in 0..len {
+                        let (slot, v) = (&mut acc[po + i * so], data[pi + i * si]);
+                        if beats(v, *slot) {
+                            *slot = v;
+                        }
+                    }
+                }
+            });
+        });
+    }
     drop(buffer);
     Tensor::from_f32(acc, &shape)
 }
 
 /// Index of the first max (`largest`) or min along one axis of a contiguous `[outer, n,
 /// inner]` block (a NaN counts as the extreme, as in PyTorch); `n > 0`.
+///
+/// On the thread pool when large: rows of the output (a last-dim reduction), columns of
+/// each `[n, inner]` group, or, for a single long row, fixed chunks whose first extremes
+/// are compared in order (the first NaN, else the first chunk strictly best, as one scan).
 pub fn arg_extreme(op: &str, src: &[f32], outer: usize, n: usize, inner: usize, largest: bool) -> Result<Vec<i32>> {
     let mut out = try_alloc(op, outer * inner, 0i32)?;
     if outer * inner == 0 {
         return Ok(out);
     }
-    if inner == 1 {
-        for (slot, row) in out.iter_mut().zip(src.chunks_exact(n)) {
-            *slot = if largest { row_arg::<true>(row) } else { row_arg::<false>(row) } as i32;
+    let row_arg = |row: &[f32]| if largest { row_arg::<true>(row) } else { row_arg::<false>(row) };
+    let total = outer * n * inner;
+    if outer * inner == 1 && parallel::worth_splitting(total) {
+        // Chunks of whole blocks of `row_arg`; its result does not depend on the split.
+        let chunk = parallel::chunk_len(n, BLOCK);
+        let mut firsts = try_alloc(op, n.div_ceil(chunk), 0usize)?;
+        parallel::for_chunks_mut(&mut firsts, 1, &|i, f| f[0] = i * chunk + row_arg(&src[i * chunk..n.min((i + 1) * chunk)]));
+        let beats = |v: f32, best: f32| if largest { beats::<true>(v, best) } else { beats::<false>(v, best) };
+        let mut best = firsts[0];
+        for &i in &firsts[1..] {
+            if beats(src[i], src[best]) {
+                best = i;
+            }
         }
+        out[0] = best as i32;
+        return Ok(out);
+    }
+    if inner == 1 {
+        let rows = |start: usize, slots: &mut [i32]| {
+            for (slot, row) in slots.iter_mut().zip(src[start * n..].chunks_exact(n)) {
+                *slot = row_arg(row) as i32;
+            }
+        };
+        if parallel::worth_splitting(total) {
+            parallel::for_chunks_mut(&mut out, parallel::chunk_len(total, n) / n, &rows);
+        } else {
+            rows(0, &mut out);
+        }
+        return Ok(out);
+    }
+    if parallel::worth_splitting(total) && inner >= 64 {
+        // Columns of each group: every column keeps its own running extreme.
+        let mut best = try_alloc(op, outer * inner, 0.0f32)?;
+        let cols = (parallel::chunk_len(total, n) / n).clamp(16, inner);
+        let mut parts: Vec<(usize, usize, &mut [i32], &mut [f32])> = Vec::new();
+        for (o, (index, best)) in out.chunks_exact_mut(inner).zip(best.chunks_exact_mut(inner)).enumerate() {
+            for (c, (i, b)) in index.chunks_mut(cols).zip(best.chunks_mut(cols)).enumerate() {
+                parts.push((o, c * cols, i, b));
+            }
+        }
+        parallel::for_each_mut(&mut parts, &|_, (o, c0, index, best)| {
+            let group = &src[*o * n * inner..(*o + 1) * n * inner];
+            let w = index.len();
+            best.copy_from_slice(&group[*c0..*c0 + w]);
+            for k in 1..n {
+                let row = &group[k * inner + *c0..k * inner + *c0 + w];
+                if largest {
+                    update_values_indices::<true>(best, index, row, k as i32)
+                } else {
+                    update_values_indices::<false>(best, index, row, k as i32)
+                }
+            }
+        });
         return Ok(out);
     }
     // Row by row across the kept (contiguous) dim: `best` holds each lane's extreme so

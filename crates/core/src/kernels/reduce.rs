@@ -1,8 +1,16 @@
 //! Sum, prod, var and logsumexp reductions along any set of axes, accumulated in f64 for
 //! accuracy (max/min and their indices are in `kernels::extreme`).
+//!
+//! On the thread pool ([`crate::parallel`]): a large reduction that keeps some dims is cut
+//! along its outermost kept dim ([`for_kept_parts`]), so each task owns a block of output
+//! elements and sums each of them over the same inputs in the same order as one pass
+//! would. A large contiguous full sum is cut into fixed chunks of the input
+//! ([`full_chunks`], from the length alone) whose f64 partials are added in chunk order,
+//! on one thread or many alike, so the bits never depend on the thread count.
 
 use crate::error::Result;
-use crate::layout::{checked_numel, contiguous_strides, Layout, StridedWalk};
+use crate::layout::{checked_numel, contiguous_strides, Layout, StridedWalk, INLINE_DIMS};
+use crate::parallel;
 use crate::storage::{try_alloc, try_map, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
@@ -19,6 +27,41 @@ pub(crate) fn kept_geometry(layout: &Layout, reduced: &[bool]) -> (Vec<usize>, V
     (shape, out_strides)
 }
 
+/// Runs `body(part, acc part)` over parts of a reduction of `layout` into the keepdim
+/// output `acc` (see [`kept_geometry`]): the parts narrow the outermost kept dim longer
+/// than 1, whose indices own consecutive blocks of `acc`, and run on the thread pool. The
+/// walk over a part visits each output element's inputs in the same order as over the
+/// whole (the narrowed dim never merges with the reduced dims before it: their output
+/// strides are 0), so the bits are those of `body(layout, acc)`, which small reductions,
+/// full ones, and ranks whose dims would need the heap in a task run instead.
+pub(crate) fn for_kept_parts<A: Send>(layout: &Layout, reduced: &[bool], acc: &mut [A], body: &(dyn Fn(&Layout, &mut [A]) + Sync)) {
+    let n = layout.numel();
+    let split = (0..layout.shape.len()).find(|&d| !reduced[d] && layout.shape[d] > 1);
+    let Some(d) = split.filter(|_| layout.shape.len() <= INLINE_DIMS && parallel::worth_splitting(n)) else {
+        return body(layout, acc);
+    };
+    let (unit_in, unit_out) = (n / layout.shape[d], acc.len() / layout.shape[d]);
+    let per_task = parallel::chunk_len(n, unit_in) / unit_in;
+    parallel::for_chunks_mut(acc, per_task * unit_out, &|start, part| {
+        let mut l = layout.clone();
+        l.shape[d] = part.len() / unit_out;
+        l.offset += start / unit_out * layout.strides[d];
+        body(&l, part);
+    });
+}
+
+/// Input elements per chunk of a full reduction over `n` contiguous elements (a multiple
+/// of `unit`), when it is split at all: only above [`parallel::MIN_PARALLEL_ELEMENTS`],
+/// never depending on the thread count.
+pub(crate) fn full_chunks(n: usize, unit: usize) -> Option<usize> {
+    (n >= parallel::MIN_PARALLEL_ELEMENTS).then(|| parallel::chunk_len(n, unit))
+}
+
+/// Whether every dim of `layout` is reduced and its elements are one contiguous run.
+pub(crate) fn is_full_contiguous(layout: &Layout, reduced: &[bool]) -> bool {
+    reduced.iter().all(|&r| r) && layout.is_contiguous() && !layout.has_overlap()
+}
+
 /// Sums `x` over the axes flagged in `reduced`; the result has those dims set to 1.
 pub fn sum_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
     x.expect_f32(op)?;
@@ -28,16 +71,29 @@ pub fn sum_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
         let buffer = x.buffer();
         let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
         let l = x.layout();
-        let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
-        walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
-            if so == 0 {
-                acc[po] += row_sum(data, pi, len, si);
-            } else {
-                for i in 0..len {
-                    acc[po + i * so] += data[pi + i * si] as f64;
-                }
-            }
-        });
+        let n = l.numel();
+        if let (true, Some(chunk)) = (is_full_contiguous(l, reduced), full_chunks(n, 1024)) {
+            // Chunks of whole 1024-element blocks of `row_sum`: partials in f64, added in order.
+            let mut partials = try_alloc(op, n.div_ceil(chunk), 0.0f64)?;
+            parallel::for_chunks_mut(&mut partials, 1, &|i, p| {
+                let start = i * chunk;
+                p[0] = row_sum(data, l.offset + start, chunk.min(n - start), 1);
+            });
+            acc[0] = partials.iter().fold(0.0, |t, &p| t + p);
+        } else {
+            for_kept_parts(l, reduced, &mut acc, &|l, acc| {
+                let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
+                walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
+                    if so == 0 {
+                        acc[po] += row_sum(data, pi, len, si);
+                    } else {
+                        for i in 0..len {
+                            acc[po + i * so] += data[pi + i * si] as f64;
+                        }
+                    }
+                });
+            });
+        }
     }
     let out = try_map(op, &acc, |v| v as f32)?;
     drop(acc);
