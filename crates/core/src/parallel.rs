@@ -58,6 +58,11 @@ pub fn for_each_mut<T: Send>(items: &mut [T], f: &(dyn Fn(usize, &mut T) + Sync)
 /// a fork-join costs a few µs, about what a simple map over this many elements takes.
 pub const MIN_PARALLEL_ELEMENTS: usize = 1 << 15;
 
+/// The shortest contiguous run of elements a task should read from each row when a task
+/// takes a block of columns (16 KB of f32): shorter runs from rows far apart defeat the
+/// hardware prefetchers.
+pub const MIN_RUN: usize = 4096;
+
 /// The fewest elements per task of [`chunk_len`].
 const MIN_CHUNK: usize = 1 << 14;
 /// About this many tasks per op: enough to keep 8 threads busy with uneven progress.

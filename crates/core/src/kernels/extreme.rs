@@ -260,10 +260,12 @@ pub fn arg_extreme(op: &str, src: &[f32], outer: usize, n: usize, inner: usize, 
         }
         return Ok(out);
     }
-    if parallel::worth_splitting(total) && inner >= 64 {
-        // Columns of each group: every column keeps its own running extreme.
+    // Columns of each group, at least `MIN_RUN` of them per task (short runs from rows far
+    // apart defeat the prefetchers; see `reduce::for_kept_parts`).
+    let cols = (parallel::chunk_len(total, n) / n).max(parallel::MIN_RUN);
+    if parallel::worth_splitting(total) && inner >= 64 && (cols < inner || outer > 1) {
+        // Every column keeps its own running extreme.
         let mut best = try_alloc(op, outer * inner, 0.0f32)?;
-        let cols = (parallel::chunk_len(total, n) / n).clamp(16, inner);
         let mut parts: Vec<(usize, usize, &mut [i32], &mut [f32])> = Vec::new();
         for (o, (index, best)) in out.chunks_exact_mut(inner).zip(best.chunks_exact_mut(inner)).enumerate() {
             for (c, (i, b)) in index.chunks_mut(cols).zip(best.chunks_mut(cols)).enumerate() {
