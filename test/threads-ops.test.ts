@@ -135,8 +135,10 @@ describe('the split paths against plain-JS references', () => {
         const mul = tx.mul(wg.tensor(bias)).data();
         const left = wg.tensor(bias).sub(tx).data();
         const col = tx.add(wg.tensor(column, { shape: [rows, 1] })).data();
+        const transposed = tx.transpose(0, 1).mul(2).data();
         for (let i = 0; i < rows * cols; i++) {
           const [r, c] = [Math.floor(i / cols), i % cols];
+          if (!Object.is(transposed[c * rows + r], Math.fround(x[i]! * 2))) throw new Error(`transposed mul ${i}`);
           if (!Object.is(mul[i], Math.fround(x[i]! * bias[c]!))) throw new Error(`bias mul ${i}`);
           if (!Object.is(left[i], Math.fround(bias[c]! - x[i]!))) throw new Error(`bias on the left ${i}`);
           if (!Object.is(col[i], Math.fround(x[i]! + column[r]!))) throw new Error(`column add ${i}`);
@@ -173,10 +175,15 @@ describe('the split paths against plain-JS references', () => {
         const colArgs = m.argmin(0).data();
         const rowMax = m.amax(1).data();
         const colMax = m.amax(0).data();
+        const rowVar = a.var(1).data();
+        const colLse = a.logsumexp(0).data();
         for (let r = 0; r < rows; r++) {
           let s = 0;
           for (let k = 0; k < cols; k++) s += finite[r * cols + k]!;
           expect(Math.abs(rowSums[r]! - s)).toBeLessThan(1e-3);
+          let ssd = 0;
+          for (let k = 0; k < cols; k++) ssd += (finite[r * cols + k]! - s / cols) ** 2;
+          expect(rowVar[r]).toBeCloseTo(ssd / (cols - 1), 5);
           const arg = refArg(marked, true, r * cols, 1, cols);
           expect(rowArgs[r]).toBe(arg);
           expect(Object.is(rowMax[r], marked[r * cols + arg]!) || (Number.isNaN(rowMax[r]!) && Number.isNaN(marked[r * cols + arg]!))).toBe(true);
@@ -185,6 +192,9 @@ describe('the split paths against plain-JS references', () => {
           let s = 0;
           for (let r = 0; r < rows; r++) s += finite[r * cols + k]!;
           expect(Math.abs(colSums[k]! - s)).toBeLessThan(1e-3);
+          let e = 0;
+          for (let r = 0; r < rows; r++) e += Math.exp(finite[r * cols + k]! - 5);
+          expect(colLse[k]).toBeCloseTo(Math.log(e) + 5, 4);
           expect(colArgs[k]).toBe(refArg(marked, false, k, cols, rows));
           const arg = refArg(marked, true, k, cols, rows);
           const want = marked[arg * cols + k]!;

@@ -243,7 +243,9 @@ fn zip_rows<A: Copy + Sync, B: Copy + Sync, T: Copy + Default + Send>(
                 let pb = if fb { &xb[ra] } else { &db[b.offset..b.offset + rb.end] };
                 row(o, pa, pb, sa, sb);
             };
-            if !parallel::worth_splitting(n) {
+            // Only float outputs split: the code for bool masks (comparisons, logical ops)
+            // would not fit the threads build's size budget for the little it would save.
+            if std::mem::size_of::<T>() != 4 || !parallel::worth_splitting(n) {
                 return part(0, out);
             }
             // Chunks hold whole repeats of the shorter operand (a bias row).

@@ -28,11 +28,10 @@
 #![forbid(unsafe_code)]
 
 use crate::error::Result;
-use crate::layout::StridedWalk;
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
-use super::reduce::{for_kept_parts, full_chunks, is_full_contiguous, kept_geometry};
+use super::reduce::{for_kept_parts, full_chunks, is_full_contiguous, kept_geometry, walk_rows};
 use crate::layout::checked_numel;
 use crate::parallel;
 
@@ -189,29 +188,31 @@ pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) ->
             }
         }
     } else {
-        for_kept_parts(l, reduced, &mut acc, &|l, acc| {
-            let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
-            walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
-                if so == 0 {
-                    let v = if si == 1 {
-                        row_value(&data[pi..pi + len])
+        for_kept_parts(l, reduced, &mut acc, &|l, _, acc| {
+            walk_rows(l, &out_strides, &mut |rows| {
+                let (len, [si, so]) = (rows.len, rows.strides);
+                rows.each(|[pi, po]| {
+                    if so == 0 {
+                        let v = if si == 1 {
+                            row_value(&data[pi..pi + len])
+                        } else {
+                            (0..len).map(|i| data[pi + i * si]).fold(init, |m, v| if beats(v, m) { v } else { m })
+                        };
+                        if beats(v, acc[po]) {
+                            acc[po] = v;
+                        }
+                    } else if si == 1 && so == 1 {
+                        let (best, row) = (&mut acc[po..po + len], &data[pi..pi + len]);
+                        if largest { update_values::<true>(best, row) } else { update_values::<false>(best, row) }
                     } else {
-                        (0..len).map(|i| data[pi + i * si]).fold(init, |m, v| if beats(v, m) { v } else { m })
-                    };
-                    if beats(v, acc[po]) {
-                        acc[po] = v;
-                    }
-                } else if si == 1 && so == 1 {
-                    let (best, row) = (&mut acc[po..po + len], &data[pi..pi + len]);
-                    if largest { update_values::<true>(best, row) } else { update_values::<false>(best, row) }
-                } else {
-                    for i in 0..len {
-                        let (slot, v) = (&mut acc[po + i * so], data[pi + i * si]);
-                        if beats(v, *slot) {
-                            *slot = v;
+                        for i in 0..len {
+                            let (slot, v) = (&mut acc[po + i * so], data[pi + i * si]);
+                            if beats(v, *slot) {
+                                *slot = v;
+                            }
                         }
                     }
-                }
+                });
             });
         });
     }
@@ -222,9 +223,12 @@ pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) ->
 /// Index of the first max (`largest`) or min along one axis of a contiguous `[outer, n,
 /// inner]` block (a NaN counts as the extreme, as in PyTorch); `n > 0`.
 ///
-/// On the thread pool when large: rows of the output (a last-dim reduction), columns of
-/// each `[n, inner]` group, or, for a single long row, fixed chunks whose first extremes
-/// are compared in order (the first NaN, else the first chunk strictly best, as one scan).
+/// On the thread pool when large: rows of the output (a last-dim reduction) or, for a
+/// single long row, fixed chunks whose first extremes are compared in order (the first
+/// NaN, else the first chunk strictly best, as one scan). Reductions over a middle dim stay
+/// on one thread: column blocks short enough to share out read rows in runs too short for
+/// the prefetchers (see `reduce::for_kept_parts`), and their code would not fit the
+/// threads build's size budget.
 pub fn arg_extreme(op: &str, src: &[f32], outer: usize, n: usize, inner: usize, largest: bool) -> Result<Vec<i32>> {
     let mut out = try_alloc(op, outer * inner, 0i32)?;
     if outer * inner == 0 {
@@ -235,16 +239,18 @@ pub fn arg_extreme(op: &str, src: &[f32], outer: usize, n: usize, inner: usize, 
     if outer * inner == 1 && parallel::worth_splitting(total) {
         // Chunks of whole blocks of `row_arg`; its result does not depend on the split.
         let chunk = parallel::chunk_len(n, BLOCK);
-        let mut firsts = try_alloc(op, n.div_ceil(chunk), 0usize)?;
-        parallel::for_chunks_mut(&mut firsts, 1, &|i, f| f[0] = i * chunk + row_arg(&src[i * chunk..n.min((i + 1) * chunk)]));
+        // i32 like the output (a tensor has fewer than 2^31 elements), so that the pool's
+        // chunk loop is the one compiled for the output already.
+        let mut firsts = try_alloc(op, n.div_ceil(chunk), 0i32)?;
+        parallel::for_chunks_mut(&mut firsts, 1, &|i, f| f[0] = (i * chunk + row_arg(&src[i * chunk..n.min((i + 1) * chunk)])) as i32);
         let beats = |v: f32, best: f32| if largest { beats::<true>(v, best) } else { beats::<false>(v, best) };
         let mut best = firsts[0];
         for &i in &firsts[1..] {
-            if beats(src[i], src[best]) {
+            if beats(src[i as usize], src[best as usize]) {
                 best = i;
             }
         }
-        out[0] = best as i32;
+        out[0] = best;
         return Ok(out);
     }
     if inner == 1 {
@@ -258,33 +264,6 @@ pub fn arg_extreme(op: &str, src: &[f32], outer: usize, n: usize, inner: usize, 
         } else {
             rows(0, &mut out);
         }
-        return Ok(out);
-    }
-    // Columns of each group, at least `MIN_RUN` of them per task (short runs from rows far
-    // apart defeat the prefetchers; see `reduce::for_kept_parts`).
-    let cols = (parallel::chunk_len(total, n) / n).max(parallel::MIN_RUN);
-    if parallel::worth_splitting(total) && inner >= 64 && (cols < inner || outer > 1) {
-        // Every column keeps its own running extreme.
-        let mut best = try_alloc(op, outer * inner, 0.0f32)?;
-        let mut parts: Vec<(usize, usize, &mut [i32], &mut [f32])> = Vec::new();
-        for (o, (index, best)) in out.chunks_exact_mut(inner).zip(best.chunks_exact_mut(inner)).enumerate() {
-            for (c, (i, b)) in index.chunks_mut(cols).zip(best.chunks_mut(cols)).enumerate() {
-                parts.push((o, c * cols, i, b));
-            }
-        }
-        parallel::for_each_mut(&mut parts, &|_, (o, c0, index, best)| {
-            let group = &src[*o * n * inner..(*o + 1) * n * inner];
-            let w = index.len();
-            best.copy_from_slice(&group[*c0..*c0 + w]);
-            for k in 1..n {
-                let row = &group[k * inner + *c0..k * inner + *c0 + w];
-                if largest {
-                    update_values_indices::<true>(best, index, row, k as i32)
-                } else {
-                    update_values_indices::<false>(best, index, row, k as i32)
-                }
-            }
-        });
         return Ok(out);
     }
     // Row by row across the kept (contiguous) dim: `best` holds each lane's extreme so

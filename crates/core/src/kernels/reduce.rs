@@ -27,20 +27,32 @@ pub(crate) fn kept_geometry(layout: &Layout, reduced: &[bool]) -> (Vec<usize>, V
     (shape, out_strides)
 }
 
-/// Runs `body(part, acc part)` over parts of a reduction of `layout` into the keepdim
+/// Runs `body(part, first slot, acc part)` over parts of a reduction of `layout` into the keepdim
 /// output `acc` (see [`kept_geometry`]): the parts narrow the outermost kept dim longer
 /// than 1, whose indices own consecutive blocks of `acc`, and run on the thread pool. The
 /// walk over a part visits each output element's inputs in the same order as over the
 /// whole (the narrowed dim never merges with the reduced dims before it: their output
 /// strides are 0), so the bits are those of `body(layout, acc)`, which small reductions,
 /// full ones, and ranks whose dims would need the heap in a task run instead.
-pub(crate) fn for_kept_parts<A: Send>(layout: &Layout, reduced: &[bool], acc: &mut [A], body: &(dyn Fn(&Layout, &mut [A]) + Sync)) {
+pub(crate) fn for_kept_parts<A: Send>(layout: &Layout, reduced: &[bool], acc: &mut [A], body: &(dyn Fn(&Layout, usize, &mut [A]) + Sync)) {
+    match kept_split(layout, reduced, acc.len()) {
+        None => body(layout, 0, acc),
+        Some((d, chunk, unit_out)) => parallel::for_chunks_mut(acc, chunk, &|start, part| {
+            body(&narrowed(layout, d, start / unit_out, part.len() / unit_out), start, part);
+        }),
+    }
+}
+
+/// How [`for_kept_parts`] splits: `(dim, output elements per part, output elements per
+/// index of dim)`, or `None` for one part. Not generic, so compiled once.
+#[inline(never)]
+fn kept_split(layout: &Layout, reduced: &[bool], out_len: usize) -> Option<(usize, usize, usize)> {
     let n = layout.numel();
-    let split = (0..layout.shape.len()).find(|&d| !reduced[d] && layout.shape[d] > 1);
-    let Some(d) = split.filter(|_| layout.shape.len() <= INLINE_DIMS && parallel::worth_splitting(n)) else {
-        return body(layout, acc);
-    };
-    let (unit_in, unit_out) = (n / layout.shape[d], acc.len() / layout.shape[d]);
+    let d = (0..layout.shape.len()).find(|&d| !reduced[d] && layout.shape[d] > 1)?;
+    if layout.shape.len() > INLINE_DIMS || !parallel::worth_splitting(n) {
+        return None;
+    }
+    let (unit_in, unit_out) = (n / layout.shape[d], out_len / layout.shape[d]);
     let mut per_task = parallel::chunk_len(n, unit_in) / unit_in;
     if layout.shape[..d].iter().any(|&s| s > 1) {
         // Reduced dims outside the split one: a part reads runs of `per_task` indices of
@@ -49,16 +61,57 @@ pub(crate) fn for_kept_parts<A: Send>(layout: &Layout, reduced: &[bool], acc: &m
         // slower on 2 threads than on 1), so parts are made wide enough for long runs.
         let inside = unit_in / layout.shape[..d].iter().product::<usize>();
         per_task = per_task.max(parallel::MIN_RUN.div_ceil(inside.max(1)));
-        if per_task >= layout.shape[d] {
-            return body(layout, acc);
+    }
+    (per_task < layout.shape[d]).then_some((d, per_task * unit_out, unit_out))
+}
+
+/// `layout` with dim `d` narrowed to `count` indices from `first`.
+#[inline(never)]
+fn narrowed(layout: &Layout, d: usize, first: usize, count: usize) -> Layout {
+    let mut l = layout.clone();
+    l.shape[d] = count;
+    l.offset += first * layout.strides[d];
+    l
+}
+
+/// A call of [`walk_rows`]: `count` rows of `len` elements, row `r` at `offsets + r · step`
+/// (input, output), its elements `strides` apart.
+pub(crate) struct Rows {
+    pub offsets: [usize; 2],
+    pub len: usize,
+    pub strides: [usize; 2],
+    pub count: usize,
+    pub step: [usize; 2],
+}
+
+impl Rows {
+    /// `row([input offset, output offset])` for each row, in order.
+    #[inline(always)]
+    pub fn each(&self, mut row: impl FnMut([usize; 2])) {
+        for r in 0..self.count {
+            row([self.offsets[0] + r * self.step[0], self.offsets[1] + r * self.step[1]]);
         }
     }
-    parallel::for_chunks_mut(acc, per_task * unit_out, &|start, part| {
-        let mut l = layout.clone();
-        l.shape[d] = part.len() / unit_out;
-        l.offset += start / unit_out * layout.strides[d];
-        body(&l, part);
-    });
+}
+
+/// The walk of a reduction over `l` into a keepdim output with `out_strides`, in row-major
+/// order, as runs of innermost rows along the next dim ([`Rows`]). Behind `&mut dyn`, so
+/// that the walk is compiled once instead of into every reduction's loop (a copy each cost
+/// the threads build kilobytes of its size budget); a call per run, not per row, keeps
+/// reductions of short rows ([2^18, 4] along the last dim) as fast as an inlined walk.
+#[inline(never)]
+pub(crate) fn walk_rows(l: &Layout, out_strides: &[usize], runs: &mut dyn FnMut(&Rows)) {
+    let w = StridedWalk::new(&l.shape, [&l.strides, out_strides]);
+    if w.shape.contains(&0) {
+        return;
+    }
+    let r = w.shape.len();
+    let (len, strides) = (w.shape[r - 1], [w.strides[0][r - 1], w.strides[1][r - 1]]);
+    if r == 1 {
+        return runs(&Rows { offsets: [l.offset, 0], len, strides, count: 1, step: [0, 0] });
+    }
+    let outer = StridedWalk::new(&w.shape[..r - 1], [&w.strides[0][..r - 1], &w.strides[1][..r - 1]]);
+    outer.for_each_row([l.offset, 0], |offsets, count, step| runs(&Rows { offsets, len, strides, count, step }));
 }
 
 /// Input elements per chunk of a full reduction over `n` contiguous elements (a multiple
@@ -92,21 +145,23 @@ pub fn sum_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
             });
             acc[0] = partials.iter().fold(0.0, |t, &p| t + p);
         } else {
-            for_kept_parts(l, reduced, &mut acc, &|l, acc| {
-                let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
-                walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
-                    if so == 0 {
-                        acc[po] += row_sum(data, pi, len, si);
-                    } else if si == 1 && so == 1 {
-                        // A row of the input onto a row of the output (a column sum).
-                        for (a, &v) in acc[po..po + len].iter_mut().zip(&data[pi..pi + len]) {
-                            *a += v as f64;
+            for_kept_parts(l, reduced, &mut acc, &|l, _, acc| {
+                walk_rows(l, &out_strides, &mut |rows| {
+                    let (len, [si, so]) = (rows.len, rows.strides);
+                    rows.each(|[pi, po]| {
+                        if so == 0 {
+                            acc[po] += row_sum(data, pi, len, si);
+                        } else if si == 1 && so == 1 {
+                            // A row of the input onto a row of the output (a column sum).
+                            for (a, &v) in acc[po..po + len].iter_mut().zip(&data[pi..pi + len]) {
+                                *a += v as f64;
+                            }
+                        } else {
+                            for i in 0..len {
+                                acc[po + i * so] += data[pi + i * si] as f64;
+                            }
                         }
-                    } else {
-                        for i in 0..len {
-                            acc[po + i * so] += data[pi + i * si] as f64;
-                        }
-                    }
+                    });
                 });
             });
         }
@@ -201,27 +256,41 @@ pub fn prod_of_others(op: &str, src: &[f32], outer: usize, n: usize, inner: usiz
     Ok(out)
 }
 
-/// Like [`fold_keepdim`], but `f(acc, slot, v)` also gets the output slot, so a second pass
-/// can read a per-output value of the first (the mean for the variance, the shift for
-/// logsumexp).
-fn fold_keepdim_slots<A: Copy>(
+/// Like [`fold_keepdim`], but `f(acc, aux[slot], v)` also gets a per-output value `aux`
+/// (one per output element), so a second pass can read what the first computed (the mean
+/// for the variance, the shift for logsumexp); first passes pass units (`vec![(); n]`,
+/// which takes no memory). On the thread pool like [`sum_keepdim`] ([`for_kept_parts`]).
+fn fold_keepdim_aux<A: Copy + Send, B: Copy + Sync>(
     op: &str,
     data: &[f32],
     layout: &Layout,
     reduced: &[bool],
     init: A,
-    mut f: impl FnMut(A, usize, f32) -> A,
-) -> Result<Vec<A>> {
+    aux: &[B],
+    f: impl Fn(A, B, f32) -> A + Sync,
+) -> Result<(Vec<A>, Vec<usize>)> {
     let (shape, out_strides) = kept_geometry(layout, reduced);
     let mut acc = try_alloc(op, checked_numel(op, &shape)?, init)?;
-    let walk = StridedWalk::new(&layout.shape, [&layout.strides, &out_strides]);
-    walk.for_each_row([layout.offset, 0], |[pi, po], len, [si, so]| {
-        for i in 0..len {
-            let slot = po + i * so;
-            acc[slot] = f(acc[slot], slot, data[pi + i * si]);
-        }
+    for_kept_parts(layout, reduced, &mut acc, &|l, first, acc| {
+        let aux = &aux[first..first + acc.len()];
+        walk_rows(l, &out_strides, &mut |rows| {
+            let (len, [si, so]) = (rows.len, rows.strides);
+            rows.each(|[pi, po]| {
+                for i in 0..len {
+                    let slot = po + i * so;
+                    acc[slot] = f(acc[slot], aux[slot], data[pi + i * si]);
+                }
+            });
+        });
     });
-    Ok(acc)
+    Ok((acc, shape))
+}
+
+/// Output-sized units for [`fold_keepdim_aux`]'s first passes (a zero-sized element type:
+/// the vector never allocates).
+fn no_aux(layout: &Layout, reduced: &[bool]) -> Vec<()> {
+    let kept: usize = layout.shape.iter().zip(reduced).map(|(&d, &r)| if r { 1 } else { d }).product();
+    vec![(); kept]
 }
 
 /// The variance over the axes flagged in `reduced` (kept as 1): two passes in f64 (the mean,
@@ -234,12 +303,12 @@ pub fn var_keepdim(op: &str, x: &Tensor, reduced: &[bool], correction: f64, sqrt
     let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
     let l = x.layout();
     let n: usize = l.shape.iter().zip(reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
-    let (mut mean, shape) = fold_keepdim(op, data, l, reduced, 0.0f64, |s, v| s + v as f64)?;
+    let (mut mean, shape) = fold_keepdim_aux(op, data, l, reduced, 0.0f64, &no_aux(l, reduced), |s, (), v| s + v as f64)?;
     for m in mean.iter_mut() {
         *m /= n as f64;
     }
-    let ssd = fold_keepdim_slots(op, data, l, reduced, 0.0f64, |s, slot, v| {
-        let d = v as f64 - mean[slot];
+    let (ssd, _) = fold_keepdim_aux(op, data, l, reduced, 0.0f64, &mean, |s, m, v| {
+        let d = v as f64 - m;
         s + d * d
     })?;
     drop(mean);
@@ -257,7 +326,7 @@ pub fn logsumexp_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tenso
     let buffer = x.buffer();
     let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
     let l = x.layout();
-    let (mut shift, shape) = fold_keepdim(op, data, l, reduced, f32::NEG_INFINITY, |m, v| {
+    let (mut shift, shape) = fold_keepdim_aux(op, data, l, reduced, f32::NEG_INFINITY, &no_aux(l, reduced), |m, (), v| {
         if v.is_nan() || m.is_nan() || v > m { if m.is_nan() { m } else { v } } else { m }
     })?;
     for m in shift.iter_mut() {
@@ -265,7 +334,7 @@ pub fn logsumexp_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tenso
             *m = 0.0;
         }
     }
-    let sums = fold_keepdim_slots(op, data, l, reduced, 0.0f64, |s, slot, v| s + (v as f64 - shift[slot] as f64).exp())?;
+    let (sums, _) = fold_keepdim_aux(op, data, l, reduced, 0.0f64, &shift, |s, m, v| s + (v as f64 - m as f64).exp())?;
     let mut out = try_alloc(op, sums.len(), 0.0f32)?;
     for ((o, &s), &m) in out.iter_mut().zip(&sums).zip(&shift) {
         *o = (s.ln() + m as f64) as f32;
