@@ -342,3 +342,69 @@ pub fn logsumexp_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tenso
     drop((sums, shift));
     Tensor::from_f32(out, &shape)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layouts() -> Vec<(Layout, Vec<bool>)> {
+        let permuted = |shape: &[usize], perm: &[usize]| {
+            let c = Layout::contiguous(shape);
+            Layout {
+                shape: perm.iter().map(|&p| c.shape[p]).collect::<Vec<_>>().as_slice().into(),
+                strides: perm.iter().map(|&p| c.strides[p]).collect::<Vec<_>>().as_slice().into(),
+                offset: 3,
+            }
+        };
+        vec![
+            (Layout::contiguous(&[37, 53]), vec![false, true]),
+            (Layout::contiguous(&[37, 53]), vec![true, false]),
+            (Layout::contiguous(&[5, 7, 9]), vec![true, false, true]),
+            (Layout::contiguous(&[5, 1, 9, 4]), vec![false, true, true, false]),
+            (Layout::contiguous(&[6, 0, 3]), vec![false, true, false]),
+            (Layout::contiguous(&[1, 1]), vec![true, true]),
+            (permuted(&[4, 6, 5], &[2, 0, 1]), vec![false, true, false]),
+            (permuted(&[4, 6, 5], &[1, 2, 0]), vec![true, false, true]),
+        ]
+    }
+
+    /// `walk_rows` visits the rows of `StridedWalk::for_each_row`, in the same order.
+    #[test]
+    fn walk_rows_visits_the_rows_of_the_strided_walk() {
+        for (l, reduced) in layouts() {
+            let (_, out_strides) = kept_geometry(&l, &reduced);
+            let mut want = Vec::new();
+            StridedWalk::new(&l.shape, [&l.strides, &out_strides]).for_each_row([l.offset, 0], |o, len, s| want.push((o, len, s)));
+            let mut got = Vec::new();
+            walk_rows(&l, &out_strides, &mut |rows| rows.each(|o| got.push((o, rows.len, rows.strides))));
+            assert_eq!(got, want, "{:?} {reduced:?}", l.shape.as_slice());
+        }
+    }
+
+    /// Parts along the outermost kept dim ([`narrowed`], as `for_kept_parts` cuts them) visit
+    /// each output slot's inputs in the same order as the whole walk.
+    #[test]
+    fn narrowed_parts_visit_each_output_in_the_same_order() {
+        for (l, reduced) in layouts() {
+            let (shape, out_strides) = kept_geometry(&l, &reduced);
+            let Some(d) = (0..l.shape.len()).find(|&d| !reduced[d] && l.shape[d] > 1) else { continue };
+            let out_len: usize = shape.iter().product();
+            let unit_out = out_len / l.shape[d];
+            let visits = |l: &Layout, first: usize, seen: &mut Vec<Vec<usize>>| {
+                walk_rows(l, &out_strides, &mut |rows| {
+                    rows.each(|[pi, po]| (0..rows.len).for_each(|i| seen[first + po + i * rows.strides[1]].push(pi + i * rows.strides[0])))
+                });
+            };
+            let mut whole = vec![Vec::new(); out_len];
+            visits(&l, 0, &mut whole);
+            for per in 1..l.shape[d] {
+                let mut parts = vec![Vec::new(); out_len];
+                for first in (0..l.shape[d]).step_by(per) {
+                    let count = per.min(l.shape[d] - first);
+                    visits(&narrowed(&l, d, first, count), first * unit_out, &mut parts);
+                }
+                assert_eq!(parts, whole, "{:?} {reduced:?} in parts of {per}", l.shape.as_slice());
+            }
+        }
+    }
+}
