@@ -1,12 +1,13 @@
 //! Sum, prod, var and logsumexp reductions along any set of axes, accumulated in f64 for
 //! accuracy (max/min and their indices are in `kernels::extreme`).
 //!
-//! On the thread pool ([`crate::parallel`]): a large reduction that keeps some dims is cut
-//! along its outermost kept dim ([`for_kept_parts`]), so each task owns a block of output
-//! elements and sums each of them over the same inputs in the same order as one pass
-//! would. A large contiguous full sum is cut into fixed chunks of the input
-//! ([`full_chunks`], from the length alone) whose f64 partials are added in chunk order,
-//! on one thread or many alike, so the bits never depend on the thread count.
+//! On the thread pool ([`crate::parallel`]): a large sum, var or logsumexp (and amax/amin)
+//! that keeps some dims is cut along its outermost kept dim ([`for_kept_parts`]), so each
+//! task owns a block of output elements and sums each of them over the same inputs in the
+//! same order as one pass would. A large contiguous full sum is cut into fixed chunks of
+//! the input ([`full_chunks`], from the length alone) whose f64 partials are added in
+//! chunk order, on one thread or many alike, so the bits never depend on the thread count.
+//! Full var/logsumexp/prod, and prod along dims, stay on the calling thread.
 
 use crate::error::Result;
 use crate::layout::{checked_numel, contiguous_strides, Layout, StridedWalk, INLINE_DIMS};
