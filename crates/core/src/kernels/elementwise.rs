@@ -5,9 +5,10 @@
 //!
 //! Large maps over contiguous operands (a unary op, two same-shape operands, a number on
 //! one side, a bias over the last dims; float outputs) are cut into chunks run on the
-//! thread pool ([`crate::parallel`]). Every output element is computed by the same loop code whatever
-//! chunk it falls in: chunks start at multiples of [`UNIT`] elements (whole SIMD blocks of
-//! `kernels::math`, whole repeats of a bias), so the bits are those of one call. Strided
+//! thread pool ([`crate::parallel`]). Every output element is computed by the same loop
+//! code whatever chunk it falls in: chunks start at multiples of [`UNIT`] elements (whole
+//! SIMD blocks of `kernels::math`, whole repeats of a bias), so the bits are those of one
+//! call. Strided
 //! views and other broadcasts (a column, [N, 1] against [N, M]) walk on the calling
 //! thread: splitting the walk cost more of the threads build's size budget than it had.
 
