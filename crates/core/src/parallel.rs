@@ -54,6 +54,55 @@ pub fn for_each_mut<T: Send>(items: &mut [T], f: &(dyn Fn(usize, &mut T) + Sync)
     });
 }
 
+/// Elements (or comparable units of work) below which an op stays on the calling thread:
+/// a fork-join costs a few µs, about what a simple map over this many elements takes.
+pub const MIN_PARALLEL_ELEMENTS: usize = 1 << 15;
+
+/// The shortest contiguous run of elements a task should read from each row when a task
+/// takes a block of columns (16 KB of f32): shorter runs from rows far apart defeat the
+/// hardware prefetchers.
+pub const MIN_RUN: usize = 4096;
+
+/// The fewest elements per task of [`chunk_len`].
+const MIN_CHUNK: usize = 1 << 14;
+/// About this many tasks per op: enough to keep 8 threads busy with uneven progress.
+const TASKS_PER_OP: usize = 16;
+
+/// Elements per task for `len` elements: a multiple of `unit` (at least one), about
+/// `len / 16` but not below 16K elements, from the sizes alone (never the thread count).
+pub fn chunk_len(len: usize, unit: usize) -> usize {
+    let unit = unit.max(1);
+    len.div_ceil(TASKS_PER_OP).max(MIN_CHUNK).div_ceil(unit).max(1) * unit
+}
+
+/// Whether work over `len` elements is worth splitting: more than one thread may take
+/// part and the work is above [`MIN_PARALLEL_ELEMENTS`].
+pub fn worth_splitting(len: usize) -> bool {
+    len >= MIN_PARALLEL_ELEMENTS && threads() > 1
+}
+
+/// Runs `f(start, chunk)` for the consecutive chunks of `chunk` elements of `data` (the
+/// last may be shorter), `start` being the chunk's first index: on several threads when
+/// there is more than one chunk and [`threads`] > 1, else serially in order. The split
+/// depends on `data.len()` and `chunk` only.
+pub fn for_chunks_mut<T: Send>(data: &mut [T], chunk: usize, f: &(dyn Fn(usize, &mut [T]) + Sync)) {
+    let chunk = chunk.max(1);
+    if data.len() <= chunk || threads() == 1 {
+        data.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i * chunk, c));
+        return;
+    }
+    let mut parts: Vec<&mut [T]> = data.chunks_mut(chunk).collect();
+    for_each_mut(&mut parts, &|i, part| f(i * chunk, part));
+}
+
+/// [`for_chunks_mut`] over two slices cut at the same element boundaries (`b` has
+/// `b_per` elements for each element of `a`): `f(start, a chunk, b chunk)`.
+pub fn for_chunk_pairs_mut<A: Send, B: Send>(a: &mut [A], b: &mut [B], chunk: usize, b_per: usize, f: &(dyn Fn(usize, &mut [A], &mut [B]) + Sync)) {
+    let chunk = chunk.max(1);
+    let mut parts: Vec<(&mut [A], &mut [B])> = a.chunks_mut(chunk).zip(b.chunks_mut(chunk * b_per.max(1))).collect();
+    for_each_mut(&mut parts, &|i, (pa, pb)| f(i * chunk, pa, pb));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +116,23 @@ mod tests {
         for_each_mut(&mut items, &|i, x| *x = i * 10);
         assert_eq!(items, vec![0, 10, 20, 30, 40, 50, 60]);
         for_range(0, &|_| panic!("no tasks"));
+    }
+
+    #[test]
+    fn chunks_follow_the_sizes_only_and_cover_everything() {
+        assert_eq!(chunk_len(10, 1), MIN_CHUNK);
+        assert_eq!(chunk_len(1 << 20, 1), 1 << 16);
+        assert_eq!(chunk_len(1 << 20, 1000) % 1000, 0);
+        assert_eq!(chunk_len(0, 0), MIN_CHUNK);
+        let mut v = vec![0usize; 100_003];
+        for_chunks_mut(&mut v, 7_000, &|start, c| c.iter_mut().enumerate().for_each(|(i, x)| *x = start + i));
+        assert!(v.iter().enumerate().all(|(i, &x)| i == x));
+        let (mut a, mut b) = (vec![0usize; 10], vec![0usize; 30]);
+        for_chunk_pairs_mut(&mut a, &mut b, 4, 3, &|start, pa, pb| {
+            assert_eq!(pb.len(), 3 * pa.len());
+            pa.iter_mut().enumerate().for_each(|(i, x)| *x = start + i);
+            pb.iter_mut().enumerate().for_each(|(i, x)| *x = 3 * start + i);
+        });
+        assert!(a.iter().enumerate().all(|(i, &x)| i == x) && b.iter().enumerate().all(|(i, &x)| i == x));
     }
 }

@@ -2,14 +2,39 @@
 //! op's loop is monomorphised and vectorised (simd128) rather than called per element;
 //! the code around the loops (broadcasting, layout walks) is not, because it would be
 //! copied into every op of the tables and make up most of the wasm binary.
+//!
+//! Large maps over contiguous operands (a unary op, two same-shape operands, a number on
+//! one side, a bias over the last dims; float outputs) are cut into chunks run on the
+//! thread pool ([`crate::parallel`]). Every output element is computed by the same loop
+//! code whatever chunk it falls in: chunks start at multiples of [`UNIT`] elements (whole
+//! SIMD blocks of `kernels::math`, whole repeats of a bias), so the bits are those of one
+//! call. Strided
+//! views and other broadcasts (a column, [N, 1] against [N, M]) walk on the calling
+//! thread: splitting the walk cost more of the threads build's size budget than it had.
 
 use crate::error::Result;
 use crate::layout::{broadcast_dims, checked_numel, contiguous_dims, Dims, Layout, StridedWalk};
+use crate::parallel;
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
+/// Chunks of a parallel map start at multiples of this many elements: a multiple of the
+/// 256-element blocks in which `kernels::math` picks its fast or general form, and of
+/// every vector width, so a chunk's loop treats each element exactly as one call would.
+const UNIT: usize = 256;
+
+/// `kernel(src, out)` over `src` and `out` (the same length), in chunks on the thread pool
+/// when large.
+fn split_map(src: &[f32], out: &mut [f32], kernel: &(dyn Fn(&[f32], &mut [f32]) + Sync)) {
+    if !parallel::worth_splitting(out.len()) {
+        return kernel(src, out);
+    }
+    let chunk = parallel::chunk_len(out.len(), UNIT);
+    parallel::for_chunks_mut(out, chunk, &|start, o| kernel(&src[start..start + o.len()], o));
+}
+
 /// `f(x)` for every element, into a new contiguous tensor.
-pub fn map(op: &str, x: &Tensor, f: impl Fn(f32) -> f32) -> Result<Tensor> {
+pub fn map(op: &str, x: &Tensor, f: impl Fn(f32) -> f32 + Sync) -> Result<Tensor> {
     map_slice_dyn(op, x, &|src, out| map_loop(&f, src, out))
 }
 
@@ -24,15 +49,15 @@ fn map_loop(f: &impl Fn(f32) -> f32, src: &[f32], out: &mut [f32]) {
 /// `kernel(src, out)` over the elements in row-major order, into a new contiguous tensor:
 /// for kernels that take a whole slice at a time, such as the SIMD functions of
 /// [`crate::kernels::math`] (four lanes per step, the tail one by one).
-pub fn map_slice(op: &str, x: &Tensor, kernel: impl Fn(&[f32], &mut [f32])) -> Result<Tensor> {
+pub fn map_slice(op: &str, x: &Tensor, kernel: impl Fn(&[f32], &mut [f32]) + Sync) -> Result<Tensor> {
     map_slice_dyn(op, x, &kernel)
 }
 
 /// [`map_slice`] behind one call per tensor through `&dyn`, shared by every unary op.
 #[inline(never)]
-fn map_slice_dyn(op: &str, x: &Tensor, kernel: &dyn Fn(&[f32], &mut [f32])) -> Result<Tensor> {
+fn map_slice_dyn(op: &str, x: &Tensor, kernel: &(dyn Fn(&[f32], &mut [f32]) + Sync)) -> Result<Tensor> {
     let mut out = try_alloc(op, x.numel(), 0.0f32)?;
-    x.with_f32(op, |src| kernel(src, &mut out))?;
+    x.with_f32(op, |src| split_map(src, &mut out, kernel))?;
     Tensor::from_f32(out, x.shape())
 }
 
@@ -71,7 +96,7 @@ pub fn map_row(f: &impl Fn(f32) -> f32, out: &mut [f32], src: &[f32], s: usize) 
 /// The op-independent part of [`map_strided`]: splits `x` into rows and hands each to `row`
 /// as `(out row, source elements it reads, source stride)`.
 #[inline(never)]
-fn map_rows(op: &str, x: &Tensor, row: &dyn Fn(&mut [f32], &[f32], usize)) -> Result<Tensor> {
+fn map_rows(op: &str, x: &Tensor, row: &(dyn Fn(&mut [f32], &[f32], usize) + Sync)) -> Result<Tensor> {
     x.expect_f32(op)?;
     let l = x.layout();
     let n = checked_numel(op, &l.shape)?;
@@ -80,7 +105,7 @@ fn map_rows(op: &str, x: &Tensor, row: &dyn Fn(&mut [f32], &[f32], usize)) -> Re
         let buffer = x.buffer();
         let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
         if l.is_contiguous() && !l.has_overlap() {
-            row(&mut out, &data[l.offset..l.offset + n], 1);
+            split_map(&data[l.offset..l.offset + n], &mut out, &|src, o| row(o, src, 1));
         } else {
             let out_strides = contiguous_dims(&l.shape);
             let walk = StridedWalk::new(&l.shape, [&out_strides, &l.strides]);
@@ -97,7 +122,7 @@ fn span<E>(data: &[E], start: usize, len: usize, s: usize) -> &[E] {
 }
 
 /// `f(a, b)` over the broadcast shape of `a` and `b`, into a new contiguous tensor.
-pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Result<Tensor> {
+pub fn zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32 + Sync) -> Result<Tensor> {
     zip_tensor(op, a, b, &|out, xa, xb, sa, sb| zip_row(&f, out, xa, xb, sa, sb))
 }
 
@@ -110,7 +135,7 @@ fn zip_tensor(op: &str, a: &Tensor, b: &Tensor, row: ZipRow<'_, f32, f32, f32>) 
 
 /// The float32 operands of [`zip_values`] and [`zip`], checked and borrowed, then zipped.
 #[inline(never)]
-fn zip_tensor_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, row: ZipRow<'_, f32, f32, T>) -> Result<(Vec<T>, Dims)> {
+fn zip_tensor_values<T: Copy + Default + Send>(op: &str, a: &Tensor, b: &Tensor, row: ZipRow<'_, f32, f32, T>) -> Result<(Vec<T>, Dims)> {
     a.expect_f32(op)?;
     b.expect_f32(op)?;
     let (ba, bb) = (a.buffer(), b.buffer());
@@ -120,7 +145,7 @@ fn zip_tensor_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, row: Z
 
 /// `f(a, b)` over the broadcast shape of two float32 tensors, as row-major values of any
 /// element type (f32 results, or bool flags for comparisons) and that shape.
-pub fn zip_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> T) -> Result<(Vec<T>, Dims)> {
+pub fn zip_values<T: Copy + Default + Send>(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> T + Sync) -> Result<(Vec<T>, Dims)> {
     zip_tensor_values(op, a, b, &|out, xa, xb, sa, sb| zip_row(&f, out, xa, xb, sa, sb))
 }
 
@@ -133,11 +158,11 @@ pub fn zip_values<T: Copy + Default>(op: &str, a: &Tensor, b: &Tensor, f: impl F
 /// shapes, a number on one side, a bias over the last dim), so that call costs nothing
 /// measurable on large tensors, and each op's code is its loops (about 1 KB of wasm,
 /// where a copy of the whole dispatch per op was about 14 KB).
-pub fn zip_slices<A: Copy, B: Copy, T: Copy + Default>(
+pub fn zip_slices<A: Copy + Sync, B: Copy + Sync, T: Copy + Default + Send>(
     op: &str,
     a: (&Layout, &[A]),
     b: (&Layout, &[B]),
-    f: impl Fn(A, B) -> T,
+    f: impl Fn(A, B) -> T + Sync,
 ) -> Result<(Vec<T>, Dims)> {
     zip_rows(op, a, b, &|out, xa, xb, sa, sb| zip_row(&f, out, xa, xb, sa, sb))
 }
@@ -192,13 +217,13 @@ fn zip_row<A: Copy, B: Copy, T>(f: &impl Fn(A, B) -> T, out: &mut [T], xa: &[A],
 
 /// What [`zip_row`] is called with: `(out row, elements of a it reads, of b, stride in a,
 /// in b)`. With strides (1, 1), an operand shorter than `out` is a block that repeats.
-type ZipRow<'f, A, B, T> = &'f dyn Fn(&mut [T], &[A], &[B], usize, usize);
+type ZipRow<'f, A, B, T> = &'f (dyn Fn(&mut [T], &[A], &[B], usize, usize) + Sync);
 
 /// The op-independent part of [`zip_slices`]: the broadcast shape, the output, and the
 /// split of the work into rows for `row`. Not inlined: the callers are many small
 /// per-op functions.
 #[inline(never)]
-fn zip_rows<A: Copy, B: Copy, T: Copy + Default>(
+fn zip_rows<A: Copy + Sync, B: Copy + Sync, T: Copy + Default + Send>(
     op: &str,
     (a, da): (&Layout, &[A]),
     (b, db): (&Layout, &[B]),
@@ -210,19 +235,39 @@ fn zip_rows<A: Copy, B: Copy, T: Copy + Default>(
     {
         let (la, lb) = (a.broadcast_to(&shape), b.broadcast_to(&shape));
         let (flat_a, flat_b) = (la.is_contiguous() && !la.has_overlap(), lb.is_contiguous() && !lb.has_overlap());
+        // The contiguous cases, as `split(a full?, b full?, repeat)`: an operand that is not
+        // full is the first `repeat` elements of its data, used whole by every chunk.
+        let split = |(fa, fb): (bool, bool), repeat: usize, out: &mut [T]| {
+            let (xa, xb) = (&da[la.offset..], &db[lb.offset..]);
+            let (sa, sb) = (usize::from(fa || repeat > 1), usize::from(fb || repeat > 1));
+            let part = |start: usize, o: &mut [T]| {
+                let (ra, rb) = (start..start + o.len(), 0..repeat);
+                let pa = if fa { &xa[ra.clone()] } else { &da[a.offset..a.offset + rb.end] };
+                let pb = if fb { &xb[ra] } else { &db[b.offset..b.offset + rb.end] };
+                row(o, pa, pb, sa, sb);
+            };
+            // Only float outputs split: the code for bool masks (comparisons, logical ops)
+            // would not fit the threads build's size budget for the little it would save.
+            if std::mem::size_of::<T>() != 4 || !parallel::worth_splitting(n) {
+                return part(0, out);
+            }
+            // Chunks hold whole repeats of the shorter operand (a bias row).
+            let chunk = parallel::chunk_len(n, if repeat > 1 { repeat } else { UNIT });
+            parallel::for_chunks_mut(out, chunk, &part);
+        };
         if flat_a && flat_b {
-            row(&mut out, &da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n], 1, 1);
+            split((true, true), 1, &mut out);
         } else if b.numel() == 1 && flat_a {
-            row(&mut out, &da[la.offset..la.offset + n], &db[b.offset..b.offset + 1], 1, 0);
+            split((true, false), 1, &mut out);
         } else if a.numel() == 1 && flat_b {
-            row(&mut out, &da[a.offset..a.offset + 1], &db[lb.offset..lb.offset + n], 0, 1);
+            split((false, true), 1, &mut out);
         } else if let (Some(m), true) = (trailing_block(&shape, b), flat_a) {
             // [.., N] op [N] (a bias add): every row of `a` against the whole of `b`.
             // `zip_row` repeats the shorter operand (m < n, as `b` has more than one element
             // and broadcasting made the output larger).
-            row(&mut out, &da[la.offset..la.offset + n], &db[b.offset..b.offset + m], 1, 1);
+            split((true, false), m, &mut out);
         } else if let (Some(m), true) = (trailing_block(&shape, a), flat_b) {
-            row(&mut out, &da[a.offset..a.offset + m], &db[lb.offset..lb.offset + n], 1, 1);
+            split((false, true), m, &mut out);
         } else {
             let out_strides = contiguous_dims(&shape);
             let walk = StridedWalk::new(&shape, [&out_strides, &la.strides, &lb.strides]);

@@ -28,12 +28,12 @@
 #![forbid(unsafe_code)]
 
 use crate::error::Result;
-use crate::layout::StridedWalk;
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
-use super::reduce::kept_geometry;
+use super::reduce::{for_kept_parts, full_chunks, is_full_contiguous, kept_geometry, walk_rows};
 use crate::layout::checked_numel;
+use crate::parallel;
 
 /// Elements per block of argmax along a row: the winning block is rescanned for its
 /// first extreme, so it should still be in L1 (16 KB).
@@ -171,44 +171,98 @@ pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) ->
     let beats = |v: f32, best: f32| if largest { beats::<true>(v, best) } else { beats::<false>(v, best) };
     // Rows come in row-major order of the input, so each slot sees its elements in index
     // order and a strict `beats` keeps the first of equals.
-    let walk = StridedWalk::new(&l.shape, [&l.strides, &out_strides]);
-    walk.for_each_row([l.offset, 0], |[pi, po], len, [si, so]| {
-        if so == 0 {
-            let v = if si == 1 {
-                let row = &data[pi..pi + len];
-                if largest { row_value::<true>(row) } else { row_value::<false>(row) }
-            } else {
-                (0..len).map(|i| data[pi + i * si]).fold(init, |m, v| if beats(v, m) { v } else { m })
-            };
-            if beats(v, acc[po]) {
-                acc[po] = v;
-            }
-        } else if si == 1 && so == 1 {
-            let (best, row) = (&mut acc[po..po + len], &data[pi..pi + len]);
-            if largest { update_values::<true>(best, row) } else { update_values::<false>(best, row) }
-        } else {
-            for i in 0..len {
-                let (slot, v) = (&mut acc[po + i * so], data[pi + i * si]);
-                if beats(v, *slot) {
-                    *slot = v;
-                }
+    let row_value = |row: &[f32]| if largest { row_value::<true>(row) } else { row_value::<false>(row) };
+    let n = l.numel();
+    if let (true, Some(chunk)) = (is_full_contiguous(l, reduced), full_chunks(n, BLOCK)) {
+        // Each chunk's extreme (its first NaN, or its first element equal to its extreme),
+        // then the chunks in order with the strict `beats`: the first NaN and the first of
+        // equal extremes win, as in one pass over the whole.
+        let mut partials = try_alloc(op, n.div_ceil(chunk), init)?;
+        parallel::for_chunks_mut(&mut partials, 1, &|i, p| {
+            let start = l.offset + i * chunk;
+            p[0] = row_value(&data[start..start + chunk.min(n - i * chunk)]);
+        });
+        for &v in &partials {
+            if beats(v, acc[0]) {
+                acc[0] = v;
             }
         }
-    });
+    } else {
+        for_kept_parts(l, reduced, &mut acc, &|l, _, acc| {
+            walk_rows(l, &out_strides, &mut |rows| {
+                let (len, [si, so]) = (rows.len, rows.strides);
+                rows.each(|[pi, po]| {
+                    if so == 0 {
+                        let v = if si == 1 {
+                            row_value(&data[pi..pi + len])
+                        } else {
+                            (0..len).map(|i| data[pi + i * si]).fold(init, |m, v| if beats(v, m) { v } else { m })
+                        };
+                        if beats(v, acc[po]) {
+                            acc[po] = v;
+                        }
+                    } else if si == 1 && so == 1 {
+                        let (best, row) = (&mut acc[po..po + len], &data[pi..pi + len]);
+                        if largest { update_values::<true>(best, row) } else { update_values::<false>(best, row) }
+                    } else {
+                        for i in 0..len {
+                            let (slot, v) = (&mut acc[po + i * so], data[pi + i * si]);
+                            if beats(v, *slot) {
+                                *slot = v;
+                            }
+                        }
+                    }
+                });
+            });
+        });
+    }
     drop(buffer);
     Tensor::from_f32(acc, &shape)
 }
 
 /// Index of the first max (`largest`) or min along one axis of a contiguous `[outer, n,
 /// inner]` block (a NaN counts as the extreme, as in PyTorch); `n > 0`.
+///
+/// On the thread pool when large: rows of the output (a last-dim reduction) or, for a
+/// single long row, fixed chunks whose first extremes are compared in order (the first
+/// NaN, else the first chunk strictly best, as one scan). Reductions over a middle dim stay
+/// on one thread: column blocks short enough to share out read rows in runs too short for
+/// the prefetchers (see `reduce::for_kept_parts`), and their code would not fit the
+/// threads build's size budget.
 pub fn arg_extreme(op: &str, src: &[f32], outer: usize, n: usize, inner: usize, largest: bool) -> Result<Vec<i32>> {
     let mut out = try_alloc(op, outer * inner, 0i32)?;
     if outer * inner == 0 {
         return Ok(out);
     }
+    let row_arg = |row: &[f32]| if largest { row_arg::<true>(row) } else { row_arg::<false>(row) };
+    let total = outer * n * inner;
+    if outer * inner == 1 && parallel::worth_splitting(total) {
+        // Chunks of whole blocks of `row_arg`; its result does not depend on the split.
+        let chunk = parallel::chunk_len(n, BLOCK);
+        // i32 like the output (a tensor has fewer than 2^31 elements), so that the pool's
+        // chunk loop is the one compiled for the output already.
+        let mut firsts = try_alloc(op, n.div_ceil(chunk), 0i32)?;
+        parallel::for_chunks_mut(&mut firsts, 1, &|i, f| f[0] = (i * chunk + row_arg(&src[i * chunk..n.min((i + 1) * chunk)])) as i32);
+        let beats = |v: f32, best: f32| if largest { beats::<true>(v, best) } else { beats::<false>(v, best) };
+        let mut best = firsts[0];
+        for &i in &firsts[1..] {
+            if beats(src[i as usize], src[best as usize]) {
+                best = i;
+            }
+        }
+        out[0] = best;
+        return Ok(out);
+    }
     if inner == 1 {
-        for (slot, row) in out.iter_mut().zip(src.chunks_exact(n)) {
-            *slot = if largest { row_arg::<true>(row) } else { row_arg::<false>(row) } as i32;
+        let rows = |start: usize, slots: &mut [i32]| {
+            for (slot, row) in slots.iter_mut().zip(src[start * n..].chunks_exact(n)) {
+                *slot = row_arg(row) as i32;
+            }
+        };
+        if parallel::worth_splitting(total) {
+            parallel::for_chunks_mut(&mut out, parallel::chunk_len(total, n) / n, &rows);
+        } else {
+            rows(0, &mut out);
         }
         return Ok(out);
     }

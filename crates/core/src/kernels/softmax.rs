@@ -1,5 +1,8 @@
 //! Softmax and log-softmax over the middle axis of a contiguous `[outer, n, inner]` block,
-//! stabilised by subtracting each row's maximum.
+//! stabilised by subtracting each row's maximum. Large inputs over the last axis run their
+//! rows on the thread pool (each row computed alone, so the bits do not change).
+
+use crate::parallel;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SoftmaxKind {
@@ -14,8 +17,16 @@ pub fn softmax_rows(src: &[f32], out: &mut [f32], outer: usize, n: usize, inner:
         return;
     }
     if inner == 1 {
-        for (x, y) in src.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
-            row(x, y, kind);
+        let rows = |start: usize, out: &mut [f32]| {
+            for (x, y) in src[start..].chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+                row(x, y, kind);
+            }
+        };
+        let len = outer * n;
+        if parallel::worth_splitting(len) {
+            parallel::for_chunks_mut(&mut out[..len], parallel::chunk_len(len, n), &rows);
+        } else {
+            rows(0, out);
         }
         return;
     }

@@ -73,7 +73,7 @@ pub enum BinaryOp {
 
 /// A comparison: bool, true where `f` holds (no gradient), for masks and `where`. int32
 /// operands (labels, argmax indices) are compared as floats, exact below 2^24.
-fn compare(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> bool) -> Result<Tensor> {
+fn compare(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> bool + Sync) -> Result<Tensor> {
     compare_with(a, b, &|a, b| crate::kernels::elementwise::zip_values(op, a, b, |x, y| f(x, y) as u8))
 }
 

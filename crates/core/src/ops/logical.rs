@@ -29,7 +29,7 @@ pub fn logical_not(x: &Tensor) -> Result<Tensor> {
 }
 
 /// `f` over the truth values of `a` and `b`, broadcast.
-pub fn logical_zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(bool, bool) -> bool) -> Result<Tensor> {
+pub fn logical_zip(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(bool, bool) -> bool + Sync) -> Result<Tensor> {
     let (a, b) = (truth(a)?, truth(b)?);
     let (values, shape) = {
         let (ba, bb) = (a.buffer(), b.buffer());

@@ -14,6 +14,7 @@ use crate::layout::checked_numel;
 use crate::ops::conv::{at_least, f32s, split_input};
 use crate::ops::schema::{flag, int, ints, tensor, OpDef, Run};
 use crate::autograd::mode::is_grad_enabled;
+use crate::parallel;
 use crate::storage::{try_alloc, try_build, Buffer, BUILD_BLOCK};
 use crate::tensor::{unreachable_dtype, Tensor};
 
@@ -107,7 +108,7 @@ impl Backward for MaxPool2dBackward {
         let Buffer::I32(idx) = &*ib else { unreachable_dtype() };
         let g = &self.geom;
         let gout = f32s(&gb, &gc);
-        let dx = try_build(OP, g.in_len(), rows_block(g.win.w), |start, dx| k::max_pool2d_backward(gout, idx, g, start, dx))?;
+        let dx = build_rows(OP, g.in_len(), g.win.w, &|start, dx| k::max_pool2d_backward(gout, idx, g, start, dx))?;
         Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
     }
 }
@@ -122,15 +123,35 @@ pub fn max_pool2d(x: &Tensor, p: &PoolParams) -> Result<Tensor> {
     let xs = f32s(&xb, &xc);
     // The argmax indices only matter to the backward pass: without one, only the values.
     if !(is_grad_enabled() && x.requires_grad()) {
-        let out = try_build(OP, len, block, |start, out| k::max_pool2d(xs, &geom, start, out, None))?;
+        let out = build_rows(OP, len, geom.win.ow, &|start, out| k::max_pool2d(xs, &geom, start, out, None))?;
         return Tensor::from_f32(out, &out_shape);
     }
     let mut idx = try_alloc(OP, len, 0i32)?;
-    let out = try_build(OP, len, block, |start, out| k::max_pool2d(xs, &geom, start, out, Some(&mut idx[start..start + out.len()])))?;
+    let out = if parallel::worth_splitting(len) {
+        let mut out = try_alloc(OP, len, 0.0f32)?;
+        let chunk = parallel::chunk_len(len, geom.win.ow);
+        parallel::for_chunk_pairs_mut(&mut out, &mut idx, chunk, 1, &|start, out, idx| k::max_pool2d(xs, &geom, start, out, Some(idx)));
+        out
+    } else {
+        try_build(OP, len, block, |start, out| k::max_pool2d(xs, &geom, start, out, Some(&mut idx[start..start + out.len()])))?
+    };
     drop(xb);
     let y = Tensor::from_f32(out, &out_shape)?;
     let indices = Tensor::from_buffer(Buffer::I32(idx), &out_shape)?;
     Ok(record(y, &[x], || vec![indices], MaxPool2dBackward { geom }))
+}
+
+/// `len` values of a pooling kernel that computes any flat range `start..` of its output,
+/// `fill(start, values)`, over rows of `cols` elements: large outputs in chunks of whole
+/// rows on the thread pool (the kernels give the same bits for any split, see the tests
+/// of `kernels::pool`), small ones block by block on the calling thread.
+fn build_rows(op: &str, len: usize, cols: usize, fill: &(dyn Fn(usize, &mut [f32]) + Sync)) -> Result<Vec<f32>> {
+    if !parallel::worth_splitting(len) {
+        return try_build(op, len, rows_block(cols), fill);
+    }
+    let mut out = try_alloc(op, len, 0.0f32)?;
+    parallel::for_chunks_mut(&mut out, parallel::chunk_len(len, cols), fill);
+    Ok(out)
 }
 
 /// The block size for [`try_build`] over rows of `cols` elements: whole rows when they
@@ -156,8 +177,8 @@ impl Backward for AvgPool2dBackward {
         let gc = grad.contiguous(OP)?;
         let gb = gc.buffer();
         let (g, mode, gout) = (&self.geom, self.mode, f32s(&gb, &gc));
-        let share = try_build(OP, g.out_len(), rows_block(g.win.ow), |start, share| k::avg_pool2d_shares(gout, g, mode, start, share))?;
-        let dx = try_build(OP, g.in_len(), rows_block(g.win.w), |start, dx| k::avg_pool2d_backward(&share, g, start, dx))?;
+        let share = build_rows(OP, g.out_len(), g.win.ow, &|start, share| k::avg_pool2d_shares(gout, g, mode, start, share))?;
+        let dx = build_rows(OP, g.in_len(), g.win.w, &|start, dx| k::avg_pool2d_backward(&share, g, start, dx))?;
         Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
     }
 }
@@ -174,7 +195,7 @@ pub fn avg_pool2d(x: &Tensor, p: &PoolParams, count_include_pad: bool, divisor_o
     let out = {
         let xb = xc.buffer();
         let xs = f32s(&xb, &xc);
-        try_build(OP, geom.out_len(), rows_block(geom.win.ow), |start, out| k::avg_pool2d(xs, &geom, mode, start, out))?
+        build_rows(OP, geom.out_len(), geom.win.ow, &|start, out| k::avg_pool2d(xs, &geom, mode, start, out))?
     };
     let y = Tensor::from_f32(out, &out_shape)?;
     Ok(record(y, &[x], Vec::new, AvgPool2dBackward { geom, mode }))
