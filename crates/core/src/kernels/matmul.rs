@@ -9,6 +9,7 @@
 
 mod micro;
 
+use super::lanes;
 use micro::{tile_rows, tile_vecs, BPanel, Dest, NR};
 
 /// A matrix inside a slice: element (r, c) lives at `offset + r * row_stride + c * col_stride`.
@@ -236,10 +237,26 @@ fn pack_b_panel<const W: usize>(b: MatRef, first: usize, kc: usize, cols: usize,
             dst.copy_from_slice(&b.data[start..start + W]);
         }
     } else if cols == W && b.row_stride == 1 {
+        // Four K steps at a time: 4×4 blocks of the columns, transposed in registers.
         let columns: [&[f32]; W] = std::array::from_fn(|c| &b.data[first + c * b.col_stride..][..kc]);
-        for (p, dst) in panel.chunks_exact_mut(W).enumerate() {
+        let quads = panel.chunks_exact_mut(4 * W);
+        let done = kc - kc % 4;
+        for (q, dst) in quads.enumerate() {
+            let p = 4 * q;
+            for g in 0..W / 4 {
+                let quad = |c: usize| {
+                    let Ok(x) = <&[f32; 4]>::try_from(&columns[4 * g + c][p..p + 4]) else { unreachable!("a slice of 4") };
+                    x
+                };
+                let block = lanes::transpose4([quad(0), quad(1), quad(2), quad(3)]);
+                for (i, row) in block.iter().enumerate() {
+                    dst[i * W + 4 * g..i * W + 4 * g + 4].copy_from_slice(row);
+                }
+            }
+        }
+        for (p, dst) in panel[done * W..].chunks_exact_mut(W).enumerate() {
             for (d, column) in dst.iter_mut().zip(columns) {
-                *d = column[p];
+                *d = column[done + p];
             }
         }
     } else {
