@@ -170,8 +170,6 @@ fn pack_a(a: MatRef, i0: usize, mc: usize, p0: usize, kc: usize, out: &mut [f32]
         let panel = &mut out[ir * kc..(ir + rows) * kc];
         let first = a.offset + (i0 + ir) * a.row_stride + p0 * a.col_stride;
         match rows {
-            6 => pack_a_panel::<6>(a, first, kc, panel),
-            5 => pack_a_panel::<5>(a, first, kc, panel),
             4 => pack_a_panel::<4>(a, first, kc, panel),
             3 => pack_a_panel::<3>(a, first, kc, panel),
             2 => pack_a_panel::<2>(a, first, kc, panel),

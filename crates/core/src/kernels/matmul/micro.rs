@@ -6,13 +6,14 @@
 //! Why 4×8 (issue #12, measured on x64 Zen 3 under Node 20's V8): per K step the tile
 //! does 8 FMAs for 6 loads (2 `v128.load` of B, 4 `v128.load32_splat` of A); V8 turns the
 //! step into 4 `vbroadcastss`, 2 `vmovdqu`, 8 `vfmadd231ps` and about 6 address and loop
-//! instructions, and 256² and 1024² products run at 40–43 GFLOP/s against a peak of about
-//! 48 (two f32x4 FMAs per cycle at ~3 GHz): the loop is not load-bound. Larger tiles were slower, not faster: LLVM
-//! schedules each step by B vector and loads every A splat first, so a 6×8 tile keeps 12
-//! accumulators + 6 splats + B live (19 vectors, V8 has 15 on x64) and spills, as does
-//! unrolling K in the source (8 splats hoisted); both ran at half speed. The step is
-//! written once and V8 unrolls the K loop itself, which it does when the tile is inlined
-//! into the caller's loops.
+//! instructions, and 256² and 1024² products run at 40–44 GFLOP/s against a peak of about
+//! 48 (two f32x4 FMAs per cycle at ~3 GHz): the loop is not load-bound. Larger tiles were
+//! slower, not faster: LLVM schedules a step by B vector and loads every A splat first, so
+//! 6×8 keeps 12 accumulators + 6 splats + B live (19 vectors, V8 has 15 on x64) and 3×16
+//! keeps 12 + 3 + B (16); both spill and ran 1.6× slower, as did two K steps per
+//! iteration written in the source (8 splats hoisted). The step is written once and V8
+//! unrolls the K loop itself, which it does when the tile is inlined into the caller's
+//! loops.
 //!
 //! Every tile, whatever its size, sums each element the same way (from +0, one
 //! multiply-add per `p` in order), so the bits of an element never depend on which tile
