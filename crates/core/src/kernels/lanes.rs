@@ -199,6 +199,34 @@ pub mod quad {
     }
 }
 
+/// A 4×4 transpose: `out[r][c] = cols[c][r]`. On wasm with simd128, four `v128` loads,
+/// eight shuffles and four stores, where element by element it is sixteen loads and
+/// stores with their address arithmetic (the matrix product packs a column-major B with
+/// it).
+#[inline(always)]
+pub fn transpose4(cols: [&[f32; 4]; 4]) -> [[f32; 4]; 4] {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let [a, b, c, d] = cols.map(|x| f32x4(x[0], x[1], x[2], x[3]));
+        let ab_low = i32x4_shuffle::<0, 4, 1, 5>(a, b); // a0 b0 a1 b1
+        let ab_high = i32x4_shuffle::<2, 6, 3, 7>(a, b); // a2 b2 a3 b3
+        let cd_low = i32x4_shuffle::<0, 4, 1, 5>(c, d);
+        let cd_high = i32x4_shuffle::<2, 6, 3, 7>(c, d);
+        let rows = [
+            i64x2_shuffle::<0, 2>(ab_low, cd_low), // a0 b0 c0 d0
+            i64x2_shuffle::<1, 3>(ab_low, cd_low),
+            i64x2_shuffle::<0, 2>(ab_high, cd_high),
+            i64x2_shuffle::<1, 3>(ab_high, cd_high),
+        ];
+        rows.map(|v| [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)])
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    {
+        std::array::from_fn(|r| std::array::from_fn(|c| cols[c][r]))
+    }
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     use super::Lanes;
@@ -349,5 +377,19 @@ pub fn quads(src: &[f32], out: &mut [f32], mut f: impl FnMut(F32x4) -> F32x4) {
             unreachable!("chunks_exact(4) yields chunks of 4")
         };
         f(F32x4::load(si)).store(oi);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn transpose4_swaps_rows_and_columns() {
+        let cols = [[0.0, 1.0, 2.0, 3.0], [10.0, 11.0, 12.0, 13.0], [20.0, 21.0, 22.0, 23.0], [f32::NAN, -0.0, f32::INFINITY, 33.0]];
+        let rows = super::transpose4([&cols[0], &cols[1], &cols[2], &cols[3]]);
+        for (r, row) in rows.iter().enumerate() {
+            for (c, x) in row.iter().enumerate() {
+                assert_eq!(x.to_bits(), cols[c][r].to_bits(), "({r}, {c})");
+            }
+        }
     }
 }
