@@ -3,8 +3,9 @@
 // gradient sums fixed groups of images (about eight groups, from the shape only) and adds
 // the groups' sums in order, on one thread or several. Small shapes with batches the
 // groups do not divide, finite-difference checked (they stay on the calling thread, with
-// the same groups); shapes large enough to run on threads against float64 loops, with NaN
-// and ±inf, and bit for bit across thread counts where the threads build runs.
+// the same groups); shapes large enough to run on threads (over 2^20 multiply-adds) against
+// float64 loops, with NaN and ±inf, and bit for bit across thread counts where the threads
+// build runs.
 import { describe, expect, it } from 'vitest';
 import { conv2d, convTranspose2d, getNumThreads, setNumThreads, tensor, tidy } from '../ts/node.js';
 import { gradcheckConvCases, type ConvCase } from './helpers/conv-cases.js';
@@ -105,8 +106,8 @@ describe('convolution over image blocks and weight-gradient groups', () => {
   // depthwise, grouped with stride and dilation.
   const large: [string, number[], number[], ConvCfg][] = [
     ['16 -> 24 channels 11x11, batch 7', [7, 16, 11, 11], [24, 16, 3, 3], { pad: [1, 1] }],
-    ['1 -> 16 channels 20x19, batch 9', [9, 1, 20, 19], [16, 1, 3, 3], { pad: [1, 1] }],
-    ['depthwise 6 channels 17x15, batch 23', [23, 6, 17, 15], [6, 1, 3, 3], { groups: 6, pad: [1, 1] }],
+    ['1 -> 16 channels 28x27, batch 11', [11, 1, 28, 27], [16, 1, 3, 3], { pad: [1, 1] }],
+    ['depthwise 12 channels 23x21, batch 21', [21, 12, 23, 21], [12, 1, 3, 3], { groups: 12, pad: [1, 1] }],
     ['3 groups, stride [2, 1], dilation [1, 2], batch 13', [13, 12, 19, 17], [9, 4, 3, 5], { groups: 3, stride: [2, 1], pad: [2, 3], dilation: [1, 2] }],
   ];
   for (const [label, xs, ws, cfg] of large) {
@@ -126,13 +127,13 @@ describe('convolution over image blocks and weight-gradient groups', () => {
   }
 
   it('NaN and ±inf in some images reach exactly the outputs and weight gradients that read them', () => {
-    const [xs, ws, cfg] = [[13, 3, 11, 9], [9, 3, 3, 3], { pad: [1, 1] } as ConvCfg];
+    const [xs, ws, cfg] = [[13, 6, 11, 9], [16, 6, 3, 3], { pad: [1, 1] } as ConvCfg];
     const x = randomNd(xs, 61);
-    const chw = 3 * 11 * 9;
+    const chw = 6 * 11 * 9;
     x.data[2 * chw + 40] = NaN; // image 2 (weight group 1 of 7)
     x.data[9 * chw + 99 + 4 * 9 + 8] = Infinity; // image 9, channel 1, a right edge
     x.data[12 * chw + 2 * 99] = -Infinity; // the last image (a short group), a corner
-    const [w, b] = [randomNd(ws, 62), randomNd([9], 63)];
+    const [w, b] = [randomNd(ws, 62), randomNd([16], 63)];
     const ref = refConv2d(x, w, b, cfg);
     const up = randomNd(ref.shape, 64);
     const grads = refConvGrads(x, w, up, cfg);
@@ -146,13 +147,13 @@ describe('convolution over image blocks and weight-gradient groups', () => {
   });
 
   it('conv_transpose2d (the input-gradient map) with a bias: the same bits on every thread count, and as conv2d\'s input gradient', () => {
-    const [x, w, b] = [randomNd([15, 12, 9, 11], 71), randomNd([12, 6, 3, 3], 72), randomNd([6], 73)];
+    const [x, w, b] = [randomNd([17, 12, 9, 11], 71), randomNd([12, 6, 3, 3], 72), randomNd([6], 73)];
     const runs = eachThreadCount(() =>
       tidy(() => {
         const [xt, wt] = [tensor(Array.from(x.data), { shape: x.shape }), tensor(Array.from(w.data), { shape: w.shape })];
         const y = convTranspose2d(xt, wt, tensor(Array.from(b.data), { shape: [6] }), { padding: 1 });
         // conv2d's input gradient for the upstream gradient x is the same map, without the bias.
-        const z = tensor(new Float32Array(15 * 6 * 9 * 11), { shape: [15, 6, 9, 11], requiresGrad: true });
+        const z = tensor(new Float32Array(17 * 6 * 9 * 11), { shape: [17, 6, 9, 11], requiresGrad: true });
         conv2d(z, wt, null, { padding: 1 }).backward(xt);
         return { y: y.data(), dz: z.grad!.data() };
       }),
