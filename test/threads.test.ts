@@ -1,5 +1,6 @@
 // The threads build (wasmgrad-threads.wasm, the `threads` vitest project): the same bits
-// for every thread count and as the single-threaded simd128 build, a process that exits
+// for every thread count and as the single-threaded simd128 build (matrix products, MLP and
+// CNN training steps, convolutions: test/fixtures/threads-workload.mjs), a process that exits
 // by itself with workers running, and a dead worker reported as an error, never a hang.
 // Child processes run the built package (dist/), like a user's script.
 import { spawn } from 'node:child_process';

@@ -15,6 +15,10 @@
 //!
 //! Every output element is summed in an order fixed by the geometry alone.
 //!
+//! The entry points below run on whatever batch their geometry says; `conv_parallel` calls
+//! them on fixed blocks of a batch's images, one task each (the weight gradient on fixed
+//! groups of images whose sums it adds in order), on one thread or several.
+//!
 //! Every function here trusts its geometry: the ops layer validates shapes and sizes
 //! before calling, so the slicing below cannot go out of bounds.
 

@@ -2,6 +2,7 @@
 
 pub mod conv;
 pub mod conv_block;
+pub mod conv_parallel;
 pub mod conv_single;
 pub mod elementwise;
 pub mod extreme;

@@ -5,8 +5,9 @@
 //! Every argument is validated here, before any kernel runs, so bad shapes and sizes come
 //! back as typed errors instead of a trap. The passes are kernels (`kernels::conv`):
 //! convolution is `im2col` plus the packed GEMM, its input gradient (and the transposed
-//! convolution) a GEMM plus `col2im`, its weight gradient `im2col` plus a GEMM. Those are
-//! the three bilinear maps of one geometry ([`ConvMap`]); each map's VJP is made of the
+//! convolution) a GEMM plus `col2im`, its weight gradient `im2col` plus a GEMM, each run
+//! over blocks of images on every thread (`kernels::conv_parallel`, which also allocates
+//! their buffers, fallibly, before any kernel runs). Those are the three bilinear maps of one geometry ([`ConvMap`]); each map's VJP is made of the
 //! other two, recorded as ops, so convolutions have derivatives of any order. `conv1d` is
 //! `conv2d` with `H = kH = 1` (the `[N, C, L]` data already is `[N, C, 1, L]`, so nothing
 //! is copied and the graph records a single `ConvolutionBackward0` node). The transposed
@@ -18,10 +19,10 @@ pub use transpose::{conv_transpose2d, ConvTransposeParams};
 
 use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{fmt_shape, Error, Result};
-use crate::kernels::conv::{self as k, ConvGeom};
+use crate::kernels::conv::ConvGeom;
+use crate::kernels::conv_parallel as kp;
 use crate::kernels::window::Window;
 use crate::layout::{checked_numel, MAX_ELEMENTS};
-use crate::ops::linalg::GEMM_SCRATCH;
 use crate::ops::reduce::sum;
 use crate::ops::schema::{int, ints, optional_tensor, tensor, Arg, Args, OpDef, Run};
 use crate::storage::{try_alloc, Buffer};
@@ -180,20 +181,6 @@ fn conv_geometry(op: &str, spatial: usize, x: &Tensor, w: &Tensor, b: Option<&Te
     Ok((geom, out_shape))
 }
 
-/// The kernels' scratch buffer: a column matrix (empty for pointwise convolutions) or a
-/// padded input plane.
-fn cols_buffer(op: &str, g: &ConvGeom) -> Result<Vec<f32>> {
-    try_alloc(op, g.scratch_len(), 0.0f32)
-}
-
-/// Makes room for the GEMM packing buffers of every product the kernels make for `g`
-/// (forward og×ohw, backward kg×ohw and og×kg, with ohw times the image block for the
-/// forward and the input gradient).
-fn prepare_gemm(op: &str, g: &ConvGeom) -> Result<()> {
-    let (og, kg, ohw) = (g.og(), g.kg(), g.ohw() * g.image_block());
-    GEMM_SCRATCH.with_borrow_mut(|s| s.prepare(op, og.max(kg), ohw.max(kg)))
-}
-
 /// The three bilinear maps of one convolution geometry. With the image `x [N, C, H, W]`,
 /// the window side `y [N, O, OH, OW]` and the weight `w [O, C/groups, kH, kW]`, all three
 /// are partial derivatives of the one trilinear form `⟨conv(x, w), y⟩`, so each one's VJP is
@@ -217,27 +204,21 @@ enum ConvMap {
 fn compute(op: &'static str, m: ConvMap, a: &Tensor, b: &Tensor, bias: Option<&Tensor>, g: &ConvGeom, out_shape: &[usize]) -> Result<Tensor> {
     let (ac, bc) = (a.contiguous(op)?, b.contiguous(op)?);
     let bias = bias.map(|t| t.f32_values(op)).transpose()?;
-    let (len, plane) = match m {
-        ConvMap::Conv => (g.n * g.o * g.ohw(), g.ohw()),
-        ConvMap::Transpose => (g.n * g.c * g.hw(), g.hw()),
-        ConvMap::Weight => (g.o * g.kg(), 0),
+    let len = match m {
+        ConvMap::Conv => g.n * g.o * g.ohw(),
+        ConvMap::Transpose => g.n * g.c * g.hw(),
+        ConvMap::Weight => g.o * g.kg(),
     };
     let mut out = try_alloc(op, len, 0.0f32)?;
-    let mut cols = cols_buffer(op, g)?;
-    prepare_gemm(op, g)?;
     {
         let (ab, bb) = (ac.buffer(), bc.buffer());
         let (ad, bd) = (f32s(&ab, &ac), f32s(&bb, &bc));
-        GEMM_SCRATCH.with_borrow_mut(|s| match m {
-            ConvMap::Conv => k::conv2d_forward(ad, bd, bias.as_deref(), g, &mut out, &mut cols, s),
-            ConvMap::Transpose => k::conv2d_backward_input(ad, bd, g, &mut out, &mut cols, s),
-            ConvMap::Weight => k::conv2d_backward_weight(bd, ad, g, &mut out, &mut cols, s),
-        });
+        match m {
+            ConvMap::Conv => kp::forward(op, ad, bd, bias.as_deref(), g, &mut out)?,
+            ConvMap::Transpose => kp::backward_input(op, ad, bd, bias.as_deref(), g, &mut out)?,
+            ConvMap::Weight => kp::backward_weight(op, bd, ad, g, &mut out)?,
+        }
     }
-    if let (ConvMap::Transpose, Some(bias)) = (m, &bias) {
-        k::add_channel_bias(&mut out, bias, plane);
-    }
-    drop(cols);
     Tensor::from_f32(out, out_shape)
 }
 
