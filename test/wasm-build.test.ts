@@ -10,12 +10,12 @@ const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 /**
  * Each single-threaded .wasm, gzip -9, in bytes: about 246 kB now. Issue #11 asked for
  * 180 kB; every way there that was measured costs speed (CHANGELOG, "Known issues"), and
- * the performance work of #12 chose speed. This guards against unnoticed growth: raising
+ * the performance work of #12 chose speed (now about 250 kB after the GEMM edge tiles). This guards against unnoticed growth: raising
  * it is a decision to record in the commit that does it.
  */
-const GZIP_BUDGET = 250_000;
-/** The threads build carries the thread pool and std's atomic paths: about 10 kB more. */
-const GZIP_BUDGET_THREADS = 262_000;
+const GZIP_BUDGET = 254_000;
+/** The threads build carries the pool, std's atomic paths and the split kernels (conv, pooling, elementwise, reductions): about 17 kB more. */
+const GZIP_BUDGET_THREADS = 270_000;
 const EXPECTED = ['wasmgrad-relaxed.wasm', 'wasmgrad-threads.wasm', 'wasmgrad.wasm'];
 
 /** An unsigned LEB128 at `at`: its value and the offset after it. */
