@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '../ts/node.js';
 import { lib } from '../ts/ffi.js';
 import { readyWorkers } from '../ts/threads.js';
+import { runNode } from './helpers/node-process.js';
 // @ts-expect-error: a plain JS fixture, shared with the child process.
 import { chunkLen, markEdges, threadsOpsWorkload, values } from './fixtures/threads-ops-workload.mjs';
 
@@ -28,30 +29,6 @@ async function waitForWorkers(n: number): Promise<void> {
     if (Date.now() > deadline) throw new Error(`only ${readyWorkers()} of ${n} workers started in 30 s`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** Runs an ES module snippet in a fresh Node process (the built package); its stdout. */
-async function runNode(code: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { spawn } = await import('node:child_process');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-      cwd: root,
-      env: { ...process.env, WASMGRAD_SIMD: 'simd128', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the child process did not exit in 120 s (stderr: ${stderr})`));
-    }, 120_000);
-    child.on('exit', (exitCode) => {
-      clearTimeout(timer);
-      resolve({ code: exitCode, stdout, stderr });
-    });
-  });
 }
 
 /** The first extreme's index: the first NaN, else the first strictly greatest/least. */
@@ -92,7 +69,7 @@ describe.skipIf(!threaded)('elementwise, reductions, pooling and softmax on the 
       const { threadsOpsWorkload } = await import(${JSON.stringify(`${root}test/fixtures/threads-ops-workload.mjs`)});
       if (lib().k.maxWorkers !== 0 || wg.getNumThreads() !== 1) throw new Error('not the single-threaded build');
       console.log(JSON.stringify(threadsOpsWorkload(wg)));`;
-    const run = await runNode(code, { WASMGRAD_THREADS: '0' });
+    const run = await runNode(code, { WASMGRAD_THREADS: '0' }, 120_000);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const there = JSON.parse(run.stdout) as Record<string, string>;

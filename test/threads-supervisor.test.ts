@@ -3,33 +3,11 @@
 // thread (ts/threads-worker-node.ts) hears the exit and poisons the pool, so the op throws
 // a PoisonedError instead of hanging. In a fresh Node process on the built package, like a
 // user's script; without the supervisor the child process hangs and this test times out.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runNode } from './helpers/node-process.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-function runNode(code: string, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-      cwd: root,
-      env: { ...process.env, WASMGRAD_SIMD: 'simd128', WASMGRAD_THREADS: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the child process hung: no exit within ${timeoutMs} ms (stdout: ${stdout}, stderr: ${stderr})`));
-    }, timeoutMs);
-    child.on('exit', (exitCode) => {
-      clearTimeout(timer);
-      resolve({ code: exitCode, stdout, stderr });
-    });
-  });
-}
 
 describe('the threads build in Node, a worker killed mid-job', () => {
   it('gives a PoisonedError on that op and every later one, never a hang', async () => {
@@ -49,7 +27,7 @@ describe('the threads build in Node, a worker killed mid-job', () => {
       attempt('during', () => { while (Date.now() - start < 10_000) wg.matmul(a, a).dispose(); });
       attempt('later', () => wg.matmul(wg.randn([256, 256]), wg.randn([256, 256])));
       console.log(JSON.stringify(result));`;
-    const run = await runNode(code, 45_000);
+    const run = await runNode(code, { WASMGRAD_THREADS: '1' }, 45_000);
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as Record<string, string>;
     expect(result.during).toMatch(/^PoisonedError: .*a worker thread of the thread pool died/s);

@@ -3,13 +3,13 @@
 // CNN training steps, convolutions: test/fixtures/threads-workload.mjs), a process that exits
 // by itself with workers running, and a dead worker reported as an error, never a hang.
 // Child processes run the built package (dist/), like a user's script.
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as wg from '../ts/node.js';
 import { lib } from '../ts/ffi.js';
 import { readyWorkers } from '../ts/threads.js';
+import { runNode } from './helpers/node-process.js';
 // @ts-expect-error: a plain JS fixture, shared with the child processes.
 import { threadsWorkload } from './fixtures/threads-workload.mjs';
 
@@ -22,35 +22,6 @@ async function waitForWorkers(n: number): Promise<void> {
     if (Date.now() > deadline) throw new Error(`only ${readyWorkers()} of ${n} workers started in 30 s`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs an ES module snippet in a fresh Node process; rejects if it has not exited after `timeoutMs`. */
-function runNode(code: string, env: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-      cwd: root,
-      env: { ...process.env, WASMGRAD_SIMD: 'simd128', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the child process did not exit within ${timeoutMs} ms (stdout: ${stdout}, stderr: ${stderr})`));
-    }, timeoutMs);
-    child.on('exit', (exitCode) => {
-      clearTimeout(timer);
-      resolve({ code: exitCode, stdout, stderr });
-    });
-  });
 }
 
 const DIST = JSON.stringify(`${root}dist/node.js`);
