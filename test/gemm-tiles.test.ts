@@ -216,7 +216,7 @@ describe('accumulated products (the weight gradient of a convolution)', () => {
                   const yy = y + i - pad;
                   const zz = z + j - pad;
                   if (yy < 0 || yy >= h || zz < 0 || zz >= w) continue;
-                  dw[((oc * c + ic) * kh + i) * kw + j] += gv * x[((b * c + ic) * h + yy) * w + zz]!;
+                  dw[((oc * c + ic) * kh + i) * kw + j]! += gv * x[((b * c + ic) * h + yy) * w + zz]!;
                 }
           }
     return dw;
