@@ -30,6 +30,7 @@ const NODE_ONLY: Record<string, string> = {
   'test/wasm-build.test.ts': 'reads the shipped binaries from dist/ (node:fs, node:zlib)',
   'test/threads.test.ts': 'the threads build in Node (worker_threads, child processes)',
   'test/threads-supervisor.test.ts': 'kills a worker of the threads build in a Node child process',
+  'test/threads-ops.test.ts': 'compares thread counts of the threads build in Node and a child process (node:os, node:child_process)',
   'test/threads-browser.test.ts': 'serves a cross-origin-isolated page and drives its own Chromium (node:http, playwright-core)',
   'test/browser-demo.test.ts': 'starts the demo server and drives its own Chromium (node:http, playwright-core)',
   'test/package/**': 'packs and installs the package, runs bundlers and Node (node:child_process)',
