@@ -1,5 +1,6 @@
 // The printed table and the BENCH_JSON line.
 import { LIBS, threadsOf } from './libs.mjs';
+import { pairedSpeedup } from './timing.mjs';
 
 /** A workload's displayed value (its unit) from a time in ms. */
 export const valueOf = (w, ms) => (w.metric ? w.metric(ms) : ms);
@@ -110,14 +111,14 @@ export const MODEL_CORES = 8;
 
 /**
  * Speedups of wasmgrad's thread columns over its one-thread column (same build), by thread
- * count: `{ 2: 1.6, 4: … }`.
+ * count: `{ 2: 1.6, 4: … }`, paired round by round (see pairedSpeedup).
  */
 export function speedups(res) {
   const one = res.wasmgrad;
   const out = {};
   for (const lib of Object.keys(res)) {
     const n = threadsOf(lib);
-    if (n > 1 && one) out[n] = one.median / res[lib].median;
+    if (n > 1 && one) out[n] = one.rounds && res[lib].rounds ? pairedSpeedup(one, res[lib]) : one.median / res[lib].median;
   }
   return out;
 }
@@ -160,7 +161,7 @@ export function threadsTable(rows, cores) {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [
-    `wasmgrad on several threads: speedup over its own one-thread time (same build, same run)`,
+    `wasmgrad on several threads: speedup over its own one-thread time (same build, same run; median of per-round ratios, 1 thread and N threads timed back to back)`,
     line(head),
     widths.map((n) => '-'.repeat(n)).join('  '),
     ...body.map(line),

@@ -22,7 +22,7 @@ const ROUND_MS = 250;
  * Returns `{ [lib]: { median, min, max, reps, samples } }` (times in ms).
  */
 export async function measure(entries, { warmupMs = 300, maxWarmup = 5 } = {}) {
-  const state = entries.map((e) => ({ ...e, samples: [], spent: 0 }));
+  const state = entries.map((e) => ({ ...e, samples: [], rounds: [], spent: 0 }));
   for (const s of state) {
     await s.enter();
     collectGarbage();
@@ -31,7 +31,7 @@ export async function measure(entries, { warmupMs = 300, maxWarmup = 5 } = {}) {
   }
   const active = ({ samples, spent, policy: p }) =>
     p.reps !== undefined ? samples.length < p.reps : samples.length < p.maxReps && !(samples.length >= p.minReps && spent >= p.budgetMs);
-  while (state.some(active)) {
+  for (let round = 0; state.some(active); round++) {
     for (const s of state) {
       if (!active(s)) continue;
       await s.enter();
@@ -42,16 +42,42 @@ export async function measure(entries, { warmupMs = 300, maxWarmup = 5 } = {}) {
         s.run();
         const dt = performance.now() - t0;
         s.samples.push(dt);
+        s.rounds.push(round);
         s.spent += dt;
       } while (active(s) && performance.now() - roundStart < ROUND_MS);
     }
   }
-  return Object.fromEntries(state.map((s) => [s.lib, summarize(s.samples)]));
+  return Object.fromEntries(state.map((s) => [s.lib, summarize(s.samples, s.rounds)]));
 }
 
-function summarize(samples) {
-  const s = [...samples].sort((a, b) => a - b);
+/** The median of `xs` (not empty). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  return { median, min: s[0], max: s[s.length - 1], reps: s.length, samples };
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** `rounds[i]`: the round sample i was taken in (libraries' turns in one round are adjacent in time). */
+function summarize(samples, rounds) {
+  const s = [...samples].sort((a, b) => a - b);
+  return { median: median(s), min: s[0], max: s[s.length - 1], reps: s.length, samples, rounds };
+}
+
+/**
+ * How many times faster `b` ran than `a`, from rounds both ran in: the median over those
+ * rounds of (a's median in the round / b's median in the round). Turns in one round are
+ * seconds apart at most, so a VM that slows down for a while slows both sides of a pair
+ * alike, where the ratio of the overall medians would compare a slow stretch of one with a
+ * fast stretch of the other. Falls back to that ratio with fewer than 3 shared rounds.
+ */
+export function pairedSpeedup(a, b) {
+  const byRound = (r) => {
+    const m = new Map();
+    r.samples.forEach((x, i) => m.set(r.rounds[i], [...(m.get(r.rounds[i]) ?? []), x]));
+    return m;
+  };
+  const ma = byRound(a);
+  const mb = byRound(b);
+  const ratios = [...ma.keys()].filter((k) => mb.has(k)).map((k) => median(ma.get(k)) / median(mb.get(k)));
+  return ratios.length >= 3 ? median(ratios) : a.median / b.median;
 }
