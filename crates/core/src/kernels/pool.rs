@@ -151,6 +151,19 @@ pub(super) fn windows_over(i: usize, out: usize, s: usize, p: usize, k: usize, d
 // ---------------------------------------------------------------------------------------
 // max pooling
 
+/// The output row whose window covers input row `y` when window rows do not overlap
+/// (`(kH − 1)·dH < sH`, as [`PoolGeom::unpool_pairs`] requires): [`windows_over`]'s only
+/// row, with one division instead of two, and a shift for the usual stride 2 (max
+/// pooling's backward asks once per input row, and a division per row of 14 or 28
+/// elements costs as much as the row's vector selects).
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn lone_window_over(y: usize, w: &Window) -> Option<usize> {
+    let at = y + w.ph;
+    let (oy, tap) = if w.sh == 2 { (at >> 1, at & 1) } else { (at / w.sh, at % w.sh) };
+    (oy < w.oh && tap <= (w.kh - 1) * w.dh).then_some(oy)
+}
+
 /// Max pooling of the outputs `start .. start + out.len()` (flat NCHW order). `idx`, if
 /// given (as long as `out`), receives the flat `y·W + x` position of each max within its
 /// plane. Ties keep the first max in row-major window order; a NaN always wins, so a
@@ -258,7 +271,7 @@ pub fn max_pool2d_backward(gout: &[f32], idx: &[i32], g: &PoolGeom, start: usize
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         if pairs && x0 == 0 && row.len() == w.w {
             // At most one window row over this input row: a select per element.
-            match windows_over(y, w.oh, w.sh, w.ph, w.kh, w.dh).next() {
+            match lone_window_over(y, w) {
                 Some(oy) => simd::unpool_max_pairs(&gp[oy * w.ow..(oy + 1) * w.ow], &ip[oy * w.ow..(oy + 1) * w.ow], (y * w.w) as i32, row),
                 None => row.fill(0.0),
             }
@@ -585,6 +598,30 @@ mod tests {
         let (size, k, s, p, d, ceil) = GEOMETRIES[case];
         let out = [0, 1].map(|i| pooled(size[i], k[i], p[i], s[i], d[i], ceil));
         PoolGeom { planes, win: Window::new(size, out, k, s, p, d) }
+    }
+
+    /// Wherever window rows do not overlap, the one window over each input row is
+    /// [`windows_over`]'s (strides 1 to 4, padding, dilation, rows past the last window).
+    #[test]
+    fn lone_window_is_windows_overs_only_row() {
+        for (kh, sh, ph, dh) in [(2usize, 2usize, 0usize, 1usize), (2, 2, 1, 1), (1, 2, 0, 1), (2, 3, 1, 2), (3, 4, 1, 1), (1, 1, 0, 1), (2, 4, 2, 3)] {
+            assert!((kh - 1) * dh < sh);
+            for h in 1usize..12 {
+                if h + 2 * ph < (kh - 1) * dh + 1 {
+                    continue;
+                }
+                for ceil in [false, true] {
+                    let span = h + 2 * ph - (kh - 1) * dh - 1;
+                    let oh = if ceil { span.div_ceil(sh) + 1 } else { span / sh + 1 };
+                    let win = Window::new([h, 8], [oh, 4], [kh, 2], [sh, 2], [ph, 0], [dh, 1]);
+                    for y in 0..h {
+                        let all: Vec<usize> = windows_over(y, oh, sh, ph, kh, dh).collect();
+                        assert!(all.len() <= 1);
+                        assert_eq!(lone_window_over(y, &win), all.first().copied(), "k{kh} s{sh} p{ph} d{dh} h{h} oh{oh} y{y}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
