@@ -39,6 +39,26 @@ describe('conv2d kernel paths', () => {
     }
   });
 
+  it('GEMM path: the bias, added image by image as each image is done, is conv(x, w) + b to the bit (NaN and ±inf biases)', () => {
+    // 5 → 6 channels, batch 5, 7x9: each image is one GEMM; the bias is added per image.
+    const [x, w] = [randomNd([5, 5, 7, 9], 31), randomNd([6, 5, 3, 3], 32)];
+    const b = Float32Array.from([0.25, NaN, -1.5, Infinity, -Infinity, 3]);
+    const { biased, plain } = tidy(() => ({
+      biased: Array.from(conv2d(T(x), T(w), tensor(b), { padding: 1 }).data()),
+      plain: Array.from(conv2d(T(x), T(w), null, { padding: 1 }).data()),
+    }));
+    const plane = 7 * 9;
+    const want = plain.map((v, i) => Math.fround(v + b[Math.floor(i / plane) % 6]!));
+    expect(biased.length).toBe(5 * 6 * plane);
+    for (let i = 0; i < want.length; i++) {
+      if (Number.isNaN(want[i])) expect(Number.isNaN(biased[i]), `element ${i}`).toBe(true);
+      else expect(biased[i], `element ${i}`).toBe(want[i]);
+    }
+    // The NaN channel is NaN in every image; the infinite ones are infinite.
+    expect(biased.filter((_, i) => Math.floor(i / plane) % 6 === 1).every(Number.isNaN)).toBe(true);
+    expect(biased.filter((_, i) => Math.floor(i / plane) % 6 === 3).every((v) => v === Infinity)).toBe(true);
+  });
+
   it('an empty batch gives an empty output and zero weight gradients', () => {
     for (const [cin, ws, groups] of [[1, [16, 1, 3, 3], 1], [4, [4, 1, 3, 3], 4], [3, [5, 3, 3, 3], 1]] as const) {
       const { shape, wgrad } = tidy(() => {

@@ -114,6 +114,11 @@ const GEOMETRIES: Geometry[] = [
   { shape: [2, 5, 10, 27], k: [3, 3], s: [1, 1], p: [1, 1], d: [1, 1], ceil: false }, // edge columns both sides
   { shape: [1, 3, 7, 6], k: [2, 3], s: [1, 2], p: [1, 1], d: [1, 1], ceil: false },
   { shape: [1, 2, 5, 3], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false }, // fewer than four outputs a row
+  // Column pairs (2 wide, 2 apart) under non-overlapping window rows other than k2s2: the
+  // backward finds each input row's one window without windows_over's divisions.
+  { shape: [2, 3, 11, 12], k: [2, 2], s: [3, 2], p: [1, 0], d: [1, 1], ceil: true }, // row stride 3, row padding, a cut last window
+  { shape: [1, 2, 10, 9], k: [2, 2], s: [3, 2], p: [1, 0], d: [2, 1], ceil: false }, // row dilation 2: rows between the taps
+  { shape: [2, 2, 9, 14], k: [1, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: true }, // one-row windows: every other row has none
   { shape: [2, 2, 12, 23], k: [3, 3], s: [2, 1], p: [1, 1], d: [2, 2], ceil: false }, // dilation: the general loop
   { shape: [1, 2, 6, 40], k: [1, 4], s: [1, 2], p: [0, 2], d: [1, 1], ceil: false },
   { shape: [2, 1, 4, 1100], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false }, // input rows longer than a block

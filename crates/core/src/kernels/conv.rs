@@ -193,11 +193,8 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32], ld: usize) {
                     // columns that read padding (which the run filled from the next row).
                     let (first, last) = (oy0 * g.win.ow + ox0, (oy1 - 1) * g.win.ow + ox1);
                     let src0 = (oy0 + i * g.win.dh - g.win.ph) * g.win.w + ox0 + j * g.win.dw - g.win.pw;
-                    dst[first..last].copy_from_slice(&plane[src0..src0 + (last - first)]);
-                    for d in dst[oy0 * g.win.ow..oy1 * g.win.ow].chunks_exact_mut(g.win.ow) {
-                        d[..ox0].iter_mut().for_each(|v| *v = 0.0);
-                        d[ox1..].iter_mut().for_each(|v| *v = 0.0);
-                    }
+                    copy_row(&mut dst[first..last], &plane[src0..src0 + (last - first)]);
+                    zero_pad_columns(dst, g.win.ow, (oy0, oy1), (ox0, ox1));
                     continue;
                 }
                 for oy in oy0..oy1 {
@@ -219,6 +216,18 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32], ld: usize) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Zeroes columns `..ox0` and `ox1..` of rows `oy0..oy1` of a tap's row of the column
+/// matrix (rows of `ow`): the few entries next to padding, one store each (a slice per
+/// row and a fill costs more than the stores for the one column of a 3×3 kernel's padding).
+#[inline(always)]
+fn zero_pad_columns(tap: &mut [f32], ow: usize, (oy0, oy1): (usize, usize), (ox0, ox1): (usize, usize)) {
+    for oy in oy0..oy1 {
+        for ox in (0..ox0).chain(ox1..ow) {
+            tap[oy * ow + ox] = 0.0;
         }
     }
 }
@@ -245,10 +254,7 @@ pub fn col2im(cols: &mut [f32], g: &ConvGeom, dx: &mut [f32], ld: usize) {
                     continue;
                 }
                 if whole_rows && oy0 < oy1 {
-                    for d in src[oy0 * g.win.ow..oy1 * g.win.ow].chunks_exact_mut(g.win.ow) {
-                        d[..ox0].iter_mut().for_each(|v| *v = 0.0);
-                        d[ox1..].iter_mut().for_each(|v| *v = 0.0);
-                    }
+                    zero_pad_columns(src, g.win.ow, (oy0, oy1), (ox0, ox1));
                     let (first, last) = (oy0 * g.win.ow + ox0, (oy1 - 1) * g.win.ow + ox1);
                     let dst0 = (oy0 + i * g.win.dh - g.win.ph) * g.win.w + ox0 + j * g.win.dw - g.win.pw;
                     add_scaled_row(plane, dst0, 1, &src[first..last], 1.0);
@@ -482,7 +488,12 @@ pub fn conv2d_forward(x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, 
                 let b = rows(cm, grp * kg * ld, ld);
                 gemm(og, ohw, kg, a, b, &mut out[start..start + og * ohw], scratch);
             }
+            if let Some(bias) = bias {
+                // While the image's output is in cache, not in a pass over the batch's.
+                add_channel_bias(&mut out[n * g.o * ohw..][..g.o * ohw], bias, ohw);
+            }
         }
+        return;
     }
     if let Some(bias) = bias {
         add_channel_bias(out, bias, ohw);
@@ -711,6 +722,28 @@ mod tests {
             for (a, e) in dw.iter().zip(dw_ref) {
                 assert!((*a as f64 - e).abs() < 1e-3 * (1.0 + e.abs()), "weight gradient {g:?}: {a} vs {e}");
             }
+        }
+    }
+
+    /// The bias, added image by image on the GEMM path, gives the bits of adding it in a
+    /// pass of its own after the convolution (as the other paths do).
+    #[test]
+    fn bias_as_stored_equals_bias_added_after() {
+        for g in path_cases() {
+            let x = test_values(g.n * g.c * g.hw(), 1);
+            let w = test_values(g.o * g.kg(), 2);
+            let mut bias = test_values(g.o, 9);
+            if let Some(b) = bias.first_mut() {
+                *b = f32::NAN;
+            }
+            let (mut cols, mut scratch) = (vec![0.0; g.scratch_len()], GemmScratch::default());
+            let mut fused = vec![f32::NAN; g.n * g.o * g.ohw()];
+            conv2d_forward(&x, &w, Some(&bias), &g, &mut fused, &mut cols, &mut scratch);
+            let mut after = vec![f32::NAN; fused.len()];
+            conv2d_forward(&x, &w, None, &g, &mut after, &mut cols, &mut scratch);
+            add_channel_bias(&mut after, &bias, g.ohw());
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fused), bits(&after), "{g:?}");
         }
     }
 

@@ -149,39 +149,41 @@ fn blocks(data: &mut [f32], item_len: usize, per: usize, items: usize) -> Vec<&m
     }
 }
 
-/// `out = conv(x, w) + bias` ([`conv2d_forward`]) over tasks of [`images_per_task`] images.
-pub fn forward(op: &str, x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, out: &mut [f32]) -> Result<()> {
-    let (per, chw, image_out) = (images_per_task(g), g.c * g.hw(), g.o * g.ohw());
+/// Runs `task(n0, images, part, cols, gemm)` over tasks of [`images_per_task`] images
+/// each: `images` is `g` cut to the task's `images.n` images from image `n0`, `part` its
+/// block of `data` (`item_len` elements per image). The forward and the input gradient
+/// split their batch this way.
+fn over_image_blocks(op: &str, g: &ConvGeom, data: &mut [f32], item_len: usize, task: &(dyn Fn(usize, &ConvGeom, &mut [f32], &mut [f32], &mut GemmScratch) + Sync)) -> Result<()> {
+    let per = images_per_task(g);
     let sub = ConvGeom { n: per.min(g.n), ..*g };
-    let mut parts = blocks(out, image_out, per, g.n);
+    let mut parts = blocks(data, item_len, per, g.n);
     let threads = on_threads(g, parts.len());
     let count = if threads { parallel::threads().min(parts.len()) } else { 1 };
     with_slots(op, count, &sub, |slots| {
         run_tasks(&mut parts, slots, threads, &|i, part, cols, gemm| {
             let (n0, n) = (i * per, per.min(g.n - i * per));
-            let images = ConvGeom { n, ..*g };
-            conv2d_forward(&x[n0 * chw..][..n * chw], w, bias, &images, part, cols, gemm);
+            task(n0, &ConvGeom { n, ..*g }, part, cols, gemm);
         });
+    })
+}
+
+/// `out = conv(x, w) + bias` ([`conv2d_forward`]) over tasks of [`images_per_task`] images.
+pub fn forward(op: &str, x: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, out: &mut [f32]) -> Result<()> {
+    let chw = g.c * g.hw();
+    over_image_blocks(op, g, out, g.o * g.ohw(), &|n0, images, part, cols, gemm| {
+        conv2d_forward(&x[n0 * chw..][..images.n * chw], w, bias, images, part, cols, gemm);
     })
 }
 
 /// `dx = Transpose(gout, w) + bias` ([`conv2d_backward_input`], conv_transpose2d's
 /// forward) over tasks of [`images_per_task`] images; `bias` is per input channel.
 pub fn backward_input(op: &str, gout: &[f32], w: &[f32], bias: Option<&[f32]>, g: &ConvGeom, dx: &mut [f32]) -> Result<()> {
-    let (per, chw, image_out) = (images_per_task(g), g.c * g.hw(), g.o * g.ohw());
-    let sub = ConvGeom { n: per.min(g.n), ..*g };
-    let mut parts = blocks(dx, chw, per, g.n);
-    let threads = on_threads(g, parts.len());
-    let count = if threads { parallel::threads().min(parts.len()) } else { 1 };
-    with_slots(op, count, &sub, |slots| {
-        run_tasks(&mut parts, slots, threads, &|i, part, cols, gemm| {
-            let (n0, n) = (i * per, per.min(g.n - i * per));
-            let images = ConvGeom { n, ..*g };
-            conv2d_backward_input(&gout[n0 * image_out..][..n * image_out], w, &images, part, cols, gemm);
-            if let Some(bias) = bias {
-                add_channel_bias(part, bias, g.hw());
-            }
-        });
+    let image_out = g.o * g.ohw();
+    over_image_blocks(op, g, dx, g.c * g.hw(), &|n0, images, part, cols, gemm| {
+        conv2d_backward_input(&gout[n0 * image_out..][..images.n * image_out], w, images, part, cols, gemm);
+        if let Some(bias) = bias {
+            add_channel_bias(part, bias, g.hw());
+        }
     })
 }
 
