@@ -10,40 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { conv2d, convTranspose2d, getNumThreads, setNumThreads, tensor, tidy } from '../ts/node.js';
 import { gradcheckConvCases, type ConvCase } from './helpers/conv-cases.js';
 import { randomNd, type Nd } from './helpers/reference.js';
-import { refConv2d, type ConvCfg } from './helpers/reference-nn.js';
-
-/** Input, weight and bias gradients of `Σ conv2d(x, w, b) · up` in float64 loops. */
-function refConvGrads(x: Nd, w: Nd, up: Nd, cfg: ConvCfg): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  const [O, Cg, KH, KW] = w.shape as [number, number, number, number];
-  const [, , OH, OW] = up.shape as [number, number, number, number];
-  const [sh, sw] = cfg.stride ?? [1, 1];
-  const [ph, pw] = cfg.pad ?? [0, 0];
-  const [dh, dw] = cfg.dilation ?? [1, 1];
-  const Og = O / (cfg.groups ?? 1);
-  const gx = new Float64Array(x.data.length);
-  const gw = new Float64Array(w.data.length);
-  const gb = new Float64Array(O);
-  for (let n = 0; n < N; n++)
-    for (let o = 0; o < O; o++)
-      for (let oy = 0; oy < OH; oy++)
-        for (let ox = 0; ox < OW; ox++) {
-          const g = up.data[((n * O + o) * OH + oy) * OW + ox]!;
-          gb[o]! += g;
-          for (let c = 0; c < Cg; c++)
-            for (let i = 0; i < KH; i++)
-              for (let j = 0; j < KW; j++) {
-                const iy = oy * sh - ph + i * dh;
-                const ix = ox * sw - pw + j * dw;
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                const xi = ((n * C + Math.floor(o / Og) * Cg + c) * H + iy) * W + ix;
-                const wi = ((o * Cg + c) * KH + i) * KW + j;
-                gx[xi]! += g * w.data[wi]!;
-                gw[wi]! += g * x.data[xi]!;
-              }
-        }
-  return { dx: gx, dw: gw, db: gb };
-}
+import { refConv2d, refConv2dGrads as refConvGrads, type ConvCfg } from './helpers/reference-nn.js';
 
 /**
  * `expectClose` (NaN where NaN is expected, the same infinities, finite values within

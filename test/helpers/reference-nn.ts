@@ -58,11 +58,21 @@ export interface ConvCfg {
   groups?: number;
 }
 
-/** Direct 2-D cross-correlation, x `[N, C, H, W]` or `[C, H, W]`, w `[O, C/groups, kH, kW]`. */
-export function refConv2d(x: Nd, w: Nd, b: Nd | null, cfg: ConvCfg = {}): Nd {
-  const batched = x.shape.length === 4;
-  const [N, C, H, W] = (batched ? x.shape : [1, ...x.shape]) as [number, number, number, number];
-  const [O, Cg, KH, KW] = w.shape as [number, number, number, number];
+/**
+ * Calls `tap(oi, xi, wi)` for every term `x[xi] · w[wi]` of output `oi` of a 2-D
+ * cross-correlation of x `[N, C, H, W]` with w `[O, C/groups, kH, kW]`, output by output
+ * in row-major order and each output's terms in (channel, row, column) order. Returns the
+ * output's spatial size.
+ */
+export function forEachConvTap(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  cfg: ConvCfg,
+  tap: (oi: number, xi: number, wi: number) => void,
+  start: (oi: number, o: number) => void = () => {},
+): { OH: number; OW: number } {
+  const [N, C, H, W] = xShape as [number, number, number, number];
+  const [O, Cg, KH, KW] = wShape as [number, number, number, number];
   const [sh, sw] = cfg.stride ?? [1, 1];
   const [ph, pw] = cfg.pad ?? [0, 0];
   const [eh, ew] = cfg.padEnd ?? [ph, pw];
@@ -72,12 +82,12 @@ export function refConv2d(x: Nd, w: Nd, b: Nd | null, cfg: ConvCfg = {}): Nd {
   const OH = Math.floor((H + ph + eh - dh * (KH - 1) - 1) / sh) + 1;
   const OW = Math.floor((W + pw + ew - dw * (KW - 1) - 1) / sw) + 1;
   const Og = O / groups;
-  const out = new Float64Array(N * O * OH * OW);
   for (let n = 0; n < N; n++)
     for (let o = 0; o < O; o++)
       for (let oy = 0; oy < OH; oy++)
         for (let ox = 0; ox < OW; ox++) {
-          let acc = b ? b.data[o]! : 0;
+          const oi = ((n * O + o) * OH + oy) * OW + ox;
+          start(oi, o);
           const g = Math.floor(o / Og);
           for (let c = 0; c < Cg; c++)
             for (let i = 0; i < KH; i++)
@@ -85,11 +95,44 @@ export function refConv2d(x: Nd, w: Nd, b: Nd | null, cfg: ConvCfg = {}): Nd {
                 const iy = oy * sh - ph + i * dh;
                 const ix = ox * sw - pw + j * dw;
                 if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                acc += x.data[((n * C + g * Cg + c) * H + iy) * W + ix]! * w.data[((o * Cg + c) * KH + i) * KW + j]!;
+                tap(oi, ((n * C + g * Cg + c) * H + iy) * W + ix, ((o * Cg + c) * KH + i) * KW + j);
               }
-          out[((n * O + o) * OH + oy) * OW + ox] = acc;
         }
-  return { shape: batched ? [N, O, OH, OW] : [O, OH, OW], data: out };
+  return { OH, OW };
+}
+
+/** Direct 2-D cross-correlation, x `[N, C, H, W]` or `[C, H, W]`, w `[O, C/groups, kH, kW]`. */
+export function refConv2d(x: Nd, w: Nd, b: Nd | null, cfg: ConvCfg = {}): Nd {
+  const batched = x.shape.length === 4;
+  const xShape = batched ? x.shape : [1, ...x.shape];
+  const out: number[] = [];
+  const { OH, OW } = forEachConvTap(
+    xShape,
+    w.shape,
+    cfg,
+    (oi, xi, wi) => void (out[oi]! += x.data[xi]! * w.data[wi]!),
+    (oi, o) => void (out[oi] = b ? b.data[o]! : 0),
+  );
+  const [N, O] = [xShape[0]!, w.shape[0]!];
+  return { shape: batched ? [N, O, OH, OW] : [O, OH, OW], data: Float64Array.from(out) };
+}
+
+/** Input, weight and bias gradients of `Σ conv2d(x, w, b) · up` (x 4-D) in float64 loops. */
+export function refConv2dGrads(x: Nd, w: Nd, up: Nd, cfg: ConvCfg = {}): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
+  const dx = new Float64Array(x.data.length);
+  const dw = new Float64Array(w.data.length);
+  const db = new Float64Array(w.shape[0]!);
+  forEachConvTap(
+    x.shape,
+    w.shape,
+    cfg,
+    (oi, xi, wi) => {
+      dx[xi]! += up.data[oi]! * w.data[wi]!;
+      dw[wi]! += up.data[oi]! * x.data[xi]!;
+    },
+    (oi, o) => void (db[o]! += up.data[oi]!),
+  );
+  return { dx, dw, db };
 }
 
 export interface ConvTransposeCfg {
