@@ -100,6 +100,23 @@ describe(`the threads build (${process.env.WASMGRAD_SIMD})`, () => {
     expect(run.stdout.trim()).toBe('2 256x256');
   });
 
+  it('starts its workers when Node runs with V8 options a Worker refuses (they apply to every thread anyway)', async () => {
+    // --max-old-space-size here; the relaxed-simd flag too in project threads-relaxed.
+    const code = `
+      const wg = await import(${DIST});
+      const { readyWorkers } = await import(${DIST_THREADS});
+      ${WAIT}
+      wg.setNumThreads(2);
+      await waitReady(1);
+      const flags = ['--max-old-space-size=2048', '--experimental-wasm-relaxed-simd'].filter((f) => process.execArgv.includes(f));
+      console.log(readyWorkers(), wg.simdVariant(), flags.join(' '));`;
+    const run = await runNode(code, {}, 30_000, ['--max-old-space-size=2048']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const relaxedFlag = process.env.WASMGRAD_SIMD === 'relaxed-simd' ? ' --experimental-wasm-relaxed-simd' : '';
+    expect(run.stdout.trim()).toBe(`1 ${process.env.WASMGRAD_SIMD} --max-old-space-size=2048${relaxedFlag}`);
+  });
+
   it('reports a worker that traps as a PoisonedError on that and every later call, never hanging', async () => {
     const code = `
       const wg = await import(${DIST});
