@@ -271,7 +271,8 @@ export async function init(options: InitOptions = {}): Promise<void> {
   if (loadedCore()) {
     const threadsMatch = threads === undefined || threads === (loadedCore()!.k.maxWorkers > 0);
     if (options.wasm === undefined && (requested === undefined || requested === simdVariant()) && threadsMatch) return;
-    throw new TensorError(`init: wasmgrad is already initialised (${simdVariant()}); call init() before creating any tensor`);
+    const loaded = buildOf(loadedCore()!.k.maxWorkers > 0, simdVariant()!);
+    throw new TensorError(`init: wasmgrad is already initialised (the ${loaded} build); call init() before creating any tensor`);
   }
   const { wasm } = options;
   let source: WasmSource | undefined;
