@@ -6,8 +6,10 @@ import { playwright } from '@vitest/browser-playwright';
 import type { BrowserCommand } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
-// The suite runs twice in Node: against the simd128 build, and against the relaxed-simd
-// (FMA) build, which Node 20 only enables behind a flag. WASMGRAD_SIMD forces the build.
+// The suite runs three times in Node: against the simd128 build, against the relaxed-simd
+// (FMA) build, which Node 20 only enables behind a flag, and against the threads build; the
+// threads tests also run against the threads-relaxed build. WASMGRAD_SIMD and
+// WASMGRAD_THREADS force the build.
 // It also runs in Chromium (vitest browser mode, Debian's /usr/bin/chromium through
 // playwright; CHROMIUM_PATH overrides): the test files that need no Node API, against the
 // browser entry (ts/browser.ts, `await init()`), with the relaxed-simd build (what Chromium
@@ -72,7 +74,7 @@ const nodeOpFingerprints: BrowserCommand<[variant: string]> = (_ctx, variant) =>
       const flags = variant === 'relaxed-simd' ? ['--experimental-wasm-relaxed-simd'] : [];
       const { stdout } = await promisify(execFile)(process.execPath, [...flags, outfile], {
         cwd: root('./'),
-        env: { ...process.env, WASMGRAD_SIMD: variant },
+        env: { ...process.env, WASMGRAD_SIMD: variant, WASMGRAD_THREADS: '0' },
         maxBuffer: 256 * 2 ** 20,
         timeout: 300_000,
       });
@@ -132,7 +134,8 @@ export default defineConfig({
           // Examples and the demo run in their own processes and browser: once is enough.
           exclude: ['test/examples.test.ts', 'test/browser-demo.test.ts', 'test/browser/**', 'test/package/**', 'test/threads.test.ts', 'test/threads-supervisor.test.ts', 'test/threads-browser.test.ts'],
           execArgv: ['--experimental-wasm-relaxed-simd'],
-          env: { WASMGRAD_SIMD: 'relaxed-simd' },
+          // The single-threaded build: Node would load the threads-relaxed build by default.
+          env: { WASMGRAD_SIMD: 'relaxed-simd', WASMGRAD_THREADS: '0' },
         },
       },
       {
@@ -146,6 +149,26 @@ export default defineConfig({
           // What does not depend on the build, or checks the choice of build itself, runs once.
           exclude: ['test/browser/**', 'test/package/**', 'test/examples.test.ts', 'test/browser-demo.test.ts', 'test/simd-variant.test.ts', 'test/wasm-build.test.ts', 'test/loading.test.ts'],
           env: { WASMGRAD_SIMD: 'simd128', WASMGRAD_THREADS: '1' },
+        },
+      },
+      {
+        // The threads-relaxed build (relaxed-simd on a worker pool), what Node ≥ 22 and
+        // cross-origin-isolated Chromium load by default: the threads tests (the same bits
+        // for every thread count and as the single-threaded relaxed-simd build, in Node and
+        // in Chromium), the op table, and the files of the kernels that split among threads
+        // (products, convolutions, pooling, reductions, optimizers). The whole suite here
+        // took 2 min 10 s (2 cores), these 51 s; the rest runs on both SIMD variants and
+        // on threads already.
+        extends: true,
+        test: {
+          name: 'threads-relaxed',
+          include: [
+            'test/threads.test.ts', 'test/threads-ops.test.ts', 'test/threads-browser.test.ts', 'test/conv-threads.test.ts',
+            'test/gemm-tiles.test.ts', 'test/simd-variant.test.ts', 'test/matmul.test.ts', 'test/conv.test.ts',
+            'test/conv-paths.test.ts', 'test/pool-kernels.test.ts', 'test/reduce.test.ts', 'test/optim.test.ts', 'test/op-table.test.ts',
+          ],
+          execArgv: ['--experimental-wasm-relaxed-simd'],
+          env: { WASMGRAD_SIMD: 'relaxed-simd', WASMGRAD_THREADS: '1' },
         },
       },
       {

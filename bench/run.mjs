@@ -5,7 +5,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { compareOutputs, MismatchError } from './lib/check.mjs';
 import { otherLoad } from './lib/machine.mjs';
-import { initLibs, LIBS, liveTensors, setThreadCounts, THREADS, threadsOf, useLib } from './lib/libs.mjs';
+import { initLibs, LIBS, liveTensors, setThreadCounts, threadsOf, useLib } from './lib/libs.mjs';
 import { jsonLine, overheadLines, resolveTargets, table, threadsTable, unsupportedLines } from './lib/report.mjs';
 import { measure } from './lib/timing.mjs';
 import { readTorch, runTorch, TorchUnavailable, torchCheck, torchResult } from './lib/torch.mjs';
@@ -168,7 +168,7 @@ async function main() {
     argv: process.argv.slice(2),
     ...(torch ? { torch: torch.meta } : {}),
   };
-  log(`wasmgrad: dist/${THREADS > 1 ? "wasmgrad-threads.wasm" : "wasmgrad.wasm"} sha256 ${info.wasmgradBuild.wasmSha256}…, built ${info.wasmgradBuild.wasmModified}`);
+  log(`wasmgrad: ${info.wasmgradBuild.wasmFile} sha256 ${info.wasmgradBuild.wasmSha256}…, built ${info.wasmgradBuild.wasmModified}`);
   log(`TF.js ${info.tfjsVersion}; wasm backend binary: ${info.tfjsWasm.binary} (SIMD ${info.tfjsWasm.simd}, threads ${info.tfjsWasm.threads})`);
   if (!info.tfjsWasm.simd) log('WARNING: the TF.js wasm backend runs WITHOUT SIMD');
 

@@ -1,8 +1,9 @@
 // Builds crates/wasm for wasm32 into dist/: wasmgrad.wasm (simd128),
-// wasmgrad-relaxed.wasm (simd128 + relaxed-simd, for FMA) and wasmgrad-threads.wasm
+// wasmgrad-relaxed.wasm (simd128 + relaxed-simd, for FMA), wasmgrad-threads.wasm
 // (simd128 + atomics: a shared, imported memory that Web Workers / worker_threads run the
-// same module on; see crates/wasm/src/threads.rs and ts/threads.ts). The loader picks one
-// at run time by feature detection. Each variant has its own cargo target dir, so cargo's
+// same module on; see crates/wasm/src/threads.rs and ts/threads.ts) and
+// wasmgrad-threads-relaxed.wasm (the threads build with relaxed-simd's FMA). The loader
+// picks one at run time by feature detection (ts/load.ts). Each variant has its own cargo target dir, so cargo's
 // incremental build makes a run with unchanged sources take about a second.
 //
 // Release builds are stripped (Cargo.toml: `strip = true`, wasm-ld --strip-all): no `name`
@@ -17,23 +18,25 @@ import { fileURLToPath } from 'node:url';
 import { wasmToolchain } from './toolchain.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+// rustc (since rust-lang/rust#147225) no longer adds the shared-memory link args for
+// +atomics: without them the module gets an unshared exported memory and no TLS exports
+// (/work/shared/threads.md). The memory is imported and shared; JS creates it with
+// THREADS_INITIAL_PAGES (ts/threads.ts; pinned here so JS knows the minimum) and up to
+// 4 GiB. Each worker gets its own stack (__stack_pointer) and TLS block.
+const THREADS_LINK_ARGS = [
+  '--shared-memory', '--import-memory', '--max-memory=4294967296', '--initial-memory=2097152',
+  '--export=__stack_pointer', '--export=__wasm_init_tls', '--export=__tls_size', '--export=__tls_align',
+  '--export=__tls_base',
+];
 const VARIANTS = [
   { file: 'wasmgrad.wasm', features: '+simd128', targetDir: 'target' },
   { file: 'wasmgrad-relaxed.wasm', features: '+simd128,+relaxed-simd', targetDir: 'target/relaxed' },
+  { file: 'wasmgrad-threads.wasm', features: '+atomics,+bulk-memory,+simd128', targetDir: 'target/threads', linkArgs: THREADS_LINK_ARGS },
   {
-    file: 'wasmgrad-threads.wasm',
-    features: '+atomics,+bulk-memory,+simd128',
-    targetDir: 'target/threads',
-    // rustc (since rust-lang/rust#147225) no longer adds the shared-memory link args for
-    // +atomics: without them the module gets an unshared exported memory and no TLS
-    // exports (/work/shared/threads.md). The memory is imported and shared; JS creates it
-    // with THREADS_INITIAL_PAGES (ts/threads.ts; pinned here so JS knows the minimum)
-    // and up to 4 GiB. Each worker gets its own stack (__stack_pointer) and TLS block.
-    linkArgs: [
-      '--shared-memory', '--import-memory', '--max-memory=4294967296', '--initial-memory=2097152',
-      '--export=__stack_pointer', '--export=__wasm_init_tls', '--export=__tls_size', '--export=__tls_align',
-      '--export=__tls_base',
-    ],
+    file: 'wasmgrad-threads-relaxed.wasm',
+    features: '+atomics,+bulk-memory,+simd128,+relaxed-simd',
+    targetDir: 'target/threads-relaxed',
+    linkArgs: THREADS_LINK_ARGS,
   },
 ];
 

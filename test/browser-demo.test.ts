@@ -154,18 +154,18 @@ describe('examples/browser-digits in Chromium', () => {
     await server?.close();
   });
 
-  it('loads wasmgrad (the threads build: simd128 math), cross-origin isolated, and the model from mnist-cnn.safetensors', async () => {
+  it('loads wasmgrad (the threads-relaxed build), cross-origin isolated, and the model from mnist-cnn.safetensors', async () => {
     const state = await page.evaluate(() => {
       const d = (globalThis as any).demo;
       return { ready: d.ready, error: d.error, simd: d.simdVariant, isolated: globalThis.crossOriginIsolated };
     });
     expect(state.error).toBeNull();
     expect(state.ready).toBe(true);
-    // The page is cross-origin isolated (the server's COOP/COEP headers), so init() picks
-    // the threads build, which computes like simd128 (README: "Threads").
-    expect(state.simd).toBe('simd128');
+    // The page is cross-origin isolated (the server's COOP/COEP headers) and Chromium has
+    // relaxed-simd, so init() picks the threads-relaxed build (README: "Threads").
+    expect(state.simd).toBe('relaxed-simd');
     expect(state.isolated).toBe(true);
-    expect(await page.textContent('#simd')).toBe('simd128');
+    expect(await page.textContent('#simd')).toBe('relaxed-simd');
     expect(await page.textContent('#isolated')).toBe('yes');
     expect(await page.textContent('#status')).toMatch(/^ready · mnist-cnn: 52,138 parameters/);
   });

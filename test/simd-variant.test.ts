@@ -1,12 +1,16 @@
 // Each vitest project runs the suite on the build it names (see vitest.config.ts), so the
-// relaxed-simd kernels are tested on wasm, not only the simd128 ones.
+// relaxed-simd kernels are tested on wasm, not only the simd128 ones, with and without threads.
 import { describe, expect, it } from 'vitest';
+import { lib } from '../ts/ffi.js';
 import { init, relaxedSimdSupported, simdVariant, tensor, TensorError, tidy } from '../ts/node.js';
 
 describe('simd build selection', () => {
-  it('runs the build WASMGRAD_SIMD names', () => {
+  it('runs the build WASMGRAD_SIMD and WASMGRAD_THREADS name', () => {
     expect(tidy(() => tensor([1, 2]).matmul(tensor([3, 4])).item())).toBe(11);
     expect(simdVariant()).toBe(process.env.WASMGRAD_SIMD);
+    expect(lib().k.relaxedSimd).toBe(process.env.WASMGRAD_SIMD === 'relaxed-simd');
+    // Threads unless WASMGRAD_THREADS=0: Node can always start workers.
+    expect(lib().k.maxWorkers > 0).toBe(process.env.WASMGRAD_THREADS !== '0');
   });
 
   it('detects relaxed-simd support by validation', () => {

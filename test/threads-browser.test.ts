@@ -1,8 +1,10 @@
-// The threads build in a browser: a cross-origin-isolated page (scripts/serve.mjs sends
-// COOP/COEP) in Debian's Chromium (playwright-core) loads wasmgrad-threads.wasm with
-// `await init()`, starts module Web Workers, and computes the same bits with 1 and 2
-// threads as this Node process does (test/fixtures/threads-workload.mjs). Runs in Node;
-// the page's tensors live in the browser.
+// The threads builds in a browser: a cross-origin-isolated page (scripts/serve.mjs sends
+// COOP/COEP) in Debian's Chromium (playwright-core), which has relaxed-simd, loads
+// wasmgrad-threads-relaxed.wasm with `await init()` (project `threads-relaxed`) or
+// wasmgrad-threads.wasm with `init({ simd: 'simd128' })` (project `threads`), starts module
+// Web Workers, and computes the same bits with 1 and 2 threads as this Node process does on
+// the same build (test/fixtures/threads-workload.mjs). Runs in Node; the page's tensors live
+// in the browser.
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as wg from '../ts/node.js';
@@ -28,6 +30,8 @@ afterAll(async () => {
 interface PageReport {
   isolated: boolean;
   build: number;
+  relaxedSimd: boolean;
+  variant: string;
   defaultThreads: number;
   hardwareConcurrency: number;
   ready: number;
@@ -35,7 +39,8 @@ interface PageReport {
 }
 
 describe('the threads build in Chromium', () => {
-  it('loads in a cross-origin-isolated page and gives the bits Node gives, with 1 and 2 threads', async () => {
+  const relaxed = process.env.WASMGRAD_SIMD === 'relaxed-simd';
+  it(`loads ${relaxed ? 'threads-relaxed by default' : "threads with simd: 'simd128'"} in a cross-origin-isolated page and gives the bits Node gives, with 1 and 2 threads`, async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -53,7 +58,7 @@ describe('the threads build in Chromium', () => {
       const { lib } = await import('/dist/ffi.js');
       const { readyWorkers } = await import('/dist/threads.js');
       const { threadsWorkload } = await import('/test/fixtures/threads-workload.mjs');
-      await w.init();
+      await w.init(${relaxed ? '' : "{ simd: 'simd128' }"});
       const defaultThreads = w.getNumThreads();
       w.setNumThreads(2);
       const deadline = Date.now() + 30000;
@@ -66,6 +71,8 @@ describe('the threads build in Chromium', () => {
       return {
         isolated: globalThis.crossOriginIsolated,
         build: lib().k.maxWorkers,
+        relaxedSimd: lib().k.relaxedSimd,
+        variant: w.simdVariant(),
         ready: readyWorkers(),
         defaultThreads,
         hardwareConcurrency: navigator.hardwareConcurrency,
@@ -76,9 +83,12 @@ describe('the threads build in Chromium', () => {
     expect(errors).toEqual([]);
     expect(report.isolated).toBe(true);
     expect(report.build).toBeGreaterThan(0);
+    expect(report.variant).toBe(process.env.WASMGRAD_SIMD);
+    expect(report.relaxedSimd).toBe(relaxed);
     expect(report.ready).toBe(1);
     expect(report.defaultThreads).toBe(Math.min(4, report.hardwareConcurrency));
     const node = (threadsWorkload as (w: typeof wg) => Record<string, string>)(wg);
+    expect(wg.simdVariant()).toBe(process.env.WASMGRAD_SIMD);
     expect(report.results[1]).toEqual(node);
     expect(report.results[2]).toEqual(node);
   }, 120_000);

@@ -1,9 +1,9 @@
 // Elementwise maps, reductions, pooling and softmax on every core (issue #12): on the
-// threads build (project `threads`), the same bits for 1, 2, 3 and 4 threads and as the
-// single-threaded simd128 build (a child process with WASMGRAD_THREADS=0), on sizes just
-// below, at and above the split threshold with NaN/±inf/±0/ties at the chunk edges
-// (test/fixtures/threads-ops-workload.mjs); on every build, the large (split) paths
-// against plain-JS references. Tests never look at timings.
+// threads builds (projects `threads` and `threads-relaxed`), the same bits for 1, 2, 3 and 4
+// threads and as the single-threaded build of the same SIMD variant (a child process with
+// WASMGRAD_THREADS=0), on sizes just below, at and above the split threshold with
+// NaN/±inf/±0/ties at the chunk edges (test/fixtures/threads-ops-workload.mjs); on every
+// build, the large (split) paths against plain-JS references. Tests never look at timings.
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,7 +59,7 @@ describe.skipIf(!threaded)('elementwise, reductions, pooling and softmax on the 
     }
   });
 
-  it('give the same bits as the single-threaded simd128 build', async () => {
+  it('give the same bits as the single-threaded build of the same SIMD variant', async () => {
     wg.setNumThreads(3);
     await waitForWorkers(2);
     const here = workload(wg);
@@ -68,6 +68,7 @@ describe.skipIf(!threaded)('elementwise, reductions, pooling and softmax on the 
       const { lib } = await import(${JSON.stringify(`${root}dist/ffi.js`)});
       const { threadsOpsWorkload } = await import(${JSON.stringify(`${root}test/fixtures/threads-ops-workload.mjs`)});
       if (lib().k.maxWorkers !== 0 || wg.getNumThreads() !== 1) throw new Error('not the single-threaded build');
+      if (wg.simdVariant() !== ${JSON.stringify(wg.simdVariant())}) throw new Error('not the same SIMD variant: ' + wg.simdVariant());
       console.log(JSON.stringify(threadsOpsWorkload(wg)));`;
     const run = await runNode(code, { WASMGRAD_THREADS: '0' }, 120_000);
     expect(run.stderr).toBe('');

@@ -1,5 +1,6 @@
-// The threads build (wasmgrad-threads.wasm, the `threads` vitest project): the same bits
-// for every thread count and as the single-threaded simd128 build (matrix products, MLP and
+// The threads builds (wasmgrad-threads.wasm, the `threads` vitest project, and
+// wasmgrad-threads-relaxed.wasm, `threads-relaxed`): the same bits for every thread count
+// and as the single-threaded build of the same SIMD variant (matrix products, MLP and
 // CNN training steps, convolutions: test/fixtures/threads-workload.mjs), a process that exits
 // by itself with workers running, and a dead worker reported as an error, never a hang.
 // Child processes run the built package (dist/), like a user's script.
@@ -31,12 +32,13 @@ const WORKLOAD = JSON.stringify(`${root}test/fixtures/threads-workload.mjs`);
 // The core loads on first use (a tensor), and starts its workers then.
 const WAIT = `async function waitReady(n) { wg.zeros([1]).dispose(); while (readyWorkers() < n) await new Promise((r) => setTimeout(r, 10)); }`;
 
-describe('the threads build', () => {
+describe(`the threads build (${process.env.WASMGRAD_SIMD})`, () => {
   afterAll(() => wg.setNumThreads(availableParallelism()));
 
   it('is the build Node loads, with os.availableParallelism() threads by default', () => {
     expect(lib().k.maxWorkers).toBeGreaterThan(0);
-    expect(wg.simdVariant()).toBe('simd128');
+    expect(wg.simdVariant()).toBe(process.env.WASMGRAD_SIMD);
+    expect(lib().k.relaxedSimd).toBe(process.env.WASMGRAD_SIMD === 'relaxed-simd');
     expect(wg.threadsSupported()).toBe(true);
     expect(wg.getNumThreads()).toBe(Math.min(availableParallelism(), lib().k.maxWorkers + 1));
   });
@@ -66,7 +68,7 @@ describe('the threads build', () => {
     }
   });
 
-  it('gives the same bits as the single-threaded simd128 build (a process with WASMGRAD_THREADS=0)', async () => {
+  it('gives the same bits as the single-threaded build of its SIMD variant (a process with WASMGRAD_THREADS=0)', async () => {
     wg.setNumThreads(2);
     await waitForWorkers(1);
     const threaded = workload(wg);
@@ -75,6 +77,7 @@ describe('the threads build', () => {
       const { lib } = await import(${DIST_FFI});
       const { threadsWorkload } = await import(${WORKLOAD});
       if (lib().k.maxWorkers !== 0 || wg.getNumThreads() !== 1) throw new Error('not the single-threaded build');
+      if (wg.simdVariant() !== ${JSON.stringify(wg.simdVariant())}) throw new Error('not the same SIMD variant: ' + wg.simdVariant());
       console.log(JSON.stringify(threadsWorkload(wg)));`;
     const run = await runNode(code, { WASMGRAD_THREADS: '0' });
     expect(run.stderr).toBe('');
@@ -95,6 +98,23 @@ describe('the threads build', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toBe('2 256x256');
+  });
+
+  it('starts its workers when Node runs with V8 options a Worker refuses (they apply to every thread anyway)', async () => {
+    // --max-old-space-size here; the relaxed-simd flag too in project threads-relaxed.
+    const code = `
+      const wg = await import(${DIST});
+      const { readyWorkers } = await import(${DIST_THREADS});
+      ${WAIT}
+      wg.setNumThreads(2);
+      await waitReady(1);
+      const flags = ['--max-old-space-size=2048', '--experimental-wasm-relaxed-simd'].filter((f) => process.execArgv.includes(f));
+      console.log(readyWorkers(), wg.simdVariant(), flags.join(' '));`;
+    const run = await runNode(code, {}, 30_000, ['--max-old-space-size=2048']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const relaxedFlag = process.env.WASMGRAD_SIMD === 'relaxed-simd' ? ' --experimental-wasm-relaxed-simd' : '';
+    expect(run.stdout.trim()).toBe(`1 ${process.env.WASMGRAD_SIMD} --max-old-space-size=2048${relaxedFlag}`);
   });
 
   it('reports a worker that traps as a PoisonedError on that and every later call, never hanging', async () => {

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { relaxedSimdSupported } from '../ts/load.js';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 /**
@@ -14,9 +15,13 @@ const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
  * it is a decision to record in the commit that does it.
  */
 const GZIP_BUDGET = 254_000;
-/** The threads build carries the pool, std's atomic paths and the split kernels (conv, pooling, elementwise, reductions): about 17 kB more. */
+/**
+ * The threads builds (simd128 or relaxed-simd) carry the pool, std's atomic paths and the
+ * split kernels (conv, pooling, elementwise, reductions): about 17 kB more.
+ */
 const GZIP_BUDGET_THREADS = 270_000;
-const EXPECTED = ['wasmgrad-relaxed.wasm', 'wasmgrad-threads.wasm', 'wasmgrad.wasm'];
+const THREADS_BUILDS = ['wasmgrad-threads-relaxed.wasm', 'wasmgrad-threads.wasm'];
+const EXPECTED = ['wasmgrad-relaxed.wasm', ...THREADS_BUILDS, 'wasmgrad.wasm'];
 
 /** An unsigned LEB128 at `at`: its value and the offset after it. */
 function leb128(bytes: Uint8Array, at: number): [number, number] {
@@ -77,7 +82,7 @@ describe('the shipped wasm binaries', () => {
         expect(found.filter((s) => s.id === 0).map((s) => s.name)).not.toContain('name');
       });
 
-      const budget = file === 'wasmgrad-threads.wasm' ? GZIP_BUDGET_THREADS : GZIP_BUDGET;
+      const budget = THREADS_BUILDS.includes(file) ? GZIP_BUDGET_THREADS : GZIP_BUDGET;
       it(`is at most ${budget / 1000} kB gzipped (-9)`, () => {
         const gz = gzipSync(bytes(), { level: 9 }).length;
         expect(gz).toBeLessThanOrEqual(budget);
@@ -85,9 +90,10 @@ describe('the shipped wasm binaries', () => {
     });
   }
 
-  it('the threads build imports a shared memory of THREADS_INITIAL_PAGES and exports the thread plumbing', async () => {
+  // The relaxed-simd one compiles only where relaxed-simd runs (project relaxed-simd).
+  it.each(THREADS_BUILDS.filter((f) => relaxedSimdSupported() || !f.includes('relaxed')))('%s imports a shared memory of THREADS_INITIAL_PAGES and exports the thread plumbing', async (file) => {
     const { THREADS_INITIAL_PAGES } = await import('../ts/threads.js');
-    const module = new WebAssembly.Module(readFileSync(`${DIST}wasmgrad-threads.wasm`));
+    const module = new WebAssembly.Module(readFileSync(`${DIST}${file}`));
     expect(WebAssembly.Module.imports(module).filter((i) => i.kind === 'memory')).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
     const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
     for (const name of ['__stack_pointer', '__wasm_init_tls', '__tls_size', '__tls_align', 'wt_worker_loop', 'wt_shared', 'wt_set_threads']) {

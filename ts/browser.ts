@@ -13,7 +13,9 @@ setLocator({
       ? new URL('../dist/wasmgrad-relaxed.wasm', import.meta.url)
       : build === 'threads'
         ? new URL('../dist/wasmgrad-threads.wasm', import.meta.url)
-        : new URL('../dist/wasmgrad.wasm', import.meta.url),
+        : build === 'threads-relaxed'
+          ? new URL('../dist/wasmgrad-threads-relaxed.wasm', import.meta.url)
+          : new URL('../dist/wasmgrad.wasm', import.meta.url),
 });
 
 setThreadPlatform({

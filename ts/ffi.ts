@@ -418,25 +418,45 @@ let loadedVariant: SimdVariant | null = null;
 let loadLazily: (() => Core) | null = null;
 
 /**
- * The builds of the core: plain simd128, and simd128 + relaxed-simd (fused multiply-add).
- * The threads build computes like simd128 (the same bits), on several threads.
+ * The SIMD variants of the core: plain simd128, and simd128 + relaxed-simd (fused
+ * multiply-add). Each comes single-threaded and as a threads build; a threads build
+ * computes the same bits as its single-threaded variant, on any number of threads.
  */
 export type SimdVariant = 'relaxed-simd' | 'simd128';
 
-/** @internal A binary of the core: a SIMD variant, or the threads build (simd128 math). */
-export type Build = SimdVariant | 'threads';
+/**
+ * @internal A binary of the core: threads or not × a SIMD variant. `threads` is simd128 on
+ * several threads, `threads-relaxed` relaxed-simd on several threads.
+ */
+export type Build = SimdVariant | 'threads' | 'threads-relaxed';
 
-/** Whether `module` is the threads build: it imports its (shared) memory. */
+/** @internal The build that runs `simd` with or without threads. */
+export function buildOf(threads: boolean, simd: SimdVariant): Build {
+  if (!threads) return simd;
+  return simd === 'relaxed-simd' ? 'threads-relaxed' : 'threads';
+}
+
+/** @internal Whether `build` runs on several threads, and its SIMD variant. */
+export function buildParts(build: Build): { threads: boolean; simd: SimdVariant } {
+  if (build === 'threads') return { threads: true, simd: 'simd128' };
+  if (build === 'threads-relaxed') return { threads: true, simd: 'relaxed-simd' };
+  return { threads: false, simd: build };
+}
+
+/** @internal What a loaded binary must be: a whole build, or only its threads or its SIMD side. */
+export type BuildWanted = { threads?: boolean; simd?: SimdVariant };
+
+/** Whether `module` is a threads build: it imports its (shared) memory. */
 function importsMemory(module: WebAssembly.Module): boolean {
   return WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
 }
 
 /**
- * @internal Instantiates `module` as the one core of this page or process; `expected` is the
- * build it must be (checked before it becomes the core). The threads build gets a new
+ * @internal Instantiates `module` as the one core of this page or process; `expected` says
+ * which build it must be (checked before it becomes the core). A threads build gets a new
  * shared memory and starts its worker pool.
  */
-export function instantiate(module: WebAssembly.Module, expected?: Build): Core {
+export function instantiate(module: WebAssembly.Module, expected?: Build | BuildWanted): Core {
   const threads = importsMemory(module);
   const memory = threads ? createSharedMemory() : null;
   // The imports are called only after `core` is set (during backward).
@@ -450,15 +470,22 @@ export function instantiate(module: WebAssembly.Module, expected?: Build): Core 
   const instance = new WebAssembly.Instance(module, imports);
   const loaded = new Core(instance, memory ?? undefined);
   const variant: SimdVariant = loaded.k.relaxedSimd ? 'relaxed-simd' : 'simd128';
-  const build: Build = loaded.k.maxWorkers > 0 ? 'threads' : variant;
-  if (expected !== undefined && expected !== build) {
-    throw new LoadError(`init: the binary given is the ${build} build, not the ${expected} build asked for`);
+  const build = buildOf(loaded.k.maxWorkers > 0, variant);
+  const wanted = typeof expected === 'string' ? buildParts(expected) : (expected ?? {});
+  if ((wanted.threads !== undefined && wanted.threads !== (loaded.k.maxWorkers > 0)) || (wanted.simd !== undefined && wanted.simd !== variant)) {
+    const asked = typeof expected === 'string' ? `the ${expected} build` : describeWanted(wanted);
+    throw new LoadError(`init: the binary given is the ${build} build, but ${asked} was asked for`);
   }
   core = loaded;
   loadedVariant = variant;
   loaded.raw.wg_manual_seed(Math.floor(Math.random() * 2 ** 52));
   attachPool(memory === null ? null : (loaded.raw as unknown as WebAssembly.Exports), module, memory, loaded.k.maxWorkers);
   return loaded;
+}
+
+function describeWanted({ threads, simd }: BuildWanted): string {
+  const kind = threads === undefined ? 'a' : threads ? 'a threads' : 'a single-threaded';
+  return simd === undefined ? `${kind} build` : `${kind} ${simd} build`;
 }
 
 /** @internal The core, if loaded. */
@@ -471,7 +498,11 @@ export function setLazyLoader(load: (() => Core) | null): void {
   loadLazily = load;
 }
 
-/** Which build of the core is running, or null before it is loaded. */
+/**
+ * Which SIMD variant of the core is running (`'relaxed-simd'` also for the threads build
+ * with relaxed-simd), or null before it is loaded. `getNumThreads()` says how many
+ * threads it runs on.
+ */
 export function simdVariant(): SimdVariant | null {
   return loadedVariant;
 }

@@ -5,40 +5,64 @@
  * @module
  */
 import { ArgumentError, LoadError, TensorError } from './errors.js';
-import { instantiate, loadedCore, setLazyLoader, simdVariant, type Build, type Core, type SimdVariant } from './ffi.js';
+import { buildOf, buildParts, instantiate, loadedCore, setLazyLoader, simdVariant, type Build, type BuildWanted, type Core, type SimdVariant } from './ffi.js';
 import { canStartWorkers, threadsSupported } from './threads.js';
 
 /** One binary of the core: a URL to fetch, its bytes, a fetched `Response`, or a compiled module. */
 export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
 
-/** A binary per build, so that `init()` still picks the fastest build the runtime runs. */
+/**
+ * A binary per build, so that `init()` still picks the fastest build the runtime runs
+ * among those given (any may be left out).
+ */
 export interface WasmSources {
   /** The simd128 build (`wasmgrad/wasmgrad.wasm`): runs everywhere wasmgrad runs. */
   simd128?: WasmSource;
-  /** The relaxed-simd build (`wasmgrad/wasmgrad-relaxed.wasm`): fused multiply-add, Chrome ≥ 114. */
+  /**
+   * The relaxed-simd build (`wasmgrad/wasmgrad-relaxed.wasm`): fused multiply-add, Chrome
+   * ≥ 114, Node ≥ 22.
+   */
   relaxedSimd?: WasmSource;
   /**
    * The threads build (`wasmgrad/wasmgrad-threads.wasm`): simd128 on several threads, where
    * `SharedArrayBuffer` works (Node; cross-origin-isolated pages).
    */
   threads?: WasmSource;
+  /**
+   * The threads build with relaxed-simd (`wasmgrad/wasmgrad-threads-relaxed.wasm`): fused
+   * multiply-add on several threads, where both run (Node ≥ 22; cross-origin-isolated pages
+   * in Chrome ≥ 114). The fastest build where it runs.
+   */
+  threadsRelaxed?: WasmSource;
 }
+
+/** The key of {@link WasmSources} that holds each build. */
+const SOURCE_KEYS: Record<Build, keyof WasmSources> = {
+  simd128: 'simd128',
+  'relaxed-simd': 'relaxedSimd',
+  threads: 'threads',
+  'threads-relaxed': 'threadsRelaxed',
+};
 
 /** Options of {@link init}. */
 export interface InitOptions {
   /**
    * Where the binaries are, when the default location does not work (esbuild, a CDN, a
-   * strict CSP): `{ simd128, relaxedSimd }` (either may be left out), or one binary of
-   * either build.
+   * strict CSP): `{ simd128, relaxedSimd, threads, threadsRelaxed }` (any may be left
+   * out), or one binary of any build.
    */
   wasm?: WasmSource | WasmSources;
-  /** Forces a build instead of the fastest one the runtime supports. */
+  /**
+   * Forces a SIMD variant instead of the fastest one the runtime supports, with or without
+   * threads (see `threads`). In Node, `WASMGRAD_SIMD` says the same.
+   */
   simd?: SimdVariant;
   /**
-   * `false`: never load the threads build (one thread, no workers). `true`: require it
-   * (a {@link LoadError} where it cannot run). Left out: the threads build wherever it
-   * runs, unless `simd: 'relaxed-simd'` is asked for. In Node, `WASMGRAD_THREADS=0` (or
-   * `1`) says the same. See {@link setNumThreads}.
+   * `false`: never load a threads build (one thread, no workers). `true`: require one
+   * (a {@link LoadError} where it cannot run). Left out: a threads build wherever it runs.
+   * Combines with `simd`: `{ simd: 'relaxed-simd', threads: true }` is the threads build
+   * with relaxed-simd. In Node, `WASMGRAD_THREADS=0` (or `1`) says the same. See
+   * {@link setNumThreads}.
    */
   threads?: boolean;
 }
@@ -51,7 +75,7 @@ export interface WasmLocator {
   source: (build: Build) => WasmSource | Promise<WasmSource>;
   /** Reads a `file:` URL (Node's fetch cannot). */
   readFile?: (url: URL) => Promise<Uint8Array<ArrayBuffer>>;
-  /** A build forced by the environment (`WASMGRAD_SIMD`), if any. */
+  /** A SIMD variant forced by the environment (`WASMGRAD_SIMD`), if any. */
   forced?: () => SimdVariant | undefined;
   /** Threads forced on or off by the environment (`WASMGRAD_THREADS`), if at all. */
   forcedThreads?: () => boolean | undefined;
@@ -97,16 +121,6 @@ function checkVariant(wanted: unknown): SimdVariant | undefined {
   return wanted;
 }
 
-/** The build to load: the one asked for, else the one the environment forces, else the fastest. */
-function chooseVariant(requested: SimdVariant | undefined, available?: WasmSources): SimdVariant {
-  const wanted = checkVariant(requested ?? locator?.forced?.());
-  if (wanted !== undefined) return wanted;
-  if (available === undefined) return relaxedSimdSupported() ? 'relaxed-simd' : 'simd128';
-  if (available.relaxedSimd !== undefined && relaxedSimdSupported()) return 'relaxed-simd';
-  if (available.simd128 !== undefined) return 'simd128';
-  throw new LoadError(`init: only a relaxed-simd binary was given, and ${RELAXED_MISSING} and pass { wasm: { simd128 } }`);
-}
-
 function checkThreads(wanted: unknown): boolean | undefined {
   if (wanted === undefined || typeof wanted === 'boolean') return wanted;
   throw new ArgumentError(`init: threads must be true or false, got ${String(wanted)}`);
@@ -116,22 +130,41 @@ const THREADS_MISSING =
   'the threads build needs SharedArrayBuffer: Node, or a cross-origin-isolated page (COOP/COEP headers, README: "Threads")';
 
 /**
- * The build to load: the threads build unless threads are turned off, relaxed-simd is
- * asked for, or the runtime cannot run it (or, with `available`, it was not given);
- * otherwise a SIMD variant as {@link chooseVariant} picks it.
+ * The build to load, threads × SIMD variant: threads unless turned off (by `threads` or
+ * `WASMGRAD_THREADS`) or the runtime cannot start workers; relaxed-simd where it validates
+ * unless simd128 is asked for (by `simd` or `WASMGRAD_SIMD`). With `available` (the binaries
+ * a user passed), the fastest of those that fit.
  */
 function chooseBuild(requested: SimdVariant | undefined, threads: boolean | undefined, available?: WasmSources): Build {
   const wantThreads = checkThreads(threads) ?? locator?.forcedThreads?.();
   const simd = checkVariant(requested ?? locator?.forced?.());
-  if (wantThreads !== false && simd !== 'relaxed-simd') {
-    const runnable = threadsSupported() && canStartWorkers();
-    if (runnable && (available === undefined || available.threads !== undefined)) return 'threads';
-    if (wantThreads === true) {
-      throw new LoadError(runnable ? 'init: threads: true, but { wasm } has no threads binary' : `init: threads: true, but ${THREADS_MISSING}`);
+  const threadsRunnable = threadsSupported() && canStartWorkers();
+  if (wantThreads === true && !threadsRunnable) throw new LoadError(`init: threads: true, but ${THREADS_MISSING}`);
+  const relaxed = relaxedSimdSupported();
+  const fitting: Build[] = [];
+  for (const onThreads of [true, false]) {
+    if (onThreads ? wantThreads === false || !threadsRunnable : wantThreads === true) continue;
+    for (const variant of ['relaxed-simd', 'simd128'] as const) {
+      if (simd !== undefined && simd !== variant) continue;
+      if (variant === 'relaxed-simd' && !relaxed) continue;
+      fitting.push(buildOf(onThreads, variant));
     }
   }
-  if (wantThreads === true) throw new LoadError("init: threads: true, but the threads build computes like simd128, not relaxed-simd");
-  return chooseVariant(simd, available);
+  if (available === undefined) {
+    // simd128 always runs, so one build fits unless relaxed-simd was asked for where it
+    // does not run, which checkVariant already refused.
+    return fitting[0]!;
+  }
+  const found = fitting.find((b) => available[SOURCE_KEYS[b]] !== undefined);
+  if (found !== undefined) return found;
+  const given = (Object.keys(SOURCE_KEYS) as Build[]).filter((b) => available[SOURCE_KEYS[b]] !== undefined);
+  const why = given.length === 0 ? 'no binary was given' : `only ${given.map((b) => SOURCE_KEYS[b]).join(', ')} ${given.length === 1 ? 'was' : 'were'} given`;
+  const relaxedHint = !relaxed && given.some((b) => buildParts(b).simd === 'relaxed-simd') ? `, and ${RELAXED_MISSING}` : '';
+  const threadsHint = wantThreads !== false && !threadsRunnable && given.some((b) => buildParts(b).threads) ? `, and ${THREADS_MISSING}` : '';
+  throw new LoadError(
+    `init: { wasm } has no binary this runtime can load as asked: it needs one of ${fitting.map((b) => SOURCE_KEYS[b]).join(', ')}, ` +
+      `but ${why}${relaxedHint}${threadsHint}`,
+  );
 }
 
 function isResponse(x: unknown): x is Response {
@@ -151,9 +184,10 @@ function isSourceMap(wasm: WasmSource | WasmSources): wasm is WasmSources {
 }
 
 const HOW_TO_LOCATE =
-  'Serve the .wasm files of the package (wasmgrad/wasmgrad.wasm, wasmgrad/wasmgrad-relaxed.wasm, wasmgrad/wasmgrad-threads.wasm) ' +
-  "and tell init() where they are: init({ wasm: { simd128: '/assets/wasmgrad.wasm', relaxedSimd: '/assets/wasmgrad-relaxed.wasm', " +
-  "threads: '/assets/wasmgrad-threads.wasm' } }) (README: \"Bundlers\")";
+  'Serve the .wasm files of the package (wasmgrad/wasmgrad.wasm, wasmgrad/wasmgrad-relaxed.wasm, wasmgrad/wasmgrad-threads.wasm, ' +
+  "wasmgrad/wasmgrad-threads-relaxed.wasm) and tell init() where they are: init({ wasm: { simd128: '/assets/wasmgrad.wasm', " +
+  "relaxedSimd: '/assets/wasmgrad-relaxed.wasm', threads: '/assets/wasmgrad-threads.wasm', " +
+  "threadsRelaxed: '/assets/wasmgrad-threads-relaxed.wasm' } }) (README: \"Bundlers\")";
 
 /** The start of a binary that is not wasm, printable, to say what came instead. */
 function describeStart(bytes: Uint8Array): string {
@@ -172,7 +206,7 @@ async function compileBytes(bytes: BufferSource, what: string): Promise<WebAssem
   try {
     return await WebAssembly.compile(bytes);
   } catch (err) {
-    const hint = relaxedSimdSupported() ? '' : ` (if it is the relaxed-simd build: ${RELAXED_MISSING})`;
+    const hint = relaxedSimdSupported() ? '' : ` (if it is a relaxed-simd build: ${RELAXED_MISSING})`;
     throw new LoadError(`init: ${what} does not compile here: ${(err as Error).message}${hint}`);
   }
 }
@@ -220,11 +254,13 @@ async function compile(source: WasmSource): Promise<WebAssembly.Module> {
  * Loads the wasm core. Node loads it by itself on first use; in browsers call
  * `await init()` once before creating tensors.
  *
- * By default the fastest build the runtime supports is loaded (relaxed-simd where it
- * runs, else simd128) from where the package keeps it; bundlers that copy
- * `new URL('…', import.meta.url)` assets (Vite, webpack, Rollup, Parcel) need nothing
- * more. Otherwise pass `wasm`: `{ simd128, relaxedSimd }` keeps the automatic choice.
- * In Node the environment variable `WASMGRAD_SIMD` forces a build like `simd` does.
+ * By default the fastest build the runtime supports is loaded (a threads build where
+ * workers and `SharedArrayBuffer` run; relaxed-simd where it validates, else simd128)
+ * from where the package keeps it; bundlers that copy `new URL('…', import.meta.url)`
+ * assets (Vite, webpack, Rollup, Parcel) need nothing more. Otherwise pass `wasm`:
+ * `{ simd128, relaxedSimd, threads, threadsRelaxed }` keeps the automatic choice among the
+ * binaries given. In Node the environment variables `WASMGRAD_SIMD` and `WASMGRAD_THREADS`
+ * force a SIMD variant and threads like `simd` and `threads` do.
  *
  * Throws a {@link LoadError} naming the URL when a binary cannot be fetched or is not
  * wasm (a 404 page, say).
@@ -235,26 +271,27 @@ export async function init(options: InitOptions = {}): Promise<void> {
   if (loadedCore()) {
     const threadsMatch = threads === undefined || threads === (loadedCore()!.k.maxWorkers > 0);
     if (options.wasm === undefined && (requested === undefined || requested === simdVariant()) && threadsMatch) return;
-    throw new TensorError(`init: wasmgrad is already initialised (${simdVariant()}); call init() before creating any tensor`);
+    const loaded = buildOf(loadedCore()!.k.maxWorkers > 0, simdVariant()!);
+    throw new TensorError(`init: wasmgrad is already initialised (the ${loaded} build); call init() before creating any tensor`);
   }
   const { wasm } = options;
   let source: WasmSource | undefined;
   let build: Build | undefined;
+  let expected: BuildWanted | undefined;
   if (wasm === undefined) {
     build = chooseBuild(requested, threads);
     source = await locator?.source(build);
     if (source === undefined) throw new LoadError(`init: no wasm location is known here. ${HOW_TO_LOCATE}`);
   } else if (isSourceMap(wasm)) {
     build = chooseBuild(requested, threads, wasm);
-    const key = build === 'relaxed-simd' ? 'relaxedSimd' : build;
-    source = wasm[key];
-    if (source === undefined) throw new ArgumentError(`init: { wasm } has no ${key} binary, and that build was asked for`);
+    // chooseBuild picks only builds whose binary was given.
+    source = wasm[SOURCE_KEYS[build]]!;
   } else {
     // One binary: the build is whatever it is, unless `simd` or `threads` says which it must be.
-    build = threads === true ? 'threads' : requested;
+    expected = { threads, simd: requested };
     source = wasm;
   }
   const module = await compile(source);
   if (loadedCore()) throw new TensorError('init: wasmgrad was initialised while this call was loading; call init() once');
-  instantiate(module, build);
+  instantiate(module, build ?? expected);
 }

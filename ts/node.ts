@@ -18,6 +18,7 @@ const FILE_NAMES: Record<Build, string> = {
   simd128: 'wasmgrad.wasm',
   'relaxed-simd': 'wasmgrad-relaxed.wasm',
   threads: 'wasmgrad-threads.wasm',
+  'threads-relaxed': 'wasmgrad-threads-relaxed.wasm',
 };
 
 /**
@@ -40,6 +41,9 @@ function candidates(variant: Build): (string | URL)[] {
   } else if (variant === 'threads') {
     attempt(() => new URL('../dist/wasmgrad-threads.wasm', import.meta.url));
     attempt(() => new URL('./wasmgrad-threads.wasm', import.meta.url));
+  } else if (variant === 'threads-relaxed') {
+    attempt(() => new URL('../dist/wasmgrad-threads-relaxed.wasm', import.meta.url));
+    attempt(() => new URL('./wasmgrad-threads-relaxed.wasm', import.meta.url));
   } else {
     attempt(() => new URL('../dist/wasmgrad.wasm', import.meta.url));
     attempt(() => new URL('./wasmgrad.wasm', import.meta.url));
@@ -61,7 +65,8 @@ function readBinary(variant: Build): Uint8Array<ArrayBuffer> {
   throw new LoadError(
     `wasmgrad: ${FILE_NAMES[variant]} was not found (looked at ${tried.map(String).join(', ')}). If you bundle for ` +
       'Node, copy node_modules/wasmgrad/dist/*.wasm next to the bundle or keep wasmgrad external, or call ' +
-      "init({ wasm: { simd128: '…/wasmgrad.wasm', relaxedSimd: '…/wasmgrad-relaxed.wasm', threads: '…/wasmgrad-threads.wasm' } }) first",
+      "init({ wasm: { simd128: '…/wasmgrad.wasm', relaxedSimd: '…/wasmgrad-relaxed.wasm', threads: '…/wasmgrad-threads.wasm', " +
+      "threadsRelaxed: '…/wasmgrad-threads-relaxed.wasm' } }) first",
   );
 }
 
@@ -108,13 +113,33 @@ function workerScript(): string | URL {
 let supervisor: Worker | null = null;
 const workerListeners = new Map<number, { onReport: (r: WorkerReport) => void; onError: (message: string) => void }>();
 
+/**
+ * Starts the supervisor with the main thread's Node options, less those a worker refuses:
+ * `--input-type` (`node -e`), with which a worker fails to start, and V8 options such as
+ * `--experimental-wasm-relaxed-simd` (which Node 20 needs for the threads-relaxed build) or
+ * `--max-old-space-size`, which `Worker` rejects (ERR_WORKER_INVALID_EXEC_ARGV, naming them)
+ * and which apply to every thread of the process anyway. The supervisor starts the pool
+ * workers with the same options.
+ */
+function startSupervisor(script: string | URL): Worker {
+  let execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  for (;;) {
+    const data: SupervisorData = { supervisor: true, script: String(script), execArgv };
+    try {
+      return new Worker(script, { workerData: data, execArgv });
+    } catch (err) {
+      const refused = (err as { code?: string }).code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? /flags: (.*)$/.exec((err as Error).message) : null;
+      const names = new Set(refused?.[1]?.split(', '));
+      const kept = execArgv.filter((a) => !names.has(a));
+      if (kept.length === execArgv.length) throw err;
+      execArgv = kept;
+    }
+  }
+}
+
 function supervisorThread(): Worker {
   if (supervisor !== null) return supervisor;
-  const script = workerScript();
-  // Not the main script's `--input-type` (`node -e`): a worker fails to start with it.
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  const data: SupervisorData = { supervisor: true, script: String(script), execArgv };
-  const thread = new Worker(script, { workerData: data, execArgv });
+  const thread = startSupervisor(workerScript());
   const all = (message: string): void => workerListeners.forEach((l) => l.onError(message));
   thread.on('message', (m: FromSupervisor) => {
     const l = workerListeners.get(m.index);

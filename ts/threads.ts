@@ -1,6 +1,7 @@
 /**
- * Threads: the worker pool of the threads build (`wasmgrad-threads.wasm`: simd128 plus
- * atomics, on a shared `WebAssembly.Memory`). The main instance runs ops as usual; large
+ * Threads: the worker pool of the threads builds (`wasmgrad-threads.wasm`: simd128 plus
+ * atomics, on a shared `WebAssembly.Memory`; `wasmgrad-threads-relaxed.wasm`: the same with
+ * relaxed-simd). The main instance runs ops as usual; large
  * matrix products and optimizer updates are split into fixed blocks that workers take
  * too (crates/wasm/src/threads.rs). Each worker instantiates the same compiled module on
  * the same memory, with its own stack and thread-local storage, and then waits for work
@@ -64,7 +65,7 @@ export function createSharedMemory(): WebAssembly.Memory {
 const SHARED_MEMORY_PROBE = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x04, 0x01, 0x03, 0x01, 0x01]);
 
 /**
- * Whether the threads build can run here: `SharedArrayBuffer` exists, the page is
+ * Whether the threads builds can run here: `SharedArrayBuffer` exists, the page is
  * cross-origin isolated (browsers; Node always is), and wasm shared memory validates.
  */
 export function threadsSupported(): boolean {
@@ -287,8 +288,9 @@ export function readyWorkers(): number {
 
 /**
  * Sets how many threads ops may use, the calling thread included: `1` runs everything
- * on the calling thread. Only the threads build (`wasmgrad-threads.wasm`, picked in Node
- * and in cross-origin-isolated pages; see the README's "Threads") has more than one;
+ * on the calling thread. Only the threads builds (`wasmgrad-threads.wasm` and
+ * `wasmgrad-threads-relaxed.wasm`, picked in Node and in cross-origin-isolated pages; see
+ * the README's "Threads") have more than one;
  * elsewhere the count is remembered and has no effect. Results are the same bits for
  * every count. May be called before the core is loaded; workers start in the
  * background, and ops run with the ones that are ready.

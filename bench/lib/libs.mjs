@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as wg from '../../dist/node.js';
+import { lib } from '../../dist/ffi.js';
 
 export { tf, wg };
 
@@ -92,9 +93,16 @@ export function liveTensors(lib) {
   return lib.startsWith('wasmgrad') ? wg.memory().numTensors : tf.memory().numTensors;
 }
 
-/** Which build was measured (others rebuild it while they work): the threads build when it is loaded. */
+/**
+ * Which build was measured (others rebuild it while they work): the one the loader picked,
+ * threads or not × simd128 or relaxed-simd (threads-relaxed needs relaxed-simd: Node ≥ 22,
+ * or Node 20 with --experimental-wasm-relaxed-simd).
+ */
 function wasmgradBuild() {
-  const file = new URL(`../../dist/${THREADS > 1 ? 'wasmgrad-threads.wasm' : 'wasmgrad.wasm'}`, import.meta.url);
+  const threads = lib().k.maxWorkers > 0;
+  const relaxed = lib().k.relaxedSimd;
+  const name = `wasmgrad${threads ? '-threads' : ''}${relaxed ? '-relaxed' : ''}.wasm`;
+  const file = new URL(`../../dist/${name}`, import.meta.url);
   const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
-  return { wasmSha256: sha256, wasmModified: statSync(file).mtime.toISOString() };
+  return { wasmFile: `dist/${name}`, wasmSha256: sha256, wasmModified: statSync(file).mtime.toISOString() };
 }

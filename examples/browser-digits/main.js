@@ -430,7 +430,7 @@ function fail(err) {
 async function main() {
   buildBars();
   clearPrediction();
-  await init(); // the threads build when the page is cross-origin isolated (it is here), else relaxed-simd where the browser has it, else simd128
+  await init(); // threads when the page is cross-origin isolated (it is here), with relaxed-simd where the browser has it, else simd128
   demo.simdVariant = simdVariant();
   $('simd').textContent = demo.simdVariant;
   $('isolated').textContent = demo.crossOriginIsolated ? 'yes' : 'no';

@@ -9,14 +9,19 @@ export interface NodeRun {
   stderr: string;
 }
 
-/** Runs `code` with `env` added (WASMGRAD_SIMD=simd128 unless given); rejects if it has not exited after `timeoutMs`. */
-export async function runNode(code: string, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<NodeRun> {
+/**
+ * Runs `code` with `env` added (WASMGRAD_SIMD as in this process, else simd128, unless
+ * given), this process's relaxed-simd flag and `nodeArgs`; rejects if it has not exited
+ * after `timeoutMs`.
+ */
+export async function runNode(code: string, env: Record<string, string> = {}, timeoutMs = 60_000, nodeArgs: string[] = []): Promise<NodeRun> {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    const flags = process.execArgv.filter((a) => a === '--experimental-wasm-relaxed-simd');
+    const child = spawn(process.execPath, [...flags, ...nodeArgs, '--input-type=module', '-e', code], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      env: { ...process.env, WASMGRAD_SIMD: 'simd128', ...env },
+      env: { ...process.env, WASMGRAD_SIMD: process.env.WASMGRAD_SIMD ?? 'simd128', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -17,11 +17,12 @@ async function open(dir: string): Promise<{ report: AppReport; errors: string[] 
   return openPage(`${server.url}index.html`);
 }
 
-function expectWorks({ report, errors }: { report: AppReport; errors: string[] }, variant = 'simd128'): void {
+function expectWorks({ report, errors }: { report: AppReport; errors: string[] }, variant = 'relaxed-simd'): void {
   expect(errors).toEqual([]);
   expectTrained(report);
-  // The page is cross-origin isolated: init() picks the threads build (simd128 math), and
-  // the bundler copied its worker script (an error or warning above otherwise).
+  // The page is cross-origin isolated and Chromium has relaxed-simd: init() picks the
+  // threads-relaxed build, and the bundler copied it and the worker script (an error or
+  // warning above otherwise).
   expect(report.variant).toBe(variant);
   expect(report.crossOriginIsolated).toBe(true);
 }
@@ -72,7 +73,7 @@ describe('the tarball bundled for the browser', () => {
     copyFileSync(join(dir, 'web', 'index.html'), join(outDir, 'index.html'));
     rmSync(join(outDir, 'wasmgrad.wasm'), { force: true });
     const { report } = await open(outDir);
-    expect(report.error).toMatch(/^LoadError: init: fetching http:\/\/127\.0\.0\.1:\d+\/.*wasmgrad-threads\.wasm failed: HTTP 404/);
+    expect(report.error).toMatch(/^LoadError: init: fetching http:\/\/127\.0\.0\.1:\d+\/.*wasmgrad-threads-relaxed\.wasm failed: HTTP 404/);
     expect(report.error).toMatch(/init\(\{ wasm: \{ simd128: /);
   });
 });

@@ -34,7 +34,7 @@ describe('the packed tarball', () => {
 
   it('ships the binaries, JS, types, docs and nothing else', () => {
     const shipped = files(installed()).map((f) => relative(installed(), f));
-    for (const f of ['dist/wasmgrad.wasm', 'dist/wasmgrad-relaxed.wasm', 'dist/wasmgrad-threads.wasm', 'dist/threads-worker-node.js', 'dist/threads-worker-browser.js', 'dist/node.js', 'dist/browser.js', 'dist/node.d.ts', 'dist/browser.d.ts', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) {
+    for (const f of ['dist/wasmgrad.wasm', 'dist/wasmgrad-relaxed.wasm', 'dist/wasmgrad-threads.wasm', 'dist/wasmgrad-threads-relaxed.wasm', 'dist/threads-worker-node.js', 'dist/threads-worker-browser.js', 'dist/node.js', 'dist/browser.js', 'dist/node.d.ts', 'dist/browser.d.ts', 'README.md', 'LICENSE', 'CHANGELOG.md', 'package.json']) {
       expect(shipped).toContain(f);
     }
     expect(shipped.filter((f) => !/^dist\/.*\.(js|d\.ts|js\.map|wasm)$|^(README|CHANGELOG)\.md$|^LICENSE$|^package\.json$/.test(f))).toEqual([]);
