@@ -124,6 +124,41 @@ describe('the split paths against plain-JS references', () => {
     }
   });
 
+  it('in-place updates: sub_, fill_, zero_ and copy_ of whole tensors and of rows inside one', () => {
+    const n = (1 << 20) + 3;
+    const a = edges(vals(n, 21));
+    const b = vals(n, 22);
+    const [rows, cols, first, count] = [1031, 1001, 3, 1025];
+    const m = vals(rows * cols, 23);
+    const s = vals(count * cols, 24);
+    for (const t of counts) {
+      if (threaded) wg.setNumThreads(t);
+      wg.tidy(() => {
+        const ta = wg.tensor(a);
+        const sub = ta.clone().sub_(wg.tensor(b).mul(0.01)).data();
+        const filled = ta.clone().fill_(-0.5).data();
+        const zeroed = ta.clone().zero_().data();
+        const ints = wg.zeros([n], { dtype: 'int32' }).fill_(7).data();
+        const bools = wg.zeros([n], { dtype: 'bool' }).fill_(true).data();
+        const c = ta.clone();
+        const own = c.copy_(wg.narrow(c, 0, 5, 1)).data();
+        for (let i = 0; i < n; i++) {
+          if (!Object.is(sub[i], Math.fround(a[i]! - Math.fround(b[i]! * Math.fround(0.01))))) throw new Error(`sub_ ${i}: ${sub[i]}`);
+          if (filled[i] !== -0.5 || !Object.is(zeroed[i], 0) || ints[i] !== 7 || bools[i] !== 1) throw new Error(`fill ${i}`);
+          if (!Object.is(own[i], a[5])) throw new Error(`copy_ ${i}: ${own[i]} vs ${a[5]}`);
+        }
+        const tm = wg.tensor(m, { shape: [rows, cols] });
+        wg.narrow(tm, 0, first, count).sub_(wg.tensor(s, { shape: [count, cols] }));
+        const got = tm.data();
+        for (let i = 0; i < rows * cols; i++) {
+          const r = Math.floor(i / cols);
+          const want = r >= first && r < first + count ? Math.fround(m[i]! - s[i - first * cols]!) : m[i]!;
+          if (!Object.is(got[i], want)) throw new Error(`sub_ of rows, element ${i}: ${got[i]} vs ${want}`);
+        }
+      });
+    }
+  });
+
   it('reductions: full, rows, columns, with NaN/±inf/ties at the chunk edges', () => {
     const [rows, cols] = [1031, 1029];
     const n = rows * cols;
