@@ -8,7 +8,7 @@
 //! every block is far above that path's size (see [`MIN_BLOCK_WORK`]), and a unit test
 //! below checks the equality bit for bit, so a change to `gemm` that broke it fails there.
 
-use super::matmul::{gemm, GemmScratch, MatRef};
+use super::matmul::{gemm, GemmScratch, MatRef, DIRECT_MAX_WORK};
 use crate::parallel;
 use std::cell::RefCell;
 use std::sync::Mutex;
@@ -28,9 +28,11 @@ fn rows_per_task(m: usize) -> usize {
 }
 /// Multiply-adds below which a product stays on one thread (a fork-join costs a few µs).
 pub const MIN_PARALLEL_WORK: usize = 1 << 18;
-/// Every block must do at least this many multiply-adds: far above `gemm`'s small-product
-/// path (16³), which sums in a different order than its packed path.
-const MIN_BLOCK_WORK: usize = 1 << 14;
+/// Every block, even a last one of a single row, must do at least this many multiply-adds
+/// (`n·k`): twice `gemm`'s small-product path's limit, as that path sums in a different
+/// order than the packed one. Not more: the CNN's classifier products (64 × 10 × 1568 and
+/// 64 × 1568 × 10, `n·k` = 15680) are to split as well.
+const MIN_BLOCK_WORK: usize = 2 * DIRECT_MAX_WORK;
 
 thread_local! {
     /// Packing buffers for the tasks, one per thread that may take part, kept between calls
@@ -97,7 +99,7 @@ mod tests {
     /// for bit (the parallel runner only changes which thread runs a block).
     #[test]
     fn row_blocks_are_bit_identical_to_one_call() {
-        for &(m, n, k) in &[(40, 128, 129), (70, 17, 1000), (97, 65, 300), (300, 64, 300), (1031, 40, 700)] {
+        for &(m, n, k) in &[(40, 128, 129), (70, 17, 1000), (97, 65, 300), (300, 64, 300), (1031, 40, 700), (64, 10, 1568), (64, 1568, 10), (33, 8193, 1)] {
             assert!(splits(m, n, k), "{m}x{n}x{k} should split");
             let (ad, bd) = (values(m * k, 1), values(k * n, 2));
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -130,5 +132,6 @@ mod tests {
         assert!(!splits(32, 1000, 1000));
         assert!(!splits(1000, 4, 4));
         assert!(!splits(40, 40, 40));
+        assert!(!splits(1000, 8191, 1) && splits(1000, 8192, 1));
     }
 }
