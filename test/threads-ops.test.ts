@@ -159,6 +159,34 @@ describe('the split paths against plain-JS references', () => {
     }
   });
 
+  it('products with too few rows for row blocks (split into blocks of columns), NaN/±inf spreading', () => {
+    const cases: [number, number, number, boolean][] = [[10, 64, 1568, true], [20, 300, 1001, false], [1, 5000, 300, false]];
+    for (const [m, k, n, transposeA] of cases) {
+      const a = vals(m * k, m + 31);
+      const b = vals(k * n, n + 32);
+      a[k - 1] = NaN; // row 0 (or, transposed, column 0) of A
+      b[3 * n + n - 2] = Infinity; // column n − 2 of B
+      // A[i][p] and B[p][j] as the product reads them.
+      const at = (i: number, p: number) => (transposeA ? a[p * m + i]! : a[i * k + p]!);
+      for (const t of counts) {
+        if (threaded) wg.setNumThreads(t);
+        wg.tidy(() => {
+          const ta = transposeA ? wg.tensor(a, { shape: [k, m] }).t() : wg.tensor(a, { shape: [m, k] });
+          const got = ta.matmul(wg.tensor(b, { shape: [k, n] })).data();
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let want = 0;
+              for (let p = 0; p < k; p++) want += at(i, p) * b[p * n + j]!;
+              const g = got[i * n + j]!;
+              const ok = Number.isNaN(want) ? Number.isNaN(g) : !Number.isFinite(want) ? g === want : Math.abs(g - want) <= 1e-4 * (1 + Math.abs(want));
+              if (!ok) throw new Error(`${m}x${k}·${k}x${n} (${i}, ${j}) on ${t} threads: ${g} vs ${want}`);
+            }
+          }
+        });
+      }
+    }
+  });
+
   it('reductions: full, rows, columns, with NaN/±inf/ties at the chunk edges', () => {
     const [rows, cols] = [1031, 1029];
     const n = rows * cols;
