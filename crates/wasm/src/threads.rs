@@ -49,11 +49,6 @@ static SHARED: Shared = Shared {
     inside: [IDLE; MAX_WORKERS],
 };
 
-/// How many times an idle worker that took part in the last job reads the generation word
-/// before it blocks: about 100 µs of polling (a read each 1–2 ns), longer than the gaps
-/// between a step's ops, short enough to cost an idle page nothing noticeable.
-const SPIN_CHECKS: u32 = 1 << 16;
-
 /// 1 while a job is open (its task function alive): workers may claim its tasks.
 static OPEN: AtomicU32 = AtomicU32::new(0);
 /// Address of the open job's `&dyn Fn(usize)` (a reference on the caller's stack).
@@ -150,23 +145,13 @@ pub extern "C" fn wt_worker_loop(index: u32) {
     IS_WORKER.with(|w| w.set(true));
     SHARED.registered.fetch_add(1, SeqCst);
     let mut seen = SHARED.generation.load(SeqCst);
-    let mut took_part = false;
     loop {
-        // After a job it took part in, a worker watches for the next one a while before it
-        // blocks: a training step's ops follow each other within microseconds, and waking a
-        // blocked worker takes tens of them, as long as a mid-sized op's whole work.
-        let mut checks = if took_part { SPIN_CHECKS } else { 0 };
         while SHARED.generation.load(SeqCst) == seen {
-            if checks > 0 {
-                checks -= 1;
-                continue;
-            }
             // SAFETY: as in `run`; returns at once if the word no longer equals `seen`.
             unsafe { core::arch::wasm32::memory_atomic_wait32(SHARED.generation.as_ptr() as *mut i32, seen as i32, -1) };
         }
         seen = SHARED.generation.load(SeqCst);
-        took_part = index + 1 < threads();
-        if !took_part {
+        if index + 1 >= threads() {
             continue;
         }
         let inside = &SHARED.inside[index];
