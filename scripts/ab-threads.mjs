@@ -3,7 +3,8 @@
 // with its own threads-build instance and worker pool. Each workload runs on A and on B,
 // at 1 and at N threads, interleaved rep by rep (the order alternates); printed per
 // workload: median ms of each, the 1→N speedup of each, and the median of the per-rep
-// B/A time ratios at N threads (below 1: B is faster).
+// B/A time ratios at N threads (below 1: B is faster); also the fastest rep of each (on a
+// loaded machine, the closest to what a quiet one would show).
 //
 //   node scripts/ab-threads.mjs --a /tmp/main-dist --b dist [--threads 2] [--reps 21] [--only mlp,cnn,...]
 import { parseArgs } from 'node:util';
@@ -64,6 +65,7 @@ for (const [name, make] of Object.entries(workloads)) {
   const sp = (k) => median(t[`${k}1`].map((one, i) => one / t[`${k}N`][i]));
   console.log(
     `${name.padEnd(28)} A: ${median(t.A1).toFixed(3)} → ${median(t.AN).toFixed(3)} ms (${sp('A').toFixed(2)}×)   ` +
-      `B: ${median(t.B1).toFixed(3)} → ${median(t.BN).toFixed(3)} ms (${sp('B').toFixed(2)}×)   B/A at ${N} threads: ${ratio.toFixed(3)}`,
+      `B: ${median(t.B1).toFixed(3)} → ${median(t.BN).toFixed(3)} ms (${sp('B').toFixed(2)}×)   B/A at ${N} threads: ${ratio.toFixed(3)}` +
+      `   (fastest reps: A ${Math.min(...t.A1).toFixed(3)} → ${Math.min(...t.AN).toFixed(3)}, B ${Math.min(...t.B1).toFixed(3)} → ${Math.min(...t.BN).toFixed(3)})`,
   );
 }
