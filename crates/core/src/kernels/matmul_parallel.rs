@@ -5,11 +5,13 @@
 //! into place.
 //!
 //! Bit-identical to one `gemm` call for every thread count: a row (column) of C depends
-//! only on the same row of A (column of B) and all of the other operand, and within a block
-//! each element still sums over K in the same KC blocks and the same order. The one thing that could differ is `gemm`'s
-//! choice of its small-product path, which sums differently; blocks are only used when
-//! every block is far above that path's size (see [`MIN_BLOCK_WORK`]), and a unit test
-//! below checks the equality bit for bit, so a change to `gemm` that broke it fails there.
+//! only on the same row of A (column of B) and all of the other operand, and within a
+//! block each element still sums over K in the same KC blocks and the same order. The one
+//! thing that could differ is `gemm`'s choice of its small-product path, which sums
+//! differently; row blocks are only used when every block is above that path's size (see
+//! [`MIN_BLOCK_WORK`]), column blocks always take the packed path ([`gemm_packed`]), and
+//! unit tests below check the equality bit for bit, so a change to `gemm` that broke it
+//! fails there.
 
 use super::matmul::{gemm, gemm_packed, GemmScratch, MatRef, DIRECT_MAX_WORK};
 use crate::parallel;
@@ -100,8 +102,9 @@ pub fn prepare(op: &str, m: usize, n: usize, k: usize, scratch: &mut GemmScratch
     })
 }
 
-/// `c = a · b` like [`gemm`], split into blocks of [`rows_per_task`] rows run in parallel
-/// when the product is large. [`prepare`] must have been called for the same sizes.
+/// `c = a · b` like [`gemm`], split into blocks of [`rows_per_task`] rows (or, with few
+/// rows, of [`cols_per_task`] columns) run in parallel when the product is large.
+/// [`prepare`] must have been called for the same sizes.
 pub fn gemm_rows_parallel(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], scratch: &mut GemmScratch) {
     if parallel::threads() == 1 {
         return gemm(m, n, k, a, b, c, scratch);
@@ -215,6 +218,19 @@ mod tests {
         assert_eq!(rows_per_task(300), 64);
         assert_eq!(rows_per_task(1024), 128);
         assert_eq!(rows_per_task(1031), 160);
+    }
+
+    /// The batch-128 MLP step's (784-256-128-10) products that are worth it split by rows:
+    /// x·W1, h1·W2 and their gradients (the transposed operands are only strides); the
+    /// 128·128·10 ones (164K multiply-adds) stay on one thread.
+    #[test]
+    fn the_mlp_steps_products_split() {
+        for (m, n, k) in [(128, 256, 784), (784, 256, 128), (128, 128, 256), (128, 256, 128), (256, 128, 128)] {
+            assert!(splits(m, n, k), "{m}x{n}x{k}");
+        }
+        for (m, n, k) in [(128, 10, 128), (128, 128, 10)] {
+            assert!(!splits(m, n, k) && !splits_columns(m, n, k), "{m}x{n}x{k}");
+        }
     }
 
     #[test]
