@@ -1,6 +1,8 @@
 // The workloads of scripts/ab-threads.mjs: each `make(wg)` builds its tensors with the given
 // wasmgrad module and returns { run, dispose }. The steps follow bench/workloads/mlp.mjs
-// (mlp-b128) and bench/workloads/train.mjs (cnn-adam-b64).
+// (mlp-b128) and bench/workloads/train.mjs (cnn-adam-b64). Every `run` frees what it makes
+// (`tidy(() => void …)`: a tidy keeps what its function returns, and a leak would time
+// fresh memory's page faults instead of the op).
 
 const uniform = (wg, shape, lo, hi) => wg.tidy(() => wg.rand(shape).mul(hi - lo).add(lo));
 
@@ -54,12 +56,12 @@ function cnnStep(wg) {
 const product = (m, k, n) => (wg) => {
   const a = wg.randn([m, k]);
   const b = wg.randn([k, n]);
-  return { run: () => wg.tidy(() => a.matmul(b)), dispose: () => wg.dispose(a, b) };
+  return { run: () => wg.tidy(() => void a.matmul(b)), dispose: () => wg.dispose(a, b) };
 };
 
 const map = (len) => (wg) => {
   const a = wg.randn([len]);
-  return { run: () => wg.tidy(() => a.relu()), dispose: () => wg.dispose(a) };
+  return { run: () => wg.tidy(() => void a.relu()), dispose: () => wg.dispose(a) };
 };
 
 export const workloads = {
@@ -70,7 +72,7 @@ export const workloads = {
   'xᵀ·G 784x128x256': (wg) => {
     const x = wg.randn([128, 784]);
     const g = wg.randn([128, 256]);
-    return { run: () => wg.tidy(() => x.t().matmul(g)), dispose: () => wg.dispose(x, g) };
+    return { run: () => wg.tidy(() => void x.t().matmul(g)), dispose: () => wg.dispose(x, g) };
   },
   'matmul 1024²': product(1024, 1024, 1024),
   'relu 32K (fork-join)': map(1 << 15),
