@@ -341,6 +341,11 @@ export const OP_CASES: Record<string, OpCase> = {
     run: (a, b) => rawBinary('eq_mask', a, b),
     ref: (a, b) => zip(a, b, (x, y) => (x === y ? 1 : 0)),
   }),
+  'binary/relu_grad': helper('relu', {
+    inputs: [nd([6], [1.5, -2, 3, Infinity, -0.5, 4]), nd([6], [1, 0, -0, 0, 2, -3])],
+    run: (g, y) => rawBinary('relu_grad', g, y),
+    ref: (g, y) => zip(g, y, (x, v) => x * (v > 0 ? 1 : 0)),
+  }),
   'linalg/matmul': {
     grad: { fn: (a, b) => a.matmul(b), ref: matmul, inputs: [input('matmul', [2, 3, 4]), input('matmul', [4, 5], -2, 2, 1)] },
   },

@@ -125,6 +125,69 @@ describe('the split paths against plain-JS references', () => {
     }
   });
 
+  it('in-place updates: sub_, fill_, zero_ and copy_ of whole tensors and of rows inside one', () => {
+    const n = (1 << 20) + 3;
+    const a = edges(vals(n, 21));
+    const b = vals(n, 22);
+    const [rows, cols, first, count] = [1031, 1001, 3, 1025];
+    const m = vals(rows * cols, 23);
+    const s = vals(count * cols, 24);
+    for (const t of counts) {
+      if (threaded) wg.setNumThreads(t);
+      wg.tidy(() => {
+        const ta = wg.tensor(a);
+        const sub = ta.clone().sub_(wg.tensor(b).mul(0.01)).data();
+        const filled = ta.clone().fill_(-0.5).data();
+        const zeroed = ta.clone().zero_().data();
+        const ints = wg.zeros([n], { dtype: 'int32' }).fill_(7).data();
+        const bools = wg.zeros([n], { dtype: 'bool' }).fill_(true).data();
+        const c = ta.clone();
+        const own = c.copy_(wg.narrow(c, 0, 5, 1)).data();
+        for (let i = 0; i < n; i++) {
+          if (!Object.is(sub[i], Math.fround(a[i]! - Math.fround(b[i]! * Math.fround(0.01))))) throw new Error(`sub_ ${i}: ${sub[i]}`);
+          if (filled[i] !== -0.5 || !Object.is(zeroed[i], 0) || ints[i] !== 7 || bools[i] !== 1) throw new Error(`fill ${i}`);
+          if (!Object.is(own[i], a[5])) throw new Error(`copy_ ${i}: ${own[i]} vs ${a[5]}`);
+        }
+        const tm = wg.tensor(m, { shape: [rows, cols] });
+        wg.narrow(tm, 0, first, count).sub_(wg.tensor(s, { shape: [count, cols] }));
+        const got = tm.data();
+        for (let i = 0; i < rows * cols; i++) {
+          const r = Math.floor(i / cols);
+          const want = r >= first && r < first + count ? Math.fround(m[i]! - s[i - first * cols]!) : m[i]!;
+          if (!Object.is(got[i], want)) throw new Error(`sub_ of rows, element ${i}: ${got[i]} vs ${want}`);
+        }
+      });
+    }
+  });
+
+  it('products with too few rows for row blocks (split into blocks of columns), NaN/±inf spreading', () => {
+    const cases: [number, number, number, boolean][] = [[10, 64, 1568, true], [20, 300, 1001, false], [1, 5000, 300, false]];
+    for (const [m, k, n, transposeA] of cases) {
+      const a = vals(m * k, m + 31);
+      const b = vals(k * n, n + 32);
+      a[k - 1] = NaN; // row 0 (or, transposed, column 0) of A
+      b[3 * n + n - 2] = Infinity; // column n − 2 of B
+      // A[i][p] and B[p][j] as the product reads them.
+      const at = (i: number, p: number) => (transposeA ? a[p * m + i]! : a[i * k + p]!);
+      for (const t of counts) {
+        if (threaded) wg.setNumThreads(t);
+        wg.tidy(() => {
+          const ta = transposeA ? wg.tensor(a, { shape: [k, m] }).t() : wg.tensor(a, { shape: [m, k] });
+          const got = ta.matmul(wg.tensor(b, { shape: [k, n] })).data();
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let want = 0;
+              for (let p = 0; p < k; p++) want += at(i, p) * b[p * n + j]!;
+              const g = got[i * n + j]!;
+              const ok = Number.isNaN(want) ? Number.isNaN(g) : !Number.isFinite(want) ? g === want : Math.abs(g - want) <= 1e-4 * (1 + Math.abs(want));
+              if (!ok) throw new Error(`${m}x${k}·${k}x${n} (${i}, ${j}) on ${t} threads: ${g} vs ${want}`);
+            }
+          }
+        });
+      }
+    }
+  });
+
   it('reductions: full, rows, columns, with NaN/±inf/ties at the chunk edges', () => {
     const [rows, cols] = [1031, 1029];
     const n = rows * cols;

@@ -312,7 +312,14 @@ pub fn gather<T: Copy + Default>(op: &str, data: &[T], layout: &Layout) -> Resul
 }
 
 /// Writes row-major `values` through a strided layout (the inverse of [`gather`]).
-pub fn scatter<T: Copy>(values: &[T], data: &mut [T], layout: &Layout) {
+pub fn scatter<T: Copy + Send + Sync>(values: &[T], data: &mut [T], layout: &Layout) {
+    if layout.is_contiguous() {
+        // An optimizer's in-place update of a whole parameter: one copy, split among threads.
+        let dst = &mut data[layout.offset..layout.offset + values.len()];
+        return crate::parallel::for_chunks_mut(dst, copy_chunk(values.len()), &|start, part| {
+            part.copy_from_slice(&values[start..start + part.len()]);
+        });
+    }
     let walk = StridedWalk::new(&layout.shape, [&layout.strides]);
     let mut pos = 0;
     walk.for_each_row([layout.offset], |[o], len, [s]| {
@@ -321,6 +328,12 @@ pub fn scatter<T: Copy>(values: &[T], data: &mut [T], layout: &Layout) {
         }
         pos += len;
     });
+}
+
+/// Elements per task of a contiguous copy or fill: all of them (one task) below
+/// [`crate::parallel::MIN_PARALLEL_ELEMENTS`], else fixed chunks from the length alone.
+pub(crate) fn copy_chunk(len: usize) -> usize {
+    if len < crate::parallel::MIN_PARALLEL_ELEMENTS { len } else { crate::parallel::chunk_len(len, 1) }
 }
 
 /// Writes `values` (any layout, `layout`'s shape, `target`'s dtype) into `target`'s

@@ -31,7 +31,7 @@ use crate::error::Result;
 use crate::storage::{try_alloc, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
-use super::reduce::{for_kept_parts, full_chunks, is_full_contiguous, kept_geometry, walk_rows};
+use super::reduce::{for_kept_rows, full_chunks, is_full_contiguous, kept_geometry};
 use crate::layout::checked_numel;
 use crate::parallel;
 
@@ -188,32 +188,27 @@ pub fn extreme_keepdim(op: &str, x: &Tensor, reduced: &[bool], largest: bool) ->
             }
         }
     } else {
-        for_kept_parts(l, reduced, &mut acc, &|l, _, acc| {
-            walk_rows(l, &out_strides, &mut |rows| {
-                let (len, [si, so]) = (rows.len, rows.strides);
-                rows.each(|[pi, po]| {
-                    if so == 0 {
-                        let v = if si == 1 {
-                            row_value(&data[pi..pi + len])
-                        } else {
-                            (0..len).map(|i| data[pi + i * si]).fold(init, |m, v| if beats(v, m) { v } else { m })
-                        };
-                        if beats(v, acc[po]) {
-                            acc[po] = v;
-                        }
-                    } else if si == 1 && so == 1 {
-                        let (best, row) = (&mut acc[po..po + len], &data[pi..pi + len]);
-                        if largest { update_values::<true>(best, row) } else { update_values::<false>(best, row) }
-                    } else {
-                        for i in 0..len {
-                            let (slot, v) = (&mut acc[po + i * so], data[pi + i * si]);
-                            if beats(v, *slot) {
-                                *slot = v;
-                            }
-                        }
+        for_kept_rows(l, reduced, &out_strides, &mut acc, |acc, _, [pi, po], len, [si, so]| {
+            if so == 0 {
+                let v = if si == 1 {
+                    row_value(&data[pi..pi + len])
+                } else {
+                    (0..len).map(|i| data[pi + i * si]).fold(init, |m, v| if beats(v, m) { v } else { m })
+                };
+                if beats(v, acc[po]) {
+                    acc[po] = v;
+                }
+            } else if si == 1 && so == 1 {
+                let (best, row) = (&mut acc[po..po + len], &data[pi..pi + len]);
+                if largest { update_values::<true>(best, row) } else { update_values::<false>(best, row) }
+            } else {
+                for i in 0..len {
+                    let (slot, v) = (&mut acc[po + i * so], data[pi + i * si]);
+                    if beats(v, *slot) {
+                        *slot = v;
                     }
-                });
-            });
+                }
+            }
         });
     }
     drop(buffer);

@@ -36,7 +36,7 @@ const MC: usize = 128;
 /// Columns of B packed at once (a KC×NC block stays in L2).
 const NC: usize = 512;
 /// Below this many multiply-adds the packing overhead outweighs its benefit.
-const DIRECT_MAX_WORK: usize = 16 * 16 * 16;
+pub(crate) const DIRECT_MAX_WORK: usize = 16 * 16 * 16;
 
 /// Reusable packing buffers, so batched products allocate once.
 #[derive(Default)]

@@ -1,14 +1,19 @@
 //! [`gemm`] on several threads: the output is cut into fixed blocks of rows and each block
-//! is one `gemm` call of its own (a task of [`crate::parallel`]).
+//! is one `gemm` call of its own (a task of [`crate::parallel`]). A product with too few
+//! rows for that (a weight gradient `Gᵀ·X` with 10 output features, a batch of 32) is cut
+//! into blocks of columns instead, each computed into a buffer of its own and then copied
+//! into place.
 //!
-//! Bit-identical to one `gemm` call for every thread count: a row of C depends only on
-//! the same row of A and all of B, and within a block each element still sums over K in
-//! the same KC blocks and the same order. The one thing that could differ is `gemm`'s
-//! choice of its small-product path, which sums differently; blocks are only used when
-//! every block is far above that path's size (see [`MIN_BLOCK_WORK`]), and a unit test
-//! below checks the equality bit for bit, so a change to `gemm` that broke it fails there.
+//! Bit-identical to one `gemm` call for every thread count: a row (column) of C depends
+//! only on the same row of A (column of B) and all of the other operand, and within a
+//! block each element still sums over K in the same KC blocks and the same order. The one
+//! thing that could differ is `gemm`'s choice of its small-product path, which sums
+//! differently; row blocks are only used when every block is above that path's size (see
+//! [`MIN_BLOCK_WORK`]), column blocks always take the packed path ([`gemm_packed`]), and
+//! unit tests below check the equality bit for bit, so a change to `gemm` that broke it
+//! fails there.
 
-use super::matmul::{gemm, GemmScratch, MatRef};
+use super::matmul::{gemm, gemm_packed, GemmScratch, MatRef, DIRECT_MAX_WORK};
 use crate::parallel;
 use std::cell::RefCell;
 use std::sync::Mutex;
@@ -28,61 +33,123 @@ fn rows_per_task(m: usize) -> usize {
 }
 /// Multiply-adds below which a product stays on one thread (a fork-join costs a few µs).
 pub const MIN_PARALLEL_WORK: usize = 1 << 18;
-/// Every block must do at least this many multiply-adds: far above `gemm`'s small-product
-/// path (16³), which sums in a different order than its packed path.
-const MIN_BLOCK_WORK: usize = 1 << 14;
+/// Every block, even a last one of a single row, must do at least this many multiply-adds
+/// (`n·k`): twice `gemm`'s small-product path's limit, as that path sums in a different
+/// order than the packed one. Not more: the CNN's classifier products (64 × 10 × 1568 and
+/// 64 × 1568 × 10, `n·k` = 15680) are to split as well.
+const MIN_BLOCK_WORK: usize = 2 * DIRECT_MAX_WORK;
+
+/// Columns of C per task of a column split are a multiple of this (eight micro-tile widths,
+/// so only the last block has a partial panel).
+const COLS_PER_TASK: usize = 64;
+
+/// Columns of C per task for an n-column product, from the shape alone.
+fn cols_per_task(n: usize) -> usize {
+    n.div_ceil(TASKS_PER_PRODUCT).next_multiple_of(COLS_PER_TASK)
+}
 
 thread_local! {
+    /// The column split's output blocks (m × columns each, one after the other), kept
+    /// between calls like the packing buffers.
+    static COLUMN_BLOCKS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     /// Packing buffers for the tasks, one per thread that may take part, kept between calls
     /// on the calling thread. A task takes whichever is free: at most `threads()` tasks run
     /// at once, so one always is.
     static TASK_SCRATCH: RefCell<Vec<Mutex<GemmScratch>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Whether [`gemm_rows_parallel`] would split an m×k · k×n product.
+/// Whether [`gemm_rows_parallel`] would split an m×k · k×n product into blocks of rows.
 fn splits(m: usize, n: usize, k: usize) -> bool {
     m > ROWS_PER_TASK && n.saturating_mul(k).saturating_mul(m) >= MIN_PARALLEL_WORK && n.saturating_mul(k) >= MIN_BLOCK_WORK
 }
+
+/// Whether it would split it into blocks of columns: too few rows for row blocks, enough
+/// columns for several column blocks. The blocks run [`gemm_packed`], the path one call
+/// of this size takes, whatever their size.
+fn splits_columns(m: usize, n: usize, k: usize) -> bool {
+    !splits(m, n, k) && n > cols_per_task(n) && m.saturating_mul(n) <= MAX_COLUMN_BLOCKS && n.saturating_mul(k).saturating_mul(m) >= MIN_PARALLEL_WORK
+}
+
+/// The largest output a column split takes (its blocks' buffer is kept between calls).
+const MAX_COLUMN_BLOCKS: usize = 1 << 20;
 
 /// Makes room (fallibly) for the packing buffers [`gemm_rows_parallel`] needs for an
 /// m×k · k×n product: the caller's `scratch`, or one per thread when the product splits.
 pub fn prepare(op: &str, m: usize, n: usize, k: usize, scratch: &mut GemmScratch) -> crate::error::Result<()> {
     let threads = parallel::threads();
-    if threads == 1 || !splits(m, n, k) {
+    let (rows, cols) = if threads == 1 {
         return scratch.prepare(op, m, n);
-    }
+    } else if splits(m, n, k) {
+        (rows_per_task(m), n)
+    } else if splits_columns(m, n, k) {
+        COLUMN_BLOCKS.with_borrow_mut(|blocks| {
+            let more = (m * n).saturating_sub(blocks.len());
+            crate::memory::fallible(|| blocks.try_reserve_exact(more))
+                .map_err(|_| crate::memory::oom_error(op, "matrix product column blocks", (m * n * std::mem::size_of::<f32>()) as u64))
+        })?;
+        (m, cols_per_task(n))
+    } else {
+        return scratch.prepare(op, m, n);
+    };
     TASK_SCRATCH.with_borrow_mut(|pool| {
         while pool.len() < threads {
             pool.push(Mutex::new(GemmScratch::default()));
         }
         for s in pool.iter_mut() {
-            s.get_mut().unwrap_or_else(|e| e.into_inner()).prepare(op, rows_per_task(m), n)?;
+            s.get_mut().unwrap_or_else(|e| e.into_inner()).prepare(op, rows, cols)?;
         }
         Ok(())
     })
 }
 
-/// `c = a · b` like [`gemm`], split into blocks of [`rows_per_task`] rows run in parallel
-/// when the product is large. [`prepare`] must have been called for the same sizes.
+/// `c = a · b` like [`gemm`], split into blocks of [`rows_per_task`] rows (or, with few
+/// rows, of [`cols_per_task`] columns) run in parallel when the product is large.
+/// [`prepare`] must have been called for the same sizes.
 pub fn gemm_rows_parallel(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c: &mut [f32], scratch: &mut GemmScratch) {
-    if parallel::threads() == 1 || !splits(m, n, k) {
+    if parallel::threads() == 1 {
         return gemm(m, n, k, a, b, c, scratch);
     }
-    let rows_per = rows_per_task(m);
-    let mut blocks: Vec<&mut [f32]> = c[..m * n].chunks_mut(rows_per * n).collect();
-    TASK_SCRATCH.with_borrow(|pool| {
-        parallel::for_each_mut(&mut blocks, &|i, block| {
-            let r0 = i * rows_per;
-            let rows = block.len() / n;
-            let a_rows = MatRef { data: a.data, offset: a.offset + r0 * a.row_stride, row_stride: a.row_stride, col_stride: a.col_stride };
-            let mut taken = pool.iter().find_map(|s| s.try_lock().ok());
-            match taken.as_deref_mut() {
-                Some(s) => gemm(rows, n, k, a_rows, b, block, s),
-                // Unreachable while at most `threads()` tasks run at once; correct anyway.
-                None => gemm(rows, n, k, a_rows, b, block, &mut GemmScratch::default()),
+    if splits(m, n, k) {
+        let rows_per = rows_per_task(m);
+        let mut blocks: Vec<&mut [f32]> = c[..m * n].chunks_mut(rows_per * n).collect();
+        TASK_SCRATCH.with_borrow(|pool| {
+            parallel::for_each_mut(&mut blocks, &|i, block| {
+                let a_rows = MatRef { offset: a.offset + i * rows_per * a.row_stride, ..a };
+                with_free_scratch(pool, |s| gemm(block.len() / n, n, k, a_rows, b, block, s));
+            });
+        });
+    } else if splits_columns(m, n, k) && COLUMN_BLOCKS.with_borrow(|blocks| blocks.capacity() >= m * n) {
+        let cols_per = cols_per_task(n);
+        COLUMN_BLOCKS.with_borrow_mut(|buf| {
+            buf.resize(m * n, 0.0);
+            let mut blocks: Vec<&mut [f32]> = buf.chunks_mut(m * cols_per).collect();
+            TASK_SCRATCH.with_borrow(|pool| {
+                parallel::for_each_mut(&mut blocks, &|i, block| {
+                    let b_cols = MatRef { offset: b.offset + i * cols_per * b.col_stride, ..b };
+                    with_free_scratch(pool, |s| gemm_packed(m, block.len() / m, k, a, b_cols, block, s));
+                });
+            });
+            for (i, block) in blocks.iter().enumerate() {
+                let width = block.len() / m;
+                for (row, values) in c[..m * n].chunks_exact_mut(n).zip(block.chunks_exact(width)) {
+                    row[i * cols_per..i * cols_per + width].copy_from_slice(values);
+                }
             }
         });
-    });
+    } else {
+        gemm(m, n, k, a, b, c, scratch);
+    }
+}
+
+/// Runs `f` with a free packing buffer of the calling thread's [`TASK_SCRATCH`] `pool`
+/// (tasks on workers get it from the calling thread: their own pools are empty).
+fn with_free_scratch(pool: &[Mutex<GemmScratch>], f: impl FnOnce(&mut GemmScratch)) {
+    let mut taken = pool.iter().find_map(|s| s.try_lock().ok());
+    match taken.as_deref_mut() {
+        Some(s) => f(s),
+        // Unreachable while at most `threads()` tasks run at once; correct anyway.
+        None => f(&mut GemmScratch::default()),
+    }
 }
 
 #[cfg(test)]
@@ -97,7 +164,7 @@ mod tests {
     /// for bit (the parallel runner only changes which thread runs a block).
     #[test]
     fn row_blocks_are_bit_identical_to_one_call() {
-        for &(m, n, k) in &[(40, 128, 129), (70, 17, 1000), (97, 65, 300), (300, 64, 300), (1031, 40, 700)] {
+        for &(m, n, k) in &[(40, 128, 129), (70, 17, 1000), (97, 65, 300), (300, 64, 300), (1031, 40, 700), (64, 10, 1568), (64, 1568, 10), (33, 8193, 1)] {
             assert!(splits(m, n, k), "{m}x{n}x{k} should split");
             let (ad, bd) = (values(m * k, 1), values(k * n, 2));
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -117,6 +184,34 @@ mod tests {
         }
     }
 
+    /// The column blocks, computed serially and copied into place, equal one `gemm` call
+    /// bit for bit, for every operand layout.
+    #[test]
+    fn column_blocks_are_bit_identical_to_one_call() {
+        for &(m, n, k) in &[(10, 1568, 64), (32, 1000, 300), (1, 70_000, 5), (7, 4099, 13), (3, 600, 1000)] {
+            assert!(splits_columns(m, n, k), "{m}x{n}x{k} should split by columns");
+            let (ad, bd) = (values(m * k, 3), values(k * n, 4));
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = if ta { MatRef { data: &ad, offset: 0, row_stride: 1, col_stride: m } } else { MatRef { data: &ad, offset: 0, row_stride: k, col_stride: 1 } };
+                let b = if tb { MatRef { data: &bd, offset: 0, row_stride: 1, col_stride: k } } else { MatRef { data: &bd, offset: 0, row_stride: n, col_stride: 1 } };
+                let mut whole = vec![f32::NAN; m * n];
+                gemm(m, n, k, a, b, &mut whole, &mut GemmScratch::default());
+                let mut blocked = vec![f32::NAN; m * n];
+                let per = cols_per_task(n);
+                for j0 in (0..n).step_by(per) {
+                    let width = per.min(n - j0);
+                    let mut block = vec![f32::NAN; m * width];
+                    gemm_packed(m, width, k, a, MatRef { offset: j0 * b.col_stride, ..b }, &mut block, &mut GemmScratch::default());
+                    for (row, values) in blocked.chunks_exact_mut(n).zip(block.chunks_exact(width)) {
+                        row[j0..j0 + width].copy_from_slice(values);
+                    }
+                }
+                let same = whole.iter().zip(&blocked).all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same, "{m}x{n}x{k} ta={ta} tb={tb}: column blocks differ from one call");
+            }
+        }
+    }
+
     #[test]
     fn task_rows_follow_the_shape_only() {
         assert_eq!(rows_per_task(128), 32);
@@ -125,10 +220,26 @@ mod tests {
         assert_eq!(rows_per_task(1031), 160);
     }
 
+    /// The batch-128 MLP step's (784-256-128-10) products that are worth it split by rows:
+    /// x·W1, h1·W2 and their gradients (the transposed operands are only strides); the
+    /// 128·128·10 ones (164K multiply-adds) stay on one thread.
+    #[test]
+    fn the_mlp_steps_products_split() {
+        for (m, n, k) in [(128, 256, 784), (784, 256, 128), (128, 128, 256), (128, 256, 128), (256, 128, 128)] {
+            assert!(splits(m, n, k), "{m}x{n}x{k}");
+        }
+        for (m, n, k) in [(128, 10, 128), (128, 128, 10)] {
+            assert!(!splits(m, n, k) && !splits_columns(m, n, k), "{m}x{n}x{k}");
+        }
+    }
+
     #[test]
     fn small_products_do_not_split() {
         assert!(!splits(32, 1000, 1000));
         assert!(!splits(1000, 4, 4));
         assert!(!splits(40, 40, 40));
+        assert!(!splits(1000, 8191, 1) && splits(1000, 8192, 1));
+        // Too few columns, too little work, or too large an output for column blocks.
+        assert!(!splits_columns(32, 64, 10_000) && !splits_columns(8, 200, 100) && !splits_columns(2, 1 << 20, 1));
     }
 }

@@ -44,6 +44,24 @@ pub(crate) fn for_kept_parts<A: Send>(layout: &Layout, reduced: &[bool], acc: &m
     }
 }
 
+/// Every row of the walk of a reduction of `layout` into the keepdim output `acc` (see
+/// [`kept_geometry`] for `out_strides`), split into parts like [`for_kept_parts`]: calls
+/// `row(part, first, [input offset, output offset in part], len, [input stride, output
+/// stride])`, `part` being the block of `acc` from index `first` that the task owns. The
+/// skeleton the reductions share; each passes the fold of one row.
+#[inline(always)]
+pub(crate) fn for_kept_rows<A: Send>(
+    layout: &Layout,
+    reduced: &[bool],
+    out_strides: &[usize],
+    acc: &mut [A],
+    row: impl Fn(&mut [A], usize, [usize; 2], usize, [usize; 2]) + Sync,
+) {
+    for_kept_parts(layout, reduced, acc, &|l, first, part| {
+        walk_rows(l, out_strides, &mut |rows| rows.each(|at| row(part, first, at, rows.len, rows.strides)));
+    });
+}
+
 /// How [`for_kept_parts`] splits: `(dim, output elements per part, output elements per
 /// index of dim)`, or `None` for one part. Not generic, so compiled once.
 #[inline(never)]
@@ -146,24 +164,19 @@ pub fn sum_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tensor> {
             });
             acc[0] = partials.iter().fold(0.0, |t, &p| t + p);
         } else {
-            for_kept_parts(l, reduced, &mut acc, &|l, _, acc| {
-                walk_rows(l, &out_strides, &mut |rows| {
-                    let (len, [si, so]) = (rows.len, rows.strides);
-                    rows.each(|[pi, po]| {
-                        if so == 0 {
-                            acc[po] += row_sum(data, pi, len, si);
-                        } else if si == 1 && so == 1 {
-                            // A row of the input onto a row of the output (a column sum).
-                            for (a, &v) in acc[po..po + len].iter_mut().zip(&data[pi..pi + len]) {
-                                *a += v as f64;
-                            }
-                        } else {
-                            for i in 0..len {
-                                acc[po + i * so] += data[pi + i * si] as f64;
-                            }
-                        }
-                    });
-                });
+            for_kept_rows(l, reduced, &out_strides, &mut acc, |acc, _, [pi, po], len, [si, so]| {
+                if so == 0 {
+                    acc[po] += row_sum(data, pi, len, si);
+                } else if si == 1 && so == 1 {
+                    // A row of the input onto a row of the output (a column sum).
+                    for (a, &v) in acc[po..po + len].iter_mut().zip(&data[pi..pi + len]) {
+                        *a += v as f64;
+                    }
+                } else {
+                    for i in 0..len {
+                        acc[po + i * so] += data[pi + i * si] as f64;
+                    }
+                }
             });
         }
     }
@@ -272,17 +285,11 @@ fn fold_keepdim_aux<A: Copy + Send, B: Copy + Sync>(
 ) -> Result<(Vec<A>, Vec<usize>)> {
     let (shape, out_strides) = kept_geometry(layout, reduced);
     let mut acc = try_alloc(op, checked_numel(op, &shape)?, init)?;
-    for_kept_parts(layout, reduced, &mut acc, &|l, first, acc| {
-        let aux = &aux[first..first + acc.len()];
-        walk_rows(l, &out_strides, &mut |rows| {
-            let (len, [si, so]) = (rows.len, rows.strides);
-            rows.each(|[pi, po]| {
-                for i in 0..len {
-                    let slot = po + i * so;
-                    acc[slot] = f(acc[slot], aux[slot], data[pi + i * si]);
-                }
-            });
-        });
+    for_kept_rows(layout, reduced, &out_strides, &mut acc, |acc, first, [pi, po], len, [si, so]| {
+        for i in 0..len {
+            let slot = po + i * so;
+            acc[slot] = f(acc[slot], aux[first + slot], data[pi + i * si]);
+        }
     });
     Ok((acc, shape))
 }

@@ -69,6 +69,7 @@ pub enum BinaryOp {
     LogicalAnd,
     LogicalOr,
     LogicalXor,
+    ReluGrad,
 }
 
 /// A comparison: bool, true where `f` holds (no gradient), for masks and `where`. int32
@@ -202,6 +203,11 @@ pub static BINARY: &[BinaryDef] = &[
         forward: |a, b| logical_zip("logicalOr", a, b, |x, y| x | y), vjp: None },
     BinaryDef { op: BinaryOp::LogicalXor, name: "logicalXor", backward_name: "", saves: [false; 3],
         forward: |a, b| logical_zip("logicalXor", a, b, |x, y| x ^ y), vjp: None },
+    // relu's gradient `g · step(y)` in one pass over g and relu's output y, no mask tensor:
+    // the same product, so the same bits (±0, and NaN for an infinite g where y ≤ 0).
+    BinaryDef { op: BinaryOp::ReluGrad, name: "relu_grad", backward_name: "", saves: [false; 3],
+        forward: |g, y| zip("relu", g, y, |g, y| g * if y > 0.0 { 1.0 } else { 0.0 }),
+        vjp: None },
 ];
 
 struct BinaryBackward(&'static BinaryDef);

@@ -9,7 +9,8 @@ use crate::layout::broadcasts_to;
 use crate::ops::movement::expand;
 use crate::ops::creation::{cast, float_if_bool};
 use crate::ops::schema::{operand, tensor, Arg, Args, OpDef, Run};
-use crate::tensor::{write_through, Tensor};
+use crate::storage::Buffer;
+use crate::tensor::{copy_chunk, unreachable_dtype, write_through, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -72,6 +73,9 @@ pub fn apply(name: &str, op: InplaceOp, target: &Tensor, source: &Tensor) -> Res
             fmt_shape(target.shape())
         )));
     }
+    if op == InplaceOp::Copy && source.numel() == 1 && target.layout().is_contiguous() {
+        return fill_contiguous(target, source);
+    }
     let result = match op {
         InplaceOp::Add => binary(BinaryOp::Add, target, source)?,
         InplaceOp::Sub => binary(BinaryOp::Sub, target, source)?,
@@ -81,4 +85,26 @@ pub fn apply(name: &str, op: InplaceOp, target: &Tensor, source: &Tensor) -> Res
         InplaceOp::Copy => expand(source, target.shape())?.contiguous_copy(name)?,
     };
     write_through(target, target.layout(), &result)
+}
+
+/// `fill_` (or `copy_` of one element) into a contiguous target: one pass over it, split
+/// among threads when long, instead of a broadcast copy and a second pass writing it back.
+fn fill_contiguous(target: &Tensor, source: &Tensor) -> Result<()> {
+    fn fill<T: Copy + Send + Sync>(dst: &mut [T], v: T) {
+        crate::parallel::for_chunks_mut(dst, copy_chunk(dst.len()), &|_, part| part.fill(v));
+    }
+    let (at, range) = (source.layout().offset, target.layout().offset..target.layout().offset + target.numel());
+    // The value is read before the target is borrowed: the source may be a view of it.
+    let value = match &*source.buffer() {
+        Buffer::F32(s) => Buffer::F32(vec![s[at]]),
+        Buffer::I32(s) => Buffer::I32(vec![s[at]]),
+        Buffer::Bool(s) => Buffer::Bool(vec![s[at]]),
+    };
+    match (&value, &mut *target.storage().buffer_mut()) {
+        (Buffer::F32(v), Buffer::F32(d)) => fill(&mut d[range], v[0]),
+        (Buffer::I32(v), Buffer::I32(d)) => fill(&mut d[range], v[0]),
+        (Buffer::Bool(v), Buffer::Bool(d)) => fill(&mut d[range], v[0]),
+        _ => unreachable_dtype(),
+    }
+    Ok(())
 }

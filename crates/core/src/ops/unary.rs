@@ -5,7 +5,8 @@ use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{map, map_slice};
 use crate::kernels::math;
-use crate::ops::binary::{add, add_scalar, div, mul, mul_scalar, rsub_scalar, sub};
+use crate::autograd::mode::is_grad_enabled;
+use crate::ops::binary::{add, add_scalar, binary, div, mul, mul_scalar, rsub_scalar, sub, BinaryOp};
 use crate::ops::indexing::where_;
 use crate::ops::schema::{self, float, tensor, Args, Grad, OpDef, Run};
 use crate::storage::{try_map, Buffer};
@@ -119,7 +120,8 @@ pub static UNARY: &[UnaryDef] = &[
         vjp: Some(|x, g| mul(g, &unary(UnaryOp::Sign, x)?)) },
     UnaryDef { op: UnaryOp::Relu, name: "relu", backward_name: "ReluBackward0", saves: Saves::Output,
         forward: |x| map("relu", x, |v| if v < 0.0 { 0.0 } else { v }), // NaN stays NaN
-        vjp: Some(|y, g| mul(g, &unary(UnaryOp::Step, y)?)) },
+        // Recorded (createGraph) as ops that differentiate further; else in one pass.
+        vjp: Some(|y, g| if is_grad_enabled() { mul(g, &unary(UnaryOp::Step, y)?) } else { binary(BinaryOp::ReluGrad, g, y) }) },
     UnaryDef { op: UnaryOp::Sigmoid, name: "sigmoid", backward_name: "SigmoidBackward0", saves: Saves::Output,
         forward: |x| map_slice("sigmoid", x, math::sigmoid_slice),
         vjp: Some(|y, g| mul(g, &mul(y, &rsub_scalar(y, 1.0)?)?)) },
