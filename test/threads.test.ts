@@ -30,7 +30,13 @@ const DIST_FFI = JSON.stringify(`${root}dist/ffi.js`);
 const DIST_THREADS = JSON.stringify(`${root}dist/threads.js`);
 const WORKLOAD = JSON.stringify(`${root}test/fixtures/threads-workload.mjs`);
 // The core loads on first use (a tensor), and starts its workers then.
-const WAIT = `async function waitReady(n) { wg.zeros([1]).dispose(); while (readyWorkers() < n) await new Promise((r) => setTimeout(r, 10)); }`;
+/** A child's prelude: wasmgrad as `wg` on 2 threads, waiting until the worker is ready. */
+const ON_TWO_THREADS = `
+      const wg = await import(${DIST});
+      const { readyWorkers } = await import(${DIST_THREADS});
+      wg.setNumThreads(2);
+      wg.zeros([1]).dispose();
+      while (readyWorkers() < 1) await new Promise((r) => setTimeout(r, 10));`;
 
 describe(`the threads build (${process.env.WASMGRAD_SIMD})`, () => {
   afterAll(() => wg.setNumThreads(availableParallelism()));
@@ -87,11 +93,7 @@ describe(`the threads build (${process.env.WASMGRAD_SIMD})`, () => {
 
   it('lets a Node process that used threads exit by itself', async () => {
     const code = `
-      const wg = await import(${DIST});
-      const { readyWorkers } = await import(${DIST_THREADS});
-      ${WAIT}
-      wg.setNumThreads(2);
-      await waitReady(1);
+      ${ON_TWO_THREADS}
       const c = wg.matmul(wg.randn([256, 256]), wg.randn([256, 256]));
       console.log(wg.getNumThreads(), c.shape.join('x'));`;
     const run = await runNode(code, {}, 30_000);
@@ -103,11 +105,7 @@ describe(`the threads build (${process.env.WASMGRAD_SIMD})`, () => {
   it('starts its workers when Node runs with V8 options a Worker refuses (they apply to every thread anyway)', async () => {
     // --max-old-space-size here; the relaxed-simd flag too in project threads-relaxed.
     const code = `
-      const wg = await import(${DIST});
-      const { readyWorkers } = await import(${DIST_THREADS});
-      ${WAIT}
-      wg.setNumThreads(2);
-      await waitReady(1);
+      ${ON_TWO_THREADS}
       const flags = ['--max-old-space-size=2048', '--experimental-wasm-relaxed-simd'].filter((f) => process.execArgv.includes(f));
       console.log(readyWorkers(), wg.simdVariant(), flags.join(' '));`;
     const run = await runNode(code, {}, 30_000, ['--max-old-space-size=2048']);
@@ -119,12 +117,8 @@ describe(`the threads build (${process.env.WASMGRAD_SIMD})`, () => {
 
   it('reports a worker that traps as a PoisonedError on that and every later call, never hanging', async () => {
     const code = `
-      const wg = await import(${DIST});
+      ${ON_TWO_THREADS}
       const { lib } = await import(${DIST_FFI});
-      const { readyWorkers } = await import(${DIST_THREADS});
-      ${WAIT}
-      wg.setNumThreads(2);
-      await waitReady(1);
       const result = {};
       const attempt = (name, f) => { try { f(); result[name] = 'no error'; } catch (e) { result[name] = e.name + ': ' + e.message; } };
       attempt('planted', () => lib().raw.wt_test_plant_worker_failure(64));

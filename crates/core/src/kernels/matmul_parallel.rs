@@ -160,6 +160,14 @@ mod tests {
         (0..len).map(|i| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1999) as f32 / 997.0 - 1.0).collect()
     }
 
+    /// A `[m, k]` and B `[k, n]` over `ad` and `bd`, each row-major or (`ta`/`tb`) a transposed view.
+    fn operands<'a>(ad: &'a [f32], bd: &'a [f32], [m, n, k]: [usize; 3], ta: bool, tb: bool) -> (MatRef<'a>, MatRef<'a>) {
+        let view = |data, rows, cols, transposed| {
+            if transposed { MatRef { data, offset: 0, row_stride: 1, col_stride: rows } } else { MatRef { data, offset: 0, row_stride: cols, col_stride: 1 } }
+        };
+        (view(ad, m, k, ta), view(bd, k, n, tb))
+    }
+
     /// The blocks `gemm_rows_parallel` makes, computed serially, equal one `gemm` call bit
     /// for bit (the parallel runner only changes which thread runs a block).
     #[test]
@@ -168,8 +176,7 @@ mod tests {
             assert!(splits(m, n, k), "{m}x{n}x{k} should split");
             let (ad, bd) = (values(m * k, 1), values(k * n, 2));
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                let a = if ta { MatRef { data: &ad, offset: 0, row_stride: 1, col_stride: m } } else { MatRef { data: &ad, offset: 0, row_stride: k, col_stride: 1 } };
-                let b = if tb { MatRef { data: &bd, offset: 0, row_stride: 1, col_stride: k } } else { MatRef { data: &bd, offset: 0, row_stride: n, col_stride: 1 } };
+                let (a, b) = operands(&ad, &bd, [m, n, k], ta, tb);
                 let mut whole = vec![f32::NAN; m * n];
                 gemm(m, n, k, a, b, &mut whole, &mut GemmScratch::default());
                 let mut blocked = vec![f32::NAN; m * n];
@@ -192,8 +199,7 @@ mod tests {
             assert!(splits_columns(m, n, k), "{m}x{n}x{k} should split by columns");
             let (ad, bd) = (values(m * k, 3), values(k * n, 4));
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                let a = if ta { MatRef { data: &ad, offset: 0, row_stride: 1, col_stride: m } } else { MatRef { data: &ad, offset: 0, row_stride: k, col_stride: 1 } };
-                let b = if tb { MatRef { data: &bd, offset: 0, row_stride: 1, col_stride: k } } else { MatRef { data: &bd, offset: 0, row_stride: n, col_stride: 1 } };
+                let (a, b) = operands(&ad, &bd, [m, n, k], ta, tb);
                 let mut whole = vec![f32::NAN; m * n];
                 gemm(m, n, k, a, b, &mut whole, &mut GemmScratch::default());
                 let mut blocked = vec![f32::NAN; m * n];
