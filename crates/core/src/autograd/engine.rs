@@ -42,14 +42,16 @@ pub struct PassOptions {
 pub fn backward(root: &Tensor, grad: Option<&Tensor>, options: PassOptions) -> Result<Vec<Tensor>> {
     let seed = seed_for("backward", root, grad)?;
     let _mode = GradModeGuard::new(options.create_graph);
-    let pass = run(&[(root.clone(), seed)], None)?;
+    let mut pass = run(&[(root.clone(), seed)], None)?;
     // Everything that can fail (hooks, allocations) happens before any `.grad` changes, so
     // an error leaves the leaves' gradients and the graph as they were.
     let mut updates = Vec::new();
     fallible_grow("backward", &mut updates, pass.captured.len())?;
-    for (leaf, g) in &pass.captured {
-        let g = host::run_hooks(&leaf.leaf_hooks(), g.clone())?;
-        updates.push((leaf.clone(), prepare_leaf_update(leaf, g, options.create_graph)?));
+    // Taken, not borrowed: a gradient only this pass holds becomes `.grad` without a copy.
+    for (leaf, g) in std::mem::take(&mut pass.captured) {
+        let g = host::run_hooks(&leaf.leaf_hooks(), g)?;
+        let update = prepare_leaf_update(&leaf, g, options.create_graph)?;
+        updates.push((leaf, update));
     }
     let mut replaced = Vec::new();
     for (leaf, update) in updates {
