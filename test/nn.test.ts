@@ -32,6 +32,21 @@ describe('softmax and logSoftmax', () => {
   it('rejects an out-of-range dim', () => {
     expect(thrown(() => tensor([[1, 2]]).softmax(2))).toBeInstanceOf(ArgumentError);
   });
+  // The kernel works in blocks of 256 elements (and of 256 columns when dim is not the
+  // last): rows longer than a block, with a ragged end, −∞ masks (exp of −∞ takes exp's
+  // underflow lanes) and a row holding a NaN (all NaN, as in PyTorch).
+  for (const [shape, dim] of [[[3, 1000], 1], [[2, 257], -1], [[2, 5, 300], 1]] as [number[], number][]) {
+    it(`softmax and logSoftmax over dim ${dim} of [${shape}] with −∞ masks and a NaN`, () => {
+      const x = randomNd(shape, 11, -30, 30);
+      const masked = Float32Array.from(x.data, (v, i) => (i % 7 === 3 || i % 11 === 0 ? -Infinity : v));
+      masked[5] = NaN;
+      const xm = nd(shape, Array.from(masked));
+      for (const log of [false, true]) {
+        const got = run(() => (log ? logSoftmax(tensor(masked, { shape }), dim) : softmax(tensor(masked, { shape }), dim)));
+        expectClose(got.data, refSoftmax(xm, dim, log).data, 1e-6, 2e-6, log ? 'logSoftmax' : 'softmax');
+      }
+    });
+  }
 });
 
 describe('crossEntropy', () => {

@@ -17,9 +17,11 @@ const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const GZIP_BUDGET = 254_000;
 /**
  * The threads builds (simd128 or relaxed-simd) carry the pool, std's atomic paths and the
- * split kernels (conv, pooling, elementwise, reductions): about 17 kB more.
+ * split kernels (conv, pooling, elementwise, reductions): about 17 kB more. Raised from
+ * 270 000 for the vectorised softmax rows and exp's underflow lanes (+1.2 kB; softmax of
+ * 1024² 9× faster).
  */
-const GZIP_BUDGET_THREADS = 270_000;
+const GZIP_BUDGET_THREADS = 272_000;
 const THREADS_BUILDS = ['wasmgrad-threads-relaxed.wasm', 'wasmgrad-threads.wasm'];
 const EXPECTED = ['wasmgrad-relaxed.wasm', ...THREADS_BUILDS, 'wasmgrad.wasm'];
 

@@ -2,6 +2,8 @@
 //! stabilised by subtracting each row's maximum. Large inputs over the last axis run their
 //! rows on the thread pool (each row computed alone, so the bits do not change).
 
+use crate::kernels::extreme::row_value;
+use crate::kernels::math::exp_slice;
 use crate::parallel;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,11 +43,16 @@ pub fn softmax_rows(src: &[f32], out: &mut [f32], outer: usize, n: usize, inner:
                 *m = m.max(v);
             }
         }
+        let mut shifted = [0.0f32; BLOCK];
         for (xr, yr) in x.chunks_exact(inner).zip(y.chunks_exact_mut(inner)) {
-            for (((o, &v), &m), t) in yr.iter_mut().zip(xr).zip(max.iter()).zip(total.iter_mut()) {
-                let e = (v - m).exp();
-                *t += e;
-                *o = if kind == SoftmaxKind::Softmax { e } else { v - m };
+            for (((xb, yb), mb), tb) in xr.chunks(BLOCK).zip(yr.chunks_mut(BLOCK)).zip(max.chunks(BLOCK)).zip(total.chunks_mut(BLOCK)) {
+                let t = &mut shifted[..xb.len()];
+                t.iter_mut().zip(xb).zip(mb).for_each(|((t, &v), &m)| *t = v - m);
+                exp_slice(t, yb);
+                tb.iter_mut().zip(yb.iter()).for_each(|(t, &e)| *t += e);
+                if kind == SoftmaxKind::Log {
+                    yb.copy_from_slice(t);
+                }
             }
         }
         for yr in y.chunks_exact_mut(inner) {
@@ -56,13 +63,23 @@ pub fn softmax_rows(src: &[f32], out: &mut [f32], outer: usize, n: usize, inner:
     }
 }
 
+/// Elements of a row handled at a time: `x - max` goes to a stack buffer, its exp to the
+/// output, both through the vectorised kernels.
+const BLOCK: usize = 256;
+
 fn row(x: &[f32], y: &mut [f32], kind: SoftmaxKind) {
-    let m = x.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    // NaN anywhere makes the maximum NaN, hence the whole row NaN, as in PyTorch.
+    let m = row_value::<true>(x);
+    let mut shifted = [0.0f32; BLOCK];
     let mut total = 0.0f32;
-    for (o, &v) in y.iter_mut().zip(x) {
-        let e = (v - m).exp();
-        total += e;
-        *o = if kind == SoftmaxKind::Softmax { e } else { v - m };
+    for (xb, yb) in x.chunks(BLOCK).zip(y.chunks_mut(BLOCK)) {
+        let t = &mut shifted[..xb.len()];
+        t.iter_mut().zip(xb).for_each(|(t, &v)| *t = v - m);
+        exp_slice(t, yb);
+        total += sum(yb);
+        if kind == SoftmaxKind::Log {
+            yb.copy_from_slice(t);
+        }
     }
     match kind {
         SoftmaxKind::Softmax => {
@@ -74,4 +91,16 @@ fn row(x: &[f32], y: &mut [f32], kind: SoftmaxKind) {
             y.iter_mut().for_each(|o| *o -= log_total);
         }
     }
+}
+
+/// The sum of `v` in eight interleaved partial sums (independent adds the compiler turns
+/// into two vector accumulators), combined in a fixed order.
+fn sum(v: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        acc.iter_mut().zip(c).for_each(|(a, &x)| *a += x);
+    }
+    let lanes = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    chunks.remainder().iter().fold(lanes, |a, &x| a + x)
 }
