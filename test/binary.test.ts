@@ -162,6 +162,43 @@ describe('binary special values', () => {
     expect(got.data[0]).toBeNaN();
     expect(got.data.slice(1)).toEqual([4, 1, 1]);
   });
+  it('pow by the exponents PyTorch computes without pow (2, 3, ±0.5, −1, −2, 1) gives its values at ±0, ±inf, NaN and extremes', () => {
+    // torch 1.13: torch.pow(x, e) for these x; 0.5 and −0.5 are sqrt and 1/sqrt there, so
+    // −0 gives −0 / −inf and −inf gives NaN (powf would give +0, +inf).
+    const x = [-0, 0, -1, -2.5, Infinity, -Infinity, NaN, 1e-30, 3e38, -3e38, 1e-45, 7];
+    const I = Infinity;
+    const want: Record<string, number[]> = {
+      2: [0, 0, 1, 6.25, I, I, NaN, 0, I, I, 0, 49],
+      3: [-0, 0, -1, -15.625, I, -I, NaN, 0, I, -I, 0, 343],
+      0.5: [-0, 0, NaN, NaN, I, NaN, NaN, 1.0000000036274937e-15, 1.7320507716308828e19, NaN, 3.743392066509216e-23, 2.6457512378692627],
+      '-0.5': [-I, I, NaN, NaN, 0, NaN, NaN, 999999986991104, 5.773502894474484e-20, NaN, 2.671373844909537e22, 0.37796449661254883],
+      '-1': [-I, I, -1, -0.4000000059604645, 0, -0, NaN, 1.0000000150474662e30, 3.333333116818801e-39, -3.333333116818801e-39, I, 0.1428571492433548],
+      '-2': [I, I, 1, 0.1599999964237213, 0, 0, NaN, I, 0, 0, I, 0.020408162847161293],
+      1: [-0, 0, -1, -2.5, I, -I, NaN, 1.0000000031710769e-30, 3.0000000054977558e38, -3.0000000054977558e38, 1.401298464324817e-45, 7],
+    };
+    for (const [e, expected] of Object.entries(want)) {
+      const got = run(() => tensor(x).pow(Number(e)));
+      expected.forEach((v, i) => expect(Object.is(got.data[i], v) || (Number.isNaN(v) && Number.isNaN(got.data[i])), `pow(${x[i]}, ${e}) = ${got.data[i]}, torch ${v}`).toBe(true));
+    }
+  });
+  it('the gradient of x.pow(e) is e·x.pow(e − 1) by the same kernels, and 0 for e = 0 (torch 1.13)', () => {
+    const cases: [number, number[]][] = [[2, [2.200000047683716, 4.599999904632568, -1.399999976158142]], [0, [0, 0, 0]]];
+    for (const [e, want] of cases) {
+      const g = run(() => {
+        const x = tensor([1.1, 2.3, -0.7], { requiresGrad: true });
+        x.pow(e).sum().backward();
+        return x.grad!;
+      });
+      expect(Array.from(g.data), `d/dx x^${e}`).toEqual(want);
+    }
+    // 0.5·(1/sqrt(x)): +inf at +0 and −inf at −0, as 0.5·rsqrt gives in torch.
+    const g = run(() => {
+      const x = tensor([0, -0, 4], { requiresGrad: true });
+      x.pow(0.5).sum().backward();
+      return x.grad!;
+    });
+    expect(Array.from(g.data)).toEqual([Infinity, -Infinity, 0.25]);
+  });
   it('NaN propagates through add/sub/mul/div', () => {
     for (const name of ['add', 'sub', 'mul', 'div'] as const) {
       const got = run(() => fn(name, tensor([NaN, 1]), tensor([2, NaN])));

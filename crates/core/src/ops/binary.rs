@@ -106,6 +106,22 @@ fn nan_min(a: f32, b: f32) -> f32 {
     if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }
 }
 
+/// x^y with the exponents PyTorch's pow(Tensor, Scalar) computes without `pow` (see
+/// `scalar_forward`), so the gradient of x.pow(2), 2·x.pow(1), is 2·x and that of
+/// x.pow(0.5) is 0.5·rsqrt(x), bit for bit as there.
+fn pow_scalar(x: f32, y: f32) -> f32 {
+    match y {
+        1.0 => x,
+        2.0 => x * x,
+        3.0 => x * x * x,
+        0.5 => x.sqrt(),
+        -0.5 => 1.0 / x.sqrt(),
+        -1.0 => 1.0 / x,
+        -2.0 => 1.0 / (x * x),
+        _ => x.powf(y),
+    }
+}
+
 /// Runs `f` only for inputs that need a gradient.
 fn when(ctx: &VjpCtx, input: usize, f: impl FnOnce() -> Result<Tensor>) -> Result<Option<Tensor>> {
     if ctx.needs(input) { f().map(Some) } else { Ok(None) }
@@ -159,7 +175,7 @@ pub static BINARY: &[BinaryDef] = &[
         }) },
     // d(a^b)/da = b·a^(b-1), defined as 0 where b = 0 (PyTorch's convention; avoids 0·∞).
     BinaryDef { op: BinaryOp::PowGradBase, name: "pow_grad_base", backward_name: "", saves: [false; 3],
-        forward: |a, b| zip("pow", a, b, |x, y| if y == 0.0 { 0.0 } else { y * x.powf(y - 1.0) }),
+        forward: |a, b| zip("pow", a, b, |x, y| if y == 0.0 { 0.0 } else { y * pow_scalar(x, y - 1.0) }),
         vjp: None },
     // d(a^b)/db = a^b·ln a, defined as 0 where a = 0 and b ≥ 0 (the limit; avoids 0·-∞).
     BinaryDef { op: BinaryOp::PowGradExponent, name: "pow_grad_exponent", backward_name: "", saves: [false; 3],
@@ -314,6 +330,16 @@ fn scalar_forward(op: BinaryOp, name: &str, a: &Tensor, s: f32, reversed: bool) 
         BinaryOp::Sub => rows!(|x: f32, y: f32| x - y),
         BinaryOp::Mul => rows!(|x: f32, y: f32| x * y),
         BinaryOp::Div => rows!(|x: f32, y: f32| x / y),
+        // PyTorch's pow(Tensor, Scalar) computes these exponents with products, sqrt and
+        // division (so pow(-0, 0.5) is -0 and pow(-inf, 0.5) NaN, as sqrt gives), and
+        // they are what models use: libm's powf costs ~45× a multiply.
+        BinaryOp::Pow if !reversed && s == 1.0 => rows!(|x: f32, _| x),
+        BinaryOp::Pow if !reversed && s == 2.0 => rows!(|x: f32, _| x * x),
+        BinaryOp::Pow if !reversed && s == 3.0 => rows!(|x: f32, _| x * x * x),
+        BinaryOp::Pow if !reversed && s == 0.5 => rows!(|x: f32, _| x.sqrt()),
+        BinaryOp::Pow if !reversed && s == -0.5 => rows!(|x: f32, _| 1.0 / x.sqrt()),
+        BinaryOp::Pow if !reversed && s == -1.0 => rows!(|x: f32, _| 1.0 / x),
+        BinaryOp::Pow if !reversed && s == -2.0 => rows!(|x: f32, _| 1.0 / (x * x)),
         BinaryOp::Pow => rows!(f32::powf),
         BinaryOp::Maximum => rows!(nan_max),
         BinaryOp::Minimum => rows!(nan_min),
@@ -351,6 +377,28 @@ impl Backward for ScalarBackward {
         self.def.backward_name
     }
     fn vjp(&self, ctx: &VjpCtx, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        if self.def.op == BinaryOp::Pow && !self.reversed && !is_grad_enabled() {
+            // grad · s·x^(s−1) by the number kernels (the 0-d operand's path runs powf per
+            // element); PyTorch's zeros where s = 0.
+            let x = ctx.saved(0)?;
+            let d = if self.s == 0.0 {
+                Tensor::full("pow", x.shape(), 0.0, DType::F32)?
+            } else {
+                mul(grad, &mul_scalar(&binary_scalar(BinaryOp::Pow, &x, f64::from(self.s - 1.0), false)?, f64::from(self.s))?)?
+            };
+            return Ok(vec![Some(d), None]);
+        }
+        if self.def.op == BinaryOp::Pow && !self.reversed && !is_grad_enabled() {
+            // grad · s·x^(s−1) by the number kernels (the 0-d operand's path runs powf per
+            // element); PyTorch's zeros where s = 0.
+            let x = ctx.saved(0)?;
+            let d = if self.s == 0.0 {
+                Tensor::full("pow", x.shape(), 0.0, DType::F32)?
+            } else {
+                mul(grad, &mul_scalar(&binary_scalar(BinaryOp::Pow, &x, f64::from(self.s - 1.0), false)?, f64::from(self.s))?)?
+            };
+            return Ok(vec![Some(d), None]);
+        }
         let mut saved = ctx.saved.iter().cloned();
         let [sa, sb, so] = self.def.saves;
         let (keep_tensor, keep_constant) = if self.reversed { (sb, sa) } else { (sa, sb) };
