@@ -15,6 +15,20 @@ describe('maximum and minimum', () => {
     expect(run(() => maximum(tensor([-1, 2]), 0)).data).toEqual([0, 2]);
     expect(run(() => minimum(1, tensor([-1, 2]))).data).toEqual([-1, 1]);
   });
+  it('keep the first operand when the two compare equal, so signed zeros come out as in torch 1.13', () => {
+    const a = tensor([-0, 0, -0, 0]);
+    const b = tensor([0, -0, -0, 0]);
+    const signs = (t: Tensor) => Array.from(t.data() as Float32Array, (v) => (Object.is(v, -0) ? '-0' : String(v)));
+    // torch.maximum / torch.minimum(a, b) for these: [-0., 0., -0., 0.] both.
+    expect(tidy(() => signs(maximum(a, b)))).toEqual(['-0', '0', '-0', '0']);
+    expect(tidy(() => signs(minimum(a, b)))).toEqual(['-0', '0', '-0', '0']);
+    // torch.clamp(tensor([-0., 0.]), min=0.) and (min=-0.): [-0., 0.]; clamp(x, -0., 0.) keeps each.
+    const z = tensor([-0, 0]);
+    expect(tidy(() => signs(clamp(z, 0)))).toEqual(['-0', '0']);
+    expect(tidy(() => signs(clamp(z, -0)))).toEqual(['-0', '0']);
+    expect(tidy(() => signs(clamp(z, -0, 0)))).toEqual(['-0', '0']);
+    a.dispose(); b.dispose(); z.dispose();
+  });
   it('propagate NaN like torch.maximum', () => {
     const got = run(() => maximum(tensor([NaN, 1]), tensor([0, NaN]))).data;
     expect(got.every(Number.isNaN)).toBe(true);

@@ -98,12 +98,14 @@ fn max_grad_mask(a: f32, b: f32) -> f32 {
     }
 }
 
-/// max/min that propagate NaN, as torch.maximum/minimum do (f32::max would drop it).
-fn nan_max(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() { f32::NAN } else { a.max(b) }
+/// max/min that propagate NaN, as torch.maximum/minimum do (f32::max would drop it), and
+/// otherwise are C++'s std::max/min (`a` when the two compare equal, so maximum(−0, 0) is
+/// −0 as in torch). Compares and selects, which vectorise; f32::max is a libm call here.
+pub(crate) fn nan_max(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() { f32::NAN } else if a < b { b } else { a }
 }
-fn nan_min(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }
+pub(crate) fn nan_min(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() { f32::NAN } else if b < a { b } else { a }
 }
 
 /// x^y with the exponents PyTorch's pow(Tensor, Scalar) computes without `pow` (see

@@ -253,7 +253,9 @@ fn clamp_value(v: f32, lo: f32, hi: f32) -> f32 {
     if v.is_nan() || lo.is_nan() || hi.is_nan() {
         return f32::NAN;
     }
-    v.max(lo).min(hi)
+    // std::min(std::max(v, lo), hi), as torch.clamp: clamp(−0, min=0) stays −0.
+    let v = if v < lo { lo } else { v };
+    if hi < v { hi } else { v }
 }
 
 /// `input` clamped to the bounds that follow it in the schema.
