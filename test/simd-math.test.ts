@@ -3,7 +3,7 @@
 // (extremes, denormals, NaN, ±Infinity), SIMD lanes vs the scalar tail (lengths 1..17),
 // the per-block fast path vs its general form, and non-contiguous input.
 import { describe, expect, it } from 'vitest';
-import { tensor, tidy, type Tensor } from '../ts/node.js';
+import { silu, tensor, tidy, type Tensor } from '../ts/node.js';
 import { rng } from './helpers/reference.js';
 
 type Op = 'exp' | 'expm1' | 'log' | 'tanh' | 'sigmoid';
@@ -194,6 +194,21 @@ describe('binary ops on the SIMD broadcast paths', () => {
           expect(lead[i], `[1, ${n}] ${op} [${b}, 1, ${n}] at ${i}`).toBe(want(i));
         }
       }
+    }
+  });
+});
+
+describe('silu on wasm (simd)', () => {
+  it('is x times sigmoid(x), bit for bit, in lanes, tails and blocks with rare inputs', () => {
+    const r = rng(17);
+    const x = Float32Array.from({ length: 1031 }, () => 40 * r() - 20);
+    x.set(Float32Array.from([NaN, -Infinity, Infinity, -0, -100, -95, 100, 1e-30]), 300);
+    const [got, sig] = tidy(() => {
+      const t = tensor(x);
+      return [silu(t).data() as Float32Array, t.sigmoid().data() as Float32Array];
+    });
+    for (let i = 0; i < x.length; i++) {
+      expect(sameBits(got[i]!, Math.fround(x[i]! * sig[i]!)), `silu(${x[i]}) = ${got[i]}`).toBe(true);
     }
   });
 });

@@ -274,6 +274,16 @@ fn sigmoid_fast<V: Lanes>(x: V) -> V {
     V::splat(1.0).div(V::splat(1.0).add(exp_fast(x.xor(V::splat_bits(SIGN)))))
 }
 
+#[inline(always)]
+fn silu_v<V: Lanes>(x: V) -> V {
+    x.mul(sigmoid_v(x))
+}
+
+#[inline(always)]
+fn silu_fast<V: Lanes>(x: V) -> V {
+    x.mul(sigmoid_fast(x))
+}
+
 // ---------------------------------------------------------------------------------------
 // GELU
 
@@ -456,6 +466,8 @@ kernels! {
     tanh, tanh_slice, TanhK => tanh_v;
     /// Logistic sigmoid 1/(1 + e^-x).
     sigmoid, sigmoid_slice, SigmoidK => sigmoid_v, fast sigmoid_fast, EXP_GUARD;
+    /// SiLU x·σ(x): the product of the input and [`sigmoid`]'s bits.
+    silu, silu_slice, SiluK => silu_v, fast silu_fast, EXP_GUARD;
     /// Exact GELU x·Φ(x) (PyTorch's `gelu(x)`).
     gelu_erf, gelu_erf_slice, GeluErfK => gelu_erf_v;
     /// Tanh-approximated GELU (PyTorch's `gelu(x, approximate='tanh')`).

@@ -179,7 +179,7 @@ pub static UNARY: &[UnaryDef] = &[
         forward: |x| map("tan", x, f32::tan),
         vjp: Some(|y, g| mul(g, &add_scalar(&mul(y, y)?, 1.0)?)) },
     UnaryDef { op: UnaryOp::Silu, name: "silu", backward_name: "SiluBackward0", saves: Saves::Input,
-        forward: |x| map("silu", x, |v| v * math::sigmoid(v)),
+        forward: |x| map_slice("silu", x, math::silu_slice),
         // d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x)))
         vjp: Some(|x, g| {
             let s = unary(UnaryOp::Sigmoid, x)?;
