@@ -59,6 +59,27 @@ describe('var, std, logsumexp, norm', () => {
       gradcheck((x) => variance(x, [0], unbiased), (x) => fold(x, [0], false, varOf(unbiased)), [randomNd([5, 2], 76)]);
     });
   }
+  // Trailing reductions of contiguous inputs run row by row (blocks of 256 for
+  // logsumexp's exp): long rows with a ragged end, −∞ entries, a shifted mean.
+  it('var, std and logsumexp over long contiguous rows match float64', () => {
+    const x = randomNd([3, 1000], 79, -20, 20);
+    const data = Float32Array.from(x.data, (v, i) => (i % 13 === 5 ? -Infinity : v + 1000));
+    const lseRow = (vs: number[]) => { const m = Math.max(...vs); return m + Math.log(vs.reduce((a, v) => a + Math.exp(v - m), 0)); };
+    const rows = [0, 1, 2].map((r) => Array.from(data.subarray(r * 1000, (r + 1) * 1000)));
+    const got = run(() => tensor(data, { shape: [3, 1000] }).logsumexp(1)).data;
+    rows.forEach((row, r) => expect(Math.abs(got[r]! - lseRow(row)) / Math.abs(lseRow(row)), `logsumexp row ${r}`).toBeLessThan(2e-7));
+    const finite = Float32Array.from(x.data, (v) => v + 1000);
+    for (const [shape, dims] of [[[3, 1000], [1]], [[2, 3, 500], [1, 2]], [[3000], [0]]] as [number[], number[]][]) {
+      const v = run(() => tensor(finite, { shape }).var(dims, true)).data;
+      const sd = run(() => tensor(finite, { shape }).std(dims, true)).data;
+      const n = dims.reduce((a, d) => a * shape[d]!, 1);
+      for (let r = 0; r < v.length; r++) {
+        const want = varOf(true)(Array.from(finite.subarray(r * n, (r + 1) * n)));
+        expect(Math.abs(v[r]! - want) / want, `var ${shape} row ${r}`).toBeLessThan(1e-6);
+        expect(Math.abs(sd[r]! - Math.sqrt(want)) / Math.sqrt(want), `std ${shape} row ${r}`).toBeLessThan(1e-6);
+      }
+    }
+  });
   it('logsumexp is stable and differentiable', () => {
     const lse = (vs: number[]) => Math.log(vs.reduce((a, v) => a + Math.exp(v), 0));
     gradcheck((x) => logsumexp(x, 1), (x) => fold(x, [1], false, lse), [randomNd([3, 4], 77)]);

@@ -11,6 +11,8 @@
 
 use crate::error::Result;
 use crate::layout::{checked_numel, contiguous_strides, Layout, StridedWalk, INLINE_DIMS};
+use crate::kernels::extreme::row_value;
+use crate::kernels::math::exp_slice;
 use crate::parallel;
 use crate::storage::{try_alloc, try_map, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
@@ -143,6 +145,31 @@ pub(crate) fn full_chunks(n: usize, unit: usize) -> Option<usize> {
 /// Whether every dim of `layout` is reduced and its elements are one contiguous run.
 pub(crate) fn is_full_contiguous(layout: &Layout, reduced: &[bool]) -> bool {
     reduced.iter().all(|&r| r) && layout.is_contiguous() && !layout.has_overlap()
+}
+
+/// `(rows, n)` when `layout` is one contiguous run whose trailing dims are the reduced
+/// ones (at least one element each): every output is a contiguous row of `n` inputs.
+fn trailing_rows(layout: &Layout, reduced: &[bool]) -> Option<(usize, usize)> {
+    let first = reduced.iter().position(|&r| r)?;
+    if !reduced[first..].iter().all(|&r| r) || !layout.is_contiguous() || layout.has_overlap() {
+        return None;
+    }
+    let n: usize = layout.shape[first..].iter().product();
+    (n > 0).then(|| (layout.shape[..first].iter().product(), n))
+}
+
+/// `out[r] = f(row r)` for the `rows` contiguous rows of `n` elements from `start`, split
+/// among threads by whole rows when large (each row computed by one thread).
+fn per_row(op: &str, data: &[f32], start: usize, (rows, n): (usize, usize), f: &(dyn Fn(&[f32]) -> f32 + Sync)) -> Result<Vec<f32>> {
+    let mut out = try_alloc(op, rows, 0.0f32)?;
+    let chunk = if parallel::worth_splitting(rows * n) { (parallel::chunk_len(rows * n, n) / n).max(1) } else { rows.max(1) };
+    parallel::for_chunks_mut(&mut out, chunk, &|first, part| {
+        for (k, o) in part.iter_mut().enumerate() {
+            let at = start + (first + k) * n;
+            *o = f(&data[at..at + n]);
+        }
+    });
+    Ok(out)
 }
 
 /// Sums `x` over the axes flagged in `reduced`; the result has those dims set to 1.
@@ -311,6 +338,25 @@ pub fn var_keepdim(op: &str, x: &Tensor, reduced: &[bool], correction: f64, sqrt
     let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
     let l = x.layout();
     let n: usize = l.shape.iter().zip(reduced).filter(|(_, &r)| r).map(|(&d, _)| d).product();
+    let divisor = (n as f64 - correction).max(0.0);
+    if let Some(rows) = trailing_rows(l, reduced) {
+        // Rows: the same two f64 passes, the second in four independent sums.
+        let out = per_row(op, data, l.offset, rows, &|row| {
+            let mean = row_sum(row, 0, row.len(), 1) / row.len() as f64;
+            let mut acc = [0.0f64; 4];
+            let mut quads = row.chunks_exact(4);
+            for q in &mut quads {
+                for (a, &v) in acc.iter_mut().zip(q) {
+                    let d = v as f64 - mean;
+                    *a += d * d;
+                }
+            }
+            let tail = quads.remainder().iter().fold(0.0, |s, &v| s + (v as f64 - mean) * (v as f64 - mean));
+            let ssd = (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail;
+            if sqrt { (ssd / divisor).sqrt() as f32 } else { (ssd / divisor) as f32 }
+        })?;
+        return Tensor::from_f32(out, &kept_geometry(l, reduced).0);
+    }
     let (mut mean, shape) = fold_keepdim_aux(op, data, l, reduced, 0.0f64, &no_aux(l, reduced), |s, (), v| s + v as f64)?;
     for m in mean.iter_mut() {
         *m /= n as f64;
@@ -320,7 +366,6 @@ pub fn var_keepdim(op: &str, x: &Tensor, reduced: &[bool], correction: f64, sqrt
         s + d * d
     })?;
     drop(mean);
-    let divisor = (n as f64 - correction).max(0.0);
     let out = try_map(op, &ssd, |s| if sqrt { (s / divisor).sqrt() as f32 } else { (s / divisor) as f32 })?;
     drop(ssd);
     Tensor::from_f32(out, &shape)
@@ -334,6 +379,24 @@ pub fn logsumexp_keepdim(op: &str, x: &Tensor, reduced: &[bool]) -> Result<Tenso
     let buffer = x.buffer();
     let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
     let l = x.layout();
+    if let Some(rows) = trailing_rows(l, reduced) {
+        // Rows: the max by the amax kernel (NaN first), e^(x − max) by the vectorised exp in
+        // float32 (x − max ≤ 0, so no overflow), summed in f64 per block.
+        let out = per_row(op, data, l.offset, rows, &|row| {
+            let m = row_value::<true>(row);
+            let shift = if m.is_infinite() { 0.0 } else { m };
+            let (mut shifted, mut e) = ([0.0f32; 256], [0.0f32; 256]);
+            let mut total = 0.0f64;
+            for block in row.chunks(256) {
+                let (t, e) = (&mut shifted[..block.len()], &mut e[..block.len()]);
+                t.iter_mut().zip(block).for_each(|(t, &v)| *t = v - shift);
+                exp_slice(t, e);
+                total += row_sum(e, 0, e.len(), 1);
+            }
+            (total.ln() + shift as f64) as f32
+        })?;
+        return Tensor::from_f32(out, &kept_geometry(l, reduced).0);
+    }
     let (mut shift, shape) = fold_keepdim_aux(op, data, l, reduced, f32::NEG_INFINITY, &no_aux(l, reduced), |m, (), v| {
         if v.is_nan() || m.is_nan() || v > m { if m.is_nan() { m } else { v } } else { m }
     })?;
