@@ -33,7 +33,7 @@ describe('the declared-op boundary', () => {
         ['where', [h, 7, 1, 1, 2], /where: input has an unknown operand tag 7/],
         ['crossEntropy', [h, h, 3, -100, 0], /crossEntropy: reduction must be one of/],
         ['full', [1, 2 ** 60, 0, 0], /full: size must be an integer/],
-        ['softmax', [h, Infinity], /softmax: dim must be an integer, got inf/],
+        ['softmax', [h, Infinity], /softmax: dim must be an integer, got Infinity/],
       ];
       for (const [name, words, message] of cases) {
         const err = raw(name, words);

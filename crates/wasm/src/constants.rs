@@ -58,5 +58,5 @@ pub fn text() -> String {
     #[cfg(not(target_feature = "atomics"))]
     let max_workers = 0;
     pairs.push(("build.maxWorkers".to_string(), max_workers as f64));
-    pairs.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join(";")
+    pairs.iter().map(|(n, v)| format!("{n}={}", wasmgrad_core::error::fmt_number(*v))).collect::<Vec<_>>().join(";")
 }

@@ -43,7 +43,7 @@ impl Words<'_> {
         if v.fract() == 0.0 && v.abs() <= MAX_EXACT {
             Ok(v as i64)
         } else {
-            Err(Error::argument(format!("{}: {what} must be an integer, got {v}", self.op)))
+            Err(Error::argument(format!("{}: {what} must be an integer, got {}", self.op, wasmgrad_core::error::fmt_number(v))))
         }
     }
 
@@ -92,7 +92,7 @@ pub fn decode(rt: &Runtime, def: &'static OpDef, n: u32, mut values: Vec<Value>)
             Kind::Float => Value::Float(w.take(what)?),
             Kind::Bool => match w.take(what)? {
                 v if v == 0.0 || v == 1.0 => Value::Bool(v == 1.0),
-                v => return Err(Error::argument(format!("{op}: {what} must be true or false, got {v}"))),
+                v => return Err(Error::argument(format!("{op}: {what} must be true or false, got {}", wasmgrad_core::error::fmt_number(v)))),
             },
             Kind::Choice(choices) => {
                 let i = w.int(what)?;

@@ -317,7 +317,7 @@ pub extern "C" fn wg_set_memory_limit(bytes: f64) -> u32 {
             allocator::set_limit(None);
             Ok(())
         } else if !(bytes.is_finite() && bytes.fract() == 0.0) {
-            Err(Error::argument(format!("setMemoryLimit: expected a whole number of bytes, got {bytes}")))
+            Err(Error::argument(format!("setMemoryLimit: expected a whole number of bytes, got {}", wasmgrad_core::error::fmt_number(bytes))))
         } else {
             let in_use = allocator::in_use();
             let wanted = bytes.min(usize::MAX as f64) as usize;

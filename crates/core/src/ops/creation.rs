@@ -1,6 +1,6 @@
 //! Tensors made from nothing: constants, ranges, identity, random. None record a graph.
 
-use crate::error::{Error, Result};
+use crate::error::{fmt_number, Error, Result};
 use crate::kernels::random;
 use crate::layout::{checked_numel, MAX_ELEMENTS};
 use crate::storage::{try_alloc, try_copy, try_map, Buffer, DType};
@@ -9,7 +9,7 @@ use crate::tensor::Tensor;
 
 fn count_arg(op: &str, what: &str, v: f64) -> Result<usize> {
     if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= MAX_ELEMENTS as f64) {
-        return Err(Error::argument(format!("{op}: {what} must be a non-negative integer, got {v}")));
+        return Err(Error::argument(format!("{op}: {what} must be a non-negative integer, got {}", fmt_number(v))));
     }
     Ok(v as usize)
 }
@@ -25,11 +25,14 @@ fn from_values(op: &str, dtype: DType, values: Vec<f64>, shape: &[usize]) -> Res
 
 pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
     if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
-        return Err(Error::argument(format!("arange: invalid range start={start} end={end} step={step}")));
+        return Err(Error::argument(format!("arange: invalid range start={} end={} step={}", fmt_number(start), fmt_number(end), fmt_number(step))));
     }
     if (end - start) * step < 0.0 {
         return Err(Error::argument(format!(
-            "arange: the range from {start} to {end} is inconsistent with the sign of step {step}"
+            "arange: the range from {} to {} is inconsistent with the sign of step {}",
+            fmt_number(start),
+            fmt_number(end),
+            fmt_number(step)
         )));
     }
     let count = ((end - start) / step).ceil().max(0.0);
@@ -114,7 +117,7 @@ pub fn float_if_bool(x: &Tensor) -> Result<Tensor> {
 /// for one it cannot hold (NaN, ±inf, beyond the int32 range).
 fn int32_fill(op: &str, value: f64) -> Result<f64> {
     if !(value >= i32::MIN as f64 && value <= i32::MAX as f64) {
-        return Err(Error::argument(format!("{op}: value {value} cannot be converted to int32 without overflow")));
+        return Err(Error::argument(format!("{op}: value {} cannot be converted to int32 without overflow", fmt_number(value))));
     }
     Ok(value.trunc())
 }

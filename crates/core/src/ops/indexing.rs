@@ -156,7 +156,7 @@ pub fn index_select(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     for (p, &v) in picks.iter_mut().zip(&values) {
         // Negative indices are out of range, as in PyTorch ("index out of range in self").
         *p = usize::try_from(v as i64).ok().filter(|&i| i < n).ok_or_else(|| {
-            crate::error::Error::argument(format!("{OP}: index {v} is out of range for dimension {d} of size {n}"))
+            crate::error::Error::argument(format!("{OP}: index {} is out of range for dimension {d} of size {n}", crate::error::fmt_number(v)))
         })?;
     }
     drop(values);

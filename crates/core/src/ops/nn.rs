@@ -276,7 +276,7 @@ pub fn cross_entropy(logits: &Tensor, target: &Tensor, options: CrossEntropyOpti
         return Err(Error::shape(format!("{OP}: logits need at least 1 dimension (classes), got a 0-d tensor")));
     }
     if !(0.0..=1.0).contains(&options.label_smoothing) {
-        return Err(Error::argument(format!("{OP}: labelSmoothing must be in [0, 1], got {}", options.label_smoothing)));
+        return Err(Error::argument(format!("{OP}: labelSmoothing must be in [0, 1], got {}", crate::error::fmt_number(options.label_smoothing as f64))));
     }
     let batched = logits.ndim() > 1;
     let shape = logits.shape();
@@ -419,7 +419,8 @@ pub fn binary_cross_entropy(x: &Tensor, t: &Tensor) -> Result<Tensor> {
     })??;
     if let Some(p) = bad {
         return Err(Error::argument(format!(
-            "{OP}: all elements of input should be between 0 and 1, got {p} (input of shape {})",
+            "{OP}: all elements of input should be between 0 and 1, got {} (input of shape {})",
+            crate::error::fmt_number(p as f64),
             fmt_shape(x.shape())
         )));
     }

@@ -321,7 +321,7 @@ impl Backward for VarStdBackward {
 pub fn var_std(x: &Tensor, axes: Option<&[i64]>, keepdim: bool, correction: f64, std: bool) -> Result<Tensor> {
     let name = if std { "std" } else { "var" };
     if !correction.is_finite() {
-        return Err(Error::argument(format!("{name}: correction must be a finite number, got {correction}")));
+        return Err(Error::argument(format!("{name}: correction must be a finite number, got {}", crate::error::fmt_number(correction))));
     }
     let reduced = reduced_dims(name, x.ndim(), axes)?;
     let kept = var_keepdim(name, x, &reduced, correction, std)?;

@@ -27,7 +27,7 @@ pub use adam::{adam_step, AdamConfig};
 pub use rmsprop::{rmsprop_step, RmspropConfig};
 pub use sgd::{sgd_step, SgdConfig};
 
-use crate::error::{fmt_shape, Error, Result};
+use crate::error::{fmt_number, fmt_shape, Error, Result};
 use crate::ops::schema::{flag, float, optional_tensor, tensor, OpDef, Run};
 use crate::storage::Buffer;
 use crate::tensor::{unreachable_dtype, Tensor};
@@ -109,7 +109,7 @@ fn finite(op: &str, name: &str, v: f64) -> Result<f64> {
     if v.is_finite() {
         Ok(v)
     } else {
-        Err(Error::argument(format!("{op}: {name} must be a finite number, got {v}")))
+        Err(Error::argument(format!("{op}: {name} must be a finite number, got {}", fmt_number(v))))
     }
 }
 
@@ -117,7 +117,7 @@ fn non_negative(op: &str, name: &str, v: f64) -> Result<f64> {
     if finite(op, name, v)? >= 0.0 {
         Ok(v)
     } else {
-        Err(Error::argument(format!("{op}: invalid {name} {v}; it must be >= 0")))
+        Err(Error::argument(format!("{op}: invalid {name} {}; it must be >= 0", fmt_number(v))))
     }
 }
 
@@ -125,7 +125,7 @@ fn beta(op: &str, name: &str, v: f64) -> Result<f64> {
     if (0.0..1.0).contains(&v) {
         Ok(v)
     } else {
-        Err(Error::argument(format!("{op}: invalid {name} {v}; it must be in [0, 1)")))
+        Err(Error::argument(format!("{op}: invalid {name} {}; it must be in [0, 1)", fmt_number(v))))
     }
 }
 
@@ -134,7 +134,7 @@ fn step_number(op: &str, step: f64) -> Result<()> {
     if step.is_finite() && step >= 1.0 && step.fract() == 0.0 {
         Ok(())
     } else {
-        Err(Error::argument(format!("{op}: step must be a whole number >= 1, got {step}")))
+        Err(Error::argument(format!("{op}: step must be a whole number >= 1, got {}", fmt_number(step))))
     }
 }
 

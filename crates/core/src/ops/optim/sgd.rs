@@ -24,7 +24,8 @@ fn validate_sgd(c: &SgdConfig) -> Result<()> {
     if c.nesterov && (c.momentum <= 0.0 || c.dampening != 0.0) {
         return Err(Error::argument(format!(
             "sgd: Nesterov momentum requires a momentum > 0 and zero dampening, got momentum {} and dampening {}",
-            c.momentum, c.dampening
+            crate::error::fmt_number(c.momentum as f64),
+            crate::error::fmt_number(c.dampening as f64)
         )));
     }
     Ok(())
