@@ -274,6 +274,29 @@ fn sigmoid_fast<V: Lanes>(x: V) -> V {
     V::splat(1.0).div(V::splat(1.0).add(exp_fast(x.xor(V::splat_bits(SIGN)))))
 }
 
+/// PyTorch's softplus threshold: above it, softplus(x) = x to float precision.
+const SOFTPLUS_THRESHOLD: f32 = 20.0;
+
+/// log1p(u) for u = e^x as log(w) − ((w − 1) − u)/w with w = 1 + u: the quotient puts
+/// back what rounding w lost, so the far negative tail gives u itself (≈ e^x, down into
+/// the denormals), e^−∞ = 0 gives 0, and NaN stays NaN.
+#[inline(always)]
+fn softplus_v<V: Lanes>(x: V) -> V {
+    let u = exp_v(x);
+    let w = V::splat(1.0).add(u);
+    let lost = w.sub(V::splat(1.0)).sub(u).div(w);
+    V::select(x.gt(V::splat(SOFTPLUS_THRESHOLD)), x, log_v(w).sub(lost))
+}
+
+/// [`softplus_v`] for |x| < 20 only: e^x and log(1 + e^x) need none of their general forms.
+#[inline(always)]
+fn softplus_fast<V: Lanes>(x: V) -> V {
+    let u = exp_fast(x);
+    let w = V::splat(1.0).add(u);
+    let lost = w.sub(V::splat(1.0)).sub(u).div(w);
+    log_fast(w).sub(lost)
+}
+
 #[inline(always)]
 fn silu_v<V: Lanes>(x: V) -> V {
     x.mul(sigmoid_v(x))
@@ -424,6 +447,8 @@ const EXP_GUARD: Guard = Guard { abs: true, min: 0, max: EXP_FAST.to_bits() as i
 /// |x| < 9.9: |2u| < 85.2 in gelu_tanh.
 const GELU_TANH_GUARD: Guard = Guard { abs: true, min: 0, max: 9.9f32.to_bits() as i32 - 1 };
 /// Positive, normal and finite.
+/// |x| < 20: softplus's fast form.
+const SOFTPLUS_GUARD: Guard = Guard { abs: true, min: 0, max: SOFTPLUS_THRESHOLD.to_bits() as i32 - 1 };
 const LOG_GUARD: Guard = Guard { abs: false, min: MIN_NORMAL.to_bits() as i32, max: f32::MAX.to_bits() as i32 };
 
 macro_rules! kernels {
@@ -466,6 +491,8 @@ kernels! {
     tanh, tanh_slice, TanhK => tanh_v;
     /// Logistic sigmoid 1/(1 + e^-x).
     sigmoid, sigmoid_slice, SigmoidK => sigmoid_v, fast sigmoid_fast, EXP_GUARD;
+    /// softplus log(1 + e^x), x itself above PyTorch's threshold of 20.
+    softplus, softplus_slice, SoftplusK => softplus_v, fast softplus_fast, SOFTPLUS_GUARD;
     /// SiLU x·σ(x): the product of the input and [`sigmoid`]'s bits.
     silu, silu_slice, SiluK => silu_v, fast silu_fast, EXP_GUARD;
     /// Exact GELU x·Φ(x) (PyTorch's `gelu(x)`).

@@ -64,9 +64,6 @@ pub enum UnaryOp {
     LogicalNot,
 }
 
-/// PyTorch's softplus threshold: above it, softplus(x) = x to float precision.
-const SOFTPLUS_THRESHOLD: f32 = 20.0;
-
 /// Zero gradient, for piecewise-constant ops (as PyTorch defines floor/ceil/round).
 fn zero_grad(_: &Tensor, g: &Tensor) -> Result<Tensor> {
     mul_scalar(g, 0.0)
@@ -186,7 +183,7 @@ pub static UNARY: &[UnaryDef] = &[
             mul(g, &mul(&s, &add_scalar(&mul(x, &rsub_scalar(&s, 1.0)?)?, 1.0)?)?)
         }) },
     UnaryDef { op: UnaryOp::Softplus, name: "softplus", backward_name: "SoftplusBackward0", saves: Saves::Input,
-        forward: |x| map("softplus", x, |v| if v > SOFTPLUS_THRESHOLD { v } else { v.exp().ln_1p() }),
+        forward: |x| map_slice("softplus", x, math::softplus_slice),
         vjp: Some(|x, g| mul(g, &unary(UnaryOp::Sigmoid, x)?)) },
     UnaryDef { op: UnaryOp::Floor, name: "floor", backward_name: "FloorBackward0", saves: Saves::Nothing,
         forward: |x| map("floor", x, f32::floor),
