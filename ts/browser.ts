@@ -28,6 +28,7 @@ setThreadPlatform({
     worker.postMessage(init);
   },
   defaultThreads: () => Math.min(4, globalThis.navigator?.hardwareConcurrency ?? 1),
+  cores: () => globalThis.navigator?.hardwareConcurrency ?? 1,
 });
 
 export * from './index.js';

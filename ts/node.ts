@@ -161,6 +161,7 @@ setThreadPlatform({
     supervisorThread().postMessage(message);
   },
   defaultThreads: () => availableParallelism(),
+  cores: () => availableParallelism(),
   terminateForTest: (index, afterMs) => {
     const message: ToSupervisor = { type: 'terminate', index, afterMs };
     supervisorThread().postMessage(message);

@@ -82,7 +82,7 @@ export function threadsSupported(): boolean {
 /** The raw exports the pool uses (present in the threads build only). */
 interface PoolExports {
   wt_shared(): number;
-  wt_set_threads(n: number): void;
+  wt_set_threads(n: number, spin: number): void;
   wt_alloc_stack(size: number): number;
   wt_alloc_tls(size: number, align: number): number;
   __tls_size: WebAssembly.Global;
@@ -105,6 +105,7 @@ export class ThreadPool {
     private readonly memory: WebAssembly.Memory,
     private readonly maxWorkers: number,
     private readonly start: StartWorker,
+    private readonly cores: number,
   ) {
     this.shared = exports.wt_shared() >>> 0;
   }
@@ -131,7 +132,8 @@ export class ThreadPool {
   setThreads(n: number): void {
     if (this.startFailure !== null) return;
     this.threads = Math.min(n, this.maxThreads);
-    this.exports.wt_set_threads(this.threads);
+    // Idle workers spin before they block, unless there are more threads than cores.
+    this.exports.wt_set_threads(this.threads, this.threads <= this.cores ? 1 : 0);
     while (this.started < this.threads - 1 && this.failure === null && this.startFailure === null) this.startWorker(this.started++);
   }
 
@@ -174,7 +176,7 @@ export class ThreadPool {
     if (this.startFailure !== null) return;
     this.startFailure = message;
     this.threads = 1;
-    this.exports.wt_set_threads(1);
+    this.exports.wt_set_threads(1, 0);
     console.warn(message);
   }
 }
@@ -236,6 +238,8 @@ export function checkThreadCount(n: unknown): number {
 export interface ThreadPlatform {
   start: StartWorker;
   defaultThreads: () => number;
+  /** Logical cores (more threads than this oversubscribe them). */
+  cores: () => number;
   /** Test only: ends worker `index` abruptly (no catch runs in it) after `afterMs`. */
   terminateForTest?: (index: number, afterMs: number) => void;
 }
@@ -263,7 +267,7 @@ export function attachPool(exports: WebAssembly.Exports | null, module: WebAssem
     singleThreaded = true;
     return;
   }
-  pool = new ThreadPool(exports as unknown as PoolExports, module, memory, maxWorkers, platform.start);
+  pool = new ThreadPool(exports as unknown as PoolExports, module, memory, maxWorkers, platform.start, Math.max(1, Math.floor(platform.cores())));
   pool.setThreads(wanted ?? Math.max(1, Math.floor(platform.defaultThreads())));
 }
 

@@ -140,6 +140,8 @@ pub fn install() {
 /// 0.13 ms on 1, and in two bench runs each, alternated, the MLP b128 step gained
 /// 1.27–1.40× on 2 threads against 1.53–1.56× with this spin (CNN 1.28–1.64× / 1.77–1.79×).
 const SPINS_BEFORE_WAIT: u32 = 1 << 15;
+/// 1 while idle workers spin [`SPINS_BEFORE_WAIT`] times before blocking (see `wt_set_threads`).
+static SPIN: AtomicU32 = AtomicU32::new(1);
 
 /// A worker's life: register, then run the jobs it takes part in; never returns (JS ends
 /// the worker). `index` is the worker's number, 0-based; worker `i` takes part while the
@@ -155,8 +157,9 @@ pub extern "C" fn wt_worker_loop(index: u32) {
     let mut seen = SHARED.generation.load(SeqCst);
     loop {
         let mut spins = 0;
+        let spin_limit = if SPIN.load(SeqCst) != 0 { SPINS_BEFORE_WAIT } else { 0 };
         while SHARED.generation.load(SeqCst) == seen {
-            if spins < SPINS_BEFORE_WAIT {
+            if spins < spin_limit {
                 spins += 1;
                 std::hint::spin_loop();
                 continue;
@@ -187,9 +190,13 @@ pub extern "C" fn wt_shared() -> usize {
     &SHARED as *const Shared as usize
 }
 
-/// Sets the thread count (calling thread included), clamped to 1..=MAX_WORKERS+1.
+/// Sets the thread count (calling thread included), clamped to 1..=MAX_WORKERS+1, and
+/// whether idle workers spin before they block (`spin` ≠ 0): JS turns it off when there
+/// are more threads than cores, where a spinning worker takes the core a working thread
+/// needs.
 #[no_mangle]
-pub extern "C" fn wt_set_threads(n: u32) {
+pub extern "C" fn wt_set_threads(n: u32, spin: u32) {
+    SPIN.store(u32::from(spin != 0), SeqCst);
     SHARED.threads.store(n.clamp(1, MAX_WORKERS as u32 + 1), SeqCst);
 }
 
