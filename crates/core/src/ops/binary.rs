@@ -390,17 +390,6 @@ impl Backward for ScalarBackward {
             };
             return Ok(vec![Some(d), None]);
         }
-        if self.def.op == BinaryOp::Pow && !self.reversed && !is_grad_enabled() {
-            // grad · s·x^(s−1) by the number kernels (the 0-d operand's path runs powf per
-            // element); PyTorch's zeros where s = 0.
-            let x = ctx.saved(0)?;
-            let d = if self.s == 0.0 {
-                Tensor::full("pow", x.shape(), 0.0, DType::F32)?
-            } else {
-                mul(grad, &mul_scalar(&binary_scalar(BinaryOp::Pow, &x, f64::from(self.s - 1.0), false)?, f64::from(self.s))?)?
-            };
-            return Ok(vec![Some(d), None]);
-        }
         let mut saved = ctx.saved.iter().cloned();
         let [sa, sb, so] = self.def.saves;
         let (keep_tensor, keep_constant) = if self.reversed { (sb, sa) } else { (sa, sb) };
