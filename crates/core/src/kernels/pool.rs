@@ -263,35 +263,44 @@ fn max_windows(plane: &[f32], w: &Window, (y0, y1): (usize, usize), c0: usize, o
 pub fn max_pool2d_backward(gout: &[f32], idx: &[i32], g: &PoolGeom, start: usize, dx: &mut [f32]) {
     let w = &g.win;
     let ohw = w.oh * w.ow;
+    let planes = |p: usize| (&gout[p * ohw..(p + 1) * ohw], &idx[p * ohw..(p + 1) * ohw]);
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    let pairs = g.unpool_pairs();
+    if g.unpool_pairs() {
+        // Runs of whole rows go to one call, which reads each output row once for all the
+        // input rows under it (a call per input row cost more than its selects).
+        return for_each_row_run(w.h, w.w, start, dx.len(), |p, y, x0, run, r| {
+            let (gp, ip) = planes(p);
+            if x0 == 0 && r.len() == run * w.w {
+                simd::unpool_max_pairs(gp, ip, w, y, &mut dx[r]);
+            } else {
+                scatter_row(gp, ip, w, y, x0, &mut dx[r]);
+            }
+        });
+    }
     for_each_row_piece(w.h, w.w, start, dx.len(), |p, y, x0, r| {
-        let row = &mut dx[r];
-        let (gp, ip) = (&gout[p * ohw..(p + 1) * ohw], &idx[p * ohw..(p + 1) * ohw]);
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if pairs && x0 == 0 && row.len() == w.w {
-            // At most one window row over this input row: a select per element.
-            match lone_window_over(y, w) {
-                Some(oy) => simd::unpool_max_pairs(&gp[oy * w.ow..(oy + 1) * w.ow], &ip[oy * w.ow..(oy + 1) * w.ow], (y * w.w) as i32, row),
-                None => row.fill(0.0),
-            }
-            return;
-        }
-        row.fill(0.0);
-        let first = (y * w.w + x0) as u32;
-        let len = row.len() as u32;
-        for oy in windows_over(y, w.oh, w.sh, w.ph, w.kh, w.dh) {
-            let (grow, irow) = (&gp[oy * w.ow..(oy + 1) * w.ow], &ip[oy * w.ow..(oy + 1) * w.ow]);
-            for (&gv, &i) in grow.iter().zip(irow) {
-                // Branch-free (whether a window's max lies in this row is a coin toss):
-                // a miss adds +0.0 to element 0, which changes nothing, as no sum of
-                // gradients onto +0.0 is ever −0.0.
-                let off = (i as u32).wrapping_sub(first);
-                let hit = 0u32.wrapping_sub((off < len) as u32);
-                row[(off & hit) as usize] += f32::from_bits(gv.to_bits() & hit);
-            }
-        }
+        let (gp, ip) = planes(p);
+        scatter_row(gp, ip, w, y, x0, &mut dx[r]);
     });
+}
+
+/// Input row `y`'s columns `x0 ..` (`row`) of max pooling's backward: cleared, then the
+/// gradients of the windows over it whose argmax lies in it, in output order.
+#[inline(never)]
+fn scatter_row(gp: &[f32], ip: &[i32], w: &Window, y: usize, x0: usize, row: &mut [f32]) {
+    row.fill(0.0);
+    let first = (y * w.w + x0) as u32;
+    let len = row.len() as u32;
+    for oy in windows_over(y, w.oh, w.sh, w.ph, w.kh, w.dh) {
+        let (grow, irow) = (&gp[oy * w.ow..(oy + 1) * w.ow], &ip[oy * w.ow..(oy + 1) * w.ow]);
+        for (&gv, &i) in grow.iter().zip(irow) {
+            // Branch-free (whether a window's max lies in this row is a coin toss):
+            // a miss adds +0.0 to element 0, which changes nothing, as no sum of
+            // gradients onto +0.0 is ever −0.0.
+            let off = (i as u32).wrapping_sub(first);
+            let hit = 0u32.wrapping_sub((off < len) as u32);
+            row[(off & hit) as usize] += f32::from_bits(gv.to_bits() & hit);
+        }
+    }
 }
 
 /// The vectorised inner columns: four outputs at a time, each tap of the window one
@@ -421,19 +430,49 @@ mod simd {
         });
     }
 
-    /// Max pooling's backward of an input row (`base` = its first element's position in
-    /// the plane) under the output row with gradients `grad` and argmaxes `idx`: each
-    /// output column owns input columns `2ox, 2ox + 1`, which get `0 + g` where they are
-    /// the argmax and +0 elsewhere (the bits PyTorch's zero fill and `+=` give).
+    /// Max pooling's backward of whole input rows `y0 ..` of a plane (`rows`) under the
+    /// output plane of gradients `grad` and argmaxes `idx`, for [`super::PoolGeom::unpool_pairs`]
+    /// geometries: each output column owns input columns `2ox, 2ox + 1` of the rows under
+    /// its window row, which get `0 + g` where they are the argmax and +0 elsewhere (the
+    /// bits PyTorch's zero fill and `+=` give). The rows under one window row are written
+    /// in one pass over its outputs.
     #[inline(never)]
-    pub fn unpool_max_pairs(grad: &[f32], idx: &[i32], base: i32, row: &mut [f32]) {
+    pub fn unpool_max_pairs(grad: &[f32], idx: &[i32], w: &Window, y0: usize, rows: &mut [f32]) {
+        let (width, ow) = (w.w, w.ow);
+        let mut y = y0;
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let oy = super::lone_window_over(y, w);
+            let mut same = 1;
+            while same * width < rest.len() && super::lone_window_over(y + same, w) == oy {
+                same += 1;
+            }
+            let (under, tail) = std::mem::take(&mut rest).split_at_mut(same * width);
+            match oy {
+                Some(oy) => unpool_rows(&grad[oy * ow..(oy + 1) * ow], &idx[oy * ow..(oy + 1) * ow], (y * width) as i32, width, under),
+                None => under.iter_mut().for_each(|d| *d = 0.0),
+            }
+            (y, rest) = (y + same, tail);
+        }
+    }
+
+    /// The rows of `width` in `under` (starting at plane position `base`) under one output
+    /// row: see [`unpool_max_pairs`].
+    #[inline(always)]
+    fn unpool_rows(grad: &[f32], idx: &[i32], base: i32, width: usize, under: &mut [f32]) {
         let n = grad.len().min(idx.len());
-        let (cols, rest) = row.split_at_mut(2 * n);
-        rest.fill(0.0);
+        if width > 2 * n {
+            for row in under.chunks_exact_mut(width) {
+                row[2 * n..].iter_mut().for_each(|d| *d = 0.0);
+            }
+        }
         if n < 4 {
-            for (k, pair) in cols.chunks_exact_mut(2).enumerate() {
-                for (t, d) in pair.iter_mut().enumerate() {
-                    *d = if idx[k] == base + (2 * k + t) as i32 { 0.0 + grad[k] } else { 0.0 };
+            for (r, row) in under.chunks_exact_mut(width).enumerate() {
+                let first = base + (r * width) as i32;
+                for (k, pair) in row[..2 * n].chunks_exact_mut(2).enumerate() {
+                    for (t, d) in pair.iter_mut().enumerate() {
+                        *d = if idx[k] == first + (2 * k + t) as i32 { 0.0 + grad[k] } else { 0.0 };
+                    }
                 }
             }
             return;
@@ -445,9 +484,12 @@ mod simd {
             |k, g_lo, g_hi| {
                 let i = load_i32(&idx[k..k + 4]);
                 let (i_lo, i_hi) = (i32x4_shuffle::<0, 0, 1, 1>(i, i), i32x4_shuffle::<2, 2, 3, 3>(i, i));
-                let p = i32x4_add(i32x4_splat(base + 2 * k as i32), step);
-                store_f32(v128_and(g_lo, i32x4_eq(i_lo, p)), &mut cols[2 * k..2 * k + 4]);
-                store_f32(v128_and(g_hi, i32x4_eq(i_hi, i32x4_add(p, i32x4_splat(4)))), &mut cols[2 * k + 4..2 * k + 8]);
+                let mut p = i32x4_add(i32x4_splat(base + 2 * k as i32), step);
+                for row in under.chunks_exact_mut(width) {
+                    store_f32(v128_and(g_lo, i32x4_eq(i_lo, p)), &mut row[2 * k..2 * k + 4]);
+                    store_f32(v128_and(g_hi, i32x4_eq(i_hi, i32x4_add(p, i32x4_splat(4)))), &mut row[2 * k + 4..2 * k + 8]);
+                    p = i32x4_add(p, i32x4_splat(width as i32));
+                }
             },
         );
     }
