@@ -14,14 +14,16 @@ const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
  * the performance work of #12 chose speed. Messages format numbers with
  * `error::fmt_number`, not `{}` on floats, which keeps core's float printing (~8.5 kB
  * gzipped) out of the binary. This guards against unnoticed growth: raising it is a
- * decision to record in the commit that does it.
+ * decision to record in the commit that does it. Raised from 248 000 for the recycling
+ * of freed tensor buffers (no zero fill of outputs a kernel overwrites; the MNIST CNN
+ * step 4 % faster) and the row-run max-pool backward, about 2 kB together.
  */
-const GZIP_BUDGET = 248_000;
+const GZIP_BUDGET = 250_000;
 /**
  * The threads builds (simd128 or relaxed-simd) carry the pool, std's atomic paths and the
  * split kernels (conv, pooling, elementwise, reductions): about 17 kB more.
  */
-const GZIP_BUDGET_THREADS = 266_000;
+const GZIP_BUDGET_THREADS = 268_000;
 const THREADS_BUILDS = ['wasmgrad-threads-relaxed.wasm', 'wasmgrad-threads.wasm'];
 const EXPECTED = ['wasmgrad-relaxed.wasm', ...THREADS_BUILDS, 'wasmgrad.wasm'];
 

@@ -2,6 +2,8 @@
 
 use crate::error::{Error, Result};
 use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
@@ -91,6 +93,33 @@ pub fn try_alloc<T: Clone>(op: &str, len: usize, fill: T) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// `len` elements with unspecified values (zeros, or for f32 the data of a tensor freed
+/// earlier): for an output its kernel writes in full. A large f32 one reuses a freed
+/// buffer of the same length when there is one, which saves the zero fill (a pass over
+/// memory as long as a bandwidth-bound kernel's).
+pub fn try_alloc_overwritten<T: Recyclable>(op: &str, len: usize) -> Result<Vec<T>> {
+    match T::recycled(len) {
+        Some(v) => Ok(v),
+        None => try_alloc(op, len, T::default()),
+    }
+}
+
+/// Element types of tensor data; f32 buffers are recycled (see [`try_alloc_overwritten`]).
+pub trait Recyclable: Copy + Default {
+    /// A kept buffer of exactly `len` elements.
+    fn recycled(_len: usize) -> Option<Vec<Self>> {
+        None
+    }
+}
+
+impl Recyclable for f32 {
+    fn recycled(len: usize) -> Option<Vec<f32>> {
+        take_recycled(len)
+    }
+}
+impl Recyclable for i32 {}
+impl Recyclable for u8 {}
+
 /// An empty vector with room for exactly `len` elements, reporting failure as an error.
 pub fn try_with_capacity<T>(op: &str, len: usize) -> Result<Vec<T>> {
     let size = std::mem::size_of::<T>().max(1);
@@ -102,6 +131,75 @@ pub fn try_with_capacity<T>(op: &str, len: usize) -> Result<Vec<T>> {
         return Err(refused(op, len, std::mem::size_of::<T>()));
     }
     Ok(v)
+}
+
+/// Freed f32 buffers of at least this many elements (256 KiB) are kept for reuse.
+const RECYCLE_MIN: usize = 1 << 16;
+/// At most this many recycled buffers are kept, the newest,
+const RECYCLE_SLOTS: usize = 8;
+/// holding at most this many bytes in all.
+const RECYCLE_BYTES: usize = 64 << 20;
+
+/// The data of freed tensors kept for [`try_alloc_overwritten`], oldest first: a training
+/// step frees the buffers the next step asks for again. A lock rather than a thread-local:
+/// the global allocator may ask for them back ([`release_recycled`]) on any thread, and
+/// only ever tries the lock (tensors live on one thread, so it is never contended).
+static RECYCLED: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
+/// Bytes in [`RECYCLED`], readable without the lock.
+static RECYCLED_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Keeps a freed buffer for reuse (or drops it, if small), dropping the oldest ones past
+/// the limits. Out of line: every drop of a tensor reaches it.
+#[inline(never)]
+fn recycle(v: Vec<f32>) {
+    if v.len() < RECYCLE_MIN || v.capacity() > RECYCLE_BYTES / 4 {
+        return;
+    }
+    let Ok(mut kept) = RECYCLED.try_lock() else { return };
+    if kept.capacity() < RECYCLE_SLOTS + 1 && kept.try_reserve_exact(RECYCLE_SLOTS + 1).is_err() {
+        return;
+    }
+    kept.push(v);
+    while kept.len() > RECYCLE_SLOTS || bytes_of(&kept) > RECYCLE_BYTES {
+        kept.remove(0);
+    }
+    RECYCLED_BYTES.store(bytes_of(&kept), Ordering::Relaxed);
+}
+
+fn bytes_of(kept: &[Vec<f32>]) -> usize {
+    kept.iter().map(|v| v.capacity() * 4).sum()
+}
+
+/// A kept buffer of exactly `len` elements, the newest one.
+#[inline(never)]
+fn take_recycled(len: usize) -> Option<Vec<f32>> {
+    if len < RECYCLE_MIN || RECYCLED_BYTES.load(Ordering::Relaxed) == 0 {
+        return None;
+    }
+    let mut kept = RECYCLED.try_lock().ok()?;
+    let i = kept.iter().rposition(|v| v.len() == len)?;
+    let v = kept.remove(i);
+    RECYCLED_BYTES.store(bytes_of(&kept), Ordering::Relaxed);
+    Some(v)
+}
+
+/// Bytes held by recycled buffers: free memory as far as the user is concerned.
+pub fn recycled_bytes() -> usize {
+    RECYCLED_BYTES.load(Ordering::Relaxed)
+}
+
+/// Frees the recycled buffers; true if there were any. The global allocator calls it
+/// before it refuses a request, so they never make an allocation fail; it does nothing
+/// while the calling thread itself holds them (in [`recycle`] or [`take_recycled`]).
+pub fn release_recycled() -> bool {
+    if RECYCLED_BYTES.load(Ordering::Relaxed) == 0 {
+        return false;
+    }
+    let Ok(mut kept) = RECYCLED.try_lock() else { return false };
+    let freed = std::mem::take(&mut *kept);
+    RECYCLED_BYTES.store(0, Ordering::Relaxed);
+    drop(kept);
+    !freed.is_empty()
 }
 
 /// The error for more elements than one buffer can hold (out of line, as both below).
@@ -158,10 +256,25 @@ pub const BUILD_BLOCK: usize = 1024;
 /// zeros first and then letting the kernel overwrite it costs a second pass over memory,
 /// as much time again as a bandwidth-bound kernel takes. Up to `block` elements there is
 /// one call, on the vector itself (a small fill costs nothing measurable).
-pub fn try_build<T: Copy + Default>(op: &str, len: usize, block: usize, mut fill: impl FnMut(usize, &mut [T])) -> Result<Vec<T>> {
+///
+/// A recycled buffer ([`try_alloc_overwritten`]) is written in place, block by block.
+pub fn try_build<T: Recyclable>(op: &str, len: usize, block: usize, mut fill: impl FnMut(usize, &mut [T])) -> Result<Vec<T>> {
+    if let Some(mut v) = T::recycled(len) {
+        fill_in_blocks_dyn(&mut v, block, &mut fill);
+        return Ok(v);
+    }
     let mut v = try_with_capacity(op, len)?;
     extend_in_blocks_dyn(&mut v, len, block, &mut fill);
     Ok(v)
+}
+
+/// `fill` over `v` in blocks, as [`extend_in_blocks_dyn`] hands them out.
+#[inline(never)]
+fn fill_in_blocks_dyn<T>(v: &mut [T], block: usize, fill: &mut dyn FnMut(usize, &mut [T])) {
+    let block = block.clamp(1, BUILD_BLOCK);
+    for (i, part) in v.chunks_mut(block).enumerate() {
+        fill(i * block, part);
+    }
 }
 
 /// Appends `len` elements to `v` (which has room for them) as [`try_build`] builds them,
@@ -223,5 +336,10 @@ impl Drop for Storage {
     fn drop(&mut self) {
         LIVE_BYTES.with(|b| b.set(b.get() - self.bytes));
         LIVE_BUFFERS.with(|b| b.set(b.get() - 1));
+        if let Buffer::F32(v) = self.buffer.get_mut() {
+            if v.len() >= RECYCLE_MIN {
+                recycle(std::mem::take(v));
+            }
+        }
     }
 }

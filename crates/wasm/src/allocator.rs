@@ -13,6 +13,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use wasmgrad_core::memory::{self, MemoryHooks};
+use wasmgrad_core::storage;
 
 /// Kept back for bookkeeping (shapes, graph nodes, error messages): far more than one op
 /// or one node of a backward pass allocates outside its fallible requests.
@@ -115,15 +116,16 @@ pub fn in_use() -> usize {
     IN_USE.load(Relaxed)
 }
 
-/// Whether a request of `size` more bytes fits the budget, handing over the reserve for
-/// a bookkeeping request that needs it.
+/// Whether a request of `size` more bytes fits the budget, after freeing the recycled
+/// tensor buffers if it needs their room, and handing over the reserve for a bookkeeping
+/// request that needs it.
 fn admit(size: usize) -> bool {
     let fallible = memory::in_fallible_scope();
     if fallible && RESERVE.load(Relaxed) == 0 {
         return false;
     }
     let fits = || IN_USE.load(Relaxed).saturating_add(size) <= LIMIT.load(Relaxed);
-    fits() || (!fallible && release_reserve() && fits())
+    fits() || (storage::release_recycled() && fits()) || (!fallible && release_reserve() && fits())
 }
 
 /// Notes the outcome of a request of `size` bytes that `admit` let through.
@@ -167,6 +169,10 @@ unsafe impl GlobalAlloc for Budgeted {
             return refuse(layout.size());
         }
         let mut ptr = System.alloc(layout);
+        // Memory (not the budget) ran out: free the recycled tensor buffers, then the reserve.
+        if ptr.is_null() && storage::release_recycled() {
+            ptr = System.alloc(layout);
+        }
         if ptr.is_null() && may_retry() {
             ptr = System.alloc(layout);
         }
@@ -179,6 +185,9 @@ unsafe impl GlobalAlloc for Budgeted {
             return refuse(layout.size());
         }
         let mut ptr = System.alloc_zeroed(layout);
+        if ptr.is_null() && storage::release_recycled() {
+            ptr = System.alloc_zeroed(layout);
+        }
         if ptr.is_null() && may_retry() {
             ptr = System.alloc_zeroed(layout);
         }
@@ -205,6 +214,9 @@ unsafe impl GlobalAlloc for Budgeted {
             return refuse(more);
         }
         let mut p = System.realloc(ptr, layout, new_size);
+        if p.is_null() && storage::release_recycled() {
+            p = System.realloc(ptr, layout, new_size);
+        }
         if p.is_null() && may_retry() {
             p = System.realloc(ptr, layout, new_size);
         }

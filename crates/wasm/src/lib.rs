@@ -302,9 +302,11 @@ pub extern "C" fn wg_memory() {
         f[0] = rt.registry.live() as f64;
         f[1] = bytes as f64;
         f[2] = buffers as f64;
-        f[3] = allocator::in_use() as f64;
+        // Recycled tensor buffers count as free: the next allocation that needs them gets them.
+        let recycled = wasmgrad_core::storage::recycled_bytes();
+        f[3] = allocator::in_use().saturating_sub(recycled) as f64;
         f[4] = allocator::limit().map_or(-1.0, |l| l as f64);
-        f[5] = wasmgrad_core::memory::available().unwrap_or(0) as f64;
+        f[5] = wasmgrad_core::memory::available().unwrap_or(0).saturating_add(recycled) as f64;
     })
 }
 
@@ -319,6 +321,7 @@ pub extern "C" fn wg_set_memory_limit(bytes: f64) -> u32 {
         } else if !(bytes.is_finite() && bytes.fract() == 0.0) {
             Err(Error::argument(format!("setMemoryLimit: expected a whole number of bytes, got {}", wasmgrad_core::error::fmt_number(bytes))))
         } else {
+            wasmgrad_core::storage::release_recycled();
             let in_use = allocator::in_use();
             let wanted = bytes.min(usize::MAX as f64) as usize;
             if wanted < in_use {

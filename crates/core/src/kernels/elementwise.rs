@@ -15,7 +15,7 @@
 use crate::error::Result;
 use crate::layout::{broadcast_dims, checked_numel, contiguous_dims, Dims, Layout, StridedWalk};
 use crate::parallel;
-use crate::storage::{try_alloc, Buffer};
+use crate::storage::{try_alloc_overwritten, Buffer, Recyclable};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// Chunks of a parallel map start at multiples of this many elements: a multiple of the
@@ -56,7 +56,7 @@ pub fn map_slice(op: &str, x: &Tensor, kernel: impl Fn(&[f32], &mut [f32]) + Syn
 /// [`map_slice`] behind one call per tensor through `&dyn`, shared by every unary op.
 #[inline(never)]
 fn map_slice_dyn(op: &str, x: &Tensor, kernel: &(dyn Fn(&[f32], &mut [f32]) + Sync)) -> Result<Tensor> {
-    let mut out = try_alloc(op, x.numel(), 0.0f32)?;
+    let mut out = try_alloc_overwritten(op, x.numel())?;
     x.with_f32(op, |src| split_map(src, &mut out, kernel))?;
     Tensor::from_f32(out, x.shape())
 }
@@ -100,7 +100,7 @@ fn map_rows(op: &str, x: &Tensor, row: &(dyn Fn(&mut [f32], &[f32], usize) + Syn
     x.expect_f32(op)?;
     let l = x.layout();
     let n = checked_numel(op, &l.shape)?;
-    let mut out = try_alloc(op, n, 0.0f32)?;
+    let mut out = try_alloc_overwritten(op, n)?;
     {
         let buffer = x.buffer();
         let Buffer::F32(data) = &*buffer else { unreachable_dtype() };
@@ -135,7 +135,7 @@ fn zip_tensor(op: &str, a: &Tensor, b: &Tensor, row: ZipRow<'_, f32, f32, f32>) 
 
 /// The float32 operands of [`zip_values`] and [`zip`], checked and borrowed, then zipped.
 #[inline(never)]
-fn zip_tensor_values<T: Copy + Default + Send>(op: &str, a: &Tensor, b: &Tensor, row: ZipRow<'_, f32, f32, T>) -> Result<(Vec<T>, Dims)> {
+fn zip_tensor_values<T: Recyclable + Send>(op: &str, a: &Tensor, b: &Tensor, row: ZipRow<'_, f32, f32, T>) -> Result<(Vec<T>, Dims)> {
     a.expect_f32(op)?;
     b.expect_f32(op)?;
     let (ba, bb) = (a.buffer(), b.buffer());
@@ -145,7 +145,7 @@ fn zip_tensor_values<T: Copy + Default + Send>(op: &str, a: &Tensor, b: &Tensor,
 
 /// `f(a, b)` over the broadcast shape of two float32 tensors, as row-major values of any
 /// element type (f32 results, or bool flags for comparisons) and that shape.
-pub fn zip_values<T: Copy + Default + Send>(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> T + Sync) -> Result<(Vec<T>, Dims)> {
+pub fn zip_values<T: Recyclable + Send>(op: &str, a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> T + Sync) -> Result<(Vec<T>, Dims)> {
     zip_tensor_values(op, a, b, &|out, xa, xb, sa, sb| zip_row(&f, out, xa, xb, sa, sb))
 }
 
@@ -158,7 +158,7 @@ pub fn zip_values<T: Copy + Default + Send>(op: &str, a: &Tensor, b: &Tensor, f:
 /// shapes, a number on one side, a bias over the last dim), so that call costs nothing
 /// measurable on large tensors, and each op's code is its loops (about 1 KB of wasm,
 /// where a copy of the whole dispatch per op was about 14 KB).
-pub fn zip_slices<A: Copy + Sync, B: Copy + Sync, T: Copy + Default + Send>(
+pub fn zip_slices<A: Copy + Sync, B: Copy + Sync, T: Recyclable + Send>(
     op: &str,
     a: (&Layout, &[A]),
     b: (&Layout, &[B]),
@@ -223,7 +223,7 @@ type ZipRow<'f, A, B, T> = &'f (dyn Fn(&mut [T], &[A], &[B], usize, usize) + Syn
 /// split of the work into rows for `row`. Not inlined: the callers are many small
 /// per-op functions.
 #[inline(never)]
-fn zip_rows<A: Copy + Sync, B: Copy + Sync, T: Copy + Default + Send>(
+fn zip_rows<A: Copy + Sync, B: Copy + Sync, T: Recyclable + Send>(
     op: &str,
     (a, da): (&Layout, &[A]),
     (b, db): (&Layout, &[B]),
@@ -231,7 +231,7 @@ fn zip_rows<A: Copy + Sync, B: Copy + Sync, T: Copy + Default + Send>(
 ) -> Result<(Vec<T>, Dims)> {
     let shape = broadcast_dims(op, &a.shape, &b.shape)?;
     let n = checked_numel(op, &shape)?;
-    let mut out = try_alloc(op, n, T::default())?;
+    let mut out = try_alloc_overwritten(op, n)?;
     {
         let (la, lb) = (a.broadcast_to(&shape), b.broadcast_to(&shape));
         let (flat_a, flat_b) = (la.is_contiguous() && !la.has_overlap(), lb.is_contiguous() && !lb.has_overlap());

@@ -25,7 +25,7 @@ use crate::kernels::window::Window;
 use crate::layout::{checked_numel, MAX_ELEMENTS};
 use crate::ops::reduce::sum;
 use crate::ops::schema::{int, ints, optional_tensor, tensor, Arg, Args, OpDef, Run};
-use crate::storage::{try_alloc, Buffer};
+use crate::storage::{try_alloc_overwritten, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// The f32 elements of a contiguous tensor.
@@ -209,7 +209,7 @@ fn compute(op: &'static str, m: ConvMap, a: &Tensor, b: &Tensor, bias: Option<&T
         ConvMap::Transpose => g.n * g.c * g.hw(),
         ConvMap::Weight => g.o * g.kg(),
     };
-    let mut out = try_alloc(op, len, 0.0f32)?;
+    let mut out = try_alloc_overwritten(op, len)?;
     {
         let (ab, bb) = (ac.buffer(), bc.buffer());
         let (ad, bd) = (f32s(&ab, &ac), f32s(&bb, &bc));

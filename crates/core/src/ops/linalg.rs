@@ -7,7 +7,7 @@ use crate::kernels::matmul::{GemmScratch, MatRef};
 use crate::kernels::matmul_parallel::{self, gemm_rows_parallel};
 use crate::layout::{broadcast_shapes, checked_numel, StridedWalk};
 use crate::ops::movement::{squeeze, transpose_last, unsqueeze};
-use crate::storage::{try_alloc, Buffer};
+use crate::storage::{try_alloc_overwritten, Buffer};
 use crate::tensor::{unreachable_dtype, Tensor};
 use crate::ops::schema::{tensor, OpDef, Run};
 use std::cell::RefCell;
@@ -79,7 +79,7 @@ fn matmul_nd(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let mut shape = batch.clone();
     shape.extend([m, n]);
     let total = checked_numel("matmul", &shape)?;
-    let mut out = try_alloc("matmul", total, 0.0f32)?;
+    let mut out = try_alloc_overwritten("matmul", total)?;
     GEMM_SCRATCH.with_borrow_mut(|scratch| matmul_parallel::prepare("matmul", m, n, k, scratch))?;
     GEMM_SCRATCH.with_borrow_mut(|scratch| {
         let (ba, bb) = (a.buffer(), b.buffer());
