@@ -18,7 +18,7 @@ function poison(n: number, count = 3): void {
 afterEach(() => setMemoryLimit(null));
 
 describe('recycled tensor buffers', () => {
-  it('relu, add, mul and neg (of a strided view) of a recycled length give exactly the fresh results', () => tidy(() => {
+  it('relu, add, mul, neg and a copy (of a strided view) of a recycled length give exactly the fresh results', () => tidy(() => {
     const values = seq(BIG);
     const x = tensor(values);
     const y = tensor(values.map((v) => v * 0.5 - 1));
@@ -27,6 +27,7 @@ describe('recycled tensor buffers', () => {
       ['add', () => x.add(y), (i) => Math.fround(values[i]! + y.data()[i]!)],
       ['mul by a number', () => x.mul(3), (i) => Math.fround(values[i]! * 3)],
       ['neg of a strided view', () => x.reshape([BIG / 2, 2]).t().neg(), (i) => -values[(i % (BIG / 2)) * 2 + Math.floor(i / (BIG / 2))]!],
+      ['contiguous copy of a strided view', () => x.reshape([BIG / 2, 2]).t().clone(), (i) => values[(i % (BIG / 2)) * 2 + Math.floor(i / (BIG / 2))]!],
     ];
     const yValues = y.data();
     for (const [name, run, want] of cases) {
@@ -45,7 +46,7 @@ describe('recycled tensor buffers', () => {
     }
   }));
 
-  it('matmul, conv2d and maxPool2d outputs of a recycled length hold no stale value', () => tidy(() => {
+  it('matmul, conv2d, maxPool2d and softmax outputs of a recycled length hold no stale value', () => tidy(() => {
     const a = tensor(seq(256 * 300), { shape: [256, 300] });
     const b = tensor(seq(300 * 512), { shape: [300, 512] });
     const fresh = matmul(a, b).data().slice();
@@ -64,6 +65,9 @@ describe('recycled tensor buffers', () => {
     expect(Array.from(conv2.data())).toEqual(Array.from(conv));
     const pool2 = maxPool2d(x, 2);
     expect(Array.from(pool2.data())).toEqual(Array.from(pool));
+    const soft = x.softmax(-1).data().slice();
+    poison(4 * 8 * 32 * 32);
+    expect(Array.from(x.softmax(-1).data())).toEqual(Array.from(soft));
   }));
 
   it('kept buffers count as free: heapBytes returns to where it was after a dispose', () => {

@@ -3,7 +3,7 @@
 use crate::autograd::graph::Node;
 use crate::error::{fmt_shape, Error, Result};
 use crate::layout::{checked_numel, Layout, StridedWalk};
-use crate::storage::{try_alloc, try_map, Buffer, DType, Storage};
+use crate::storage::{try_alloc, try_alloc_overwritten, try_map, Buffer, DType, Recyclable, Storage};
 use std::cell::{Cell, Ref, RefCell};
 use std::rc::Rc;
 
@@ -298,8 +298,8 @@ impl Tensor {
 }
 
 /// Copies the elements a strided layout selects into a fresh row-major vector.
-pub fn gather<T: Copy + Default>(op: &str, data: &[T], layout: &Layout) -> Result<Vec<T>> {
-    let mut out = try_alloc(op, layout.numel(), T::default())?;
+pub fn gather<T: Recyclable>(op: &str, data: &[T], layout: &Layout) -> Result<Vec<T>> {
+    let mut out = try_alloc_overwritten(op, layout.numel())?;
     let walk = StridedWalk::new(&layout.shape, [&layout.strides]);
     let mut pos = 0;
     walk.for_each_row([layout.offset], |[o], len, [s]| {

@@ -14,7 +14,7 @@ use crate::ops::movement::{reshape, transpose_last};
 use crate::ops::reduce::sum;
 use crate::ops::schema::{choice, float, int, optional_tensor, tensor, OpDef, Run};
 use crate::ops::unary::{unary, UnaryOp};
-use crate::storage::{try_alloc, try_map, Buffer, DType};
+use crate::storage::{try_alloc, try_alloc_overwritten, try_map, Buffer, DType};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub fn softmax(x: &Tensor, dim: i64, kind: SoftmaxKind) -> Result<Tensor> {
     let d = normalize_axis(name, dim, x.ndim())?;
     let shape = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
     let (outer, n, inner) = split_at(&shape, d);
-    let mut out = try_alloc(name, x.numel(), 0.0f32)?;
+    let mut out = try_alloc_overwritten(name, x.numel())?;
     // Per-column running max and total when rows run across `inner` columns.
     let mut scratch = try_alloc(name, if inner > 1 { 2 * inner } else { 0 }, 0.0f32)?;
     x.with_f32(name, |src| softmax_rows(src, &mut out, outer, n, inner, kind, &mut scratch))?;
