@@ -133,8 +133,10 @@ pub fn try_with_capacity<T>(op: &str, len: usize) -> Result<Vec<T>> {
     Ok(v)
 }
 
-/// Freed f32 buffers of at least this many elements (256 KiB) are kept for reuse.
-const RECYCLE_MIN: usize = 1 << 16;
+/// Freed f32 buffers of at least this many elements (256 KiB) are kept for reuse. The unit
+/// tests recycle every buffer, filled with NaN, so that a kernel relying on a zeroed
+/// output it was given as overwritten shows up in their results.
+const RECYCLE_MIN: usize = if cfg!(test) { 1 } else { 1 << 16 };
 /// At most this many recycled buffers are kept, the newest,
 const RECYCLE_SLOTS: usize = 8;
 /// holding at most this many bytes in all.
@@ -156,6 +158,12 @@ fn recycle(v: Vec<f32>) {
         return;
     }
     let Ok(mut kept) = RECYCLED.try_lock() else { return };
+    #[cfg(test)]
+    let v = {
+        let mut v = v;
+        v.fill(f32::NAN);
+        v
+    };
     if kept.capacity() < RECYCLE_SLOTS + 1 && kept.try_reserve_exact(RECYCLE_SLOTS + 1).is_err() {
         return;
     }
