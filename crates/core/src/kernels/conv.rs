@@ -225,9 +225,22 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32], ld: usize) {
 /// row and a fill costs more than the stores for the one column of a 3×3 kernel's padding).
 #[inline(always)]
 fn zero_pad_columns(tap: &mut [f32], ow: usize, (oy0, oy1): (usize, usize), (ox0, ox1): (usize, usize)) {
-    for oy in oy0..oy1 {
+    let rows = &mut tap[oy0 * ow..oy1 * ow];
+    if ox0 <= 1 && ow - ox1 <= 1 {
+        // A padding of one column at most on each side (3×3 kernels): one store per row.
+        for row in rows.chunks_exact_mut(ow) {
+            if ox0 == 1 {
+                row[0] = 0.0;
+            }
+            if ox1 < ow {
+                row[ow - 1] = 0.0;
+            }
+        }
+        return;
+    }
+    for row in rows.chunks_exact_mut(ow) {
         for ox in (0..ox0).chain(ox1..ow) {
-            tap[oy * ow + ox] = 0.0;
+            row[ox] = 0.0;
         }
     }
 }
