@@ -3,7 +3,7 @@
 // fill. What must hold: no stale value ever shows in a result, the kept buffers count as
 // free memory (heapBytes, availableBytes), and they never make an allocation fail.
 import { afterEach, describe, expect, it } from 'vitest';
-import { conv2d, full, matmul, maxPool2d, setMemoryLimit, tensor, tidy, wasmMemory, zeros } from '../ts/node.js';
+import { avgPool2d, conv2d, full, matmul, maxPool2d, setMemoryLimit, tensor, tidy, wasmMemory, where, zeros, type Tensor } from '../ts/node.js';
 
 /** Float32 elements of a buffer that is recycled (the threshold is 65 536). */
 const BIG = 1 << 17;
@@ -68,6 +68,31 @@ describe('recycled tensor buffers', () => {
     const soft = x.softmax(-1).data().slice();
     poison(4 * 8 * 32 * 32);
     expect(Array.from(x.softmax(-1).data())).toEqual(Array.from(soft));
+  }));
+
+  it('every vectorised map and zip gives the same bits on a recycled buffer of an odd length (tails included)', () => tidy(() => {
+    const n = BIG + 3;
+    const x = tensor(seq(n));
+    const y = tensor(seq(n).map((v) => v * 0.7 + 0.25));
+    const ops: [string, () => Tensor][] = [
+      ['exp', () => x.exp()], ['log', () => x.abs().log()], ['sigmoid', () => x.sigmoid()], ['tanh', () => x.tanh()],
+      ['gelu', () => x.gelu()], ['gelu tanh', () => x.gelu({ approximate: 'tanh' })], ['expm1', () => x.expm1()],
+      ['silu', () => x.silu()], ['softplus', () => x.softplus()], ['relu', () => x.relu()], ['sqrt', () => x.sqrt()],
+      ['pow 2', () => x.pow(2)], ['pow 1.5', () => x.pow(1.5)], ['clamp', () => x.clamp(-0.5, 0.5)],
+      ['maximum', () => x.maximum(y)], ['sub', () => x.sub(y)], ['div', () => x.div(y)], ['gt', () => x.gt(y)],
+      ['where', () => where(x.gt(0), x, y)],
+    ];
+    const bits = (t: Tensor) => new Uint32Array(Float32Array.from(t.data() as ArrayLike<number>).buffer);
+    for (const [name, run] of ops) {
+      const fresh = bits(run());
+      poison(n);
+      const again = bits(run());
+      expect(again.findIndex((b, i) => b !== fresh[i]), `${name}: first element that differs`).toBe(-1);
+    }
+    const img = x.narrow(0, 0, 8 * 4 * 32 * 32).reshape([8, 4, 32, 32]);
+    const pooled = avgPool2d(img, 2).data().slice();
+    poison(8 * 4 * 16 * 16);
+    expect(Array.from(avgPool2d(img, 2).data()), 'avgPool2d').toEqual(Array.from(pooled));
   }));
 
   it('kept buffers count as free: heapBytes returns to where it was after a dispose', () => {
