@@ -19,7 +19,11 @@ export interface MemoryInfo {
 
 /** The state of the WebAssembly memory, from {@link wasmMemory}. */
 export interface WasmMemoryInfo {
-  /** Bytes the core holds in wasm memory: tensor data plus bookkeeping (graphs, handles). */
+  /**
+   * Bytes the core holds in wasm memory: tensor data plus bookkeeping (graphs, handles).
+   * Freed tensor buffers the core keeps for reuse (a few, up to 64 MiB) count as free here
+   * and in `availableBytes`: they are released before any allocation would fail.
+   */
   heapBytes: number;
   /** The limit set with {@link setMemoryLimit}, or null. */
   heapLimit: number | null;
