@@ -65,6 +65,14 @@ describe('recycled tensor buffers', () => {
     expect(Array.from(conv2.data())).toEqual(Array.from(conv));
     const pool2 = maxPool2d(x, 2);
     expect(Array.from(pool2.data())).toEqual(Array.from(pool));
+    // Large enough to be split among threads in the threads build (with and without indices).
+    const big = tensor(seq(4 * 16 * 64 * 64), { shape: [4, 16, 64, 64] });
+    const bigPool = maxPool2d(big, 2).data().slice();
+    poison(4 * 16 * 32 * 32);
+    expect(Array.from(maxPool2d(big, 2).data())).toEqual(Array.from(bigPool));
+    const leafBig = tensor(seq(4 * 16 * 64 * 64), { shape: [4, 16, 64, 64], requiresGrad: true });
+    poison(4 * 16 * 32 * 32);
+    expect(Array.from(maxPool2d(leafBig, 2).data())).toEqual(Array.from(bigPool));
     const soft = x.softmax(-1).data().slice();
     poison(4 * 8 * 32 * 32);
     expect(Array.from(x.softmax(-1).data())).toEqual(Array.from(soft));

@@ -15,7 +15,7 @@ use crate::ops::conv::{at_least, f32s, split_input};
 use crate::ops::schema::{flag, int, ints, tensor, OpDef, Run};
 use crate::autograd::mode::is_grad_enabled;
 use crate::parallel;
-use crate::storage::{try_alloc, try_build, Buffer, BUILD_BLOCK};
+use crate::storage::{try_alloc, try_alloc_overwritten, try_build, Buffer, BUILD_BLOCK};
 use crate::tensor::{unreachable_dtype, Tensor};
 
 /// Pooling hyper-parameters, `[h, w]` each.
@@ -128,7 +128,7 @@ pub fn max_pool2d(x: &Tensor, p: &PoolParams) -> Result<Tensor> {
     }
     let mut idx = try_alloc(OP, len, 0i32)?;
     let out = if parallel::worth_splitting(len) {
-        let mut out = try_alloc(OP, len, 0.0f32)?;
+        let mut out = try_alloc_overwritten(OP, len)?;
         let chunk = parallel::chunk_len(len, geom.win.ow);
         parallel::for_chunk_pairs_mut(&mut out, &mut idx, chunk, 1, &|start, out, idx| k::max_pool2d(xs, &geom, start, out, Some(idx)));
         out
@@ -149,7 +149,7 @@ fn build_rows(op: &str, len: usize, cols: usize, fill: &(dyn Fn(usize, &mut [f32
     if !parallel::worth_splitting(len) {
         return try_build(op, len, rows_block(cols), fill);
     }
-    let mut out = try_alloc(op, len, 0.0f32)?;
+    let mut out = try_alloc_overwritten(op, len)?;
     parallel::for_chunks_mut(&mut out, parallel::chunk_len(len, cols), fill);
     Ok(out)
 }
