@@ -156,6 +156,41 @@ describe('maxPool2d kernels', () => {
     });
   }
 
+  // Without NaN, 2×2/2 windows take a pmax fold (and fall back to the compare-and-select
+  // fold when the taps' sums are NaN): these inputs keep whole blocks free of NaN, so the
+  // fast fold is what answers, ties of −0 and +0 included.
+  const nanFree: [string, number[]][] = [
+    ['signed zeros, −1 and −∞ (ties of ±0 at the max)', [-0, 0, -1, -Infinity, 0, -0, -2]],
+    ['ties, −∞ and finite values', [1, 1, -Infinity, -0, 0.5, 3, -7.25, 1]],
+    ['both infinities (their sums are NaN: the exact fold again)', [Infinity, -Infinity, 1, -0, 0, 2]],
+  ];
+  const pairGeometries: Geometry[] = [
+    ...GEOMETRIES.filter((g) => g.k[0] === 2 && g.k[1] === 2 && g.s[1] === 2),
+    { shape: [3, 16, 28, 28], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false }, // the CNN's shape, many blocks
+    { shape: [2, 3, 12, 15], k: [2, 2], s: [2, 2], p: [1, 1], d: [1, 1], ceil: false }, // padding: edge columns, clipped rows
+    { shape: [1, 2, 27, 26], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: true }, // odd height: planes not stacked
+  ];
+  for (const [what, pool] of nanFree) {
+    for (const g of pairGeometries) {
+      it(`k2-wide pairs without NaN, ${what}: ${label(g)}`, () => {
+        const n = g.shape.reduce((a, b) => a * b);
+        let s = n >>> 0;
+        const x = new Float32Array(n).map(() => {
+          s = (s * 1664525 + 1013904223) >>> 0;
+          return pool[(s >>> 8) % pool.length]!;
+        });
+        const opts = { stride: g.s, padding: g.p, dilation: g.d, ceilMode: g.ceil };
+        const outShape = tidy(() => maxPool2d(tensor(x, { shape: g.shape }), g.k, opts).shape);
+        const gout = values(outShape.reduce((a, b) => a * b), 5, false);
+        const want = refMax(x, gout, g);
+        const got = forwardAndGrad(x, gout, g, (t) => maxPool2d(t, g.k, opts));
+        expectSameBits(got.values, want.out, 'forward without grad (no indices)');
+        expectSameBits(got.out, want.out, 'forward');
+        expectSameBits(got.dx, want.dx, 'backward');
+      });
+    }
+  }
+
   it('NaN wins at its last position, ties keep the first, an all −∞ window points at its first tap', () => {
     // Windows (k2s2) of one 2x8 plane: [NaN 1 | 2 NaN], [3 3 | 3 3], [-inf -inf | -inf -inf], [-0 0 | 0 -0]
     const x = [NaN, 1, 3, 3, -Infinity, -Infinity, -0, 0, 2, NaN, 3, 3, -Infinity, -Infinity, 0, -0];

@@ -173,6 +173,14 @@ pub fn max_pool2d(x: &[f32], g: &PoolGeom, start: usize, out: &mut [f32], mut id
     let w = &g.win;
     let hw = w.h * w.w;
     let (inner, plain) = (g.inner_columns(), g.plain());
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if idx.is_none() && plain && (w.kh, w.kw, w.sh, w.sw, w.dh) == (2, 2, 2, 2, 1) && w.h == 2 * w.oh && start % w.ow == 0 && out.len() % w.ow == 0 {
+        // Planes of whole window rows: output row `r` of the range, in any plane, reads
+        // input rows `2r, 2r + 1` of all the planes stacked.
+        if simd::max_pairs_without_nan(x, w.w, 2 * (start / w.ow), 0, w.ow, out) {
+            return;
+        }
+    }
     for_each_row_run(w.oh, w.ow, start, out.len(), |p, oy, ox0, run, r| {
         let plane = &x[p * hw..(p + 1) * hw];
         let (orow, mut irow) = (&mut out[r.clone()], idx.as_deref_mut().map(|i| &mut i[r]));
@@ -371,6 +379,10 @@ mod simd {
     #[inline(never)]
     pub fn max_inner<const IDX: bool>(plane: &[f32], w: &Window, rows: (usize, usize), run: usize, a: usize, orow: &mut [f32], irow: &mut [i32]) {
         let cols = orow.len() / run;
+        let pairs = (w.kh, w.kw, w.sh, w.sw, w.dh, rows.1 - rows.0) == (2, 2, 2, 2, 1, 2);
+        if !IDX && pairs && max_pairs_without_nan(plane, w.w, rows.0, 2 * a - w.pw, cols, orow) {
+            return;
+        }
         for r in 0..run {
             let rows = (rows.0 + r * w.sh, rows.1 + r * w.sh);
             let (o, i) = (&mut orow[r * cols..(r + 1) * cols], if IDX { &mut irow[r * cols..(r + 1) * cols] } else { &mut [][..] });
@@ -417,6 +429,44 @@ mod simd {
                 store_i32(at, &mut irow[k..k + 4]);
             }
         });
+    }
+
+    /// `y` where `x < y`, else `x` (`f32x4.pmax`): the first of tied maxima, so `−0` before
+    /// `+0` stays `−0`. The relaxed-simd build says it with a lane select, since LLVM
+    /// lowers `pmax` there to `relaxed_max`, whose choice between tied zeros is the
+    /// engine's (V8 on x64 takes the second).
+    #[inline(always)]
+    fn first_max(x: v128, y: v128) -> v128 {
+        #[cfg(target_feature = "relaxed-simd")]
+        return i32x4_relaxed_laneselect(y, x, f32x4_lt(x, y));
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        return f32x4_pmax(x, y);
+    }
+
+    /// Max pooling by 2×2 windows 2 apart (k2s2) of `orow.len() / cols` output rows of
+    /// `cols` windows, the first starting at input column `x0` of rows `y0, y0 + 1`.
+    /// Each window is `first_max(first_max(a, b), first_max(c, d))` of its row-major taps
+    /// `a b / c d`. Without NaN that is PyTorch's first-max fold (the fold is associative,
+    /// and the pairs keep the taps' order), in about half the instructions of the
+    /// compare-and-select fold. Returns false, with `orow` to be rewritten by that fold,
+    /// when a tap may be NaN: the taps' sums are NaN then (or, spuriously, when ∞ meets
+    /// −∞).
+    #[inline(never)]
+    pub fn max_pairs_without_nan(plane: &[f32], width: usize, y0: usize, x0: usize, cols: usize, orow: &mut [f32]) -> bool {
+        let mut sums = f32x4_splat(0.0);
+        for (r, o) in orow.chunks_exact_mut(cols).enumerate() {
+            let top = &plane[(y0 + 2 * r) * width + x0..][..2 * cols];
+            let bottom = &plane[(y0 + 2 * r + 1) * width + x0..][..2 * cols];
+            vectors(cols, |k| {
+                let (t0, t1) = (load(&top[2 * k..2 * k + 4]), load(&top[2 * k + 4..2 * k + 8]));
+                let (b0, b1) = (load(&bottom[2 * k..2 * k + 4]), load(&bottom[2 * k + 4..2 * k + 8]));
+                sums = f32x4_add(sums, f32x4_add(f32x4_add(t0, t1), f32x4_add(b0, b1)));
+                let upper = first_max(i32x4_shuffle::<0, 2, 4, 6>(t0, t1), i32x4_shuffle::<1, 3, 5, 7>(t0, t1));
+                let lower = first_max(i32x4_shuffle::<0, 2, 4, 6>(b0, b1), i32x4_shuffle::<1, 3, 5, 7>(b0, b1));
+                store_f32(first_max(upper, lower), &mut o[k..k + 4]);
+            });
+        }
+        !v128_any_true(f32x4_ne(sums, sums))
     }
 
     /// Calls `f(k, lo, hi)` for the outputs `k..k + 4` of a row of `n` (n ≥ 4, the last
