@@ -174,10 +174,16 @@ pub fn max_pool2d(x: &[f32], g: &PoolGeom, start: usize, out: &mut [f32], mut id
     let hw = w.h * w.w;
     let (inner, plain) = (g.inner_columns(), g.plain());
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if idx.is_none() && plain && (w.kh, w.kw, w.sh, w.sw, w.dh) == (2, 2, 2, 2, 1) && w.h == 2 * w.oh && start % w.ow == 0 && out.len() % w.ow == 0 {
+    if plain && (w.kh, w.kw, w.sh, w.sw, w.dh) == (2, 2, 2, 2, 1) && w.h == 2 * w.oh && start % w.ow == 0 && out.len() % w.ow == 0 {
         // Planes of whole window rows: output row `r` of the range, in any plane, reads
         // input rows `2r, 2r + 1` of all the planes stacked.
-        if simd::max_pairs_without_nan(x, w.w, 2 * (start / w.ow), 0, w.ow, out) {
+        let at = (w.w, w.h);
+        let rows = (2 * (start / w.ow), 0);
+        let done = match idx.as_deref_mut() {
+            Some(i) => simd::max_pairs_without_nan::<true>(x, at, rows, w.ow, out, i),
+            None => simd::max_pairs_without_nan::<false>(x, at, rows, w.ow, out, &mut []),
+        };
+        if done {
             return;
         }
     }
@@ -380,7 +386,7 @@ mod simd {
     pub fn max_inner<const IDX: bool>(plane: &[f32], w: &Window, rows: (usize, usize), run: usize, a: usize, orow: &mut [f32], irow: &mut [i32]) {
         let cols = orow.len() / run;
         let pairs = (w.kh, w.kw, w.sh, w.sw, w.dh, rows.1 - rows.0) == (2, 2, 2, 2, 1, 2);
-        if !IDX && pairs && max_pairs_without_nan(plane, w.w, rows.0, 2 * a - w.pw, cols, orow) {
+        if pairs && max_pairs_without_nan::<IDX>(plane, (w.w, w.h), (rows.0, 2 * a - w.pw), cols, orow, irow) {
             return;
         }
         for r in 0..run {
@@ -444,7 +450,9 @@ mod simd {
     }
 
     /// Max pooling by 2×2 windows 2 apart (k2s2) of `orow.len() / cols` output rows of
-    /// `cols` windows, the first starting at input column `x0` of rows `y0, y0 + 1`.
+    /// `cols` windows, the first starting at input column `x0` of rows `y0, y0 + 1` of
+    /// `plane` (`width` columns; planes of `height` rows may be stacked in it), and with
+    /// `IDX` their argmaxes in `irow`.
     /// Each window is `first_max(first_max(a, b), first_max(c, d))` of its row-major taps
     /// `a b / c d`. Without NaN that is PyTorch's first-max fold (the fold is associative,
     /// and the pairs keep the taps' order), in about half the instructions of the
@@ -452,18 +460,34 @@ mod simd {
     /// when a tap may be NaN: the taps' sums are NaN then (or, spuriously, when ∞ meets
     /// −∞).
     #[inline(never)]
-    pub fn max_pairs_without_nan(plane: &[f32], width: usize, y0: usize, x0: usize, cols: usize, orow: &mut [f32]) -> bool {
+    pub fn max_pairs_without_nan<const IDX: bool>(plane: &[f32], (width, height): (usize, usize), (y0, x0): (usize, usize), cols: usize, orow: &mut [f32], irow: &mut [i32]) -> bool {
         let mut sums = f32x4_splat(0.0);
+        let (one, lanes) = (i32x4_splat(1), i32x4(0, 2, 4, 6));
+        let below = i32x4_splat(width as i32 - 1);
         for (r, o) in orow.chunks_exact_mut(cols).enumerate() {
-            let top = &plane[(y0 + 2 * r) * width + x0..][..2 * cols];
-            let bottom = &plane[(y0 + 2 * r + 1) * width + x0..][..2 * cols];
+            let y = y0 + 2 * r;
+            let top = &plane[y * width + x0..][..2 * cols];
+            let bottom = &plane[(y + 1) * width + x0..][..2 * cols];
+            // Argmaxes are positions within their plane, of `height` rows.
+            let first = ((y % height) * width + x0) as i32;
+            let at = if IDX { &mut irow[r * cols..(r + 1) * cols] } else { &mut [][..] };
             vectors(cols, |k| {
                 let (t0, t1) = (load(&top[2 * k..2 * k + 4]), load(&top[2 * k + 4..2 * k + 8]));
                 let (b0, b1) = (load(&bottom[2 * k..2 * k + 4]), load(&bottom[2 * k + 4..2 * k + 8]));
                 sums = f32x4_add(sums, f32x4_add(f32x4_add(t0, t1), f32x4_add(b0, b1)));
-                let upper = first_max(i32x4_shuffle::<0, 2, 4, 6>(t0, t1), i32x4_shuffle::<1, 3, 5, 7>(t0, t1));
-                let lower = first_max(i32x4_shuffle::<0, 2, 4, 6>(b0, b1), i32x4_shuffle::<1, 3, 5, 7>(b0, b1));
-                store_f32(first_max(upper, lower), &mut o[k..k + 4]);
+                let (a, b) = (i32x4_shuffle::<0, 2, 4, 6>(t0, t1), i32x4_shuffle::<1, 3, 5, 7>(t0, t1));
+                let (c, d) = (i32x4_shuffle::<0, 2, 4, 6>(b0, b1), i32x4_shuffle::<1, 3, 5, 7>(b0, b1));
+                let max = first_max(first_max(a, b), first_max(c, d));
+                store_f32(max, &mut o[k..k + 4]);
+                if IDX {
+                    // The first tap equal to the max (the one the fold kept) is at offset
+                    // 0 (a), 1 (b), W (c) or W + 1 (d).
+                    let (is_a, is_b, is_c) = (f32x4_eq(a, max), f32x4_eq(b, max), f32x4_eq(c, max));
+                    let past_b = i32x4_add(v128_andnot(one, is_c), below);
+                    let past_a = i32x4_add(v128_andnot(past_b, is_b), one);
+                    let window = i32x4_add(i32x4_splat(first + 2 * k as i32), lanes);
+                    store_i32(i32x4_add(window, v128_andnot(past_a, is_a)), &mut at[k..k + 4]);
+                }
             });
         }
         !v128_any_true(f32x4_ne(sums, sums))
