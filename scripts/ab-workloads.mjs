@@ -75,6 +75,7 @@ export const workloads = {
     return { run: () => wg.tidy(() => void x.t().matmul(g)), dispose: () => wg.dispose(x, g) };
   },
   'matmul 1024²': product(1024, 1024, 1024),
+  'matmul 256²': product(256, 256, 256),
   'relu 32K (fork-join)': map(1 << 15),
   'relu 64K': map(1 << 16),
 };

@@ -1,4 +1,4 @@
-//! [`gemm`] on several threads: the output is cut into fixed blocks of rows and each block
+//! [`gemm`] on several threads: the output is cut into blocks of rows, one per thread, and each block
 //! is one `gemm` call of its own (a task of [`crate::parallel`]). A product with too few
 //! rows for that (a weight gradient `Gᵀ·X` with 10 output features, a batch of 32) is cut
 //! into blocks of columns instead, each computed into a buffer of its own and then copied
@@ -21,15 +21,17 @@ use std::sync::Mutex;
 /// The fewest rows of C per task: a multiple of the micro-tile's rows, small enough that a
 /// batch of 128 rows still makes 4 tasks.
 pub const ROWS_PER_TASK: usize = 32;
-/// About this many tasks per product. Each task packs all of B again, so 32-row tasks of a
-/// 1024² product packed B 32 times (2 threads ran it only 1.45× faster than 1); eight tasks
-/// keep that cost small and still spread over 8 threads.
+/// At most this many tasks per product. Each task packs all of B again: 32-row tasks of a
+/// 1024² product packed B 32 times (2 threads ran it only 1.45× faster than 1).
 const TASKS_PER_PRODUCT: usize = 8;
 
-/// Rows of C per task for an m-row product: from the shape alone, never the thread count, so
-/// the blocks (and the bits) are the same for every thread count.
-fn rows_per_task(m: usize) -> usize {
-    m.div_ceil(TASKS_PER_PRODUCT).next_multiple_of(ROWS_PER_TASK)
+/// Rows of C per task for an m-row product: one task per thread (up to
+/// [`TASKS_PER_PRODUCT`]), as every extra task packs B once more (256² on 2 threads: 8
+/// tasks 0.472 ms, 4 tasks 0.452, 2 tasks 0.433). The blocks depend on the thread
+/// count, the bits do not: a row of C is the same sum in any block of rows
+/// (`row_blocks_are_bit_identical_to_one_call`).
+fn rows_per_task(m: usize, threads: usize) -> usize {
+    m.div_ceil(TASKS_PER_PRODUCT.min(threads)).next_multiple_of(ROWS_PER_TASK)
 }
 /// Multiply-adds below which a product stays on one thread (a fork-join costs a few µs).
 pub const MIN_PARALLEL_WORK: usize = 1 << 18;
@@ -80,7 +82,7 @@ pub fn prepare(op: &str, m: usize, n: usize, k: usize, scratch: &mut GemmScratch
     let (rows, cols) = if threads == 1 {
         return scratch.prepare(op, m, n);
     } else if splits(m, n, k) {
-        (rows_per_task(m), n)
+        (rows_per_task(m, threads), n)
     } else if splits_columns(m, n, k) {
         COLUMN_BLOCKS.with_borrow_mut(|blocks| {
             let more = (m * n).saturating_sub(blocks.len());
@@ -110,7 +112,7 @@ pub fn gemm_rows_parallel(m: usize, n: usize, k: usize, a: MatRef, b: MatRef, c:
         return gemm(m, n, k, a, b, c, scratch);
     }
     if splits(m, n, k) {
-        let rows_per = rows_per_task(m);
+        let rows_per = rows_per_task(m, parallel::threads());
         let mut blocks: Vec<&mut [f32]> = c[..m * n].chunks_mut(rows_per * n).collect();
         TASK_SCRATCH.with_borrow(|pool| {
             parallel::for_each_mut(&mut blocks, &|i, block| {
@@ -179,14 +181,16 @@ mod tests {
                 let (a, b) = operands(&ad, &bd, [m, n, k], ta, tb);
                 let mut whole = vec![f32::NAN; m * n];
                 gemm(m, n, k, a, b, &mut whole, &mut GemmScratch::default());
-                let mut blocked = vec![f32::NAN; m * n];
-                for (i, block) in blocked.chunks_mut(rows_per_task(m) * n).enumerate() {
-                    let r0 = i * rows_per_task(m);
-                    let a_rows = MatRef { data: a.data, offset: a.offset + r0 * a.row_stride, row_stride: a.row_stride, col_stride: a.col_stride };
-                    gemm(block.len() / n, n, k, a_rows, b, block, &mut GemmScratch::default());
+                for threads in 2..=9 {
+                    let rows = rows_per_task(m, threads);
+                    let mut blocked = vec![f32::NAN; m * n];
+                    for (i, block) in blocked.chunks_mut(rows * n).enumerate() {
+                        let a_rows = MatRef { offset: a.offset + i * rows * a.row_stride, ..a };
+                        gemm(block.len() / n, n, k, a_rows, b, block, &mut GemmScratch::default());
+                    }
+                    let same = whole.iter().zip(&blocked).all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "{m}x{n}x{k} ta={ta} tb={tb}, {threads} threads: row blocks differ from one call");
                 }
-                let same = whole.iter().zip(&blocked).all(|(x, y)| x.to_bits() == y.to_bits());
-                assert!(same, "{m}x{n}x{k} ta={ta} tb={tb}: row blocks differ from one call");
             }
         }
     }
@@ -219,11 +223,13 @@ mod tests {
     }
 
     #[test]
-    fn task_rows_follow_the_shape_only() {
-        assert_eq!(rows_per_task(128), 32);
-        assert_eq!(rows_per_task(300), 64);
-        assert_eq!(rows_per_task(1024), 128);
-        assert_eq!(rows_per_task(1031), 160);
+    fn a_task_per_thread_up_to_eight() {
+        assert_eq!(rows_per_task(128, 2), 64);
+        assert_eq!(rows_per_task(128, 8), 32);
+        assert_eq!(rows_per_task(256, 2), 128);
+        assert_eq!(rows_per_task(300, 3), 128);
+        assert_eq!(rows_per_task(1024, 16), 128);
+        assert_eq!(rows_per_task(1031, 8), 160);
     }
 
     /// The batch-128 MLP step's (784-256-128-10) products that are worth it split by rows:
