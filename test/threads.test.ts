@@ -115,13 +115,36 @@ describe(`the threads build (${process.env.WASMGRAD_SIMD})`, () => {
     expect(run.stdout.trim()).toBe(`1 ${process.env.WASMGRAD_SIMD} --max-old-space-size=2048${relaxedFlag}`);
   });
 
+  it('wakes workers that a lower thread count parked once the count goes up again', async () => {
+    // At two threads the second worker sleeps on the thread count after its next job
+    // rather than on the job word; back at three, a job whose tasks trap only on that
+    // worker must find it taking part.
+    const code = `
+      const wg = await import(${DIST});
+      const { readyWorkers } = await import(${DIST_THREADS});
+      const { lib } = await import(${DIST_FFI});
+      wg.setNumThreads(3);
+      wg.zeros([1]).dispose();
+      while (readyWorkers() < 2) await new Promise((r) => setTimeout(r, 10));
+      wg.setNumThreads(2);
+      for (let i = 0; i < 3; i++) wg.matmul(wg.randn([256, 256]), wg.randn([256, 256]));
+      await new Promise((r) => setTimeout(r, 50));
+      wg.setNumThreads(3);
+      let result = 'no error';
+      try { lib().raw.wt_test_plant_worker_failure(64, 1); } catch (e) { result = e.name; }
+      console.log(result);`;
+    const run = await runNode(code, {}, 60_000);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe('PoisonedError');
+  });
+
   it('reports a worker that traps as a PoisonedError on that and every later call, never hanging', async () => {
     const code = `
       ${ON_TWO_THREADS}
       const { lib } = await import(${DIST_FFI});
       const result = {};
       const attempt = (name, f) => { try { f(); result[name] = 'no error'; } catch (e) { result[name] = e.name + ': ' + e.message; } };
-      attempt('planted', () => lib().raw.wt_test_plant_worker_failure(64));
+      attempt('planted', () => lib().raw.wt_test_plant_worker_failure(64, 0));
       attempt('matmul', () => wg.matmul(wg.randn([256, 256]), wg.randn([256, 256])));
       console.log(JSON.stringify(result));`;
     const run = await runNode(code, {}, 60_000);

@@ -3,9 +3,11 @@
 //! tasks run on the calling thread in index order. The FFI crate's threads build installs
 //! a [`Runner`] that shares them out among worker threads (crates/wasm/src/threads.rs).
 //!
-//! Determinism: how work is split must never depend on the thread count — callers use
-//! fixed block sizes — and every task writes only its own outputs. So the results are
-//! bit-identical for every thread count, and to the single-threaded builds.
+//! Determinism: every task writes only its own outputs, and how work is split must not
+//! change any output's bits. Callers use fixed block sizes, which makes that so, except
+//! where an output element is provably the same in any block: a matrix product's blocks
+//! of rows, one per thread (`kernels::matmul_parallel`, tested for 1–9 threads). So the
+//! results are bit-identical for every thread count, and to the single-threaded builds.
 
 use std::sync::{Mutex, OnceLock};
 

@@ -7,8 +7,9 @@
 //! wakes the workers, takes tasks itself from the same atomic counter, and then **spins**
 //! until every task is done. It never blocks: `memory.atomic.wait32` traps on a
 //! browser's main thread. Idle workers block in `memory.atomic.wait32` on the generation
-//! word. Which thread runs which task does not matter: tasks write disjoint outputs and
-//! the split never depends on the thread count, so results are the same bits for any.
+//! word, and workers beyond the thread count on the thread count. Which thread runs which
+//! task does not matter: tasks write disjoint outputs and the split does not change any
+//! output's bits (`wasmgrad_core::parallel`), so results are the same bits for any.
 //!
 //! A worker that traps cannot finish its task, so the caller would spin forever. The
 //! worker's JS catches the trap and sets `poisoned` in [`SHARED`] (as does the main
@@ -61,7 +62,8 @@ static DONE: AtomicUsize = AtomicUsize::new(0);
 static RUNNING: AtomicU32 = AtomicU32::new(0);
 
 thread_local! {
-    static IS_WORKER: Cell<bool> = const { Cell::new(false) };
+    /// The worker's index, or `None` on the calling thread.
+    static WORKER: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
 type Task<'a> = &'a (dyn Fn(usize) + Sync);
@@ -93,7 +95,7 @@ fn take_tasks(task: Task, tasks: usize) {
 
 fn run(tasks: usize, task: Task) {
     check_poisoned();
-    if IS_WORKER.with(Cell::get) || RUNNING.swap(1, SeqCst) == 1 {
+    if WORKER.with(Cell::get).is_some() || RUNNING.swap(1, SeqCst) == 1 {
         return (0..tasks).for_each(task);
     }
     let published: Task = task;
@@ -152,10 +154,21 @@ pub extern "C" fn wt_worker_loop(index: u32) {
     if index >= MAX_WORKERS {
         panic!("wt_worker_loop: worker index {index} is beyond the pool's {MAX_WORKERS}");
     }
-    IS_WORKER.with(|w| w.set(true));
+    WORKER.with(|w| w.set(Some(index)));
     SHARED.registered.fetch_add(1, SeqCst);
     let mut seen = SHARED.generation.load(SeqCst);
     loop {
+        // A worker beyond the thread count sleeps on the thread count, not on the
+        // generation word: jobs neither wake it nor find it spinning. (Woken by every job,
+        // six such workers spinning after each fork took the cores from two working
+        // threads: `npm run bench -- --threads 2,4,8` timed the 2-thread MLP step at 1.0×.)
+        let count = SHARED.threads.load(SeqCst);
+        if index + 1 >= count as usize {
+            // SAFETY: as below; returns at once if the count is no longer `count`.
+            unsafe { core::arch::wasm32::memory_atomic_wait32(SHARED.threads.as_ptr() as *mut i32, count as i32, -1) };
+            seen = SHARED.generation.load(SeqCst);
+            continue;
+        }
         let mut spins = 0;
         let spin_limit = if SPIN.load(SeqCst) != 0 { SPINS_BEFORE_WAIT } else { 0 };
         while SHARED.generation.load(SeqCst) == seen {
@@ -198,6 +211,9 @@ pub extern "C" fn wt_shared() -> usize {
 pub extern "C" fn wt_set_threads(n: u32, spin: u32) {
     SPIN.store(u32::from(spin != 0), SeqCst);
     SHARED.threads.store(n.clamp(1, MAX_WORKERS as u32 + 1), SeqCst);
+    // Wake the workers parked on the count (see `wt_worker_loop`), now taking part or not.
+    // SAFETY: the address of a live static AtomicU32 (an aligned i32 in shared memory).
+    unsafe { core::arch::wasm32::memory_atomic_notify(SHARED.threads.as_ptr() as *mut i32, u32::MAX) };
 }
 
 /// A stack of `size` bytes for a worker; returns its top (stacks grow down), 0 if memory
@@ -219,13 +235,14 @@ pub extern "C" fn wt_alloc_tls(size: usize, align: usize) -> usize {
     unsafe { std::alloc::GlobalAlloc::alloc(&std::alloc::System, layout) as usize }
 }
 
-/// Test only: a job whose tasks trap when a worker runs them (a planted worker failure),
-/// to check that the failure poisons the pool instead of hanging. The calling thread's
-/// own tasks spin a while, so that a worker surely takes one.
+/// Test only: a job whose tasks trap when worker `first_worker` or a later one runs them (a
+/// planted worker failure), to check that the failure poisons the pool instead of hanging,
+/// and that given workers take part. The calling thread's own tasks spin a while, so that
+/// a worker surely takes one.
 #[no_mangle]
-pub extern "C" fn wt_test_plant_worker_failure(tasks: u32) {
+pub extern "C" fn wt_test_plant_worker_failure(tasks: u32, first_worker: u32) {
     parallel::for_range(tasks as usize, &|i| {
-        if IS_WORKER.with(Cell::get) {
+        if WORKER.with(Cell::get).is_some_and(|w| w >= first_worker as usize) {
             panic!("planted worker failure (test only) in task {i}");
         }
         let mut x = i as u32;
