@@ -9,21 +9,24 @@ import { relaxedSimdSupported } from '../ts/load.js';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 /**
- * Each single-threaded .wasm, gzip -9, in bytes: about 246 kB now. Issue #11 asked for
+ * Each single-threaded .wasm, gzip -9, in bytes: about 250 kB now. Issue #11 asked for
  * 180 kB; every way there that was measured costs speed (CHANGELOG, "Known issues"), and
  * the performance work of #12 chose speed. Messages format numbers with
  * `error::fmt_number`, not `{}` on floats, which keeps core's float printing (~8.5 kB
  * gzipped) out of the binary. This guards against unnoticed growth: raising it is a
  * decision to record in the commit that does it. Raised from 248 000 for the recycling
  * of freed tensor buffers (no zero fill of outputs a kernel overwrites; the MNIST CNN
- * step 4 % faster) and the row-run max-pool backward, about 2 kB together.
+ * step 4 % faster) and the row-run max-pool backward, about 2 kB together; then from
+ * 250 000 for max pooling's NaN-free `pmax` fold (2×2 windows 2 apart, with and without
+ * argmaxes: the forward 0.30 → 0.175 ms on [64,16,28,28]) and the parked idle workers,
+ * about 1 kB.
  */
-const GZIP_BUDGET = 250_000;
+const GZIP_BUDGET = 251_000;
 /**
  * The threads builds (simd128 or relaxed-simd) carry the pool, std's atomic paths and the
  * split kernels (conv, pooling, elementwise, reductions): about 17 kB more.
  */
-const GZIP_BUDGET_THREADS = 268_000;
+const GZIP_BUDGET_THREADS = 269_000;
 const THREADS_BUILDS = ['wasmgrad-threads-relaxed.wasm', 'wasmgrad-threads.wasm'];
 const EXPECTED = ['wasmgrad-relaxed.wasm', ...THREADS_BUILDS, 'wasmgrad.wasm'];
 
