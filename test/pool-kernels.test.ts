@@ -122,6 +122,9 @@ const GEOMETRIES: Geometry[] = [
   { shape: [2, 2, 12, 23], k: [3, 3], s: [2, 1], p: [1, 1], d: [2, 2], ceil: false }, // dilation: the general loop
   { shape: [1, 2, 6, 40], k: [1, 4], s: [1, 2], p: [0, 2], d: [1, 1], ceil: false },
   { shape: [2, 1, 4, 1100], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false }, // input rows longer than a block
+  // Planes of whole 2×2 windows: the backward takes the stacked planes by row pairs.
+  { shape: [3, 5, 10, 14], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false }, // 7 outputs a row: overlapping vectors
+  { shape: [2, 3, 8, 6], k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false }, // 3 outputs a row: the per-row path
   { shape: [1, 2, 3, 2100], k: [1, 3], s: [1, 1], p: [0, 1], d: [1, 1], ceil: false }, // output rows longer than a block
 ];
 

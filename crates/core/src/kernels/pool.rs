@@ -75,6 +75,20 @@ impl PoolGeom {
             && 2 * w.ow <= w.w
             && (w.kh - 1) * w.dh < w.sh
     }
+    /// Whether max pooling's backward can take stacked planes two input rows at a time:
+    /// 2×2 windows 2 apart, no padding, and planes of whole windows (`H = 2·OH`,
+    /// `W = 2·OW`), so that input rows `2r, 2r + 1` of the stacked planes are exactly
+    /// the ones under output row `r`.
+    pub fn unpools_row_pairs(&self) -> bool {
+        let w = &self.win;
+        (w.kh, w.kw, w.sh, w.sw, w.dh, w.dw, w.ph, w.pw) == (2, 2, 2, 2, 1, 1, 0, 0) && w.h == 2 * w.oh && w.w == 2 * w.ow
+    }
+    /// The rows of `W` elements a block of max pooling's backward output should be a
+    /// multiple of: two for [`Self::unpools_row_pairs`], else one (any split gives the
+    /// same bits; whole row pairs take the fast path).
+    pub fn backward_rows_unit(&self) -> usize {
+        if self.unpools_row_pairs() { 2 * self.win.w } else { self.win.w }
+    }
     /// Number of output elements.
     pub fn out_len(&self) -> usize {
         self.planes * self.win.oh * self.win.ow
@@ -281,6 +295,10 @@ pub fn max_pool2d_backward(gout: &[f32], idx: &[i32], g: &PoolGeom, start: usize
     let w = &g.win;
     let ohw = w.oh * w.ow;
     let planes = |p: usize| (&gout[p * ohw..(p + 1) * ohw], &idx[p * ohw..(p + 1) * ohw]);
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if g.unpools_row_pairs() && w.ow >= 4 && start % (2 * w.w) == 0 && dx.len() % (2 * w.w) == 0 {
+        return simd::unpool_row_pairs(gout, idx, w, start / (2 * w.w), dx);
+    }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     if g.unpool_pairs() {
         // Runs of whole rows go to one call, which reads each output row once for all the
@@ -505,6 +523,38 @@ mod simd {
             let x = v(k);
             f(k, i32x4_shuffle::<0, 0, 1, 1>(x, x), i32x4_shuffle::<2, 2, 3, 3>(x, x));
         });
+    }
+
+    /// Max pooling's backward for [`super::PoolGeom::unpools_row_pairs`] geometries: the
+    /// input row pairs of output rows `r0 ..` of the stacked planes (`dx`, whole pairs),
+    /// each element `0 + g` where it is its window's argmax and +0 elsewhere, as
+    /// [`unpool_max_pairs`] writes them, in one pass with no per-plane calls.
+    #[inline(never)]
+    pub fn unpool_row_pairs(grad: &[f32], idx: &[i32], w: &Window, r0: usize, dx: &mut [f32]) {
+        let (width, ow) = (w.w, w.ow);
+        let (zero, step, right) = (f32x4_splat(0.0), i32x4(0, 1, 2, 3), i32x4_splat(4));
+        let below = i32x4_splat(width as i32);
+        for (r, pair) in dx.chunks_exact_mut(2 * width).enumerate() {
+            let row = r0 + r;
+            let (g, at) = (&grad[row * ow..][..ow], &idx[row * ow..][..ow]);
+            // Argmaxes are positions within the plane: the pair's first row there.
+            let first = ((2 * row) % w.h * width) as i32;
+            let (top, bottom) = pair.split_at_mut(width);
+            pairs(
+                ow,
+                |k| f32x4_add(load(&g[k..k + 4]), zero),
+                |k, g_lo, g_hi| {
+                    let i = load_i32(&at[k..k + 4]);
+                    let (i_lo, i_hi) = (i32x4_shuffle::<0, 0, 1, 1>(i, i), i32x4_shuffle::<2, 2, 3, 3>(i, i));
+                    let p = i32x4_add(i32x4_splat(first + 2 * k as i32), step);
+                    let q = i32x4_add(p, right);
+                    store_f32(v128_and(g_lo, i32x4_eq(i_lo, p)), &mut top[2 * k..2 * k + 4]);
+                    store_f32(v128_and(g_hi, i32x4_eq(i_hi, q)), &mut top[2 * k + 4..2 * k + 8]);
+                    store_f32(v128_and(g_lo, i32x4_eq(i_lo, i32x4_add(p, below))), &mut bottom[2 * k..2 * k + 4]);
+                    store_f32(v128_and(g_hi, i32x4_eq(i_hi, i32x4_add(q, below))), &mut bottom[2 * k + 4..2 * k + 8]);
+                },
+            );
+        }
     }
 
     /// Max pooling's backward of whole input rows `y0 ..` of a plane (`rows`) under the

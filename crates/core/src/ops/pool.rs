@@ -108,7 +108,7 @@ impl Backward for MaxPool2dBackward {
         let Buffer::I32(idx) = &*ib else { unreachable_dtype() };
         let g = &self.geom;
         let gout = f32s(&gb, &gc);
-        let dx = build_rows(OP, g.in_len(), g.win.w, &|start, dx| k::max_pool2d_backward(gout, idx, g, start, dx))?;
+        let dx = build_rows(OP, g.in_len(), g.backward_rows_unit(), &|start, dx| k::max_pool2d_backward(gout, idx, g, start, dx))?;
         Ok(vec![Some(Tensor::from_f32(dx, ctx.input_shapes[0])?)])
     }
 }
