@@ -2,8 +2,8 @@
  * Threads: the worker pool of the threads builds (`wasmgrad-threads.wasm`: simd128 plus
  * atomics, on a shared `WebAssembly.Memory`; `wasmgrad-threads-relaxed.wasm`: the same with
  * relaxed-simd). The main instance runs ops as usual; large
- * matrix products and optimizer updates are split into fixed blocks that workers take
- * too (crates/wasm/src/threads.rs). Each worker instantiates the same compiled module on
+ * ops (matrix products, convolutions, pooling, optimizer updates, …) are split into blocks
+ * that workers take too (crates/wasm/src/threads.rs). Each worker instantiates the same compiled module on
  * the same memory, with its own stack and thread-local storage, and then waits for work
  * inside wasm. Worker scripts: threads-worker-node.ts, threads-worker-browser.ts.
  *
