@@ -71,13 +71,11 @@ pub fn eye(rows: f64, cols: f64, dtype: DType) -> Result<Tensor> {
     Ok(t)
 }
 
-/// `shape` filled with draws of `draw` from the seeded generator.
-pub fn random(op: &str, shape: &[usize], draw: fn() -> f32) -> Result<Tensor> {
+/// `shape` filled by `fill` from the seeded generator.
+pub fn random(op: &str, shape: &[usize], fill: fn(&mut [f32])) -> Result<Tensor> {
     let n = checked_numel(op, shape)?;
     let mut values = try_alloc(op, n, 0.0f32)?;
-    for v in values.iter_mut() {
-        *v = draw();
-    }
+    fill(&mut values);
     Tensor::from_f32(values, shape)
 }
 
@@ -151,12 +149,12 @@ pub static OPS: &[OpDef] = &[
     OpDef { name: "rand", grad_fn: "", args: &[ints("size"), choice("dtype", DTYPES)],
         run: Run::Tensor(|a| {
             made_in(a.op, a.dtype(1)?, &[DType::F32])?;
-            random(a.op, &a.shape(0)?, random::uniform)
+            random(a.op, &a.shape(0)?, random::fill_uniform)
         }) },
     OpDef { name: "randn", grad_fn: "", args: &[ints("size"), choice("dtype", DTYPES)],
         run: Run::Tensor(|a| {
             made_in(a.op, a.dtype(1)?, &[DType::F32])?;
-            random(a.op, &a.shape(0)?, random::normal)
+            random(a.op, &a.shape(0)?, random::fill_normal)
         }) },
     OpDef { name: "to", grad_fn: "", args: &[tensor("input"), choice("dtype", DTYPES)],
         run: Run::Tensor(|a| cast(a.tensor(0)?, a.dtype(1)?)) },
