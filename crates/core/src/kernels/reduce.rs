@@ -226,6 +226,22 @@ pub fn fold_keepdim<T: Copy, A: Copy>(
     let mut acc = try_alloc(op, checked_numel(op, &shape)?, init)?;
     let walk = StridedWalk::new(&layout.shape, [&layout.strides, &out_strides]);
     walk.for_each_row([layout.offset, 0], |[pi, po], len, [si, so]| {
+        if so == 0 {
+            // A row folded into one slot (the reduced axes innermost): the accumulator in a
+            // register, not a store and reload of the slot per element (~2 ns each).
+            let mut a = acc[po];
+            if si == 1 {
+                for &v in &data[pi..pi + len] {
+                    a = f(a, v);
+                }
+            } else {
+                for i in 0..len {
+                    a = f(a, data[pi + i * si]);
+                }
+            }
+            acc[po] = a;
+            return;
+        }
         for i in 0..len {
             let slot = &mut acc[po + i * so];
             *slot = f(*slot, data[pi + i * si]);
