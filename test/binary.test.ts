@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import * as wg from '../ts/node.js';
 import { ArgumentError, DTypeError, ShapeError, tensor, tidy, type Operand, type Tensor } from '../ts/node.js';
 import { expectClose, gradcheck } from './helpers/gradcheck.js';
-import { expand, map, numel, permute, randomNd, zip, type Nd } from './helpers/reference.js';
+import { expand, map, numel, permute, randomNd, rng, zip, type Nd } from './helpers/reference.js';
 import { T, run, thrown } from './helpers/snapshot.js';
 
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'pow';
@@ -33,6 +33,15 @@ function operands(name: BinaryName, sa: number[], sb: number[], seed: number): [
   let b = randomNd(sb, seed + 1);
   if (name === 'div') b = map(b, (v) => Math.fround(v >= 0 ? v + 0.5 : v - 0.5));
   return [a, b];
+}
+
+/** The gap between |v| (rounded to float32) and the next float32 up. */
+function ulp(v: number): number {
+  const f32 = new Float32Array([Math.abs(v)]);
+  const bits = new Uint32Array(f32.buffer);
+  const lo = f32[0]!;
+  bits[0] = bits[0]! + 1;
+  return Math.max(f32[0]! - lo, 2 ** -149);
 }
 
 const FWD_ATOL = 1e-6;
@@ -198,6 +207,69 @@ describe('binary special values', () => {
       return x.grad!;
     });
     expect(Array.from(g.data)).toEqual([Infinity, -Infinity, 0.25]);
+  });
+  it('pow by other exponents gives torch 1.13 values at ±0, ±1, ±inf, NaN, denormals and extremes, the same bits contiguous, strided and tensor–tensor', () => {
+    const x = [0, -0, 1, -1, 2, -2, 0.5, -0.5, Infinity, -Infinity, NaN, 1e-45, -1e-45, 3e38, -3e38, 1.5, -1.5];
+    const [I, N] = [Infinity, NaN];
+    // torch.pow(torch.tensor(x), e) and torch.pow(x, torch.full_like(x, e)) (the same).
+    const want: [number, number[]][] = [
+      [1.7, [0, 0, 1, N, 3.249009609222412, N, 0.30778610706329346, N, I, I, N, 0, N, I, N, 1.9923019409179688, N]],
+      [-2.5, [I, I, 1, N, 0.1767766922712326, N, 5.656854152679443, N, 0, 0, N, I, N, 0, N, 0.36288735270500183, N]],
+      [0.25, [0, 0, 1, N, 1.1892070770263672, N, 0.8408964276313782, N, I, I, N, 6.118326765364168e-12, N, 4161791488, N, 1.1066819429397583, N]],
+      [4, [0, 0, 1, 1, 16, 16, 0.0625, 0.0625, I, I, N, 0, 0, I, I, 5.0625, 5.0625]],
+      [-3, [I, -I, 1, -1, 0.125, -0.125, 8, -8, 0, -0, N, I, -I, 0, -0, 0.29629629850387573, -0.29629629850387573]],
+      [5, [0, -0, 1, -1, 32, -32, 0.03125, -0.03125, I, -I, N, 0, -0, I, -I, 7.59375, -7.59375]],
+      [1e10, [0, 0, 1, 1, I, I, 0, 0, I, I, N, 0, 0, I, I, I, I]],
+      [-I, [I, I, 1, 1, 0, 0, I, I, 0, 0, N, I, I, 0, 0, 0, 0]],
+      [N, [N, N, 1, N, N, N, N, N, N, N, N, N, N, N, N, N, N]],
+    ];
+    // torch's vectorised loop (Sleef, 1 ulp) and its scalar tail (std::pow in double) can
+    // differ in the last bit; ours is the correctly rounded one wherever we checked, so
+    // finite non-zero results may be 1 ulp from torch's, the rest must be its bits.
+    const same = (a: number, b: number) =>
+      Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)) || (Number.isFinite(b) && b !== 0 && Math.abs(a - b) <= ulp(b));
+    for (const [e, expected] of want) {
+      const contiguous = run(() => tensor(x).pow(e)).data;
+      // Every other element of a [17, 2] tensor: the strided loop.
+      const strided = run(() => tensor(x.flatMap((v) => [v, 7]), { shape: [17, 2] }).narrow(1, 0, 1).pow(e)).data;
+      const tt = run(() => tensor(x).pow(wg.full([17], e))).data;
+      expected.forEach((v, i) => {
+        expect(same(contiguous[i]!, v), `pow(${x[i]}, ${e}) = ${contiguous[i]}, torch ${v}`).toBe(true);
+        expect(same(strided[i]!, v), `strided pow(${x[i]}, ${e}) = ${strided[i]}, torch ${v}`).toBe(true);
+        expect(same(tt[i]!, v), `pow(${x[i]}, full(${e})) = ${tt[i]}, torch ${v}`).toBe(true);
+      });
+    }
+  });
+  it('pow by other exponents is within half an ulp of the exact power over the whole float range', () => {
+    const next = rng(91);
+    const bits = new Uint32Array(1);
+    const f32 = new Float32Array(bits.buffer);
+    const xs: number[] = [];
+    const es: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      // Any finite float as the base (random sign, exponent and mantissa); exponents small,
+      // large enough to overflow and underflow, and integers (negative bases then count).
+      bits[0] = Math.floor(next() * 2 ** 32) & 0xff7fffff;
+      xs.push(f32[0]!);
+      es.push(Math.fround(i % 3 === 0 ? next() * 20 - 10 : i % 3 === 1 ? (next() - 0.5) * 2 ** (next() * 8) : Math.round(next() * 60 - 30)));
+    }
+    // A number exponent is a float32 to the kernel, as in torch's vectorised loop.
+    for (const e of [1.7, -0.3, 7.25]) {
+      const got = run(() => tensor(xs).pow(e)).data;
+      xs.forEach((v, i) => {
+        const exact = Math.pow(v, Math.fround(e));
+        if (Number.isNaN(exact)) return expect(got[i], `pow(${v}, ${e})`).toBeNaN();
+        if (!Number.isFinite(Math.fround(exact)) || exact === 0) return expect(got[i], `pow(${v}, ${e})`).toBe(Math.fround(exact));
+        expect(Math.abs(got[i]! - exact) / ulp(exact), `pow(${v}, ${e}) = ${got[i]}, exact ${exact}`).toBeLessThanOrEqual(0.51);
+      });
+    }
+    const got = run(() => tensor(xs).pow(tensor(es))).data;
+    xs.forEach((v, i) => {
+      const exact = Math.pow(v, es[i]!);
+      if (Number.isNaN(exact)) return expect(got[i], `pow(${v}, ${es[i]})`).toBeNaN();
+      if (!Number.isFinite(Math.fround(exact)) || exact === 0) return expect(got[i], `pow(${v}, ${es[i]})`).toBe(Math.fround(exact));
+      expect(Math.abs(got[i]! - exact) / ulp(exact), `pow(${v}, ${es[i]}) = ${got[i]}, exact ${exact}`).toBeLessThanOrEqual(0.51);
+    });
   });
   it('NaN propagates through add/sub/mul/div', () => {
     for (const name of ['add', 'sub', 'mul', 'div'] as const) {

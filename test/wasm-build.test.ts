@@ -19,14 +19,16 @@ const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
  * step 4 % faster) and the row-run max-pool backward, about 2 kB together; then from
  * 250 000 for max pooling's NaN-free `pmax` fold (2×2 windows 2 apart, with and without
  * argmaxes: the forward 0.30 → 0.175 ms on [64,16,28,28]), its backward by row pairs of
- * stacked planes, and the parked idle workers, about 1.6 kB.
+ * stacked planes, and the parked idle workers, about 1.6 kB; then from 251 000 for `pow`
+ * without libm (`kernels/pow.rs`: `x.pow(1.7)` of 1M 52 → 7.9 ms) and the register fold of
+ * `prod`/`any`/`all` over rows (3.4 → 0.85 ms, 2.4 → 0.2 ms), about 0.4 kB.
  */
-const GZIP_BUDGET = 251_000;
+const GZIP_BUDGET = 251_500;
 /**
  * The threads builds (simd128 or relaxed-simd) carry the pool, std's atomic paths and the
  * split kernels (conv, pooling, elementwise, reductions): about 17 kB more.
  */
-const GZIP_BUDGET_THREADS = 269_000;
+const GZIP_BUDGET_THREADS = 269_700;
 const THREADS_BUILDS = ['wasmgrad-threads-relaxed.wasm', 'wasmgrad-threads.wasm'];
 const EXPECTED = ['wasmgrad-relaxed.wasm', ...THREADS_BUILDS, 'wasmgrad.wasm'];
 

@@ -11,6 +11,7 @@ pub mod math;
 pub mod matmul;
 pub mod matmul_parallel;
 pub mod pool;
+pub mod pow;
 mod pool_avg;
 pub mod random;
 pub mod reduce;

@@ -5,6 +5,7 @@ use crate::autograd::graph::{record, Backward, VjpCtx};
 use crate::autograd::mode::is_grad_enabled;
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::zip;
+use crate::kernels::pow::{pow_row, powf_call};
 use crate::layout::Dims;
 use crate::ops::creation::{cast, float_if_bool};
 use crate::ops::logical::logical_zip;
@@ -120,7 +121,7 @@ fn pow_scalar(x: f32, y: f32) -> f32 {
         -0.5 => 1.0 / x.sqrt(),
         -1.0 => 1.0 / x,
         -2.0 => 1.0 / (x * x),
-        _ => x.powf(y),
+        _ => powf_call(x, y),
     }
 }
 
@@ -165,7 +166,7 @@ pub static BINARY: &[BinaryDef] = &[
             when(ctx, 1, || unary(UnaryOp::Neg, &div(&mul(g, s.out()?)?, s.b()?)?))?,
         ])) },
     BinaryDef { op: BinaryOp::Pow, name: "pow", backward_name: "PowBackward0", saves: [true, true, false],
-        forward: |a, b| zip("pow", a, b, f32::powf),
+        forward: |a, b| zip("pow", a, b, powf_call),
         vjp: Some(|ctx, s, g| {
             if is_grad_enabled() {
                 return pow_vjp_recorded(ctx, s.a()?, s.b()?, g);
@@ -181,7 +182,7 @@ pub static BINARY: &[BinaryDef] = &[
         vjp: None },
     // d(a^b)/db = a^b·ln a, defined as 0 where a = 0 and b ≥ 0 (the limit; avoids 0·-∞).
     BinaryDef { op: BinaryOp::PowGradExponent, name: "pow_grad_exponent", backward_name: "", saves: [false; 3],
-        forward: |a, b| zip("pow", a, b, |x, y| if x == 0.0 && y >= 0.0 { 0.0 } else { x.powf(y) * x.ln() }),
+        forward: |a, b| zip("pow", a, b, |x, y| if x == 0.0 && y >= 0.0 { 0.0 } else { powf_call(x, y) * x.ln() }),
         vjp: None },
     BinaryDef { op: BinaryOp::Maximum, name: "maximum", backward_name: "MaximumBackward0", saves: [true, true, false],
         forward: |a, b| zip("maximum", a, b, nan_max),
@@ -342,7 +343,8 @@ fn scalar_forward(op: BinaryOp, name: &str, a: &Tensor, s: f32, reversed: bool) 
         BinaryOp::Pow if !reversed && s == -0.5 => rows!(|x: f32, _| 1.0 / x.sqrt()),
         BinaryOp::Pow if !reversed && s == -1.0 => rows!(|x: f32, _| 1.0 / x),
         BinaryOp::Pow if !reversed && s == -2.0 => rows!(|x: f32, _| 1.0 / (x * x)),
-        BinaryOp::Pow => rows!(f32::powf),
+        BinaryOp::Pow if !reversed => pow_row as ScalarRow,
+        BinaryOp::Pow => rows!(powf_call),
         BinaryOp::Maximum => rows!(nan_max),
         BinaryOp::Minimum => rows!(nan_min),
         _ => return None,
