@@ -1,4 +1,5 @@
-//! Vectorised f32 elementary functions: `exp`, `log`, `tanh`, `sigmoid` and two GELUs.
+//! Vectorised f32 elementary functions: `exp`, `log`, `tanh`, `sigmoid`, two GELUs and the
+//! exact GELU's derivative.
 //!
 //! Every function is written once, generic over [`Lanes`]: a set of f32 lanes with the
 //! handful of IEEE float and i32 bit operations the algorithms need. `f32` implements it
@@ -402,6 +403,18 @@ fn gelu_erf_v<V: Lanes>(x: V) -> V {
     V::select(x.eq(V::splat(f32::NEG_INFINITY)), V::splat(f32::NAN), out)
 }
 
+/// 1/√(2π): φ(x) = e^(−x²/2)/√(2π).
+const INV_SQRT_2PI: f32 = 0.398_942_3;
+
+/// Exact GELU's derivative Φ(x) + x·φ(x), with Φ taken as gelu(x)/x (relative accuracy in
+/// the negative tail), 0.5 for |x| < 1e-20. ±inf give NaN (inf·0), as in PyTorch.
+#[inline(always)]
+fn gelu_erf_grad_v<V: Lanes>(x: V) -> V {
+    let cdf = V::select(abs_v(x).lt(V::splat(1e-20)), V::splat(0.5), gelu_erf_v(x).div(x));
+    let pdf = exp_v(V::splat(-0.5).mul(x).mul(x)).mul(V::splat(INV_SQRT_2PI));
+    cdf.add(x.mul(pdf))
+}
+
 // ---------------------------------------------------------------------------------------
 // Public scalar functions and slice kernels
 
@@ -497,6 +510,8 @@ kernels! {
     silu, silu_slice, SiluK => silu_v, fast silu_fast, EXP_GUARD;
     /// Exact GELU x·Φ(x) (PyTorch's `gelu(x)`).
     gelu_erf, gelu_erf_slice, GeluErfK => gelu_erf_v;
+    /// Exact GELU's derivative Φ(x) + x·φ(x) (its backward).
+    gelu_erf_grad, gelu_erf_grad_slice, GeluErfGradK => gelu_erf_grad_v;
     /// Tanh-approximated GELU (PyTorch's `gelu(x, approximate='tanh')`).
     gelu_tanh, gelu_tanh_slice, GeluTanhK => gelu_tanh_v, fast gelu_tanh_fast, GELU_TANH_GUARD;
 }

@@ -358,3 +358,37 @@ fn gelu_tanh_accuracy() {
 
 const GELU_ERF_ULP: f64 = 100.0;
 const GELU_TANH_ULP: f64 = 100.0;
+
+fn gelu_erf_grad64(x: f64) -> f64 {
+    0.5 * erfc64(-x / std::f64::consts::SQRT_2) + x * (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+#[test]
+fn gelu_erf_grad_accuracy() {
+    // Near its zero (x ≈ -0.75) the derivative is a difference of two terms of about 0.3, so
+    // the bound there is absolute; in the tail it is relative (the terms no longer cancel).
+    let mut worst_abs: (f64, f32) = (0.0, 0.0);
+    let mut worst_tail: (f64, f32) = (0.0, 0.0);
+    for x in sweep(STEP).filter(|x| x.abs() < 40.0).chain((0..=400_000).map(|i| -18.0 + 36.0 * i as f32 / 400_000.0)) {
+        let (got, want) = (gelu_erf_grad(x), gelu_erf_grad64(x as f64));
+        let abs = (got as f64 - want).abs();
+        if abs > worst_abs.0 {
+            worst_abs = (abs, x);
+        }
+        if x < -3.0 {
+            let e = ulp_err(got, want);
+            if e > worst_tail.0 {
+                worst_tail = (e, x);
+            }
+        }
+    }
+    eprintln!("gelu_erf_grad: {:e} absolute at {:e}; {} ulp at {:e} below -3", worst_abs.0, worst_abs.1, worst_tail.0, worst_tail.1);
+    assert!(worst_abs.0 <= 3e-7 && worst_tail.0 <= GELU_ERF_ULP, "gelu_erf_grad: {worst_abs:?} absolute, {worst_tail:?} ulp in the tail");
+    assert_eq!(gelu_erf_grad(0.0), 0.5);
+    assert_eq!(gelu_erf_grad(-1e-30), 0.5);
+    assert_eq!(gelu_erf_grad(20.0), 1.0);
+    assert_eq!(gelu_erf_grad(-20.0), 0.0);
+    for x in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        assert!(gelu_erf_grad(x).is_nan(), "gelu_erf_grad({x}) is NaN, as torch's inf·0");
+    }
+}

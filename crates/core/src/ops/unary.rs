@@ -72,14 +72,6 @@ fn zero_grad(_: &Tensor, g: &Tensor) -> Result<Tensor> {
 /// √(2/π), the tanh-approximation's scale.
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 
-/// d/dx x·Φ(x) = Φ(x) + x·φ(x); Φ comes from the vectorised gelu as gelu(x)/x, which
-/// keeps its relative accuracy in the negative tail.
-fn gelu_grad(x: f32) -> f32 {
-    let cdf = if x.abs() < 1e-20 { 0.5 } else { math::gelu_erf(x) / x };
-    let pdf = (-0.5 * x * x).exp() * 0.398_942_3;
-    if x.is_nan() { x } else { cdf + x * pdf }
-}
-
 /// d/dx ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³).
 fn gelu_tanh_grad(x: f32) -> f32 {
     let t = math::tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
@@ -140,7 +132,7 @@ pub static UNARY: &[UnaryDef] = &[
     // Derivatives used by the gelu rules; their own gradients (second derivatives) are
     // written with ops, so they differentiate further still.
     UnaryDef { op: UnaryOp::GeluGrad, name: "gelu_grad", backward_name: "GeluBackwardBackward0", saves: Saves::Input,
-        forward: |x| map("gelu", x, gelu_grad),
+        forward: |x| map_slice("gelu", x, math::gelu_erf_grad_slice),
         // d²/dx² x·Φ(x) = φ(x)·(2 − x²)
         vjp: Some(|x, g| {
             let x2 = mul(x, x)?;
