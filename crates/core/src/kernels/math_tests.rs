@@ -227,6 +227,34 @@ fn exhaustive_log() {
 }
 
 #[test]
+fn exhaustive_log1p() {
+    exhaustive("log1p", log1p, f64::ln_1p, 2.0);
+}
+
+#[test]
+fn log1p_near_zero_and_special_values() {
+    let mut worst = (0.0, 0.0);
+    for i in -100_000..=100_000 {
+        let x = i as f32 * 1e-5; // [-1, 1], where w = 1 + x loses the most
+        let e = ulp_err(log1p(x), (x as f64).ln_1p());
+        if e > worst.0 {
+            worst = (e, x);
+        }
+    }
+    eprintln!("log1p on [-1, 1]: {} ulp at {:e}", worst.0, worst.1);
+    assert!(worst.0 <= 2.0, "log1p on [-1, 1]: {} ulp at {:e}", worst.0, worst.1);
+    assert_eq!(log1p(-0.0).to_bits(), (-0.0f32).to_bits());
+    assert_eq!(log1p(0.0).to_bits(), 0);
+    assert_eq!(log1p(-1.0), f32::NEG_INFINITY);
+    assert_eq!(log1p(f32::INFINITY), f32::INFINITY);
+    assert_eq!(log1p(1e-30), 1e-30);
+    assert_eq!(log1p(-1e-45), -1e-45);
+    for x in [-1.5, f32::NEG_INFINITY, f32::NAN] {
+        assert!(log1p(x).is_nan(), "log1p({x})");
+    }
+}
+
+#[test]
 fn exhaustive_expm1() {
     exhaustive("expm1", expm1, f64::exp_m1, 2.0);
 }

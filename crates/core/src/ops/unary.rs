@@ -143,7 +143,7 @@ pub static UNARY: &[UnaryDef] = &[
         forward: |x| map("gelu", x, gelu_tanh_grad),
         vjp: Some(|x, g| mul(g, &gelu_tanh_second_derivative(x)?)) },
     UnaryDef { op: UnaryOp::Log1p, name: "log1p", backward_name: "Log1PBackward0", saves: Saves::Input,
-        forward: |x| map("log1p", x, f32::ln_1p),
+        forward: |x| map_slice("log1p", x, math::log1p_slice),
         vjp: Some(|x, g| div(g, &add_scalar(x, 1.0)?)) },
     UnaryDef { op: UnaryOp::Expm1, name: "expm1", backward_name: "Expm1Backward0", saves: Saves::Output,
         forward: |x| map_slice("expm1", x, math::expm1_slice),
