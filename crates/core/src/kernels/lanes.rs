@@ -50,6 +50,8 @@ pub trait Lanes: Copy {
     fn shr_u(self, n: u32) -> Self;
     /// The bit patterns read as i32 and converted to f32 (exact for |i| < 2^24).
     fn i32_to_f32(self) -> Self;
+    /// `f` applied to each lane: the general forms' way to a scalar routine for rare inputs.
+    fn each(self, f: fn(f32) -> f32) -> Self;
 }
 
 impl Lanes for f32 {
@@ -161,6 +163,10 @@ impl Lanes for f32 {
     #[inline(always)]
     fn i32_to_f32(self) -> Self {
         self.to_bits() as i32 as f32
+    }
+    #[inline(always)]
+    fn each(self, f: fn(f32) -> f32) -> Self {
+        f(self)
     }
 }
 
@@ -369,6 +375,16 @@ mod simd {
         #[inline(always)]
         fn i32_to_f32(self) -> Self {
             F32x4(f32x4_convert_i32x4(self.0))
+        }
+        #[inline(always)]
+        fn each(self, f: fn(f32) -> f32) -> Self {
+            let v = self.0;
+            F32x4(f32x4(
+                f(f32x4_extract_lane::<0>(v)),
+                f(f32x4_extract_lane::<1>(v)),
+                f(f32x4_extract_lane::<2>(v)),
+                f(f32x4_extract_lane::<3>(v)),
+            ))
         }
     }
 }

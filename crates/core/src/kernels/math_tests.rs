@@ -420,3 +420,39 @@ fn gelu_erf_grad_accuracy() {
         assert!(gelu_erf_grad(x).is_nan(), "gelu_erf_grad({x}) is NaN, as torch's inf·0");
     }
 }
+
+#[test]
+fn sin_cos_accuracy_and_special_values() {
+    for (name, f, reference) in [("sin", sin as fn(f32) -> f32, f64::sin as fn(f64) -> f64), ("cos", cos, f64::cos)] {
+        // Absolute near the zeros (sin x·ulp-sized relative errors there are meaningless for
+        // an argument that is itself rounded), relative elsewhere.
+        let mut worst: (f64, f32) = (0.0, 0.0);
+        let dense = (0..=2_000_000).map(|i| -5000.0 + 10_000.0 * i as f32 / 2_000_000.0);
+        let small = (0..=200_000).map(|i| -8.0 + 16.0 * i as f32 / 200_000.0);
+        for x in sweep(STEP).chain(dense).chain(small).filter(|x| x.is_finite()) {
+            let want = reference(x as f64);
+            let got = f(x);
+            let e = if want.abs() < 1e-3 { (got as f64 - want).abs() / 2f64.powi(-24) } else { ulp_err(got, want) };
+            if e > worst.0 {
+                worst = (e, x);
+            }
+        }
+        eprintln!("{name}: {} ulp at {:e}", worst.0, worst.1);
+        assert!(worst.0 <= 2.0, "{name}: {} ulp at {:e}", worst.0, worst.1);
+        for x in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            assert!(f(x).is_nan(), "{name}({x})");
+        }
+    }
+    assert_eq!(sin(-0.0).to_bits(), (-0.0f32).to_bits());
+    assert_eq!(sin(0.0).to_bits(), 0);
+    assert_eq!(cos(0.0), 1.0);
+    assert_eq!(cos(-0.0), 1.0);
+    assert_eq!(sin(1e-30), 1e-30);
+    assert_eq!(sin(1e30), 1e30f32.sin());
+}
+
+#[test]
+fn trig_fast_forms_equal_the_general_forms() {
+    fast_matches_apply::<SinK>("sin");
+    fast_matches_apply::<CosK>("cos");
+}
