@@ -1,5 +1,5 @@
-//! Vectorised f32 elementary functions: `exp`, `log`, `log1p`, `sin`, `cos`, `tanh`, `sigmoid`, two GELUs and the
-//! exact GELU's derivative.
+//! Vectorised f32 elementary functions: `exp`, `log`, `log1p`, `sin`, `cos`, `tanh`,
+//! `sigmoid`, two GELUs and the exact GELU's derivative.
 //!
 //! Every function is written once, generic over [`Lanes`]: a set of f32 lanes with the
 //! handful of IEEE float and i32 bit operations the algorithms need. `f32` implements it
