@@ -20,6 +20,9 @@ describe('cumsum', () => {
     expect(run(() => tensor(3).cumsum(-1))).toEqual({ shape: [], data: [3] });
     expect(run(() => tensor([], { shape: [0, 3] }).cumsum(0))).toEqual({ shape: [0, 3], data: [] });
     expect(run(() => tensor([], { shape: [2, 0] }).cumsum(0))).toEqual({ shape: [2, 0], data: [] });
+    // Along an empty last dim (the row loop's own path).
+    expect(run(() => tensor([], { shape: [2, 0] }).cumsum(1))).toEqual({ shape: [2, 0], data: [] });
+    expect(run(() => tensor([], { shape: [0, 3] }).cumsum(1))).toEqual({ shape: [0, 3], data: [] });
     gradcheck((t) => cumsum(t.t(), 1), (t) => refCumsum(permute(t, [1, 0]), 1), [randomNd([3, 4], 310)]);
     gradcheck((t) => t.slice(1, 0, 5, 2).cumsum(1), (t) => refCumsum(nd([2, 3], [0, 2, 4, 5, 7, 9].map((k) => t.data[k]!)), 1), [randomNd([2, 5], 311)]);
   });
