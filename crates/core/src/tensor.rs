@@ -303,8 +303,13 @@ pub fn gather<T: Recyclable>(op: &str, data: &[T], layout: &Layout) -> Result<Ve
     let walk = StridedWalk::new(&layout.shape, [&layout.strides]);
     let mut pos = 0;
     walk.for_each_row([layout.offset], |[o], len, [s]| {
-        for (i, slot) in out[pos..pos + len].iter_mut().enumerate() {
-            *slot = data[o + i * s];
+        // Unit-stride rows (a narrowed or concatenated block) as one copy each.
+        if s == 1 {
+            out[pos..pos + len].copy_from_slice(&data[o..o + len]);
+        } else {
+            for (i, slot) in out[pos..pos + len].iter_mut().enumerate() {
+                *slot = data[o + i * s];
+            }
         }
         pos += len;
     });
@@ -323,8 +328,12 @@ pub fn scatter<T: Copy + Send + Sync>(values: &[T], data: &mut [T], layout: &Lay
     let walk = StridedWalk::new(&layout.shape, [&layout.strides]);
     let mut pos = 0;
     walk.for_each_row([layout.offset], |[o], len, [s]| {
-        for (i, &v) in values[pos..pos + len].iter().enumerate() {
-            data[o + i * s] = v;
+        if s == 1 {
+            data[o..o + len].copy_from_slice(&values[pos..pos + len]);
+        } else {
+            for (i, &v) in values[pos..pos + len].iter().enumerate() {
+                data[o + i * s] = v;
+            }
         }
         pos += len;
     });
