@@ -297,14 +297,18 @@ impl Tensor {
     }
 }
 
+/// The shortest unit-stride row [`gather`] and [`scatter`] copy with `copy_from_slice`.
+const MIN_COPY_ROW: usize = 16;
+
 /// Copies the elements a strided layout selects into a fresh row-major vector.
 pub fn gather<T: Recyclable>(op: &str, data: &[T], layout: &Layout) -> Result<Vec<T>> {
     let mut out = try_alloc_overwritten(op, layout.numel())?;
     let walk = StridedWalk::new(&layout.shape, [&layout.strides]);
     let mut pos = 0;
     walk.for_each_row([layout.offset], |[o], len, [s]| {
-        // Unit-stride rows (a narrowed or concatenated block) as one copy each.
-        if s == 1 {
+        // Unit-stride rows (a narrowed or concatenated block) as one copy each; short
+        // ones stay a loop, which beats a call to memcpy.
+        if s == 1 && len >= MIN_COPY_ROW {
             out[pos..pos + len].copy_from_slice(&data[o..o + len]);
         } else {
             for (i, slot) in out[pos..pos + len].iter_mut().enumerate() {
@@ -328,7 +332,7 @@ pub fn scatter<T: Copy + Send + Sync>(values: &[T], data: &mut [T], layout: &Lay
     let walk = StridedWalk::new(&layout.shape, [&layout.strides]);
     let mut pos = 0;
     walk.for_each_row([layout.offset], |[o], len, [s]| {
-        if s == 1 {
+        if s == 1 && len >= MIN_COPY_ROW {
             data[o..o + len].copy_from_slice(&values[pos..pos + len]);
         } else {
             for (i, &v) in values[pos..pos + len].iter().enumerate() {
