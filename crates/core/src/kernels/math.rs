@@ -267,6 +267,15 @@ fn expm1_v<V: Lanes>(x: V) -> V {
     V::select(abs_v(x).lt(V::splat(1e-10)), x, e).or(nan_mask(x))
 }
 
+/// [`expm1_v`] for |x| < 25 only: no clamp, no e^x branch, no NaN (the guard keeps NaN out).
+#[inline(always)]
+fn expm1_fast<V: Lanes>(x: V) -> V {
+    let (n, r) = exp_reduce(x);
+    let s = V::splat(1.0).iadd(n.shl(23));
+    let e = s.mul(expm1_poly(r)).add(s.sub(V::splat(1.0)));
+    V::select(abs_v(x).lt(V::splat(1e-10)), x, e)
+}
+
 /// σ(x) = 1/(1 + e^{-x}); below x = -86.5, where e^{-x} nears overflow, σ(x) = e^x to
 /// f32 precision (1 + e^x rounds to 1), computed as such down into the denormals.
 #[inline(always)]
@@ -545,6 +554,8 @@ const GELU_TANH_GUARD: Guard = Guard { abs: true, min: 0, max: 9.9f32.to_bits() 
 /// Positive, normal and finite.
 /// |x| < 20: softplus's fast form.
 const SOFTPLUS_GUARD: Guard = Guard { abs: true, min: 0, max: SOFTPLUS_THRESHOLD.to_bits() as i32 - 1 };
+/// |x| < 25: expm1's polynomial path alone.
+const EXPM1_GUARD: Guard = Guard { abs: true, min: 0, max: 25.0f32.to_bits() as i32 - 1 };
 /// |x| < 4096: sin and cos by the three-part reduction.
 const TRIG_GUARD: Guard = Guard { abs: true, min: 0, max: TRIG_LIMIT.to_bits() as i32 - 1 };
 const LOG_GUARD: Guard = Guard { abs: false, min: MIN_NORMAL.to_bits() as i32, max: f32::MAX.to_bits() as i32 };
@@ -586,7 +597,7 @@ kernels! {
     /// log(1 + x), accurate near 0.
     log1p, log1p_slice, Log1pK => log1p_v;
     /// e^x − 1, accurate near 0.
-    expm1, expm1_slice, Expm1K => expm1_v;
+    expm1, expm1_slice, Expm1K => expm1_v, fast expm1_fast, EXPM1_GUARD;
     /// Hyperbolic tangent.
     tanh, tanh_slice, TanhK => tanh_v;
     /// Logistic sigmoid 1/(1 + e^-x).

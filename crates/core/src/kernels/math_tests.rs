@@ -453,6 +453,7 @@ fn sin_cos_accuracy_and_special_values() {
 
 #[test]
 fn trig_fast_forms_equal_the_general_forms() {
+    fast_matches_apply::<Expm1K>("expm1");
     fast_matches_apply::<SinK>("sin");
     fast_matches_apply::<CosK>("cos");
 }
