@@ -166,7 +166,11 @@ pub extern "C" fn wt_worker_loop(index: u32) {
         if index + 1 >= count as usize {
             // SAFETY: as below; returns at once if the count is no longer `count`.
             unsafe { core::arch::wasm32::memory_atomic_wait32(SHARED.threads.as_ptr() as *mut i32, count as i32, -1) };
-            seen = SHARED.generation.load(SeqCst);
+            // Look for an open job at once once taking part again: the job that follows
+            // `set_threads` has often bumped the generation before this worker woke, and
+            // waiting for the next bump would sit it out. (Joining any open job is safe:
+            // see `inside` below.)
+            seen = SHARED.generation.load(SeqCst).wrapping_sub(1);
             continue;
         }
         let mut spins = 0;
